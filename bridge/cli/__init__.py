@@ -1,0 +1,23 @@
+"""The `bridge` command: one typer application; each command group lives in its own module."""
+
+from __future__ import annotations
+
+import typer
+
+from bridge.cli import config_cmd, notes, version
+
+app = typer.Typer(
+    name="bridge",
+    help="Keep GitLab releases, ServiceNow RFCs and Azure DevOps defects in step.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(notes.app, name="notes")
+app.add_typer(version.app, name="version")
+app.add_typer(config_cmd.app, name="config")
+
+
+def main() -> None:
+    """Console entry point."""
+    app()

@@ -1,0 +1,1 @@
+"""Azure DevOps: defects as work items (poller, webhook parser, writer and simulator)."""

@@ -1,0 +1,1 @@
+"""GitLab: release tags and notes (poller, webhook parser, writer and simulator)."""
