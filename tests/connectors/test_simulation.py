@@ -1,0 +1,158 @@
+"""The simulators' shared machinery: accounting by route, seeded faults, control endpoints, webhooks."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from connectors.simulation import (
+    Delivery,
+    FaultPlan,
+    Faults,
+    RunningServer,
+    SimulatorMiddleware,
+    Stats,
+    SystemReplies,
+    WebhookSender,
+    control_routes,
+)
+
+
+def _app(stats: Stats, plan: FaultPlan) -> Starlette:
+    async def item(request: Request) -> Response:
+        return JSONResponse({"id": request.path_params["id"]})
+
+    routes = [Route("/items/{id}", item)]
+    replies = SystemReplies(
+        rate_limited=lambda s: PlainTextResponse("Retry later", 429, headers={"Retry-After": str(s)}),
+        server_error=lambda code: JSONResponse({"message": f"{code} boom"}, code),
+    )
+    return Starlette(
+        routes=routes + control_routes(stats, plan),
+        middleware=[Middleware(SimulatorMiddleware, routes=routes, stats=stats, plan=plan, replies=replies)],
+    )
+
+
+@pytest.fixture
+def server() -> Iterator[tuple[RunningServer, Stats, FaultPlan]]:
+    stats, plan = Stats(), FaultPlan()
+    with RunningServer(_app(stats, plan)) as running:
+        yield running, stats, plan
+
+
+def test_requests_are_counted_by_route_template_and_controls_are_not(server: Any) -> None:
+    running, _, _ = server
+    for n in (1, 2, 3):
+        assert requests.get(f"{running.url}/items/{n}").json() == {"id": str(n)}
+    requests.get(f"{running.url}/nowhere")
+    stats = requests.get(f"{running.url}/_sim/stats").json()
+    assert stats == {"total": 4, "requests": {"GET /items/{id}": 3, "GET /nowhere": 1}}
+    requests.post(f"{running.url}/_sim/stats/reset")
+    assert requests.get(f"{running.url}/_sim/stats").json() == {"total": 0, "requests": {}}
+
+
+def test_faults_are_set_at_run_time_and_fire_with_the_system_reply(server: Any) -> None:
+    running, _, _ = server
+    reply = requests.post(f"{running.url}/_sim/faults", json={"rate_429": 1, "retry_after_s": 2})
+    assert reply.json()["rate_429"] == 1.0
+    limited = requests.get(f"{running.url}/items/1")
+    assert (limited.status_code, limited.headers["Retry-After"], limited.text) == (429, "2", "Retry later")
+    requests.post(f"{running.url}/_sim/faults", json={"rate_429": 0, "rate_503": 1})
+    assert requests.get(f"{running.url}/items/1").json() == {"message": "503 boom"}
+    requests.post(f"{running.url}/_sim/faults", json={"rate_503": 0, "rate_drop": 1})
+    with pytest.raises(requests.exceptions.RequestException):
+        requests.get(f"{running.url}/items/1")
+    requests.delete(f"{running.url}/_sim/faults")
+    assert requests.get(f"{running.url}/items/1").status_code == 200
+
+
+def test_a_bad_fault_setting_is_refused_with_the_reason(server: Any) -> None:
+    running, _, _ = server
+    for body in ({"rate_429": 2}, {"nonsense": 1}, {"latency_ms": "slow"}, [1]):
+        reply = requests.post(f"{running.url}/_sim/faults", json=body)
+        assert reply.status_code == 400
+        assert reply.json()["error"]
+
+
+def test_seeded_faults_repeat_exactly() -> None:
+    def outcomes() -> list[str | None]:
+        plan = FaultPlan(Faults(rate_429=0.2, rate_500=0.1, rate_drop=0.1, seed=7))
+        return [plan.request_fault() for _ in range(200)]
+
+    first = outcomes()
+    assert first == outcomes()
+    assert {"429", "500", "drop", None} <= set(first)
+
+
+class _Receiver:
+    """A loopback webhook receiver that records what it was sent."""
+
+    def __init__(self) -> None:
+        self.bodies: list[dict[str, Any]] = []
+        self.lock = threading.Lock()
+
+        async def hook(request: Request) -> Response:
+            with self.lock:
+                self.bodies.append(json.loads(await request.body()))
+            return Response(status_code=202)
+
+        self.server = RunningServer(Starlette(routes=[Route("/hook", hook, methods=["POST"])]))
+
+
+@pytest.fixture
+def receiver() -> Iterator[_Receiver]:
+    r = _Receiver()
+    with r.server:
+        yield r
+
+
+def _deliveries(url: str, n: int) -> list[Delivery]:
+    return [
+        Delivery(url, json.dumps({"n": i}).encode(), {"X-Gitlab-Token": "secret-token"}, "Test Hook")
+        for i in range(n)
+    ]
+
+
+def test_webhooks_are_delivered_in_order_without_faults(receiver: _Receiver) -> None:
+    sender = WebhookSender(FaultPlan())
+    for d in _deliveries(f"{receiver.server.url}/hook", 5):
+        sender.send(d)
+    sender.flush()
+    sender.stop()
+    assert [b["n"] for b in receiver.bodies] == [0, 1, 2, 3, 4]
+    assert all(r["headers"]["X-Gitlab-Token"] == "***" for r in sender.log())
+
+
+def test_webhook_faults_drop_duplicate_and_reorder(receiver: _Receiver) -> None:
+    plan = FaultPlan(
+        Faults(webhook_fail_rate=0.2, webhook_duplicate_rate=0.2, webhook_reorder_rate=0.2, seed=3)
+    )
+    sender = WebhookSender(plan)
+    for d in _deliveries(f"{receiver.server.url}/hook", 60):
+        sender.send(d)
+    sender.flush()
+    sender.stop()
+    got = [b["n"] for b in receiver.bodies]
+    outcomes = [r["outcome"] for r in sender.log()]
+    assert "dropped" in outcomes and "duplicate" in outcomes
+    assert len(got) == outcomes.count("sent") + outcomes.count("duplicate")
+    assert len(set(got)) == 60 - outcomes.count("dropped")
+    assert got != sorted(got), "some delivery should arrive after a later one"
+
+
+def test_a_receiver_that_is_down_is_recorded_as_failed() -> None:
+    sender = WebhookSender(FaultPlan(), timeout_s=1)
+    sender.send(_deliveries("http://127.0.0.1:9/hook", 1)[0])
+    sender.flush()
+    sender.stop()
+    assert [r["outcome"] for r in sender.log()] == ["failed"]
