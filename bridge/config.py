@@ -1,0 +1,253 @@
+"""The bridge's configuration: a TOML file plus `BRIDGE_*` environment variables, built once and passed in.
+
+Precedence, highest first: environment variables (nested with `__`, e.g. `BRIDGE_ADO__PAT`), the TOML
+file (`--config` or `BRIDGE_CONFIG`), the defaults below. Secrets are `SecretStr` and never shown.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from bridge.versions import DEFAULT_TAG_PATTERNS, TagPattern, TagPatternError
+
+ENV_PREFIX = "BRIDGE_"
+CONFIG_ENV = "BRIDGE_CONFIG"
+DEFAULT_DATABASE_URL = "sqlite:///var/bridge.db"
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names the file, the key and what is wrong."""
+
+
+class Section(BaseModel):
+    """A configuration section: unknown keys are refused, so that a typo is never silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class GitLabProject(Section):
+    """One GitLab project whose tags are releases of one component."""
+
+    path: str = Field(description="Project path with namespace, e.g. mhhs/dip-platform, or its numeric id.")
+    component: str = Field(description="The component's name in the programme, e.g. dip-platform.")
+    tag_patterns: tuple[str, ...] = Field(
+        default=DEFAULT_TAG_PATTERNS,
+        description="Tag name patterns with {version} and optionally {component}; first match wins.",
+    )
+
+    @field_validator("tag_patterns")
+    @classmethod
+    def _patterns_are_valid(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("at least one tag pattern is needed")
+        for pattern in value:
+            try:
+                TagPattern(pattern)
+            except TagPatternError as exc:
+                raise ValueError(str(exc)) from exc
+        return value
+
+
+class GitLabSettings(Section):
+    url: AnyHttpUrl | None = Field(
+        default=None, description="GitLab base URL, e.g. https://gitlab.example.com"
+    )
+    token: SecretStr | None = Field(default=None, description="Personal, project or group access token.")
+    webhook_secret: SecretStr | None = Field(
+        default=None, description="The secret token set on the project hooks (sent as X-Gitlab-Token)."
+    )
+    projects: tuple[GitLabProject, ...] = ()
+    poll_interval_s: float = Field(default=300, gt=0)
+
+
+class ServiceNowSettings(Section):
+    url: AnyHttpUrl | None = Field(
+        default=None, description="Instance URL, e.g. https://acme.service-now.com"
+    )
+    user: str | None = None
+    password: SecretStr | None = None
+    oauth_token: SecretStr | None = Field(default=None, description="Bearer token, instead of user/password.")
+    table: str = "change_request"
+    webhook_secret: SecretStr | None = Field(
+        default=None, description="HMAC-SHA256 key shared with the business rule in config/servicenow/."
+    )
+    fields: dict[str, str] = Field(
+        default_factory=lambda: {"environment": "u_environment", "release": "u_release"},
+        description="Instance fields the rules read, by role: environment, release, approval group...",
+    )
+    poll_interval_s: float = Field(default=120, gt=0)
+
+    @model_validator(mode="after")
+    def _one_way_to_authenticate(self) -> ServiceNowSettings:
+        if self.oauth_token is not None and (self.user or self.password is not None):
+            raise ValueError("give either oauth_token or user and password, not both")
+        return self
+
+
+class AdoSettings(Section):
+    organization_url: AnyHttpUrl | None = Field(
+        default=None, description="Organisation URL, e.g. https://dev.azure.com/mhhs"
+    )
+    project: str | None = None
+    pat: SecretStr | None = Field(
+        default=None, description="Personal access token (Work Items: read & write)."
+    )
+    work_item_type: str = "Defect"
+    webhook_user: str | None = Field(default=None, description="Basic-auth user the service hook sends.")
+    webhook_password: SecretStr | None = None
+    webhook_header: str | None = Field(
+        default=None, description="Name of a custom header the service hook sends with webhook_password."
+    )
+    poll_interval_s: float = Field(default=120, gt=0)
+
+
+class DatabaseSettings(Section):
+    url: str = Field(
+        default=DEFAULT_DATABASE_URL,
+        description="SQLAlchemy URL: sqlite:///var/bridge.db or postgresql+psycopg://user@host/db",
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _known_backend(cls, value: str) -> str:
+        if not value.startswith(("sqlite:", "postgresql")):
+            raise ValueError("only sqlite:/// and postgresql+psycopg:// URLs are supported")
+        return value
+
+
+class ServiceSettings(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    public_url: AnyHttpUrl | None = Field(
+        default=None, description="Where people reach the bridge; used in links written to ADO."
+    )
+    operator_token: SecretStr | None = Field(
+        default=None, description="Token for write actions in the pages and API (retrying dead actions)."
+    )
+    max_webhook_bytes: int = Field(default=1024 * 1024, gt=0)
+
+
+class RetestTrigger(StrEnum):
+    """When the fixed defects of a release move to Ready for Retest."""
+
+    DEPLOYMENT = "deployment"  # when an RFC linked to the release reaches a deployed state
+    RELEASE_NOTE = "release_note"  # as soon as the release note is published
+
+
+class PolicySettings(Section):
+    retest_on: RetestTrigger = RetestTrigger.DEPLOYMENT
+    eligible_states: tuple[str, ...] = ("Fixed", "Resolved")
+    ready_for_retest_state: str = "Ready for Retest"
+    create_rfc_drafts: bool = False
+    rfc_draft_after_hours: float = Field(default=24, gt=0)
+
+
+class RetrySettings(Section):
+    total_s: float = Field(default=120, gt=0, description="Longest a write is retried within one attempt.")
+    max_backoff_s: float = Field(default=30, gt=0)
+
+
+class Settings(BaseSettings):
+    """The whole configuration of one bridge."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+
+    database: DatabaseSettings = DatabaseSettings()
+    service: ServiceSettings = ServiceSettings()
+    gitlab: GitLabSettings = GitLabSettings()
+    servicenow: ServiceNowSettings = ServiceNowSettings()
+    ado: AdoSettings = AdoSettings()
+    policies: PolicySettings = PolicySettings()
+    retry: RetrySettings = RetrySettings()
+    log_format: Literal["json", "text"] = "json"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The TOML file arrives as init values; the environment must win over it.
+        return (env_settings, init_settings)
+
+
+def load_settings(path: Path | str | None = None) -> Settings:
+    """Build the settings from a TOML file (`path`, else `BRIDGE_CONFIG`) and the environment.
+
+    Raises ConfigError naming the file, the key and the problem.
+    """
+    chosen = path or os.environ.get(CONFIG_ENV) or None
+    data: dict[str, Any] = {}
+    source = "defaults and the environment"
+    if chosen:
+        file = Path(chosen)
+        source = str(file)
+        try:
+            data = tomllib.loads(file.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"{file}: cannot be read ({exc.strerror})") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{file}: not valid TOML: {exc}") from exc
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, source)) from exc
+
+
+def _describe(exc: ValidationError, source: str) -> str:
+    lines = [f"configuration from {source} is not valid:"]
+    for error in exc.errors():
+        key = ".".join(str(part) for part in error["loc"]) or "(top)"
+        message = "unknown key (check its spelling)" if error["type"] == "extra_forbidden" else error["msg"]
+        value = error.get("input")
+        shown = "" if _looks_secret(key) or isinstance(value, dict | list) else f" (got {value!r})"
+        lines.append(f"  {key}: {message}{shown}")
+    return "\n".join(lines)
+
+
+def _looks_secret(key: str) -> bool:
+    return any(word in key for word in ("token", "password", "pat", "secret"))
+
+
+def masked(settings: Settings) -> dict[str, Any]:
+    """The effective configuration as plain data, every secret replaced by `***` (or left empty)."""
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, SecretStr):
+            return "***" if value.get_secret_value() else ""
+        if isinstance(value, BaseModel):
+            return {name: walk(getattr(value, name)) for name in type(value).model_fields}
+        if isinstance(value, dict):
+            return {k: walk(v) for k, v in value.items()}
+        if isinstance(value, tuple | list):
+            return [walk(v) for v in value]
+        if isinstance(value, StrEnum):
+            return value.value
+        if isinstance(value, AnyHttpUrl):
+            return str(value)
+        return value
+
+    result = walk(settings)
+    assert isinstance(result, dict)
+    return result
