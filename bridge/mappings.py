@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
+# The project's own mappings; an installed copy (the container) names its folder in BRIDGE_MAPPINGS_DIR.
 MAPPINGS_DIR = Path(__file__).resolve().parent.parent / "mappings"
+MAPPINGS_ENV = "BRIDGE_MAPPINGS_DIR"
+
+
+def mappings_dir() -> Path:
+    """Where the mapping files are: `BRIDGE_MAPPINGS_DIR`, else the project's `mappings/`."""
+    return Path(os.environ.get(MAPPINGS_ENV) or MAPPINGS_DIR)
+
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -19,7 +28,7 @@ class MappingError(Exception):
 
 def load_mapping(name: str, model: type[M], directory: Path | None = None) -> M:
     """Load `mappings/<name>.yaml` into `model`, or raise MappingError naming the file, line and key."""
-    path = (directory or MAPPINGS_DIR) / f"{name}.yaml"
+    path = (directory or mappings_dir()) / f"{name}.yaml"
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
