@@ -1,0 +1,6 @@
+"""A simulator of GitLab's REST API v4 and its webhooks, close enough for python-gitlab to use unchanged."""
+
+from .model import GitLabApiError, User
+from .simulator import GitLabSimulator
+
+__all__ = ["GitLabApiError", "GitLabSimulator", "User"]
