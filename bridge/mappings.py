@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import TypeVar
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+
+from bridge.domain.events import RfcState
 
 # The project's own mappings; an installed copy (the container) names its folder in BRIDGE_MAPPINGS_DIR.
 MAPPINGS_DIR = Path(__file__).resolve().parent.parent / "mappings"
@@ -63,3 +66,103 @@ def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
             break
         line = node.start_mark.line + 1
     return line
+
+
+# --- the mappings the bridge ships ----------------------------------------------------------------
+
+
+class _MappingModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DeployedRule(_MappingModel):
+    states: tuple[RfcState, ...] = ()
+    closed_with_codes: tuple[str, ...] = ()
+
+
+class ApprovedRule(_MappingModel):
+    approval_values: tuple[str, ...] = ()
+    states: tuple[RfcState, ...] = ()
+
+
+class ServiceNowMapping(_MappingModel):
+    """`mappings/servicenow.yaml`: numeric change states and what they mean for a deployment."""
+
+    version: int
+    states: dict[str, RfcState]
+    deployed: DeployedRule
+    rolled_back: DeployedRule
+    approved: ApprovedRule
+
+    def rfc_state(self, value: str) -> RfcState | None:
+        """The bridge's name for an instance state value (`"-1"` → implement), None if unknown."""
+        return self.states.get(value.strip())
+
+    def state_value(self, state: RfcState) -> str:
+        """The instance's value for a state; ServiceNow must be sent the numeric string."""
+        return next(value for value, name in self.states.items() if name is state)
+
+
+class Environment(_MappingModel):
+    name: str
+    aliases: tuple[str, ...] = ()
+
+
+class EnvironmentMapping(_MappingModel):
+    """`mappings/environments.yaml`: the test environments and the other names written for them."""
+
+    version: int
+    environments: tuple[Environment, ...]
+
+    @model_validator(mode="after")
+    def _names_are_unambiguous(self) -> EnvironmentMapping:
+        seen: dict[str, str] = {}
+        for environment in self.environments:
+            for name in (environment.name, *environment.aliases):
+                key = _fold(name)
+                if seen.get(key, environment.name) != environment.name:
+                    raise ValueError(f"{name!r} names both {seen[key]} and {environment.name}")
+                seen[key] = environment.name
+        return self
+
+    def resolve(self, text: str | None) -> str | None:
+        """The environment a name or alias stands for, or None."""
+        if not text:
+            return None
+        key = _fold(text)
+        for environment in self.environments:
+            if key in {_fold(n) for n in (environment.name, *environment.aliases)}:
+                return environment.name
+        return None
+
+    def find_in(self, text: str) -> str | None:
+        """The environment named anywhere in a sentence ("Deploy dip-platform 1.0.2.0 to SIT-A").
+
+        Names match as whole words; the longest name found wins ("SIT Staging" over "Staging").
+        """
+        words = _words(text)
+        best: tuple[int, str] | None = None
+        for environment in self.environments:
+            for name in (environment.name, *environment.aliases):
+                wanted = _words(name)
+                size = len(wanted)
+                found = any(words[i : i + size] == wanted for i in range(len(words) - size + 1))
+                if found and (best is None or len("".join(wanted)) > best[0]):
+                    best = (len("".join(wanted)), environment.name)
+        return best[1] if best else None
+
+
+def _fold(text: str) -> str:
+    return re.sub(r"[\s_-]+", "", text).casefold()
+
+
+def _words(text: str) -> list[str]:
+    return [w.casefold() for w in re.findall(r"[A-Za-z0-9]+", text)]
+
+
+def servicenow_mapping(directory: Path | None = None) -> ServiceNowMapping:
+    return load_mapping("servicenow", ServiceNowMapping, directory)
+
+
+def environment_mapping(directory: Path | None = None) -> EnvironmentMapping:
+    return load_mapping("environments", EnvironmentMapping, directory)
