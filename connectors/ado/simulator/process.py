@@ -1,4 +1,4 @@
-"""The simulated ADO process model (work item types, states, fields), read from `mappings/ado_process.yaml`."""
+"""The simulated ADO process (work item types, states, fields), read from `mappings/ado_process.yaml`."""
 
 from __future__ import annotations
 
@@ -10,7 +10,16 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from bridge.mappings import load_mapping
 
 FieldType = Literal[
-    "string", "integer", "dateTime", "plainText", "html", "treePath", "history", "double", "boolean", "identity"
+    "string",
+    "integer",
+    "dateTime",
+    "plainText",
+    "html",
+    "treePath",
+    "history",
+    "double",
+    "boolean",
+    "identity",
 ]
 StateCategory = Literal["Proposed", "InProgress", "Resolved", "Completed", "Removed"]
 
