@@ -112,7 +112,12 @@ def change_request_table(extra_fields: Sequence[str] = ()) -> Table:
         Column("work_notes", FieldType.JOURNAL),
         Column("comments", FieldType.JOURNAL),
         *(Column(name) for name in extra_fields),
-        Column("sys_class_name", default=CHANGE_REQUEST, writable=False),
+        Column(
+            "sys_class_name",
+            default=CHANGE_REQUEST,
+            labels={CHANGE_REQUEST: "Change Request"},
+            writable=False,
+        ),
         *_SYSTEM,
     )
     return Table(CHANGE_REQUEST, columns, number_prefix="CHG")

@@ -266,3 +266,14 @@ def test_the_business_rule_sends_byte_for_byte_what_the_simulator_sends(evented:
     assert sent["headers"]["X-Bridge-Signature"] == got.headers["x-bridge-signature"]
     assert sent["headers"]["X-Bridge-Event"] == got.headers["x-bridge-event"]
     assert sent["headers"]["Content-Type"] == got.headers["content-type"]
+
+
+def test_the_install_guide_documents_the_headers_and_keys_sent() -> None:
+    guide = (SCRIPT.parent / "README.md").read_text(encoding="utf-8")
+    for header in ("Content-Type", "Accept", "User-Agent", "X-Bridge-Event", SIGNATURE_HEADER):
+        assert f"`{header}`" in guide, header
+    positions = [guide.index(f"| `{key}` |") for key in WRAPPER_KEYS]
+    assert positions == sorted(positions), "keys listed in the order they are sent"
+    script = SCRIPT.read_text(encoding="utf-8")
+    assert "x_bridge.change_event.url" in guide and "x_bridge.change_event.url" in script
+    assert "x_bridge.change_event.secret" in guide and "x_bridge.change_event.secret" in script

@@ -333,3 +333,50 @@ def test_an_instance_can_serve_without_a_clock() -> None:
         record = client.resource(api_path="/table/change_request").create(payload={}).one()
     assert DATETIME.match(record["sys_created_on"])
     sim.close()
+
+
+def _documented_record(instance: Any) -> str:
+    """The record the fixtures change_request_*.json show, made through the REST API."""
+    created = _create(
+        instance,
+        sys_id="a1b2c3d4e5f60718293a4b5c6d7e8f90",
+        short_description="Deploy dip-platform 1.0.2.0",
+        type="emergency",
+        state="-1",
+        approval="approved",
+        correlation_id="gitlab:42:dip-platform/1.0.2.0",
+        assignment_group=GROUP,
+        start_date="2024-05-02 08:00:00",
+        end_date="2024-05-02 10:00:00",
+        cab_date="2024-05-01",
+        u_environment="SIT-A",
+        work_notes="Raised from release note dip-platform/1.0.2.0",
+    )
+    instance.clock.advance(90)
+    requests.patch(
+        instance.api(f"/table/change_request/{created['sys_id']}"),
+        json={"close_code": "successful_issues", "comments": "Deployed with one known issue"},
+        auth=instance.auth,
+    )
+    return str(created["sys_id"])
+
+
+@pytest.mark.parametrize(
+    ("display", "fixture"),
+    [("false", "change_request_values.json"), ("all", "change_request_display_all.json")],
+)
+def test_a_record_reads_back_as_documented_field_by_field(
+    instance: Any, snow_fixture: Any, display: str, fixture: str
+) -> None:
+    sys_id = _documented_record(instance)
+    reply = requests.get(
+        instance.api(f"/table/change_request/{sys_id}"),
+        params={"sysparm_display_value": display, "sysparm_exclude_reference_link": "true"},
+        auth=instance.auth,
+    )
+    expected = snow_fixture(fixture)["result"]
+    got = reply.json()["result"]
+    got.pop("u_release")  # this instance has one more u_ field than the documented one
+    assert list(got) == list(expected)
+    for name, value in expected.items():
+        assert got[name] == value, name
