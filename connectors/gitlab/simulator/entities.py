@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -224,11 +225,37 @@ def release_json(release: Release, commit: Commit, author: User, view: ProjectVi
         "commit_path": f"/{view.path_with_namespace}/-/commit/{commit.id}",
         "tag_path": f"/{view.path_with_namespace}/-/tags/{release.tag_name}",
         "assets": {"count": len(sources), "sources": sources, "links": []},
-        "evidences": [],
-        "_links": {
-            "self": view.release_url(release.tag_name),
-            "edit_url": f"{view.release_url(release.tag_name)}/edit",
-        },
+        "evidences": _evidences(release, view),
+        "_links": _release_links(release, view),
+    }
+
+
+def _evidences(release: Release, view: ProjectView) -> list[JSON]:
+    # GitLab collects evidence when a release is published on creation; none for a historical release
+    # (released_at in the past), and an upcoming one's later, which the simulator does not do.
+    if release.released_at != release.created_at:
+        return []
+    digest = hashlib.sha256(f"{view.project.id}:{release.id}".encode()).hexdigest()[:44]
+    return [
+        {
+            "sha": digest,
+            "filepath": f"{view.release_url(release.tag_name)}/evidences/{release.id}.json",
+            "collected_at": api_time(release.created_at),
+        }
+    ]
+
+
+def _release_links(release: Release, view: ProjectView) -> JSON:
+    # The links gitlab.com answers (doc/api/releases/_index.md examples), in that order.
+    filters = f"release_tag={quote(release.tag_name, safe='')}&scope=all"
+    return {
+        "closed_issues_url": f"{view.web_url}/-/issues?{filters}&state=closed",
+        "closed_merge_requests_url": f"{view.web_url}/-/merge_requests?{filters}&state=closed",
+        "edit_url": f"{view.release_url(release.tag_name)}/edit",
+        "merged_merge_requests_url": f"{view.web_url}/-/merge_requests?{filters}&state=merged",
+        "opened_issues_url": f"{view.web_url}/-/issues?{filters}&state=opened",
+        "opened_merge_requests_url": f"{view.web_url}/-/merge_requests?{filters}&state=opened",
+        "self": view.release_url(release.tag_name),
     }
 
 

@@ -1,0 +1,147 @@
+"""Fixtures for the GitLab simulator: a running instance, a python-gitlab client, a webhook receiver."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import gitlab
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from connectors.gitlab.simulator import GitLabSimulator
+from connectors.simulation import RunningServer
+
+TOKEN = "glpat-sim-3xampl3t0k3n"
+INSTANCE = "https://gitlab.example.com"
+START = datetime(2026, 3, 2, 9, 0, 0, tzinfo=UTC)
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "gitlab"
+PROJECT = "mhhs/dip-platform"
+
+
+class Clock:
+    """A clock the tests move by hand, so timestamps in payloads are known."""
+
+    def __init__(self, now: datetime = START) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@dataclass(frozen=True)
+class Received:
+    """One webhook the receiver got."""
+
+    body: bytes
+    headers: dict[str, str]
+    auth: str | None
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+class Receiver:
+    """A loopback endpoint standing in for the bridge's `POST /hooks/gitlab`."""
+
+    def __init__(self) -> None:
+        self.received: list[Received] = []
+        self.lock = threading.Lock()
+        self.status = 200
+
+        async def hook(request: Request) -> Response:
+            body = await request.body()
+            # Keep the header names as GitLab spells them (the server lower-cases them).
+            headers = {k.title().replace("Uuid", "UUID"): v for k, v in request.headers.items()}
+            with self.lock:
+                self.received.append(Received(body, headers, request.headers.get("authorization")))
+            return Response(status_code=self.status)
+
+        self.server = RunningServer(Starlette(routes=[Route("/hooks/gitlab", hook, methods=["POST"])]))
+
+    @property
+    def url(self) -> str:
+        return f"{self.server.url}/hooks/gitlab"
+
+    def all(self) -> list[Received]:
+        with self.lock:
+            return list(self.received)
+
+    def events(self) -> list[str]:
+        return [r.headers["X-Gitlab-Event"] for r in self.all()]
+
+
+@dataclass(frozen=True)
+class Instance:
+    """A simulator running on loopback, with what tests need to reach it."""
+
+    sim: GitLabSimulator
+    url: str
+    clock: Clock
+    token: str = TOKEN
+    instance_url: str = INSTANCE
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"PRIVATE-TOKEN": self.token}
+
+    def api(self, path: str) -> str:
+        return f"{self.url}/api/v4/{path}"
+
+    def client(self, **options: Any) -> gitlab.Gitlab:
+        return gitlab.Gitlab(self.url, private_token=TOKEN, **options)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def instance(clock: Clock) -> Iterator[Instance]:
+    sim = GitLabSimulator(token=TOKEN, instance_url=INSTANCE, clock=clock)
+    with RunningServer(sim.app) as running:
+        yield Instance(sim, running.url, clock)
+    sim.close()
+
+
+@pytest.fixture
+def sim(instance: Instance) -> GitLabSimulator:
+    return instance.sim
+
+
+@pytest.fixture
+def gl(instance: Instance) -> gitlab.Gitlab:
+    return instance.client()
+
+
+@pytest.fixture
+def project(sim: GitLabSimulator) -> dict[str, Any]:
+    """The component repository the programme releases: `mhhs/dip-platform`, id 1."""
+    return sim.create_project(PROJECT, description="Data integration platform")
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver()
+    with r.server:
+        yield r
+
+
+@pytest.fixture
+def fixture_json() -> Any:
+    def load(name: str) -> Any:
+        return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
+
+    return load
