@@ -101,7 +101,7 @@ def test_releases_list_by_released_or_created_time(
     assert upcoming["upcoming_release"] is True
     releases = gl.projects.get(project["id"], lazy=True).releases
 
-    def tags(**options: str) -> list[str]:
+    def tags(**options: Any) -> list[str]:
         return [r.tag_name for r in releases.list(get_all=True, **options)]
 
     assert tags() == ["v3", "v1", "v2"]

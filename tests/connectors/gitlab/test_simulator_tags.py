@@ -103,7 +103,7 @@ def test_tags_order_by_name_version_and_update_both_ways(
         sim.create_tag(project["id"], name, "main", f"Release {name}")
     tags = gl.projects.get(project["id"], lazy=True).tags
 
-    def names(**options: str) -> list[str]:
+    def names(**options: Any) -> list[str]:
         return [t.name for t in tags.list(get_all=True, **options)]
 
     assert names() == ["v1.0.2.0", "v1.0.9.0", "v1.0.10.0"], "default: updated, newest first"
