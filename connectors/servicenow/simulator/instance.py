@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -554,13 +553,16 @@ def _link_header(request: Request, total: int, limit: int, offset: int) -> str:
     """
     if total <= limit and offset == 0:
         return ""
+    # The links repeat the request's own query string as it was sent, then the new offset and limit.
     kept = [
-        (k, v) for k, v in request.query_params.multi_items() if k not in {"sysparm_offset", "sysparm_limit"}
+        part
+        for part in request.url.query.split("&")
+        if part and part.split("=", 1)[0] not in {"sysparm_offset", "sysparm_limit"}
     ]
     base = f"{request.url.scheme}://{request.url.netloc}{request.url.path}"
 
     def link(at: int, rel: str) -> str:
-        params = urlencode([*kept, ("sysparm_offset", str(at)), ("sysparm_limit", str(limit))])
+        params = "&".join([*kept, f"sysparm_offset={at}", f"sysparm_limit={limit}"])
         return f'<{base}?{params}>;rel="{rel}"'
 
     last = max((total - 1) // limit * limit, 0)
