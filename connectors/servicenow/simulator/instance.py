@@ -394,6 +394,9 @@ class ServiceNowSimulator:
                 parts["value"] = value
             return parts if len(parts) > 1 else next(iter(parts.values()))
         if view.display == "all":
+            if column.kind is FieldType.DATETIME:
+                # Date-times also carry the display value in the internal format (api-contracts.md 3.1).
+                return {"display_value": shown, "value": value, "display_value_internal": shown}
             return {"display_value": shown, "value": value}
         return shown if view.display == "true" else value
 
