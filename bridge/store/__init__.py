@@ -1,0 +1,1 @@
+"""The store: inbox, records, links, ledger, findings, outbox, audit and cursors on SQLite or PostgreSQL."""

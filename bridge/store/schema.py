@@ -1,0 +1,282 @@
+"""The store's tables, as SQLAlchemy Core metadata: what the migrations create and the queries use.
+
+Every rule that can live in the database does: unique keys stop duplicate deliveries, actions,
+links and findings; check constraints keep statuses to their enums; a partial unique index keeps one
+current deployment per environment and component.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Dialect,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+# Stable constraint names, so migrations can name what they alter on both backends.
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING)
+
+SOURCES = ("gitlab", "servicenow", "ado")
+INBOX_KINDS = ("webhook", "poll", "fetch", "feedback")
+LINK_KINDS = ("release-rfc", "release-defect-fixed", "release-defect-outstanding")
+ACTION_STATUSES = ("pending", "running", "done", "skipped", "retry", "dead")
+SEVERITIES = ("error", "warning", "info")
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timestamp that is always timezone-aware UTC in Python, whatever the backend stores.
+
+    PostgreSQL keeps `timestamptz`; SQLite keeps naive UTC text, which sorts and compares correctly
+    because every value is written in the same zone and format.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: the store keeps aware UTC times only")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _json() -> TypeEngine[Any]:
+    # JSONB on PostgreSQL: compact, and indexable should a query ever need it.
+    return JSON().with_variant(JSONB(), "postgresql")
+
+
+def _id() -> Column[int]:
+    # SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit identity.
+    return Column("id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True)
+
+
+def _one_of(column: str, values: tuple[str, ...], name: str) -> CheckConstraint:
+    listed = ", ".join(f"'{value}'" for value in values)
+    return CheckConstraint(f"{column} IN ({listed})", name=name)
+
+
+inbox = Table(
+    "inbox",
+    metadata,
+    _id(),
+    Column("source", String(16), nullable=False),
+    Column("delivery_key", String(512), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("payload", _json(), nullable=False),
+    Column("correlation_id", String(128)),
+    Column("received_at", UtcDateTime(), nullable=False),
+    # Not processed before this time: a failed row is rescheduled, never slept on.
+    Column("available_at", UtcDateTime(), nullable=False),
+    Column("processed_at", UtcDateTime()),
+    Column("attempts", Integer(), nullable=False, server_default=text("0")),
+    Column("last_error", Text()),
+    UniqueConstraint("source", "delivery_key"),
+    _one_of("source", SOURCES, "source"),
+    _one_of("kind", INBOX_KINDS, "kind"),
+    comment="Every delivery and poll result, stored before it is acknowledged; one row per delivery key.",
+)
+Index(
+    "ix_inbox_unprocessed",
+    inbox.c.available_at,
+    inbox.c.id,
+    postgresql_where=inbox.c.processed_at.is_(None),
+    sqlite_where=inbox.c.processed_at.is_(None),
+)
+
+releases = Table(
+    "releases",
+    metadata,
+    Column("project", String(255), primary_key=True),
+    Column("tag", String(255), primary_key=True),
+    Column("component", String(128), nullable=False),
+    Column("version", String(64), nullable=False),
+    Column("release_type", String(16)),
+    Column("commit_sha", String(64)),
+    Column("note_text", Text(), nullable=False),
+    Column("note_source", String(16), nullable=False),
+    Column("parsed_note", _json()),
+    Column("published_at", UtcDateTime()),
+    Column("web_url", String(1024)),
+    Column("removed", Boolean(), nullable=False, server_default=text("false")),
+    # A digest of tag, commit and note: which revision this is. GitLab has no revision counter, so
+    # the time the bridge read it orders revisions.
+    Column("revision", String(64), nullable=False),
+    Column("read_at", UtcDateTime(), nullable=False),
+    Column("stored_at", UtcDateTime(), nullable=False),
+    comment="The latest revision the bridge knows of each GitLab release (a tag of a known project).",
+)
+Index("ix_releases_component_version", releases.c.component, releases.c.version)
+
+rfcs = Table(
+    "rfcs",
+    metadata,
+    Column("sys_id", String(64), primary_key=True),
+    Column("number", String(32), nullable=False, unique=True),
+    Column("state", String(32), nullable=False),
+    Column("mod_count", Integer(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("fields", _json(), nullable=False),
+    Column("stored_at", UtcDateTime(), nullable=False),
+    comment="The latest revision (sys_mod_count) the bridge knows of each ServiceNow change request.",
+)
+
+defects = Table(
+    "defects",
+    metadata,
+    Column("id", BigInteger(), primary_key=True, autoincrement=False),
+    Column("rev", Integer(), nullable=False),
+    Column("state", String(64), nullable=False),
+    Column("severity", String(64)),
+    Column("title", Text(), nullable=False),
+    Column("changed_at", UtcDateTime(), nullable=False),
+    Column("changed_by", String(255)),
+    Column("stored_at", UtcDateTime(), nullable=False),
+    comment="The latest revision the bridge knows of each ADO defect (work item).",
+)
+
+links = Table(
+    "links",
+    metadata,
+    _id(),
+    Column("kind", String(32), nullable=False),
+    Column("left_key", String(255), nullable=False),
+    Column("right_key", String(255), nullable=False),
+    Column("evidence", Text(), nullable=False),
+    Column("evidence_revision", String(64)),
+    Column("created_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("kind", "left_key", "right_key"),
+    _one_of("kind", LINK_KINDS, "kind"),
+    comment="Links between records (a release and an RFC or a defect) with the evidence that made them.",
+)
+Index("ix_links_right_key", links.c.right_key)
+
+deployments = Table(
+    "deployments",
+    metadata,
+    _id(),
+    Column("environment", String(64), nullable=False),
+    Column("component", String(128), nullable=False),
+    Column("version", String(64), nullable=False),
+    Column("rfc_number", String(32)),
+    Column("deployed_from", UtcDateTime(), nullable=False),
+    Column("deployed_to", UtcDateTime()),
+    Column("rolled_back", Boolean(), nullable=False, server_default=text("false")),
+    comment="Environment ledger: which version of a component was deployed where, when, by which RFC.",
+)
+Index(
+    "ix_deployments_history", deployments.c.environment, deployments.c.component, deployments.c.deployed_from
+)
+# At most one current (open) deployment per environment and component.
+Index(
+    "uq_deployments_current",
+    deployments.c.environment,
+    deployments.c.component,
+    unique=True,
+    postgresql_where=deployments.c.deployed_to.is_(None),
+    sqlite_where=deployments.c.deployed_to.is_(None),
+)
+
+findings = Table(
+    "findings",
+    metadata,
+    _id(),
+    Column("code", String(64), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("subject", String(255), nullable=False),
+    Column("message", Text(), nullable=False),
+    # Messages can be long; the unique key holds their digest.
+    Column("message_hash", String(64), nullable=False),
+    Column("evidence", _json(), nullable=False),
+    Column("first_seen", UtcDateTime(), nullable=False),
+    Column("last_seen", UtcDateTime(), nullable=False),
+    Column("resolved_at", UtcDateTime()),
+    UniqueConstraint("code", "subject", "message_hash"),
+    _one_of("severity", SEVERITIES, "severity"),
+    comment="Findings: what is wrong or worth knowing about a subject; the same finding is one row.",
+)
+Index("ix_findings_subject", findings.c.subject)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    _id(),
+    Column("key", String(512), nullable=False, unique=True),
+    Column("kind", String(32), nullable=False),
+    Column("target", String(16), nullable=False),
+    Column("payload", _json(), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer(), nullable=False, server_default=text("0")),
+    Column("next_attempt_at", UtcDateTime(), nullable=False),
+    Column("last_error", Text()),
+    Column("detail", Text()),
+    Column("claimed_by", String(128)),
+    Column("claimed_at", UtcDateTime()),
+    Column("cause", String(255)),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    _one_of("status", ACTION_STATUSES, "status"),
+    _one_of("target", SOURCES, "target"),
+    comment="Actions to carry out, committed with the state they come from; one row per effect key.",
+)
+Index("ix_outbox_due", outbox.c.target, outbox.c.status, outbox.c.next_attempt_at)
+
+audit = Table(
+    "audit",
+    metadata,
+    _id(),
+    Column("at", UtcDateTime(), nullable=False),
+    Column("system", String(16), nullable=False),
+    Column("record", String(255), nullable=False),
+    Column("action_key", String(512)),
+    Column("change", Text(), nullable=False),
+    Column("reason", Text(), nullable=False),
+    comment="Append-only trail of what the bridge changed and why (triggers refuse updates and deletes).",
+)
+Index("ix_audit_record", audit.c.record, audit.c.at)
+
+poll_cursors = Table(
+    "poll_cursors",
+    metadata,
+    Column("source", String(16), primary_key=True),
+    Column("scope", String(255), primary_key=True),
+    Column("cursor", Text()),
+    Column("updated_at", UtcDateTime()),
+    Column("last_poll_at", UtcDateTime()),
+    Column("last_poll_ok", Boolean()),
+    Column("last_success_at", UtcDateTime()),
+    Column("last_error", Text()),
+    _one_of("source", SOURCES, "source"),
+    comment="Each poller's cursor per scope (project, table, query) and its last poll's outcome.",
+)
