@@ -196,6 +196,7 @@ class AdoStore:
 
     def _next_moment(self, item_id: int) -> datetime:
         now = self.clock().astimezone(UTC)
+        now = now.replace(microsecond=now.microsecond // 1000 * 1000)  # ADO keeps milliseconds
         revisions = self.items[item_id]["revisions"]
         if revisions:
             last = wiql.parse_datetime(revisions[-1]["fields"]["System.ChangedDate"])
