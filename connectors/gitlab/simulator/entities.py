@@ -65,6 +65,12 @@ class ProjectView:
         return f"{self.web_url}/-/releases/{quote(tag_name, safe='')}"
 
 
+def avatar_url(user: User) -> str:
+    """The Gravatar identicon GitLab shows for a user who uploaded no avatar (its default setting)."""
+    digest = hashlib.sha256(user.email.strip().lower().encode()).hexdigest()
+    return f"https://www.gravatar.com/avatar/{digest}?s=80&d=identicon"
+
+
 def user_basic(user: User, instance_url: str) -> JSON:
     """Entities::UserBasic."""
     return {
@@ -74,7 +80,7 @@ def user_basic(user: User, instance_url: str) -> JSON:
         "name": user.name,
         "state": "active",
         "locked": False,
-        "avatar_url": None,
+        "avatar_url": avatar_url(user),
         "web_url": f"{instance_url}/{user.username}",
     }
 
@@ -351,7 +357,7 @@ def tag_push_payload(
         "user_name": user.name,
         "user_username": user.username,
         "user_email": user.public_email,
-        "user_avatar": None,
+        "user_avatar": avatar_url(user),
         "project_id": view.project.id,
         "project": project_hook_attrs(view),
         "commits": commits,
