@@ -22,6 +22,9 @@ _TOKEN = re.compile(
 )
 
 
+_KEYWORDS = {"select", "from", "where", "order", "by", "and", "or", "not", "in", "asc", "desc", "asof"}
+
+
 class WiqlError(ValueError):
     """The query cannot be parsed or refers to something unknown; ADO answers 400."""
 
@@ -125,7 +128,7 @@ class _Parser:
         tok = self.take()
         if tok.kind == "field":
             return tok.text[1:-1].strip()
-        if tok.kind == "word":
+        if tok.kind == "word" and tok.text.lower() not in _KEYWORDS:
             return tok.text
         raise WiqlError(f"Expecting field name. The error is caused by «{tok.text}».")
 

@@ -1,0 +1,197 @@
+"""ADO simulator contract: WIQL flat queries through the SDK's query_by_wiql, and the simulator's WIQL subset."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from azure.devops.exceptions import AzureDevOpsServiceError
+from azure.devops.v7_1.work_item_tracking.models import TeamContext, Wiql
+
+from connectors.ado.simulator import wiql
+
+START = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
+
+
+class Clock:
+    """A settable clock for the simulator, so dates in queries can be exact."""
+
+    def __init__(self) -> None:
+        self.now = START
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock(ado: Any) -> Iterator[Clock]:
+    fake = Clock()
+    real = ado.sim.store.clock
+    ado.sim.store.clock = fake
+    yield fake
+    ado.sim.store.clock = real
+
+
+@pytest.fixture
+def seeded(ado: Any, clock: Clock) -> dict[str, int]:
+    """Five defects changed a day apart, in several states and severities."""
+    rows = [
+        ("Login fails", "Fixed", "1 - Critical"),
+        ("Rounding error", "Open", "2 - High"),
+        ("Typo on invoice", "Fixed", "4 - Low"),
+        ("Slow search", "Closed", "3 - Medium"),
+        ("Crash on export", "Ready for Retest", "2 - High"),
+    ]
+    ids = {}
+    for n, (title, state, severity) in enumerate(rows):
+        clock.now = START + timedelta(days=n)
+        item = ado.sim.create_work_item(
+            {"System.Title": title, "System.State": state, "Microsoft.VSTS.Common.Severity": severity}
+        )
+        ids[title] = item["id"]
+    return ids
+
+
+def query(wit: Any, ado: Any, text: str, *, precise: bool = True, top: int | None = None) -> list[int]:
+    result = wit.query_by_wiql(
+        Wiql(query=text), team_context=TeamContext(project=ado.project), time_precision=precise, top=top
+    )
+    return [w.id for w in result.work_items]
+
+
+def test_the_result_shape_is_a_flat_work_item_query(ado: Any, seeded: dict[str, int]) -> None:
+    reply = ado.session().post(
+        f"{ado.org_url}/{ado.project}/_apis/wit/wiql?api-version=7.1",
+        json={"query": "SELECT [System.Id], [System.Title] FROM WorkItems ORDER BY [System.Id] DESC"},
+    )
+    body = reply.json()
+    assert reply.status_code == 200
+    assert set(body) == {"queryType", "queryResultType", "asOf", "columns", "sortColumns", "workItems"}
+    assert (body["queryType"], body["queryResultType"]) == ("flat", "workItem")
+    assert [c["referenceName"] for c in body["columns"]] == ["System.Id", "System.Title"]
+    assert body["sortColumns"] == [
+        {"field": {"referenceName": "System.Id", "name": "ID", "url": body["sortColumns"][0]["field"]["url"]},
+         "descending": True}
+    ]
+    assert body["workItems"][0] == {"id": 5, "url": f"{ado.org_url}/{ado.sim.store.project_id}/_apis/wit/workItems/5"}
+
+
+def test_equality_and_and_or_with_parentheses(ado: Any, wit: Any, seeded: dict[str, int]) -> None:
+    got = query(
+        wit,
+        ado,
+        "SELECT [System.Id] FROM WorkItems WHERE [System.TeamProject] = @project "
+        "AND ([System.State] = 'Fixed' OR [Microsoft.VSTS.Common.Severity] = '2 - High') ORDER BY [System.Id]",
+    )
+    assert got == [seeded["Login fails"], seeded["Rounding error"], seeded["Typo on invoice"], seeded["Crash on export"]]
+
+
+def test_in_and_not_equal(ado: Any, wit: Any, seeded: dict[str, int]) -> None:
+    got = query(wit, ado, "SELECT [System.Id] FROM WorkItems WHERE [System.State] IN ('fixed', 'Closed') "
+                          "AND [System.Title] <> 'Slow search'")
+    assert got == [seeded["Login fails"], seeded["Typo on invoice"]]
+
+
+def test_date_literals_with_time_precision_and_comparison_operators(ado: Any, wit: Any, seeded: dict[str, int]) -> None:
+    base = "SELECT [System.Id] FROM WorkItems WHERE [System.ChangedDate] {op} '2024-03-03T09:00:00Z'"
+    assert query(wit, ado, base.format(op=">=")) == [3, 4, 5]
+    assert query(wit, ado, base.format(op=">")) == [4, 5]
+    assert query(wit, ado, base.format(op="<")) == [1, 2]
+    assert query(wit, ado, base.format(op="<=")) == [1, 2, 3]
+    assert query(wit, ado, base.format(op="=")) == [3]
+
+
+def test_a_time_without_time_precision_is_refused_as_ado_does(ado: Any, wit: Any, seeded: dict[str, int]) -> None:
+    text = "SELECT [System.Id] FROM WorkItems WHERE [System.ChangedDate] >= '2024-03-03T09:00:00Z'"
+    with pytest.raises(AzureDevOpsServiceError, match="cannot supply a time with the date"):
+        query(wit, ado, text, precise=False)
+    by_day = "SELECT [System.Id] FROM WorkItems WHERE [System.ChangedDate] >= '2024-03-03'"
+    assert query(wit, ado, by_day, precise=False) == [3, 4, 5]
+
+
+def test_today_with_an_offset(ado: Any, wit: Any, seeded: dict[str, int], clock: Clock) -> None:
+    clock.now = START + timedelta(days=4, hours=5)  # 2024-03-05 14:00
+    assert query(wit, ado, "SELECT [System.Id] FROM WorkItems WHERE [System.ChangedDate] >= @today - 1",
+                 precise=False) == [4, 5]
+    assert query(wit, ado, "SELECT [System.Id] FROM WorkItems WHERE [System.ChangedDate] < @today - 3") == [1]
+
+
+def test_order_by_a_date_descending_and_top(ado: Any, wit: Any, seeded: dict[str, int]) -> None:
+    text = "SELECT [System.Id] FROM WorkItems WHERE [System.WorkItemType] = 'Defect' ORDER BY [System.ChangedDate] DESC"
+    assert query(wit, ado, text) == [5, 4, 3, 2, 1]
+    assert query(wit, ado, text, top=2) == [5, 4]
+
+
+def test_order_by_two_fields(ado: Any, wit: Any, seeded: dict[str, int]) -> None:
+    text = ("SELECT [System.Id] FROM WorkItems ORDER BY [Microsoft.VSTS.Common.Severity] ASC, "
+            "[System.ChangedDate] DESC")
+    assert query(wit, ado, text) == [1, 5, 2, 4, 3]
+
+
+def test_the_incremental_poll_query_of_the_contract(ado: Any, wit: Any, seeded: dict[str, int]) -> None:
+    text = (
+        "SELECT [System.Id] FROM WorkItems WHERE [System.TeamProject] = @project "
+        "AND [System.WorkItemType] IN ('Bug','Defect') AND [System.ChangedDate] >= '2024-03-04T00:00:00Z' "
+        "ORDER BY [System.ChangedDate] ASC"
+    )
+    assert query(wit, ado, text) == [4, 5]
+
+
+def test_an_unknown_field_is_tf51005(ado: Any, wit: Any) -> None:
+    with pytest.raises(AzureDevOpsServiceError, match="TF51005"):
+        query(wit, ado, "SELECT [System.Id] FROM WorkItems WHERE [Custom.Nope] = 1")
+
+
+def test_a_syntax_error_is_400(ado: Any) -> None:
+    reply = ado.session().post(
+        f"{ado.org_url}/{ado.project}/_apis/wit/wiql?api-version=7.1",
+        json={"query": "SELECT [System.Id] FROM WorkItems WHERE [System.State] 'Fixed'"},
+    )
+    assert reply.status_code == 400
+    assert "Expecting comparison operator" in reply.json()["message"]
+
+
+def test_the_team_segment_is_accepted(ado: Any, seeded: dict[str, int]) -> None:
+    reply = ado.session().post(
+        f"{ado.org_url}/{ado.project}/Programme%20Team/_apis/wit/wiql?api-version=7.1",
+        json={"query": "SELECT [System.Id] FROM WorkItems WHERE [System.State] = 'Closed'"},
+    )
+    assert [w["id"] for w in reply.json()["workItems"]] == [seeded["Slow search"]]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("SELECT FROM WorkItems", "Expecting field name"),
+        ("SELECT [System.Id] FROM WorkItemLinks", "Only flat queries"),
+        ("SELECT [System.Id] FROM WorkItems WHERE ([System.Id] = 1", "Expecting ')'"),
+        ("SELECT [System.Id] FROM WorkItems ORDER BY [System.Id] extra", "Expecting end of string"),
+    ],
+)
+def test_parse_errors_name_the_cause(text: str, message: str) -> None:
+    with pytest.raises(wiql.WiqlError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        wiql.parse(text)
+
+
+def test_contains_and_under_and_not() -> None:
+    ctx = wiql.Context(
+        project="P", me="Me", today=START.date(), time_precision=True,
+        field_type=lambda n: {"System.Title": "string", "System.AreaPath": "treePath", "System.Id": "integer"}.get(n),
+        reference_name=lambda n: n,
+    )
+    rows = [
+        {"System.Id": 1, "System.Title": "Login fails", "System.AreaPath": "P\\Payments"},
+        {"System.Id": 2, "System.Title": "Rounding", "System.AreaPath": "P\\Billing"},
+        {"System.Id": 3, "System.Title": "login slow", "System.AreaPath": "P\\Payments\\Cards"},
+    ]
+
+    def run(where: str) -> list[int]:
+        return wiql.run(wiql.parse(f"SELECT [System.Id] FROM WorkItems WHERE {where}"), rows, ctx)
+
+    assert run("[System.Title] CONTAINS 'login'") == [1, 3]
+    assert run("[System.AreaPath] UNDER 'P\\Payments'") == [1, 3]
+    assert run("NOT [System.AreaPath] UNDER 'P\\Payments'") == [2]
+    assert run("[System.Id] NOT IN (1, 2)") == [3]
+    assert run("[System.Id] > 1 AND [System.Title] NOT CONTAINS 'slow'") == [2]
