@@ -38,6 +38,7 @@ from connectors.servicenow.simulator.model import (
     journal_table,
     stored_text,
 )
+from connectors.servicenow.simulator.oauth import TokenIssuer
 from connectors.simulation import (
     FaultPlan,
     Faults,
@@ -170,6 +171,8 @@ class ServiceNowSimulator:
         extra_fields: Sequence[str] = (),
         first_number: int = 1,
         clock: Callable[[], datetime] | None = None,
+        oauth_clients: Mapping[str, str] | None = None,
+        oauth_token: str | None = None,
     ) -> None:
         self.user = user
         self.password = password
@@ -177,6 +180,12 @@ class ServiceNowSimulator:
         self.rows: dict[str, dict[str, Record]] = {name: {} for name in self.tables}
         self.next_number = first_number
         self.clock = clock or (lambda: datetime.now(UTC))
+        self.oauth = TokenIssuer(
+            oauth_clients or {},
+            self._password_matches,
+            lambda: self.clock().astimezone(UTC),
+            (oauth_token, user) if oauth_token else None,
+        )
         self.lock = threading.RLock()
         self.event_url = event_url
         self.event_secret = event_secret
@@ -420,21 +429,28 @@ class ServiceNowSimulator:
             routes.append(Route(f"{prefix}/table/{{table}}", self._collection, methods=methods))
             routes.append(Route(f"{prefix}/table/{{table}}/{{sys_id}}", self._member, methods=methods))
         routes.append(Route("/api/{rest:path}", self._unknown, methods=methods))
+        routes.append(Route("/oauth_token.do", self.oauth.token_endpoint, methods=["POST"]))
         return routes
 
-    def _authenticated(self, request: Request) -> bool:
-        scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "basic":
-            return False
-        try:
-            user, _, password = base64.b64decode(encoded, validate=True).decode("utf-8").partition(":")
-        except (binascii.Error, UnicodeDecodeError):
-            return False
+    def _password_matches(self, user: str, password: str) -> bool:
         return secrets.compare_digest(user, self.user) and secrets.compare_digest(password, self.password)
+
+    def _caller(self, request: Request) -> str | None:
+        """The user a request authenticates as (basic auth or an OAuth bearer token), or None."""
+        scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "bearer":
+            return self.oauth.user_of(credentials.strip())
+        if scheme.lower() != "basic":
+            return None
+        try:
+            user, _, password = base64.b64decode(credentials, validate=True).decode("utf-8").partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        return user if self._password_matches(user, password) else None
 
     def _guard(self, request: Request) -> tuple[Table | None, Response | None]:
         """The table a request names, or the reply refusing it (authentication comes first)."""
-        if not self._authenticated(request):
+        if self._caller(request) is None:
             return None, unauthenticated()
         version = request.path_params.get("version", "v2")
         name = request.path_params["table"]
@@ -445,7 +461,7 @@ class ServiceNowSimulator:
         return self.tables[name], None
 
     async def _unknown(self, request: Request) -> Response:
-        if not self._authenticated(request):
+        if self._caller(request) is None:
             return unauthenticated()
         return failure(400, "Requested URI does not represent any resource", None)
 
@@ -460,7 +476,7 @@ class ServiceNowSimulator:
             if isinstance(fields, Response):
                 return fields
             with self.lock:
-                row = self._insert(table, fields, self.user)
+                row = self._insert(table, fields, self._caller(request) or self.user)
                 rendered = self._render(table, row, View.of(request))
             location = (
                 f"{request.url.scheme}://{request.url.netloc}/api/now/table/{table.name}/{row['sys_id']}"
@@ -483,7 +499,7 @@ class ServiceNowSimulator:
             if isinstance(fields, Response):
                 return fields
             with self.lock:
-                row = self._update(table, sys_id, fields, self.user)
+                row = self._update(table, sys_id, fields, self._caller(request) or self.user)
                 rendered = self._render(table, row, View.of(request)) if row else None
             return not_found() if rendered is None else self._reply(request, {"result": rendered}, 200)
         if request.method == "DELETE":

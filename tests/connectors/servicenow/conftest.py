@@ -186,3 +186,19 @@ def snow_fixture() -> Any:
         return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
 
     return read
+
+
+CLIENT_ID, CLIENT_SECRET, STATIC_TOKEN = "bridge-client", "client-secret", "long-lived-token"
+
+
+@pytest.fixture
+def oauth_instance(clock: Clock, _switched: tuple[Switch, RunningServer]) -> Iterator[Instance]:
+    """An instance with an OAuth application registered and one long-lived bearer token."""
+    sim = ServiceNowSimulator(
+        user=USER,
+        password=PASSWORD,
+        clock=clock,
+        oauth_clients={CLIENT_ID: CLIENT_SECRET},
+        oauth_token=STATIC_TOKEN,
+    )
+    yield from _serve(_switched, sim, clock)
