@@ -221,3 +221,14 @@ def test_pages_put_together_are_the_whole_ordered_result(rows: list[tuple[str, s
     assert len(whole) == sum(1 for d, s in rows if d or s in {"3", "10"})
     states = [float(r["state"]) if r["state"] else float("-inf") for r in whole]
     assert states == sorted(states, reverse=True)
+
+
+_PIECES = [*"^=!<>@,. _-0123456789abcdestOR", "LIKE", "IN", "NQ", "ORDERBY", "state", "ISEMPTY"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.lists(st.sampled_from(_PIECES), max_size=30).map("".join))
+def test_any_query_text_parses_without_error(text: str) -> None:
+    table = change_request_table()
+    records = [{"state": s, "number": f"CHG000000{n}"} for n, s in enumerate(["-5", "3", ""])]
+    assert len(query.parse(text, table).apply(records)) <= len(records)
