@@ -82,7 +82,7 @@ class DeployedRule(_MappingModel):
 
 class ApprovedRule(_MappingModel):
     approval_values: tuple[str, ...] = ()
-    states: tuple[RfcState, ...] = ()
+    preapproved_types: tuple[str, ...] = ()
 
 
 class ServiceNowMapping(_MappingModel):

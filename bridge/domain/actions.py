@@ -29,6 +29,7 @@ class MoveDefect:
     from_state: str
     to_state: str
     comment: str
+    deployment: str  # the deployment this move is for (see bridge.engine.deployments)
     links: tuple[Hyperlink, ...] = ()
     reason: str = "retest"  # retest, rollback
 

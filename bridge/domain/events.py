@@ -57,6 +57,9 @@ class ReleasePublished:
     note: str
     note_source: NoteSource
     published_at: datetime | None
+    # When the connector read it. GitLab gives a release no edit time, so of two readings of one
+    # tag the later reading is the newer revision.
+    read_at: datetime
     web_url: str | None = None
     removed: bool = False
 
@@ -68,6 +71,10 @@ class ReleasePublished:
     def revision(self) -> str:
         """Tag, commit and note: a release whose note is edited is a new revision of it."""
         return text_digest(f"{self.tag}\n{self.commit_sha}\n{self.removed}\n{self.note}")
+
+    @property
+    def order(self) -> tuple[datetime, str]:
+        return (self.read_at, self.revision)
 
     @property
     def record_key(self) -> str:
@@ -173,7 +180,32 @@ class AncestryChecked:
         return f"{self.project}:{self.ancestor_tag}..{self.descendant_tag}"
 
 
-DomainEvent = ReleasePublished | ChangeUpdated | DefectUpdated | AncestryChecked
+@dataclass(frozen=True)
+class DefectMoved:
+    """The bridge moved a defect (reported by the dispatcher once ADO accepted the move)."""
+
+    defect_id: int
+    deployment: str  # the deployment the move was for
+    from_state: str
+    to_state: str
+    rev: int  # the defect's revision after the move
+    reason: str  # retest, rollback
+    at: datetime
+
+    @property
+    def source(self) -> Source:
+        return Source.ADO
+
+    @property
+    def revision(self) -> int:
+        return self.rev
+
+    @property
+    def record_key(self) -> str:
+        return f"{self.defect_id}:{self.rev}"
+
+
+DomainEvent = ReleasePublished | ChangeUpdated | DefectUpdated | AncestryChecked | DefectMoved
 
 
 @dataclass(frozen=True)

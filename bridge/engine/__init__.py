@@ -1,0 +1,1 @@
+"""The reconciliation engine: a pure function from what the systems show to what the bridge does."""

@@ -1,0 +1,154 @@
+"""Links: which RFCs and defects belong to which release, each with the evidence that says so."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import IntEnum, StrEnum
+
+from bridge.engine.context import EngineContext, parse_correlation_id
+from bridge.engine.releases import Release
+from bridge.engine.state import RfcRecord
+
+
+class LinkKind(StrEnum):
+    """What a link joins."""
+
+    RELEASE_RFC = "release-rfc"  # the release is deployed under the RFC
+    FIXED = "release-defect-fixed"  # the release note lists the defect as fixed
+    OUTSTANDING = "release-defect-outstanding"  # the release note lists the defect as not fixed
+
+
+class Evidence(IntEnum):
+    """Where a release-RFC link was read, strongest last: the strongest decides between versions."""
+
+    RFC_DESCRIPTION = 1
+    RFC_SHORT_DESCRIPTION = 2
+    RFC_RELEASE_FIELD = 3
+    RFC_CORRELATION = 4
+    RELEASE_NOTE = 5
+
+
+@dataclass(frozen=True)
+class Link:
+    kind: LinkKind
+    release: str  # release key, component:version
+    other: str  # RFC number or defect id
+    evidence: str  # what text says so, and where
+    revision: str  # the record revision the evidence was read at
+    strength: int = 0
+
+
+_VERSION_TOKEN = re.compile(r"(?<![\d.])v?(\d{1,9}\.\d{1,9}\.\d{1,9}\.\d{1,9})(?![\d]|\.\d)")
+
+
+def defect_links(releases: list[Release]) -> list[Link]:
+    links: list[Link] = []
+    for release in releases:
+        revision = f"note:{release.tag}"
+        for fixed in release.note.defects_fixed:
+            where = f" (line {fixed.line})" if fixed.line else ""
+            links.append(
+                Link(
+                    LinkKind.FIXED,
+                    release.key,
+                    str(fixed.id),
+                    f"release note lists it fixed{where}",
+                    revision,
+                )
+            )
+        for open_defect in release.note.defects_outstanding:
+            where = f" (line {open_defect.line})" if open_defect.line else ""
+            links.append(
+                Link(
+                    LinkKind.OUTSTANDING,
+                    release.key,
+                    str(open_defect.id),
+                    f"release note lists it outstanding{where}",
+                    revision,
+                )
+            )
+    return links
+
+
+def rfc_links(releases: list[Release], rfcs: dict[str, RfcRecord], context: EngineContext) -> list[Link]:
+    """Release-RFC links in both directions: the note names the RFC, or the RFC names the release.
+
+    Of the releases of one component an RFC names, only the best evidenced is kept, and of those the
+    first named: "deploy 1.0.2.0, back out to 1.0.1.3" deploys 1.0.2.0, "redeploy 1.0.1.0 after a
+    failed 1.0.2.0" deploys 1.0.1.0.
+    """
+    by_number = {record.change.number: record for record in rfcs.values()}
+    links: dict[tuple[str, str], Link] = {}
+    for release in releases:
+        for number in release.note.rfcs:
+            if number in by_number:
+                links[(release.key, number)] = Link(
+                    LinkKind.RELEASE_RFC,
+                    release.key,
+                    number,
+                    f"release note of {release.tag} names {number}",
+                    f"note:{release.tag}",
+                    Evidence.RELEASE_NOTE,
+                )
+    for record in rfcs.values():
+        named = _releases_named(record, releases, context)
+        best: dict[str, tuple[int, int, Release, str]] = {}
+        for release, strength, position, where in named:
+            held = best.get(release.component)
+            if held is None or (strength, -position) > (held[0], -held[1]):
+                best[release.component] = (strength, position, release, where)
+        for strength, _, release, where in best.values():
+            key = (release.key, record.change.number)
+            if key not in links:
+                links[key] = Link(
+                    LinkKind.RELEASE_RFC,
+                    release.key,
+                    record.change.number,
+                    f"{record.change.number} names {release.component} {release.version} in its {where}",
+                    f"rfc:{record.change.sys_id}@{record.change.mod_count}",
+                    strength,
+                )
+    return sorted(links.values(), key=lambda link: (link.release, link.other))
+
+
+def _releases_named(
+    record: RfcRecord, releases: list[Release], context: EngineContext
+) -> list[tuple[Release, int, int, str]]:
+    """(release, evidence strength, position in the text, where) for each release the RFC names."""
+    change = record.change
+    found: list[tuple[Release, int, int, str]] = []
+    ours = parse_correlation_id(change.correlation_id)
+    texts = (
+        (Evidence.RFC_RELEASE_FIELD, "release field", change.field(context.release_field) or ""),
+        (Evidence.RFC_SHORT_DESCRIPTION, "short description", change.short_description),
+        (Evidence.RFC_DESCRIPTION, "description", change.description),
+    )
+    for release in releases:
+        if ours == (release.component, str(release.version)):
+            found.append((release, Evidence.RFC_CORRELATION, 0, "correlation id"))
+            continue
+        for strength, where, text in texts:
+            position = _named_at(text, release) if text else None
+            if position is not None:
+                found.append((release, strength, position, where))
+                break
+    return found
+
+
+def _named_at(text: str, release: Release) -> int | None:
+    """Where the text names the release (its tag, or its component and version as whole words), or None."""
+    # A tag names its release alone only when it holds the component's name (`v1.0.2.0` does not).
+    if release.component in release.tag:
+        start = text.find(release.tag)
+        while start >= 0:
+            after = text[start + len(release.tag) : start + len(release.tag) + 1]
+            if not (after.isdigit() or after == "."):
+                return start
+            start = text.find(release.tag, start + 1)
+    component = re.escape(release.component)
+    if re.search(rf"(?<![\w-]){component}(?![\w-])", text, re.IGNORECASE) is None:
+        return None
+    return next(
+        (m.start() for m in _VERSION_TOKEN.finditer(text) if m.group(1) == str(release.version)), None
+    )

@@ -1,0 +1,190 @@
+"""Reconcile: (state, event, context, now) → (new state, plan). Pure: no I/O, time passed in.
+
+The plan is derived from the whole state each time (level-triggered), never from the event alone, so
+applying the same events twice, or in another order, ends in the same plan. The outbox turns the
+plan's actions into writes once each, by their keys.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bridge.domain.actions import Action
+from bridge.domain.events import DomainEvent, RfcState
+from bridge.domain.findings import Finding, FindingSeverity
+from bridge.engine.carry_forward import CarryForward, carry_forward
+from bridge.engine.context import EngineContext
+from bridge.engine.control_points import ControlPoint, PointStatus, control_points
+from bridge.engine.deployments import Deployment, LedgerEntry, deployments_of, ledger_of
+from bridge.engine.links import Link, LinkKind, defect_links, rfc_links
+from bridge.engine.releases import Release, releases_of
+from bridge.engine.retest import Target, note_target_key, retest_moves, rollback_moves
+from bridge.engine.state import ProgrammeState, RfcRecord
+from bridge.engine.write_backs import correlation, drafts, work_note
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What the state implies: links, deployments, the ledger, control points, actions and findings."""
+
+    releases: tuple[Release, ...]
+    links: tuple[Link, ...]
+    deployments: tuple[Deployment, ...]
+    ledger: tuple[LedgerEntry, ...]
+    control_points: dict[str, tuple[ControlPoint, ...]]
+    carry_forward: tuple[CarryForward, ...]
+    actions: tuple[Action, ...]
+    findings: tuple[Finding, ...]
+    notes: dict[str, str] = field(default_factory=dict)
+
+    def actions_of(self, kind: str) -> list[Action]:
+        return [a for a in self.actions if a.kind == kind]
+
+
+def reconcile(
+    state: ProgrammeState, event: DomainEvent, context: EngineContext, now: datetime
+) -> tuple[ProgrammeState, Plan]:
+    """Merge one event into a copy of the state and plan from the result."""
+    new_state = state.copy()
+    new_state.apply(event)
+    return new_state, plan(new_state, context, now)
+
+
+def plan(state: ProgrammeState, context: EngineContext, now: datetime) -> Plan:
+    releases, findings = releases_of(state.releases, context)
+    by_key = {r.key: r for r in releases}
+    links = rfc_links(releases, state.rfcs, context) + defect_links(releases)
+    deployments, deployment_findings = deployments_of(releases, state.rfcs, links, context)
+    findings += deployment_findings
+    ledger = ledger_of(deployments)
+    findings += change_window_findings(state.rfcs)
+
+    undone_keys = {e.deployment for e in ledger if e.undone}
+    current_keys = {e.deployment for e in ledger if e.current}
+    if context.retest_on == "release_note":
+        targets = [Target(note_target_key(r), r, None) for r in releases]
+    else:
+        targets = [Target(d.key, by_key[d.release_key], d) for d in deployments if d.key in current_keys]
+    moves, retest_findings = retest_moves(targets, state.defects, state.moves, context)
+    undone = [d for d in deployments if d.key in undone_keys]
+    back, rollback_findings = rollback_moves(undone, state.defects, state.moves, context)
+    findings += retest_findings + rollback_findings
+    findings += _both_fixed_and_open(releases)
+
+    verdicts, ancestry_checks, carry_findings = carry_forward(releases, state.ancestry)
+    findings += carry_findings
+
+    rfcs_of: dict[str, list[RfcRecord]] = defaultdict(list)
+    by_number = {record.change.number: record for record in state.rfcs.values()}
+    releases_of_rfc: dict[str, list[Release]] = defaultdict(list)
+    for link in links:
+        if link.kind is LinkKind.RELEASE_RFC and link.other in by_number and link.release in by_key:
+            rfcs_of[link.release].append(by_number[link.other])
+            releases_of_rfc[link.other].append(by_key[link.release])
+    points = {r.key: tuple(control_points(r, rfcs_of.get(r.key, []), context)) for r in releases}
+    findings += _failed_points(releases, points)
+
+    findings = _unique(findings)
+    write_backs: list[Action] = []
+    for number, linked in sorted(releases_of_rfc.items()):
+        record = by_number[number]
+        if record.change.state is RfcState.CANCELED:
+            continue
+        ordered = sorted(linked, key=lambda r: (r.component, r.version))
+        write_backs.append(
+            work_note(record, ordered, {k: list(v) for k, v in points.items()}, findings, context)
+        )
+        if len(ordered) == 1 and (set_correlation := correlation(record, ordered[0])) is not None:
+            write_backs.append(set_correlation)
+    new_drafts = drafts(releases, set(rfcs_of), context, now)
+
+    actions: list[Action] = [*moves, *back, *write_backs, *ancestry_checks, *new_drafts]
+    return Plan(
+        releases=tuple(releases),
+        links=tuple(links),
+        deployments=tuple(deployments),
+        ledger=tuple(ledger),
+        control_points=points,
+        carry_forward=tuple(verdicts),
+        actions=tuple(_unique_actions(actions)),
+        findings=tuple(findings),
+    )
+
+
+def change_window_findings(rfcs: dict[str, RfcRecord]) -> list[Finding]:
+    """An RFC that reached Implement outside its planned start and end."""
+    findings = []
+    for record in rfcs.values():
+        change = record.change
+        started = record.first_seen_in(RfcState.IMPLEMENT)
+        if started is None or change.planned_start is None or change.planned_end is None:
+            continue
+        if not change.planned_start <= started <= change.planned_end:
+            findings.append(
+                Finding(
+                    "rfc.outside_change_window",
+                    FindingSeverity.ERROR,
+                    f"rfc:{change.number}",
+                    f"{change.number} reached Implement at {started:%Y-%m-%d %H:%M}, outside its "
+                    f"planned window {change.planned_start:%Y-%m-%d %H:%M} "
+                    f"to {change.planned_end:%Y-%m-%d %H:%M}.",
+                )
+            )
+    return findings
+
+
+def _both_fixed_and_open(releases: list[Release]) -> list[Finding]:
+    # The parser reports a defect both fixed and outstanding within one note; across releases of one
+    # component, a defect fixed earlier and listed outstanding later means the fix was lost.
+    findings = []
+    by_component: dict[str, list[Release]] = defaultdict(list)
+    for release in releases:
+        by_component[release.component].append(release)
+    for component_releases in by_component.values():
+        ordered = sorted(component_releases, key=lambda r: r.version)
+        for index, later in enumerate(ordered):
+            for earlier in ordered[:index]:
+                for defect_id in sorted(set(earlier.fixed_ids) & set(later.outstanding_ids)):
+                    findings.append(
+                        Finding(
+                            "defect.regressed",
+                            FindingSeverity.WARNING,
+                            later.subject,
+                            f"Defect {defect_id} was fixed in {earlier.version} but {later.version} "
+                            "lists it as outstanding.",
+                        )
+                    )
+    return findings
+
+
+def _failed_points(releases: list[Release], points: dict[str, tuple[ControlPoint, ...]]) -> list[Finding]:
+    findings = []
+    for release in releases:
+        for point in points.get(release.key, ()):
+            if point.status is PointStatus.FAIL:
+                findings.append(
+                    Finding(
+                        f"control_point.{point.number}",
+                        FindingSeverity.WARNING,
+                        release.subject,
+                        f"Control point {point.number} ({point.name}) failed: {point.evidence}",
+                        (("source", point.source),) if point.source else (),
+                    )
+                )
+    return findings
+
+
+def _unique(findings: list[Finding]) -> list[Finding]:
+    seen: dict[tuple[str, str, str], Finding] = {}
+    for finding in findings:
+        seen.setdefault((finding.code, finding.subject, finding.message), finding)
+    return sorted(seen.values(), key=lambda f: (f.subject, f.code, f.message))
+
+
+def _unique_actions(actions: list[Action]) -> list[Action]:
+    seen: dict[str, Action] = {}
+    for action in actions:
+        seen.setdefault(action.key, action)
+    return list(seen.values())

@@ -1,0 +1,185 @@
+"""Releases as the engine sees them: GitLab tags of configured components, their versions and notes."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+
+from bridge.domain.events import NoteSource, ReleasePublished
+from bridge.domain.findings import Finding, FindingSeverity
+from bridge.engine.context import EngineContext
+from bridge.release_notes import ReleaseNote, parse_release_note
+from bridge.versions import ReleaseType, Version, check_successor, version_from_tag
+
+
+@dataclass(frozen=True)
+class Release:
+    """One release of a component: a tag matching the component's patterns, with its parsed note."""
+
+    component: str
+    project: str
+    version: Version
+    tag: str
+    commit_sha: str | None
+    published_at: datetime | None
+    web_url: str | None
+    note_source: NoteSource
+    note_text: str
+    note: ReleaseNote
+
+    @property
+    def key(self) -> str:
+        return release_key(self.component, str(self.version))
+
+    @property
+    def subject(self) -> str:
+        return f"release:{self.component}:{self.version}"
+
+    @property
+    def release_type(self) -> ReleaseType | None:
+        return self.version.release_type
+
+    @property
+    def fixed_ids(self) -> tuple[int, ...]:
+        return tuple(d.id for d in self.note.defects_fixed)
+
+    @property
+    def outstanding_ids(self) -> tuple[int, ...]:
+        return tuple(d.id for d in self.note.defects_outstanding)
+
+
+def release_key(component: str, version: str) -> str:
+    return f"{component}:{version}"
+
+
+@lru_cache(maxsize=4096)
+def _parse(note: str, component: str, patterns: tuple[str, ...]) -> ReleaseNote:
+    # Notes are parsed once per distinct text: the engine derives everything again on each plan.
+    return parse_release_note(note, component=component, tag_patterns=patterns)
+
+
+def releases_of(
+    events: dict[tuple[str, str], ReleasePublished], context: EngineContext
+) -> tuple[list[Release], list[Finding]]:
+    """The releases the tags show, and findings about tags and versions."""
+    releases: list[Release] = []
+    findings: list[Finding] = []
+    for (project, tag), event in sorted(events.items()):
+        component = context.component(project)
+        if component is None or event.removed:
+            continue
+        version = version_from_tag(tag, component.name, component.tag_patterns)
+        if version is None:
+            findings.append(
+                Finding(
+                    "tag.not_a_release",
+                    FindingSeverity.INFO,
+                    f"tag:{project}:{tag}",
+                    f"Tag {tag} of {project} matches none of the tag patterns "
+                    f"({', '.join(component.tag_patterns)}), so it is not a release.",
+                )
+            )
+            continue
+        note = _parse(event.note, component.name, component.tag_patterns)
+        releases.append(
+            Release(
+                component=component.name,
+                project=project,
+                version=version,
+                tag=tag,
+                commit_sha=event.commit_sha,
+                published_at=event.published_at,
+                web_url=event.web_url,
+                note_source=event.note_source,
+                note_text=event.note,
+                note=note,
+            )
+        )
+    findings.extend(_version_findings(releases))
+    for release in releases:
+        findings.extend(_note_findings(release))
+    return _unique_versions(releases), findings
+
+
+def _unique_versions(releases: list[Release]) -> list[Release]:
+    """One release per (component, version): the first tag by name when a version is reused."""
+    chosen: dict[str, Release] = {}
+    for release in sorted(releases, key=lambda r: (r.key, r.tag)):
+        chosen.setdefault(release.key, release)
+    return sorted(chosen.values(), key=lambda r: (r.component, r.version))
+
+
+def _version_findings(releases: list[Release]) -> list[Finding]:
+    findings: list[Finding] = []
+    by_component: dict[str, list[Release]] = defaultdict(list)
+    for release in releases:
+        by_component[release.component].append(release)
+    for component_releases in by_component.values():
+        by_version: dict[Version, list[Release]] = defaultdict(list)
+        for release in component_releases:
+            by_version[release.version].append(release)
+        versions = sorted(by_version)
+        for index, version in enumerate(versions):
+            tags = sorted(r.tag for r in by_version[version])
+            subject = by_version[version][0].subject
+            if len(tags) > 1:
+                findings.append(
+                    Finding(
+                        "version.reused",
+                        FindingSeverity.ERROR,
+                        subject,
+                        f"{version} already released: tags {', '.join(tags)} name the same version.",
+                        tuple(("tag", t) for t in tags),
+                    )
+                )
+            verdict = check_successor(version, versions[:index])
+            for problem in verdict.problems:
+                findings.append(
+                    Finding(
+                        "version.invalid_successor",
+                        FindingSeverity.ERROR,
+                        subject,
+                        problem,
+                        (("previous", str(verdict.previous) if verdict.previous else "none"),),
+                    )
+                )
+    return findings
+
+
+def _note_findings(release: Release) -> list[Finding]:
+    findings: list[Finding] = []
+    if release.note_source is NoteSource.NONE:
+        findings.append(
+            Finding(
+                "note.absent",
+                FindingSeverity.ERROR,
+                release.subject,
+                f"{release.tag} has no release note: neither a GitLab Release nor a tag message.",
+            )
+        )
+        return findings
+    if release.note.missing:
+        findings.append(
+            Finding(
+                "note.missing_items",
+                FindingSeverity.WARNING,
+                release.subject,
+                "The release note lacks: " + ", ".join(release.note.missing) + ".",
+                tuple(("missing", key) for key in release.note.missing),
+            )
+        )
+    for note_finding in release.note.findings:
+        if str(note_finding.code) == "missing-item":
+            continue  # summarised above
+        findings.append(
+            Finding(
+                f"note.{note_finding.code}",
+                FindingSeverity(str(note_finding.severity)),
+                release.subject,
+                note_finding.message,
+                (("note line", str(note_finding.line)),) if note_finding.line else (),
+            )
+        )
+    return findings

@@ -1,0 +1,1 @@
+"""Helpers shared by the tests: builders of domain events and engine contexts."""
