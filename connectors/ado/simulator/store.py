@@ -334,10 +334,9 @@ class AdoStore:
         current = revisions[index]
         before = revisions[index - 1] if index else {"fields": {}, "relations": []}
         changes: dict[str, Any] = {}
-        old_fields = {
-            k: v for k, v in before["fields"].items() if k not in {"System.History", "System.RevisedDate"}
-        }
-        new_fields = {k: v for k, v in current["fields"].items() if k != "System.RevisedDate"}
+        # The previous revision's RevisedDate became this one's ChangedDate; ADO lists that change too.
+        old_fields = {k: v for k, v in before["fields"].items() if k != "System.History"}
+        new_fields = dict(current["fields"])
         for name in sorted(set(old_fields) | set(new_fields)):
             old, new = old_fields.get(name), new_fields.get(name)
             if old == new:
