@@ -1,0 +1,28 @@
+"""What every group of store queries shares: the transaction's connection and dialect-aware helpers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, Table
+from sqlalchemy.dialects import postgresql, sqlite
+
+
+def utcnow() -> datetime:
+    """The current time, aware UTC; callers pass `now` explicitly where a test must control it."""
+    return datetime.now(UTC)
+
+
+class Queries:
+    """A group of queries run on the connection of one transaction (see Store.transaction)."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.connection.dialect.name == "postgresql"
+
+    def insert(self, table: Table) -> postgresql.Insert | sqlite.Insert:
+        """An INSERT that knows ON CONFLICT, in the connection's dialect."""
+        return postgresql.insert(table) if self.is_postgres else sqlite.insert(table)

@@ -1,0 +1,189 @@
+"""The inbox: every delivery and poll result, stored before it is acknowledged, processed once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Row, func, select, update
+
+from bridge.domain.events import Source
+from bridge.store.base import Queries, utcnow
+from bridge.store.schema import inbox
+
+# A failed row waits 2^attempts seconds, at most this long, before it is offered again.
+MAX_INBOX_BACKOFF = timedelta(hours=1)
+
+
+class InboxKind(StrEnum):
+    """How an inbox row arrived."""
+
+    WEBHOOK = "webhook"  # a verified webhook delivery
+    POLL = "poll"  # a record read by a poller
+    FETCH = "fetch"  # a record re-read because a webhook named it
+    FEEDBACK = "feedback"  # a record a writer re-read after a conflict
+
+
+@dataclass(frozen=True)
+class InboxPut:
+    """The result of storing a delivery: its row, and whether that row was already there."""
+
+    id: int
+    duplicate: bool
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    id: int
+    source: Source
+    delivery_key: str
+    kind: InboxKind
+    payload: dict[str, Any]
+    correlation_id: str | None
+    received_at: datetime
+    available_at: datetime
+    processed_at: datetime | None
+    attempts: int
+    last_error: str | None
+
+
+@dataclass(frozen=True)
+class InboxStats:
+    """Counts and the age of the oldest unprocessed row, for /readyz and metrics."""
+
+    unprocessed: int
+    failing: int  # unprocessed rows that failed at least once
+    processed: int
+    oldest_unprocessed_at: datetime | None
+    lag: timedelta  # age of the oldest unprocessed row; zero when there is none
+
+
+def _inbox_row(row: Row[Any]) -> InboxRow:
+    return InboxRow(
+        id=row.id,
+        source=Source(row.source),
+        delivery_key=row.delivery_key,
+        kind=InboxKind(row.kind),
+        payload=row.payload,
+        correlation_id=row.correlation_id,
+        received_at=row.received_at,
+        available_at=row.available_at,
+        processed_at=row.processed_at,
+        attempts=row.attempts,
+        last_error=row.last_error,
+    )
+
+
+def inbox_backoff(attempts: int) -> timedelta:
+    """How long a row that has failed `attempts` times waits before it is offered again."""
+    return min(timedelta(seconds=2 ** min(attempts, 16)), MAX_INBOX_BACKOFF)
+
+
+class InboxQueries(Queries):
+    """Inbox queries."""
+
+    def put_inbox(
+        self,
+        source: Source,
+        delivery_key: str,
+        kind: InboxKind,
+        payload: dict[str, Any],
+        *,
+        correlation_id: str | None = None,
+        now: datetime | None = None,
+    ) -> InboxPut:
+        """Store a delivery; the same (source, delivery key) again is a no-op reported as duplicate."""
+        at = now or utcnow()
+        statement = (
+            self.insert(inbox)
+            .values(
+                source=source.value,
+                delivery_key=delivery_key,
+                kind=kind.value,
+                payload=payload,
+                correlation_id=correlation_id,
+                received_at=at,
+                available_at=at,
+                attempts=0,
+            )
+            .on_conflict_do_nothing(index_elements=["source", "delivery_key"])
+            .returning(inbox.c.id)
+        )
+        inserted = self.connection.execute(statement).scalar_one_or_none()
+        if inserted is not None:
+            return InboxPut(id=inserted, duplicate=False)
+        existing = self.connection.execute(
+            select(inbox.c.id).where(inbox.c.source == source.value, inbox.c.delivery_key == delivery_key)
+        ).scalar_one()
+        return InboxPut(id=existing, duplicate=True)
+
+    def claim_inbox(self, limit: int, *, now: datetime | None = None) -> list[InboxRow]:
+        """Unprocessed rows, oldest first, locked for this transaction: process them before it ends.
+
+        On PostgreSQL, rows another processor holds are skipped (FOR UPDATE SKIP LOCKED), so any
+        number of processors share the inbox; SQLite has one processor and one writer at a time.
+        """
+        query = (
+            select(inbox)
+            .where(inbox.c.processed_at.is_(None), inbox.c.available_at <= (now or utcnow()))
+            .order_by(inbox.c.id)
+            .limit(limit)
+        )
+        if self.is_postgres:
+            query = query.with_for_update(skip_locked=True)
+        return [_inbox_row(row) for row in self.connection.execute(query)]
+
+    def get_inbox(self, inbox_id: int) -> InboxRow | None:
+        row = self.connection.execute(select(inbox).where(inbox.c.id == inbox_id)).first()
+        return None if row is None else _inbox_row(row)
+
+    def mark_processed(self, inbox_id: int, *, now: datetime | None = None) -> None:
+        """Record that a row's events were applied (in the same transaction as their effects)."""
+        self.connection.execute(
+            update(inbox).where(inbox.c.id == inbox_id).values(processed_at=now or utcnow(), last_error=None)
+        )
+
+    def mark_inbox_failed(
+        self,
+        inbox_id: int,
+        error: str,
+        *,
+        retry_at: datetime | None = None,
+        now: datetime | None = None,
+    ) -> None:
+        """Record a failure and reschedule the row (by default after an exponential backoff)."""
+        at = now or utcnow()
+        attempts = self.connection.execute(
+            update(inbox)
+            .where(inbox.c.id == inbox_id)
+            .values(attempts=inbox.c.attempts + 1, last_error=error)
+            .returning(inbox.c.attempts)
+        ).scalar_one()
+        self.connection.execute(
+            update(inbox)
+            .where(inbox.c.id == inbox_id)
+            .values(available_at=retry_at or at + inbox_backoff(attempts))
+        )
+
+    def inbox_stats(self, *, now: datetime | None = None) -> InboxStats:
+        """Counts of unprocessed, failing and processed rows, and the inbox's lag."""
+        unprocessed = inbox.c.processed_at.is_(None)
+        row = self.connection.execute(
+            select(
+                func.count().filter(unprocessed).label("unprocessed"),
+                func.count().filter(unprocessed, inbox.c.attempts > 0).label("failing"),
+                func.count().filter(inbox.c.processed_at.is_not(None)).label("processed"),
+                func.min(inbox.c.received_at).filter(unprocessed).label("oldest"),
+            )
+        ).one()
+        oldest: datetime | None = row.oldest
+        lag = max((now or utcnow()) - oldest, timedelta(0)) if oldest is not None else timedelta(0)
+        return InboxStats(
+            unprocessed=row.unprocessed,
+            failing=row.failing,
+            processed=row.processed,
+            oldest_unprocessed_at=oldest,
+            lag=lag,
+        )

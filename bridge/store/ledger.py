@@ -1,0 +1,154 @@
+"""The environment ledger: per environment and component, the version deployed now and every earlier one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, select, update
+
+from bridge.store.base import Queries
+from bridge.store.schema import deployments
+
+
+@dataclass(frozen=True)
+class DeploymentRow:
+    """One stay of a version in an environment: current while `deployed_to` is None."""
+
+    id: int
+    environment: str
+    component: str
+    version: str
+    rfc_number: str | None
+    deployed_from: datetime
+    deployed_to: datetime | None
+    rolled_back: bool
+
+    @property
+    def current(self) -> bool:
+        return self.deployed_to is None
+
+
+def _deployment(row: Row[Any]) -> DeploymentRow:
+    return DeploymentRow(
+        id=row.id,
+        environment=row.environment,
+        component=row.component,
+        version=row.version,
+        rfc_number=row.rfc_number,
+        deployed_from=row.deployed_from,
+        deployed_to=row.deployed_to,
+        rolled_back=row.rolled_back,
+    )
+
+
+class LedgerQueries(Queries):
+    """Environment ledger queries."""
+
+    def _current_row(self, environment: str, component: str) -> DeploymentRow | None:
+        query = select(deployments).where(
+            deployments.c.environment == environment,
+            deployments.c.component == component,
+            deployments.c.deployed_to.is_(None),
+        )
+        if self.is_postgres:
+            query = query.with_for_update()
+        row = self.connection.execute(query).first()
+        return None if row is None else _deployment(row)
+
+    def _open(self, environment: str, component: str, version: str, rfc: str | None, at: datetime) -> None:
+        self.connection.execute(
+            deployments.insert().values(
+                environment=environment,
+                component=component,
+                version=version,
+                rfc_number=rfc,
+                deployed_from=at,
+                deployed_to=None,
+                rolled_back=False,
+            )
+        )
+
+    def record_deployment(
+        self, environment: str, component: str, version: str, rfc_number: str | None, at: datetime
+    ) -> bool:
+        """Make `version` current in the environment from `at`; False if it already is (by that RFC).
+
+        The database keeps one current row per environment and component (a partial unique index),
+        so two processors recording at once cannot both open one: the later transaction fails and
+        is retried from the inbox.
+        """
+        current = self._current_row(environment, component)
+        if current is not None:
+            if current.version == version and current.rfc_number == rfc_number:
+                return False
+            self.connection.execute(
+                update(deployments).where(deployments.c.id == current.id).values(deployed_to=at)
+            )
+        self._open(environment, component, version, rfc_number, at)
+        return True
+
+    def roll_back(self, environment: str, component: str, at: datetime) -> DeploymentRow | None:
+        """Undo the current deployment: the version before it is current again; returns the new current.
+
+        None when nothing was deployed, or nothing was deployed before the rolled-back version.
+        """
+        current = self._current_row(environment, component)
+        if current is None:
+            return None
+        self.connection.execute(
+            update(deployments).where(deployments.c.id == current.id).values(deployed_to=at, rolled_back=True)
+        )
+        previous = next(
+            (
+                row
+                for row in self.deployment_history(environment, component)
+                if row.id != current.id and not row.rolled_back and row.version != current.version
+            ),
+            None,
+        )
+        if previous is None:
+            return None
+        self._open(environment, component, previous.version, previous.rfc_number, at)
+        return self.current_deployment(environment, component)
+
+    def current_deployment(self, environment: str, component: str) -> DeploymentRow | None:
+        row = self.connection.execute(
+            select(deployments).where(
+                deployments.c.environment == environment,
+                deployments.c.component == component,
+                deployments.c.deployed_to.is_(None),
+            )
+        ).first()
+        return None if row is None else _deployment(row)
+
+    def current_deployments(self, environment: str | None = None) -> list[DeploymentRow]:
+        """What is deployed now: per environment (or in one), per component."""
+        query = select(deployments).where(deployments.c.deployed_to.is_(None))
+        if environment is not None:
+            query = query.where(deployments.c.environment == environment)
+        query = query.order_by(deployments.c.environment, deployments.c.component)
+        return [_deployment(row) for row in self.connection.execute(query)]
+
+    def environments_running(self, component: str, version: str) -> list[str]:
+        """The environments where this version of the component is the current one."""
+        query = (
+            select(deployments.c.environment)
+            .where(
+                deployments.c.component == component,
+                deployments.c.version == version,
+                deployments.c.deployed_to.is_(None),
+            )
+            .order_by(deployments.c.environment)
+        )
+        return list(self.connection.execute(query).scalars())
+
+    def deployment_history(self, environment: str, component: str) -> list[DeploymentRow]:
+        """Every deployment of the component in the environment, newest first."""
+        query = (
+            select(deployments)
+            .where(deployments.c.environment == environment, deployments.c.component == component)
+            .order_by(deployments.c.deployed_from.desc(), deployments.c.id.desc())
+        )
+        return [_deployment(row) for row in self.connection.execute(query)]

@@ -1,0 +1,96 @@
+"""Links between records (a release and its RFCs and defects), each kept with the evidence that made it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Row, delete, select
+
+from bridge.store.base import Queries, utcnow
+from bridge.store.schema import links
+
+
+class LinkKind(StrEnum):
+    """What a link says; the left side is always the release (component:version)."""
+
+    RELEASE_RFC = "release-rfc"  # the note names the RFC, or the RFC names the release
+    DEFECT_FIXED = "release-defect-fixed"  # the note lists the defect as fixed
+    DEFECT_OUTSTANDING = "release-defect-outstanding"  # the note lists the defect as outstanding
+
+
+@dataclass(frozen=True)
+class LinkRow:
+    id: int
+    kind: LinkKind
+    left: str
+    right: str
+    evidence: str  # the text that shows the link, e.g. the note line or the RFC field
+    evidence_revision: str | None  # the revision of the record the evidence was read in
+    created_at: datetime
+
+
+def _link(row: Row[Any]) -> LinkRow:
+    return LinkRow(
+        id=row.id,
+        kind=LinkKind(row.kind),
+        left=row.left_key,
+        right=row.right_key,
+        evidence=row.evidence,
+        evidence_revision=row.evidence_revision,
+        created_at=row.created_at,
+    )
+
+
+class LinkQueries(Queries):
+    """Link queries."""
+
+    def add_link(
+        self,
+        kind: LinkKind,
+        left: str,
+        right: str,
+        evidence: str,
+        *,
+        evidence_revision: str | None = None,
+        now: datetime | None = None,
+    ) -> bool:
+        """Record a link; True if it is new (a known link keeps the evidence it was first made with)."""
+        statement = (
+            self.insert(links)
+            .values(
+                kind=kind.value,
+                left_key=left,
+                right_key=right,
+                evidence=evidence,
+                evidence_revision=evidence_revision,
+                created_at=now or utcnow(),
+            )
+            .on_conflict_do_nothing(index_elements=["kind", "left_key", "right_key"])
+            .returning(links.c.id)
+        )
+        return self.connection.execute(statement).first() is not None
+
+    def remove_link(self, kind: LinkKind, left: str, right: str) -> bool:
+        """Forget a link whose evidence is gone (e.g. an edited note); True if there was one."""
+        result = self.connection.execute(
+            delete(links).where(
+                links.c.kind == kind.value, links.c.left_key == left, links.c.right_key == right
+            )
+        )
+        return result.rowcount > 0
+
+    def links(
+        self, *, kind: LinkKind | None = None, left: str | None = None, right: str | None = None
+    ) -> list[LinkRow]:
+        """Links matching every given criterion, oldest first."""
+        query = select(links)
+        if kind is not None:
+            query = query.where(links.c.kind == kind.value)
+        if left is not None:
+            query = query.where(links.c.left_key == left)
+        if right is not None:
+            query = query.where(links.c.right_key == right)
+        return [_link(row) for row in self.connection.execute(query.order_by(links.c.id))]

@@ -1,0 +1,344 @@
+"""The outbox: actions committed with the state they come from, claimed by dispatchers, retried as rows.
+
+A claim is a row update: PostgreSQL skips rows another dispatcher holds (FOR UPDATE SKIP LOCKED);
+a claim older than the lease belongs to a worker that died and is taken again. A retry is the row
+rescheduled (`next_attempt_at`), never a sleeping process.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Row, and_, func, or_, select, update
+
+from bridge.connector import ActionOutcome, OutcomeStatus
+from bridge.domain.actions import (
+    Action,
+    AddWorkNote,
+    CheckAncestry,
+    CreateRfcDraft,
+    Hyperlink,
+    MoveDefect,
+    SetCorrelation,
+)
+from bridge.domain.events import Source
+from bridge.store.base import Queries, utcnow
+from bridge.store.schema import outbox
+
+DEFAULT_LEASE = timedelta(minutes=5)
+DEFAULT_MAX_ATTEMPTS = 8
+# Backoff between attempts: base * 2^(attempts-1), capped, with full jitter (a bounded total).
+RETRY_BASE = timedelta(seconds=30)
+RETRY_CAP = timedelta(hours=1)
+
+ACTION_TYPES: dict[str, type[Action]] = {
+    "move_defect": MoveDefect,
+    "add_work_note": AddWorkNote,
+    "set_correlation": SetCorrelation,
+    "create_rfc_draft": CreateRfcDraft,
+    "check_ancestry": CheckAncestry,
+}
+
+
+class ActionStatus(StrEnum):
+    """Where an action stands."""
+
+    PENDING = "pending"  # waiting for its first attempt
+    RUNNING = "running"  # claimed by a dispatcher (until its lease runs out)
+    DONE = "done"  # written
+    SKIPPED = "skipped"  # nothing to write; `detail` says why
+    RETRY = "retry"  # failed transiently; due again at `next_attempt_at`
+    DEAD = "dead"  # failed for good; waits for an operator's retry_dead
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: int
+    key: str
+    kind: str
+    target: Source
+    payload: dict[str, Any]
+    status: ActionStatus
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+    detail: str | None
+    claimed_by: str | None
+    claimed_at: datetime | None
+    cause: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    def action(self) -> Action:
+        """The action this row holds."""
+        return decode_action(self.kind, self.payload)
+
+
+@dataclass(frozen=True)
+class Completion:
+    """What to record of an attempt: done, skipped (why), retry (when, what failed) or dead (what failed)."""
+
+    status: ActionStatus
+    detail: str | None = None
+    error: str | None = None
+    next_attempt_at: datetime | None = None
+
+    @classmethod
+    def done(cls, detail: str | None = None) -> Completion:
+        return cls(ActionStatus.DONE, detail=detail)
+
+    @classmethod
+    def skipped(cls, reason: str) -> Completion:
+        return cls(ActionStatus.SKIPPED, detail=reason)
+
+    @classmethod
+    def retry(cls, next_attempt_at: datetime, error: str) -> Completion:
+        return cls(ActionStatus.RETRY, error=error, next_attempt_at=next_attempt_at)
+
+    @classmethod
+    def dead(cls, error: str) -> Completion:
+        return cls(ActionStatus.DEAD, error=error)
+
+
+def retry_delay(attempts: int, rng: random.Random | None = None) -> timedelta:
+    """Exponential backoff with full jitter after `attempts` failed attempts."""
+    ceiling = min(RETRY_BASE * (1 << min(max(attempts - 1, 0), 20)), RETRY_CAP)
+    return ceiling * (rng or random.Random()).random()  # noqa: S311 - jitter, not security
+
+
+def completion_for(
+    outcome: ActionOutcome,
+    *,
+    attempts: int,
+    now: datetime,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+) -> Completion:
+    """How a writer's outcome is recorded: a conflict is finished (the engine decides again on the
+    fresh record), a transient failure is retried until `max_attempts`, then the action is dead."""
+    if outcome.status is OutcomeStatus.DONE:
+        return Completion.done(outcome.detail or None)
+    if outcome.status is OutcomeStatus.SKIPPED:
+        return Completion.skipped(outcome.detail or "nothing to write")
+    if outcome.status is OutcomeStatus.CONFLICT:
+        return Completion.skipped(f"conflict: {outcome.detail}" if outcome.detail else "conflict")
+    if outcome.status is OutcomeStatus.RETRY and attempts < max_attempts:
+        delay = (
+            timedelta(seconds=outcome.retry_after_s)
+            if outcome.retry_after_s is not None
+            else retry_delay(attempts)
+        )
+        return Completion.retry(now + delay, outcome.detail or "transient failure")
+    if outcome.status is OutcomeStatus.RETRY:
+        return Completion.dead(f"gave up after {attempts} attempts: {outcome.detail}")
+    return Completion.dead(outcome.detail or "failed")
+
+
+def encode_action(action: Action) -> dict[str, Any]:
+    """The action as a JSON document (its dataclass fields)."""
+    return dataclasses.asdict(action)
+
+
+def decode_action(kind: str, payload: dict[str, Any]) -> Action:
+    """The action a row's kind and payload describe."""
+    if kind == "move_defect":
+        fields = dict(payload)
+        fields["links"] = tuple(Hyperlink(**link) for link in fields.get("links", ()))
+        return MoveDefect(**fields)
+    try:
+        return ACTION_TYPES[kind](**payload)
+    except KeyError:
+        raise ValueError(f"unknown action kind {kind!r}") from None
+
+
+def _outbox_row(row: Row[Any]) -> OutboxRow:
+    return OutboxRow(
+        id=row.id,
+        key=row.key,
+        kind=row.kind,
+        target=Source(row.target),
+        payload=row.payload,
+        status=ActionStatus(row.status),
+        attempts=row.attempts,
+        next_attempt_at=row.next_attempt_at,
+        last_error=row.last_error,
+        detail=row.detail,
+        claimed_by=row.claimed_by,
+        claimed_at=row.claimed_at,
+        cause=row.cause,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+class OutboxQueries(Queries):
+    """Outbox queries."""
+
+    def enqueue(
+        self, actions: Iterable[Action], *, cause: str | None = None, now: datetime | None = None
+    ) -> list[str]:
+        """Add actions in this transaction; a key already in the outbox is not added again.
+
+        Returns the keys added. Call it in the transaction that stores the state the actions come
+        from, so both commit or neither does.
+        """
+        at = now or utcnow()
+        added: list[str] = []
+        for action in actions:
+            statement = (
+                self.insert(outbox)
+                .values(
+                    key=action.key,
+                    kind=action.kind,
+                    target=action.target.value,
+                    payload=encode_action(action),
+                    status=ActionStatus.PENDING.value,
+                    attempts=0,
+                    next_attempt_at=at,
+                    cause=cause,
+                    created_at=at,
+                    updated_at=at,
+                )
+                .on_conflict_do_nothing(index_elements=["key"])
+                .returning(outbox.c.key)
+            )
+            if self.connection.execute(statement).first() is not None:
+                added.append(action.key)
+        return added
+
+    def claim_due(
+        self,
+        target: Source,
+        limit: int,
+        worker: str,
+        *,
+        now: datetime | None = None,
+        lease: timedelta = DEFAULT_LEASE,
+    ) -> list[OutboxRow]:
+        """Claim up to `limit` due actions for `target`: pending or retry rows whose time has come, and
+        running rows whose claim is older than `lease` (their worker died). Each claim counts an attempt.
+        """
+        at = now or utcnow()
+        due = and_(
+            outbox.c.target == target.value,
+            or_(
+                and_(
+                    outbox.c.status.in_([ActionStatus.PENDING.value, ActionStatus.RETRY.value]),
+                    outbox.c.next_attempt_at <= at,
+                ),
+                and_(outbox.c.status == ActionStatus.RUNNING.value, outbox.c.claimed_at < at - lease),
+            ),
+        )
+        chosen = select(outbox.c.id).where(due).order_by(outbox.c.next_attempt_at, outbox.c.id).limit(limit)
+        if self.is_postgres:
+            # Rows another dispatcher is claiming are skipped, not waited for; a row claimed and
+            # committed meanwhile is re-checked against `due` and dropped.
+            chosen = chosen.with_for_update(skip_locked=True)
+        statement = (
+            update(outbox)
+            .where(outbox.c.id.in_(chosen.scalar_subquery()))
+            .values(
+                status=ActionStatus.RUNNING.value,
+                claimed_by=worker,
+                claimed_at=at,
+                attempts=outbox.c.attempts + 1,
+                updated_at=at,
+            )
+            .returning(*outbox.c)
+        )
+        rows = [_outbox_row(row) for row in self.connection.execute(statement)]
+        return sorted(rows, key=lambda row: (row.next_attempt_at, row.id))
+
+    def complete(
+        self,
+        action_id: int,
+        completion: Completion,
+        *,
+        worker: str | None = None,
+        now: datetime | None = None,
+    ) -> bool:
+        """Record an attempt's end; False if the action is no longer running (for `worker`, if given),
+        e.g. its lease ran out and another dispatcher took it."""
+        at = now or utcnow()
+        values: dict[str, Any] = {"status": completion.status.value, "updated_at": at}
+        if completion.status is ActionStatus.DONE:
+            values |= {"detail": completion.detail, "last_error": None}
+        elif completion.status is ActionStatus.SKIPPED:
+            values |= {"detail": completion.detail}
+        elif completion.status is ActionStatus.RETRY:
+            if completion.next_attempt_at is None:
+                raise ValueError("a retry needs its next attempt time")
+            values |= {
+                "next_attempt_at": completion.next_attempt_at,
+                "last_error": completion.error,
+                "claimed_by": None,
+                "claimed_at": None,
+            }
+        elif completion.status is ActionStatus.DEAD:
+            values |= {"last_error": completion.error}
+        else:
+            raise ValueError(f"an attempt cannot end as {completion.status}")
+        statement = update(outbox).where(
+            outbox.c.id == action_id, outbox.c.status == ActionStatus.RUNNING.value
+        )
+        if worker is not None:
+            statement = statement.where(outbox.c.claimed_by == worker)
+        return self.connection.execute(statement.values(**values)).rowcount == 1
+
+    def retry_dead(self, action_id: int | None = None, *, now: datetime | None = None) -> int:
+        """Put a dead action (or every dead action) back to pending, due now, with a fresh budget.
+
+        Returns how many were revived; the last error stays for the record.
+        """
+        at = now or utcnow()
+        statement = update(outbox).where(outbox.c.status == ActionStatus.DEAD.value)
+        if action_id is not None:
+            statement = statement.where(outbox.c.id == action_id)
+        result = self.connection.execute(
+            statement.values(
+                status=ActionStatus.PENDING.value,
+                attempts=0,
+                next_attempt_at=at,
+                claimed_by=None,
+                claimed_at=None,
+                updated_at=at,
+            )
+        )
+        return result.rowcount
+
+    def get_action(self, action_id: int) -> OutboxRow | None:
+        row = self.connection.execute(select(outbox).where(outbox.c.id == action_id)).first()
+        return None if row is None else _outbox_row(row)
+
+    def action_by_key(self, key: str) -> OutboxRow | None:
+        row = self.connection.execute(select(outbox).where(outbox.c.key == key)).first()
+        return None if row is None else _outbox_row(row)
+
+    def list_actions(
+        self,
+        status: ActionStatus | None = None,
+        *,
+        target: Source | None = None,
+        limit: int = 100,
+    ) -> list[OutboxRow]:
+        """Actions, newest first, of one status and target if given."""
+        query = select(outbox)
+        if status is not None:
+            query = query.where(outbox.c.status == status.value)
+        if target is not None:
+            query = query.where(outbox.c.target == target.value)
+        query = query.order_by(outbox.c.id.desc()).limit(limit)
+        return [_outbox_row(row) for row in self.connection.execute(query)]
+
+    def outbox_counts(self) -> dict[ActionStatus, int]:
+        """How many actions are in each status (every status present, zero if none)."""
+        counts = dict.fromkeys(ActionStatus, 0)
+        query = select(outbox.c.status, func.count()).group_by(outbox.c.status)
+        for status, count in self.connection.execute(query):
+            counts[ActionStatus(status)] = count
+        return counts

@@ -1,0 +1,132 @@
+"""The Store: one engine, transactions that expose every query, migrations, and advisory locks."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, text
+from sqlalchemy.engine import URL
+
+from bridge.config import DatabaseSettings
+from bridge.store import migrate
+from bridge.store.audit import AuditQueries
+from bridge.store.cursors import CursorQueries
+from bridge.store.engine import SQLITE_BEGIN, make_engine
+from bridge.store.findings import FindingQueries
+from bridge.store.inbox import InboxQueries
+from bridge.store.ledger import LedgerQueries
+from bridge.store.links import LinkQueries
+from bridge.store.outbox import OutboxQueries
+from bridge.store.records import RecordQueries
+
+
+class Tx(
+    InboxQueries,
+    RecordQueries,
+    LinkQueries,
+    LedgerQueries,
+    FindingQueries,
+    OutboxQueries,
+    AuditQueries,
+    CursorQueries,
+):
+    """One transaction, with every store query on it; it commits when its `with` block ends."""
+
+
+def lock_key(name: str) -> int:
+    """A stable signed 64-bit key for a lock name (PostgreSQL advisory locks take a bigint)."""
+    return int.from_bytes(hashlib.blake2b(name.encode("utf-8"), digest_size=8).digest(), "big", signed=True)
+
+
+class Store:
+    """The bridge's database, SQLite or PostgreSQL, built from a URL; no global state."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._local_locks: dict[str, threading.Lock] = {}
+        self._local_locks_guard = threading.Lock()
+
+    @classmethod
+    def from_url(cls, url: str | URL, **engine_options: Any) -> Store:
+        return cls(make_engine(url, **engine_options))
+
+    @classmethod
+    def from_settings(cls, settings: DatabaseSettings) -> Store:
+        return cls.from_url(settings.url)
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
+
+    def close(self) -> None:
+        """Close the pool's connections."""
+        self.engine.dispose()
+
+    @contextmanager
+    def transaction(self, *, readonly: bool = False) -> Iterator[Tx]:
+        """A transaction: committed when the block ends, rolled back if it raises.
+
+        `readonly` lets SQLite readers run beside the writer (a deferred BEGIN) and makes
+        PostgreSQL refuse writes; other transactions take SQLite's write lock up front.
+        """
+        options: dict[str, Any] = {}
+        if readonly:
+            options = {SQLITE_BEGIN: "DEFERRED"} if not self.is_postgres else {"postgresql_readonly": True}
+        with self.engine.connect().execution_options(**options) as connection, connection.begin():
+            yield Tx(connection)
+
+    @contextmanager
+    def advisory_lock(self, name: str) -> Iterator[bool]:
+        """Try to hold the lock `name` for the block; yields whether it was acquired (never waits).
+
+        PostgreSQL: a session-level advisory lock on a dedicated connection, so one poller of a
+        kind runs across every replica. SQLite serves one process, so the lock is local to it.
+        """
+        if not self.is_postgres:
+            with self._local_lock(name) as acquired:
+                yield acquired
+            return
+        key = lock_key(name)
+        connection = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            acquired = bool(
+                connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}).scalar_one()
+            )
+            try:
+                yield acquired
+            finally:
+                if acquired:
+                    try:
+                        connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                    except Exception:
+                        # A lock we cannot release must not go back to the pool with its session:
+                        # discarding the connection ends the session, which releases the lock.
+                        connection.invalidate()
+                        raise
+        finally:
+            connection.close()
+
+    @contextmanager
+    def _local_lock(self, name: str) -> Iterator[bool]:
+        with self._local_locks_guard:
+            lock = self._local_locks.setdefault(name, threading.Lock())
+        acquired = lock.acquire(blocking=False)
+        try:
+            yield acquired
+        finally:
+            if acquired:
+                lock.release()
+
+    def upgrade(self) -> None:
+        """Migrate the database to the newest schema."""
+        migrate.upgrade(self.engine)
+
+    def current_revision(self) -> str | None:
+        return migrate.current_revision(self.engine)
+
+    def is_up_to_date(self) -> bool:
+        return migrate.is_up_to_date(self.engine)

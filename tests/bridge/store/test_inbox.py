@@ -1,0 +1,75 @@
+"""The inbox: a delivery is stored once, claimed, processed or rescheduled, and its lag is measured."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bridge.domain.events import Source
+from bridge.store import InboxKind, Store
+
+from .conftest import T0
+
+
+def test_the_same_delivery_twice_is_one_row_reported_duplicate(store: Store) -> None:
+    with store.transaction() as tx:
+        first = tx.put_inbox(Source.GITLAB, "idem-1", InboxKind.WEBHOOK, {"tag": "v1.0.0.0"}, now=T0)
+    with store.transaction() as tx:
+        second = tx.put_inbox(Source.GITLAB, "idem-1", InboxKind.WEBHOOK, {"tag": "changed"}, now=T0)
+        other_source = tx.put_inbox(Source.ADO, "idem-1", InboxKind.WEBHOOK, {}, now=T0)
+
+    assert not first.duplicate
+    assert second.duplicate
+    assert second.id == first.id
+    assert not other_source.duplicate
+    with store.transaction() as tx:
+        row = tx.get_inbox(first.id)
+        assert row is not None
+        assert row.payload == {"tag": "v1.0.0.0"}
+        assert tx.inbox_stats(now=T0).unprocessed == 2
+
+
+def test_claimed_rows_are_processed_once_in_order(store: Store) -> None:
+    with store.transaction() as tx:
+        ids = [
+            tx.put_inbox(Source.ADO, f"48211:{rev}", InboxKind.POLL, {"rev": rev}, now=T0).id
+            for rev in range(1, 4)
+        ]
+    with store.transaction() as tx:
+        claimed = tx.claim_inbox(2, now=T0)
+        assert [row.id for row in claimed] == ids[:2]
+        for row in claimed:
+            tx.mark_processed(row.id, now=T0 + timedelta(seconds=1))
+    with store.transaction() as tx:
+        assert [row.id for row in tx.claim_inbox(10, now=T0)] == ids[2:]
+        stats = tx.inbox_stats(now=T0 + timedelta(seconds=5))
+    assert (stats.unprocessed, stats.processed, stats.failing) == (1, 2, 0)
+    assert stats.oldest_unprocessed_at == T0
+    assert stats.lag == timedelta(seconds=5)
+
+
+def test_a_failed_row_is_rescheduled_not_lost(store: Store) -> None:
+    with store.transaction() as tx:
+        put = tx.put_inbox(Source.SERVICENOW, "abc:3", InboxKind.FETCH, {}, correlation_id="c-1", now=T0)
+    with store.transaction() as tx:
+        tx.mark_inbox_failed(put.id, "boom", now=T0)
+    with store.transaction() as tx:
+        assert tx.claim_inbox(10, now=T0) == []  # backing off
+        row = tx.get_inbox(put.id)
+        assert row is not None
+        assert (row.attempts, row.last_error, row.correlation_id) == (1, "boom", "c-1")
+        assert row.available_at > T0
+        assert [r.id for r in tx.claim_inbox(10, now=T0 + timedelta(minutes=5))] == [put.id]
+        assert tx.inbox_stats(now=T0).failing == 1
+    with store.transaction() as tx:
+        tx.mark_inbox_failed(put.id, "again", retry_at=T0 + timedelta(hours=2), now=T0)
+        assert tx.claim_inbox(10, now=T0 + timedelta(hours=1)) == []
+        tx.mark_processed(put.id, now=T0 + timedelta(hours=2))
+        stats = tx.inbox_stats(now=T0 + timedelta(hours=3))
+    assert (stats.unprocessed, stats.processed, stats.lag) == (0, 1, timedelta(0))
+    assert stats.oldest_unprocessed_at is None
+
+
+def test_an_empty_inbox_has_no_lag(store: Store) -> None:
+    with store.transaction(readonly=True) as tx:
+        stats = tx.inbox_stats(now=T0)
+    assert (stats.unprocessed, stats.failing, stats.processed, stats.lag) == (0, 0, 0, timedelta(0))

@@ -1,0 +1,82 @@
+"""Migrations: an empty database reaches the head revision, and the result matches the models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+
+from bridge.domain.events import Source
+from bridge.store import Store, current_revision, head_revision, is_up_to_date, upgrade
+from bridge.store.engine import make_engine
+from bridge.store.schema import metadata
+
+
+def test_an_empty_database_is_migrated_to_head(empty_database_url: str) -> None:
+    assert current_revision(empty_database_url) is None
+    assert not is_up_to_date(empty_database_url)
+
+    upgrade(empty_database_url)
+
+    assert current_revision(empty_database_url) == head_revision()
+    assert is_up_to_date(empty_database_url)
+
+
+def test_upgrading_twice_changes_nothing(empty_database_url: str) -> None:
+    store = Store.from_url(empty_database_url)
+    try:
+        store.upgrade()
+        store.upgrade()
+        assert store.is_up_to_date()
+        assert store.current_revision() == head_revision()
+    finally:
+        store.close()
+
+
+def test_the_migrated_schema_matches_the_models(database_url: str) -> None:
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            assert compare_metadata(context, metadata) == []
+    finally:
+        engine.dispose()
+
+
+def test_the_audit_trail_cannot_be_edited(store: Store) -> None:
+    with store.transaction() as tx:
+        tx.append_audit(Source.ADO, "defect:1", "state Resolved -> Ready for Retest", "deployed")
+    for statement in ("UPDATE audit SET reason = 'no'", "DELETE FROM audit"):
+        with pytest.raises(DBAPIError, match="append-only"), store.transaction() as tx:
+            tx.connection.execute(text(statement))
+    with store.transaction() as tx:
+        assert [entry.reason for entry in tx.audit_trail()] == ["deployed"]
+
+
+def test_a_sqlite_file_is_created_with_its_folder_and_durable_settings(tmp_path: Path) -> None:
+    path = tmp_path / "nested" / "var" / "bridge.db"
+    store = Store.from_url(f"sqlite:///{path}")
+    try:
+        store.upgrade()
+        assert path.is_file()
+        with store.transaction(readonly=True) as tx:
+            pragma = tx.connection.exec_driver_sql
+            assert pragma("PRAGMA journal_mode").scalar() == "wal"
+            assert pragma("PRAGMA synchronous").scalar() == 1  # NORMAL
+            assert pragma("PRAGMA foreign_keys").scalar() == 1
+            assert pragma("PRAGMA busy_timeout").scalar() == 5000
+    finally:
+        store.close()
+
+
+def test_a_postgresql_url_without_a_driver_uses_psycopg() -> None:
+    engine = make_engine("postgresql://postgres@127.0.0.1/test")
+    try:
+        assert make_url(engine.url).get_driver_name() == "psycopg"
+    finally:
+        engine.dispose()

@@ -1,0 +1,189 @@
+"""Database fixtures: each test that asks for one runs on SQLite and on PostgreSQL, in a database of its own.
+
+Use from any test folder, either suite-wide with `pytest_plugins = ["tests.store_fixtures"]` in
+tests/conftest.py, or in a folder's conftest.py with `from tests.store_fixtures import *`.
+
+- `database_url`: a fresh database at the newest schema (PostgreSQL: copied from a migrated template,
+  which is fast; SQLite: a copy of a migrated file under tmp_path).
+- `empty_database_url`: a fresh database with no tables, for migration tests.
+- `store`: a Store on `database_url`, closed after the test.
+
+PostgreSQL is found at BRIDGE_TEST_POSTGRES_URL (default: postgres@127.0.0.1:5432/test, trust auth).
+When it is unreachable the PostgreSQL variants skip, unless BRIDGE_REQUIRE_POSTGRES=1, when they fail.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+from sqlalchemy.engine import make_url
+
+from bridge.store import Store, upgrade
+from bridge.store.engine import make_engine
+from bridge.store.migrate import MIGRATIONS
+
+__all__ = [
+    "database_url",
+    "empty_database_url",
+    "postgres_admin_url",
+    "postgres_template",
+    "sqlite_template",
+    "store",
+    "store_backend",
+]
+
+DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+BACKENDS = ("sqlite", "postgresql")
+
+
+def _libpq(url: str, database: str | None = None) -> str:
+    """A libpq connection string for a SQLAlchemy URL (optionally naming another database)."""
+    parsed = make_url(url)
+    if database is not None:
+        parsed = parsed.set(database=database)
+    return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _sqlalchemy_url(admin_url: str, database: str) -> str:
+    return (
+        make_url(admin_url)
+        .set(drivername="postgresql+psycopg", database=database)
+        .render_as_string(hide_password=False)
+    )
+
+
+def _admin(admin_url: str) -> psycopg.Connection[tuple[object, ...]]:
+    return psycopg.connect(_libpq(admin_url), autocommit=True, connect_timeout=3)
+
+
+def _schema_digest() -> str:
+    """A digest of the migrations, so a template is rebuilt whenever they change."""
+    digest = hashlib.sha256()
+    for path in sorted(MIGRATIONS.rglob("*.py")):
+        digest.update(path.relative_to(MIGRATIONS).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> str:
+    """A URL of the PostgreSQL server's maintenance database; skips (or fails) when it is down."""
+    url = os.environ.get("BRIDGE_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
+    try:
+        with _admin(url) as connection:
+            connection.execute("SELECT 1")
+    except psycopg.OperationalError as exc:
+        reason = f"PostgreSQL unreachable at {make_url(url).render_as_string()}: {str(exc).strip()}"
+        if os.environ.get("BRIDGE_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"{reason} (BRIDGE_REQUIRE_POSTGRES=1)")
+        pytest.skip(reason)
+    return url
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres_admin_url: str) -> str:
+    """The name of a database migrated to the newest schema, to copy per test; kept between runs."""
+    name = f"bridge_tpl_{_schema_digest()}"
+    with _admin(postgres_admin_url) as admin:
+        if admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            return name
+        # Build under a private name and rename when complete, so a concurrent run never copies a
+        # half-migrated template, and nobody stays connected to the finished one.
+        building = f"bridge_build_{uuid.uuid4().hex[:12]}"
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(building)))
+        try:
+            engine = make_engine(_sqlalchemy_url(postgres_admin_url, building))
+            try:
+                upgrade(engine)
+            finally:
+                engine.dispose()
+            admin.execute(
+                sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
+                    sql.Identifier(building), sql.Identifier(name)
+                )
+            )
+        except psycopg.errors.DuplicateDatabase:
+            pass  # another run finished the same template first
+        finally:
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(building)))
+    return name
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated to the newest schema, copied per test."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
+    engine = make_engine(f"sqlite:///{path}")
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()  # the last connection's close checkpoints the WAL into the file
+    return path
+
+
+@pytest.fixture(
+    params=[pytest.param("sqlite"), pytest.param("postgresql", marks=pytest.mark.postgres)],
+)
+def store_backend(request: pytest.FixtureRequest) -> str:
+    """The backend a test runs on; every test using the database fixtures runs once on each."""
+    return str(request.param)
+
+
+@contextmanager
+def _postgres_database(admin_url: str, template: str) -> Iterator[str]:
+    """A database of its own for one test, copied from `template`, dropped afterwards."""
+    name = f"bridge_t_{uuid.uuid4().hex[:16]}"
+    with _admin(admin_url) as admin:
+        admin.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(template))
+        )
+    try:
+        yield _sqlalchemy_url(admin_url, name)
+    finally:
+        with _admin(admin_url) as admin:
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def empty_database_url(store_backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh database with no tables."""
+    if store_backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'var' / 'bridge.db'}"
+        return
+    admin_url: str = request.getfixturevalue("postgres_admin_url")
+    with _postgres_database(admin_url, "template0") as url:
+        yield url
+
+
+@pytest.fixture
+def database_url(store_backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh database at the newest schema."""
+    if store_backend == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "bridge.db"
+        shutil.copyfile(template, path)
+        yield f"sqlite:///{path}"
+        return
+    admin_url: str = request.getfixturevalue("postgres_admin_url")
+    template_name: str = request.getfixturevalue("postgres_template")
+    with _postgres_database(admin_url, template_name) as url:
+        yield url
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[Store]:
+    """A Store on a fresh database at the newest schema."""
+    opened = Store.from_url(database_url)
+    try:
+        yield opened
+    finally:
+        opened.close()
