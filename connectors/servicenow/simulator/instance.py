@@ -40,6 +40,7 @@ from connectors.servicenow.simulator.model import (
 )
 from connectors.servicenow.simulator.oauth import TokenIssuer
 from connectors.simulation import (
+    CONTROL_PREFIX,
     FaultPlan,
     Faults,
     SimulatorMiddleware,
@@ -108,6 +109,17 @@ def server_error(status: int) -> Response:
     return failure(
         status, "Internal Server Error", "An unexpected error occurred while processing the request"
     )
+
+
+def hibernation_page() -> Response:
+    # A hibernating developer instance answers every URL with this page and 200 OK [3P], so a client
+    # such as pysnow fails on the body, not on the status.
+    page = (
+        "<!DOCTYPE html><html><head><title>Instance Hibernating page</title></head>"
+        "<body><h1>Your instance is hibernating</h1>"
+        "<p>Sign in to the developer site to wake it up.</p></body></html>"
+    )
+    return Response(page, 200, media_type="text/html;charset=UTF-8")
 
 
 REPLIES = SystemReplies(rate_limited=rate_limited, server_error=server_error)
@@ -189,13 +201,15 @@ class ServiceNowSimulator:
         self.lock = threading.RLock()
         self.event_url = event_url
         self.event_secret = event_secret
+        self.hibernating = False
         self.stats = Stats()
         self.plan = FaultPlan(faults)
         self.webhooks = WebhookSender(self.plan)
         routes = self._routes()
         self.app = Starlette(
             routes=routes
-            + control_routes(self.stats, self.plan, save=self.save, load=self.load, deliveries=self.webhooks),
+            + control_routes(self.stats, self.plan, save=self.save, load=self.load, deliveries=self.webhooks)
+            + [Route(f"{CONTROL_PREFIX}/hibernate", self._hibernate, methods=["POST"])],
             middleware=[
                 Middleware(
                     SimulatorMiddleware, routes=routes, stats=self.stats, plan=self.plan, replies=REPLIES
@@ -240,6 +254,11 @@ class ServiceNowSimulator:
         """Where change events go and the key they are signed with (None: no events / unsigned)."""
         with self.lock:
             self.event_url, self.event_secret = url, secret
+
+    def set_hibernating(self, hibernating: bool) -> None:
+        """Put the instance to sleep, as an idle developer instance goes: every API call then gets the
+        hibernation page with status 200, an error a client only sees when it parses the body."""
+        self.hibernating = hibernating
 
     def close(self) -> None:
         """Stop the webhook sender's thread."""
@@ -450,6 +469,8 @@ class ServiceNowSimulator:
 
     def _guard(self, request: Request) -> tuple[Table | None, Response | None]:
         """The table a request names, or the reply refusing it (authentication comes first)."""
+        if self.hibernating:
+            return None, hibernation_page()
         if self._caller(request) is None:
             return None, unauthenticated()
         version = request.path_params.get("version", "v2")
@@ -460,7 +481,17 @@ class ServiceNowSimulator:
             return None, failure(400, f"Invalid table {name}", None)
         return self.tables[name], None
 
+    async def _hibernate(self, request: Request) -> Response:
+        try:
+            body = await request.json()
+            self.set_hibernating(bool(body["hibernating"]))
+        except (ValueError, KeyError, TypeError):
+            return _json({"error": 'send {"hibernating": true|false}'}, 400)
+        return _json({"hibernating": self.hibernating})
+
     async def _unknown(self, request: Request) -> Response:
+        if self.hibernating:
+            return hibernation_page()
         if self._caller(request) is None:
             return unauthenticated()
         return failure(400, "Requested URI does not represent any resource", None)

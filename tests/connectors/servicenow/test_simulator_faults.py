@@ -6,6 +6,7 @@ import re
 import time
 from typing import Any
 
+import ijson  # type: ignore[import-untyped]  # pysnow parses streams with it; it ships no types
 import pytest
 import requests
 
@@ -91,3 +92,17 @@ def test_stats_count_requests_by_route(instance: Any) -> None:
         "POST /api/now/table/{table}": 1,
         "PUT /api/now/table/{table}/{sys_id}": 1,
     }
+
+
+def test_a_hibernating_instance_answers_200_with_a_page_pysnow_cannot_read(instance: Any) -> None:
+    reply = requests.post(f"{instance.url}/_sim/hibernate", json={"hibernating": True})
+    assert reply.json() == {"hibernating": True}
+    page = requests.get(instance.api("/table/change_request"), auth=instance.auth)
+    assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+    with pytest.raises(ValueError):
+        instance.changes().get().all()
+    with pytest.raises(ijson.JSONError, match="Unexpected symbol"):
+        list(instance.changes().get(stream=True).all())
+    instance.sim.set_hibernating(False)
+    assert instance.changes().get().all() == []
+    assert requests.post(f"{instance.url}/_sim/hibernate", json={}).status_code == 400
