@@ -1,0 +1,41 @@
+"""Release notes: read a GitLab release description into the release, its defects, CRs, items and findings."""
+
+from __future__ import annotations
+
+from bridge.release_notes.model import (
+    ChangeRequest,
+    DefectFixed,
+    DefectOutstanding,
+    Finding,
+    FindingCode,
+    FindingSeverity,
+    ItemSource,
+    NoteItem,
+    ReleaseNote,
+)
+from bridge.release_notes.parser import parse_release_note
+from bridge.release_notes.vocabulary import (
+    ItemNeed,
+    ReleaseNotesMapping,
+    Vocabulary,
+    default_vocabulary,
+    load_vocabulary,
+)
+
+__all__ = [
+    "ChangeRequest",
+    "DefectFixed",
+    "DefectOutstanding",
+    "Finding",
+    "FindingCode",
+    "FindingSeverity",
+    "ItemNeed",
+    "ItemSource",
+    "NoteItem",
+    "ReleaseNote",
+    "ReleaseNotesMapping",
+    "Vocabulary",
+    "default_vocabulary",
+    "load_vocabulary",
+    "parse_release_note",
+]

@@ -1,0 +1,980 @@
+"""Reading a release note's blocks into a ReleaseNote: items, version, tag, RFCs, defects, CRs, findings."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+
+from bridge.release_notes.blocks import Block, Code, Heading, Table, TextLine, read_blocks
+from bridge.release_notes.model import (
+    ChangeRequest,
+    DefectFixed,
+    DefectOutstanding,
+    Finding,
+    FindingCode,
+    FindingSeverity,
+    ItemSource,
+    NoteItem,
+    ReleaseNote,
+)
+from bridge.release_notes.text import (
+    Reference,
+    change_request_pattern,
+    defect_references,
+    ids_in_cell,
+    lead_in_end,
+    leading_defect_id,
+    plain,
+    rfc_numbers,
+    severity_in_text,
+    split_label,
+    split_workaround,
+    tidy_summary,
+    without_spans,
+)
+from bridge.release_notes.vocabulary import (
+    ItemNeed,
+    Vocabulary,
+    best_phrase,
+    default_vocabulary,
+    squash,
+    words_of,
+)
+from bridge.versions import (
+    DEFAULT_TAG_PATTERNS,
+    VERSION_IN_TEXT,
+    ReleaseType,
+    TagPattern,
+    Version,
+    version_from_tag,
+)
+
+
+def parse_release_note(
+    text: str,
+    *,
+    component: str | None = None,
+    tag_patterns: Sequence[str | TagPattern] = DEFAULT_TAG_PATTERNS,
+    vocabulary: Vocabulary | None = None,
+) -> ReleaseNote:
+    """Read a release note (Markdown, as a GitLab release description) into what it says.
+
+    `component` (e.g. `dip-platform`) lets the tag be checked against the tag patterns; without it any
+    `<name>/<version>`, `<name>@<version>` or `v<version>` tag is accepted. Problems in the note are
+    findings in the result; nothing in the text makes this raise.
+    """
+    reader = _NoteReader(vocabulary or default_vocabulary(), component, tuple(tag_patterns))
+    return reader.read(read_blocks(text))
+
+
+# --- sections ------------------------------------------------------------------------------------------
+
+
+class _DefectList(Enum):
+    """Which list a defect section feeds."""
+
+    FIXED = "fixed"
+    OUTSTANDING = "outstanding"
+    MIXED = "mixed"  # each defect's own status says
+
+
+# A line such as "Defects fixed:" alone acts as a heading below every real one.
+_LABEL_HEADING_LEVEL = 7
+# Items whose first line of content is their value when they are headings ("## Release number").
+_VALUE_KEYS = frozenset(
+    {
+        "programme",
+        "title",
+        "release_date",
+        "release_number",
+        "released_to",
+        "issued_by",
+        "source_tag",
+        "release_type",
+        "component",
+    }
+)
+# Sections that name other releases' RFCs (the one backed out to, the one required first, a
+# component's own); an RFC there is not this release's.
+_NOT_THIS_RELEASES_RFCS = frozenset({"backout_plan", "prerequisites", "bill_of_materials"})
+_DEFECT_ATTRIBUTES = ("workaround", "severity", "summary", "status")
+_NUMBERING = re.compile(r"\s{0,3}(?:\d{1,3}(?:\.\d{1,3}){0,4}\.?|[A-Za-z][.)])\s{1,5}")
+_PARENTHESES = re.compile(r"\([^()]{0,200}\)")
+_ID_JOINER = re.compile(r"\s{0,3}(?:,|&|/|\+|\band\b)\s{0,3}", re.IGNORECASE)
+_TITLE_SPLIT = re.compile(r":\s|\s[–—-]\s|\s[–—]|[–—]\s")
+_DATE = re.compile(
+    r"\b\d{1,2}(?:st|nd|rd|th)?[-\s/.](?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]{0,6}[-\s/.,]{1,2}\d{2,4}\b"
+    r"|\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}/\d{1,2}/\d{2,4}\b",
+    re.IGNORECASE,
+)
+_TAG_TOKEN = re.compile(r"[\w.\-/@+%]{1,200}")
+_TAG_NAME = re.compile(r"(?P<component>.+)[/@]\d{1,9}\.\d{1,9}\.\d{1,9}\.\d{1,9}$")
+_NOT_A_VALUE = frozenset({"", "-", "--", "—", "–"})
+
+
+@dataclass
+class _Section:
+    level: int
+    line: int
+    keys: frozenset[str]
+    severity: str | None = None
+    status: _DefectList | None = None
+    content: int = 0
+    first_text: str | None = None
+
+
+@dataclass
+class _DefectDraft:
+    id: int
+    line: int
+    severity: str | None = None
+    summary: str | None = None
+    workaround: str | None = None
+
+
+@dataclass
+class _Context:
+    """What the current section is, worked out when headings change, read for every block."""
+
+    keys: frozenset[str] = frozenset()
+    defects: _DefectList | None = None
+    severity: str | None = None
+    change_requests: bool = False
+    names_rfcs: bool = True
+
+
+@dataclass
+class _Values:
+    """Values of the single-valued items, each with its line, in the order found."""
+
+    entries: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+
+    def add(self, key: str, value: str, line: int) -> None:
+        self.entries.setdefault(key, []).append((value, line))
+
+    def all(self, key: str) -> list[tuple[str, int]]:
+        return self.entries.get(key, [])
+
+    def first(self, key: str) -> tuple[str, int] | None:
+        found = self.entries.get(key)
+        return found[0] if found else None
+
+
+class _NoteReader:
+    """One pass over a note's blocks; single use."""
+
+    def __init__(
+        self, vocabulary: Vocabulary, component: str | None, tag_patterns: tuple[str | TagPattern, ...]
+    ):
+        self.vocabulary = vocabulary
+        self.component = component
+        self.tag_patterns = tag_patterns
+        self.items: dict[str, NoteItem] = {}
+        self.values = _Values()
+        self.findings: list[Finding] = []
+        self.rfcs: dict[str, None] = {}
+        self.mentioned: dict[int, None] = {}
+        self.fixed: dict[int, _DefectDraft] = {}
+        self.outstanding: dict[int, _DefectDraft] = {}
+        self.change_requests: dict[str, ChangeRequest] = {}
+        self.stack: list[_Section] = []
+        self.context = _Context()
+        self.title: tuple[str, int] | None = None
+        self.headings_seen = 0
+        self.pending_value: tuple[frozenset[str], int] | None = None
+        self.last_defect: _DefectDraft | None = None
+        self.cr_pattern = change_request_pattern(vocabulary)
+        self.severity_memo: dict[str, str | None] = {}
+        self.attribute_labels = {
+            name: role for role in _DEFECT_ATTRIBUTES for name in vocabulary.columns.get(role, ())
+        }
+
+    # --- the walk -------------------------------------------------------------------------------------
+
+    def read(self, blocks: list[Block]) -> ReleaseNote:
+        for block in blocks:
+            if isinstance(block, Heading):
+                self._heading(block)
+                continue
+            self._count_content(block)
+            if self.context.names_rfcs:
+                self._scan_rfcs(block)
+            if isinstance(block, TextLine):
+                self._text_line(block)
+            elif isinstance(block, Table):
+                self._table(block)
+        self._close_sections(0)
+        self._settle_pending()
+        return self._result()
+
+    def _heading(self, heading: Heading) -> None:
+        self._settle_pending()
+        self._close_sections(heading.level)
+        first = self.headings_seen == 0
+        self.headings_seen += 1
+        # The note's first heading is its title unless it is exactly an item's name: a title such as
+        # "DIP 1.0.1.4 – known issues fix" names the release, not a section.
+        keys = self._exact_heading_keys(heading.text) if first else self._heading_keys(heading.text)
+        section = _Section(heading.level, heading.line, keys)
+        if not keys:
+            if first:
+                self.title = (heading.text, heading.line)
+                self._found("title", heading.line, ItemSource.TITLE, heading.text)
+            elif self.context.defects is not None:
+                section.severity = self._severity_word(heading.text)
+                section.status = self._status_of(heading.text)
+        for key in sorted(keys):
+            self._found(key, heading.line, ItemSource.HEADING)
+        if keys & _VALUE_KEYS:
+            self.pending_value = (keys & _VALUE_KEYS, heading.line)
+        self.stack.append(section)
+        self._update_context()
+        if self.context.names_rfcs:
+            self._add_rfcs(heading.text)
+
+    def _close_sections(self, level: int) -> None:
+        while self.stack and self.stack[-1].level >= level:
+            self._close_section(self.stack.pop())
+        self.last_defect = None
+        self._update_context()
+
+    def _close_section(self, section: _Section) -> None:
+        needed = [key for key in sorted(section.keys) if self._need(key) is ItemNeed.REQUIRED]
+        if not needed:
+            return
+        names = ", ".join(self._name(key) for key in needed)
+        if section.content == 0:
+            self._finding(
+                FindingCode.EMPTY_SECTION,
+                FindingSeverity.WARNING,
+                f"{names}: the section is empty",
+                section.line,
+            )
+        elif section.content == 1 and self._is_placeholder(section.first_text):
+            self._finding(
+                FindingCode.PLACEHOLDER,
+                FindingSeverity.WARNING,
+                f"{names}: says only {section.first_text!r}",
+                section.line,
+            )
+
+    def _update_context(self) -> None:
+        keys: frozenset[str] = frozenset()
+        severity: str | None = None
+        status: _DefectList | None = None
+        for section in reversed(self.stack):
+            if severity is None:
+                severity = section.severity
+            if status is None:
+                status = section.status
+            if section.keys:
+                keys = section.keys
+                break
+        defects: _DefectList | None = None
+        fixed, outstanding = "defects_fixed" in keys, "defects_outstanding" in keys
+        if fixed and not outstanding:
+            defects = _DefectList.FIXED
+        elif outstanding and not fixed:
+            defects = _DefectList.OUTSTANDING
+        elif fixed or "defects" in keys:
+            defects = status or _DefectList.MIXED
+        names_rfcs = not any(s.keys & _NOT_THIS_RELEASES_RFCS for s in self.stack)
+        self.context = _Context(keys, defects, severity, "change_requests" in keys, names_rfcs)
+
+    def _count_content(self, block: Block) -> None:
+        if isinstance(block, TextLine):
+            has_content = bool(block.text)
+        elif isinstance(block, Table):
+            has_content = bool(block.rows)
+        else:
+            has_content = isinstance(block, Code) and bool(block.text.strip())
+        if not has_content:
+            return
+        for section in self.stack:
+            section.content += 1
+            if section.first_text is None and isinstance(block, TextLine):
+                section.first_text = block.text
+
+    # --- lines ----------------------------------------------------------------------------------------
+
+    def _text_line(self, line: TextLine) -> None:
+        text = line.text
+        if not text:
+            return
+        if self.context.defects is not None and self._defect_line(line):
+            return
+        if self.context.change_requests and self._change_request_line(text, line.line):
+            return
+        if self._label_line(line):
+            return
+        if self.pending_value is not None:
+            keys, _ = self.pending_value
+            for key in keys:
+                self.values.add(key, text, line.line)
+            self.pending_value = None
+        if self.context.defects is None:
+            for reference in defect_references(text):
+                self.mentioned[reference.id] = None
+
+    def _label_line(self, line: TextLine) -> bool:
+        """A `Label: value` line, or a line that is only an item's name (a heading in all but form)."""
+        split = split_label(line.text)
+        if split is not None:
+            label, value = split
+            keys = self._label_keys(label)
+            if keys:
+                self._label(keys, value, line.line, in_table=False)
+                return True
+        if not line.is_list_item and len(line.text) < 80:
+            keys = self._exact_heading_keys(line.text.rstrip(":"))
+            if keys:
+                self._label(keys, "", line.line, in_table=False)
+                return True
+        return False
+
+    def _label(self, keys: frozenset[str], value: str, line: int, *, in_table: bool) -> None:
+        self._settle_pending()
+        for key in sorted(keys):
+            self._found(key, line, ItemSource.LABEL, value or None)
+        if value in _NOT_A_VALUE:
+            if in_table:
+                self._empty_label(keys, line)
+                return
+            # "Defects fixed:" with the list below it: a section until the next heading or such line.
+            self._close_sections(_LABEL_HEADING_LEVEL)
+            self.stack.append(_Section(_LABEL_HEADING_LEVEL, line, keys))
+            self._update_context()
+            if keys & _VALUE_KEYS:
+                self.pending_value = (keys & _VALUE_KEYS, line)
+            return
+        for key in keys:
+            self.values.add(key, value, line)
+        if self._is_placeholder(value):
+            needed = [self._name(k) for k in sorted(keys) if self._need(k) is ItemNeed.REQUIRED]
+            if needed:
+                self._finding(
+                    FindingCode.PLACEHOLDER,
+                    FindingSeverity.WARNING,
+                    f"{', '.join(needed)}: says only {value!r}",
+                    line,
+                )
+        if self.context.names_rfcs:
+            self._add_rfcs(value)
+        if "defects_fixed" in keys or "defects_outstanding" in keys:
+            target = _DefectList.FIXED if "defects_fixed" in keys else _DefectList.OUTSTANDING
+            for piece in re.split(r"[,;]", value):
+                self._defect_text(piece.strip(), line, target, list_item=True, depth=0)
+        if "change_requests" in keys:
+            self._change_request_line(value, line)
+
+    def _settle_pending(self) -> None:
+        """A heading or label still waiting for its value gets none; its section reports it if empty."""
+        self.pending_value = None
+
+    def _empty_label(self, keys: frozenset[str], line: int) -> None:
+        needed = [self._name(k) for k in sorted(keys) if self._need(k) is ItemNeed.REQUIRED]
+        if needed:
+            self._finding(
+                FindingCode.EMPTY_SECTION,
+                FindingSeverity.WARNING,
+                f"{', '.join(needed)}: no value given",
+                line,
+            )
+
+    # --- defects --------------------------------------------------------------------------------------
+
+    def _defect_line(self, line: TextLine) -> bool:
+        """A line in a defect section; False when it is not about a defect (a label, prose)."""
+        text = line.text
+        if self._is_nothing(text):
+            return True
+        split = split_label(text)
+        if split is not None and self.last_defect is not None:
+            role = self.attribute_labels.get(squash(split[0]))
+            if role is not None:
+                self._defect_attribute(self.last_defect, role, split[1], line.line)
+                return True
+        assert self.context.defects is not None
+        return self._defect_text(
+            text, line.line, self.context.defects, list_item=line.is_list_item, depth=line.depth
+        )
+
+    def _defect_text(self, text: str, line: int, target: _DefectList, *, list_item: bool, depth: int) -> bool:
+        """Defects named by one line or list item; True if it named any."""
+        if not text or self._is_nothing(text):
+            return bool(text)
+        references = defect_references(text)
+        ids, end = self._leading_ids(text, references, strict=not list_item)
+        if ids:
+            rest = text[end:]
+            for reference in references:
+                if reference.start >= end:
+                    self.mentioned[reference.id] = None
+        elif references:
+            ids = [r.id for r in references]
+            rest = without_spans(text, [(r.start, r.end) for r in references]) if list_item else ""
+        else:
+            if list_item and depth <= 1 and split_label(text) is None:
+                self._finding(
+                    FindingCode.DEFECT_WITHOUT_ID,
+                    FindingSeverity.WARNING,
+                    f"a defect is listed without an id: {text[:80]!r}",
+                    line,
+                )
+            return False
+        rest, workaround = split_workaround(rest)
+        spans: list[tuple[int, int]] = []
+        severity = self.context.severity
+        mention = severity_in_text(rest, self.vocabulary)
+        if mention is not None:
+            spans.append((mention.start, mention.end))
+            severity = mention.value
+            if mention.value is None:
+                self._severity_unknown(mention.raw, line)
+        if target is _DefectList.MIXED:
+            status, span = self._status_in_text(rest)
+            if span is not None:
+                spans.append(span)
+            if status is None:
+                self._finding(
+                    FindingCode.DEFECT_STATUS_UNKNOWN,
+                    FindingSeverity.WARNING,
+                    f"defect {', '.join(map(str, ids))}: the note does not say whether it is fixed",
+                    line,
+                )
+                return True
+            target = status
+        summary = tidy_summary(without_spans(rest, spans)) if rest else None
+        for number in ids:
+            self._add_defect(
+                _DefectDraft(
+                    number, line, severity, summary, workaround if target is not _DefectList.FIXED else None
+                ),
+                target,
+            )
+        return True
+
+    def _leading_ids(self, text: str, references: list[Reference], *, strict: bool) -> tuple[list[int], int]:
+        """The ids a line starts with ("AB#1, AB#2 – ...", "48190: ..."), and where they end."""
+        by_start = {r.start: r for r in references}
+
+        def id_at(position: int) -> Reference | None:
+            found = by_start.get(position)
+            if found is None:
+                plain_id = leading_defect_id(text[position : position + 40], self.vocabulary, strict=strict)
+                if plain_id is not None and plain_id.start == 0:
+                    found = Reference(plain_id.id, position, position + plain_id.end)
+            return found
+
+        position = lead_in_end(text)
+        ids: list[int] = []
+        reference = id_at(position)
+        while reference is not None:
+            ids.append(reference.id)
+            position = reference.end
+            joiner = _ID_JOINER.match(text, position)
+            if joiner is None or joiner.end() == position:
+                break
+            reference = id_at(joiner.end())
+        return ids, position
+
+    def _defect_attribute(self, defect: _DefectDraft, role: str, value: str, line: int) -> None:
+        value = value.strip()
+        if role == "workaround":
+            defect.workaround = None if self._is_nothing(value) else value or None
+        elif role == "severity":
+            defect.severity = self._severity(value, line)
+        elif role == "summary" and value:
+            defect.summary = value
+
+    def _add_defect(self, draft: _DefectDraft, target: _DefectList) -> None:
+        defects = self.fixed if target is _DefectList.FIXED else self.outstanding
+        existing = defects.get(draft.id)
+        if existing is None:
+            defects[draft.id] = draft
+            self.last_defect = draft
+            return
+        kind = "fixed" if target is _DefectList.FIXED else "outstanding"
+        self._finding(
+            FindingCode.DUPLICATE_DEFECT,
+            FindingSeverity.WARNING,
+            f"defect {draft.id} is listed as {kind} twice (first on line {existing.line})",
+            draft.line,
+        )
+        existing.severity = existing.severity or draft.severity
+        existing.summary = existing.summary or draft.summary
+        existing.workaround = existing.workaround or draft.workaround
+        self.last_defect = existing
+
+    def _defect_table(self, table: Table) -> None:
+        columns = self._columns(table.header, ("defect_id", "severity", "summary", "workaround", "status"))
+        id_column = columns.get("defect_id")
+        for row in table.rows:
+            raw = row.cells
+
+            def cell(role: str, raw: tuple[str, ...] = raw) -> str:
+                index = columns.get(role)
+                return plain(raw[index]) if index is not None and index < len(raw) else ""
+
+            ids = ids_in_cell(cell("defect_id")) if id_column is not None else []
+            cells: list[str] = []
+            if not ids:
+                cells = [plain(c) for c in raw]
+                ids = [r.id for c in cells for r in defect_references(c)]
+            if not ids and id_column is None and cells:
+                first = leading_defect_id(cells[0], self.vocabulary, strict=False)
+                ids = [first.id] if first is not None else []
+            if not ids:
+                if any(c and not self._is_nothing(c) and c not in _NOT_A_VALUE for c in cells):
+                    self._finding(
+                        FindingCode.DEFECT_WITHOUT_ID,
+                        FindingSeverity.WARNING,
+                        f"a defect row has no id: {' | '.join(cells)[:80]!r}",
+                        row.line,
+                    )
+                continue
+            summary_text = cell("summary")
+            severity = self.context.severity
+            if "severity" in columns:
+                severity = self._severity(cell("severity"), row.line) or (
+                    None if cell("severity") else self.context.severity
+                )
+            elif summary_text:
+                mention = severity_in_text(summary_text, self.vocabulary)
+                if mention is not None and mention.value is not None:
+                    severity = mention.value
+                    summary_text = without_spans(summary_text, [(mention.start, mention.end)])
+            target = self.context.defects or _DefectList.MIXED
+            if "status" in columns:
+                status = self._status_of(cell("status"))
+                target = status or target
+            if target is _DefectList.MIXED:
+                self._finding(
+                    FindingCode.DEFECT_STATUS_UNKNOWN,
+                    FindingSeverity.WARNING,
+                    f"defect {', '.join(map(str, ids))}: the note does not say whether it is fixed",
+                    row.line,
+                )
+                continue
+            workaround = cell("workaround")
+            for number in ids:
+                self._add_defect(
+                    _DefectDraft(
+                        number,
+                        row.line,
+                        severity,
+                        tidy_summary(summary_text) if summary_text else None,
+                        None if self._is_nothing(workaround) or workaround in _NOT_A_VALUE else workaround,
+                    ),
+                    target,
+                )
+
+    def _severity(self, text: str, line: int) -> str | None:
+        """ADO's value for a severity cell; a finding when the text is there but names none."""
+        if not text or text in _NOT_A_VALUE or self._is_nothing(text):
+            return None
+        if text not in self.severity_memo:
+            self.severity_memo[text] = self.vocabulary.severity(text)
+        value = self.severity_memo[text]
+        if value is None:
+            self._severity_unknown(text, line)
+        return value
+
+    def _severity_unknown(self, text: str, line: int) -> None:
+        self._finding(
+            FindingCode.SEVERITY_UNKNOWN,
+            FindingSeverity.WARNING,
+            f"severity {text!r} is not one of ADO's (1 - Critical, 2 - High, 3 - Medium, 4 - Low)",
+            line,
+        )
+
+    def _severity_word(self, text: str) -> str | None:
+        """A subheading in a defect section that names a severity ("### Critical", "### Severity 2")."""
+        found = self.vocabulary.severity(text)
+        if found is None:
+            words = words_of(text)
+            found = self.vocabulary.severity(words[0]) if words else None
+        if found is None:
+            mention = severity_in_text(text, self.vocabulary)
+            found = mention.value if mention is not None else None
+        return found
+
+    def _status_of(self, text: str) -> _DefectList | None:
+        squashed = squash(text)
+        if squashed in self.vocabulary.fixed_statuses:
+            return _DefectList.FIXED
+        if squashed in self.vocabulary.outstanding_statuses:
+            return _DefectList.OUTSTANDING
+        return None
+
+    def _status_in_text(self, text: str) -> tuple[_DefectList | None, tuple[int, int] | None]:
+        position = 0
+        for piece in re.split(r"[()\[\]]|\s[–—|-]\s", text):
+            start = text.find(piece, position)
+            position = start + len(piece)
+            status = self._status_of(piece) if len(piece) < 40 else None
+            if status is not None:
+                return status, (start, position)
+        return None, None
+
+    # --- change requests ------------------------------------------------------------------------------
+
+    def _change_request_line(self, text: str, line: int) -> bool:
+        if self._is_nothing(text):
+            return True
+        matches = list(self.cr_pattern.finditer(text))
+        if not matches:
+            return False
+        start = lead_in_end(text)
+        leading = []
+        for match in matches:
+            if match.start() != start:
+                break
+            leading.append(match)
+            joiner = _ID_JOINER.match(text, match.end())
+            start = joiner.end() if joiner else match.end()
+        chosen = leading or matches
+        rest = without_spans(text, [(m.start(), m.end()) for m in chosen])
+        title, summary = self._title_and_summary(rest)
+        for match in chosen:
+            self._add_change_request(ChangeRequest(match.group(0), title, summary, line))
+        return True
+
+    def _title_and_summary(self, text: str) -> tuple[str | None, str | None]:
+        text = text.strip(" \t:;,.|–—-")
+        if not text:
+            return None, None
+        parts = _TITLE_SPLIT.split(text, maxsplit=1)
+        title = tidy_summary(parts[0])
+        summary = tidy_summary(parts[1]) if len(parts) > 1 else None
+        return title, summary
+
+    def _change_request_table(self, table: Table) -> None:
+        columns = self._columns(
+            table.header, ("change_request_id", "change_request_title", "change_request_summary")
+        )
+        for row in table.rows:
+            cells = [plain(cell) for cell in row.cells]
+
+            def cell(role: str, cells: list[str] = cells) -> str:
+                index = columns.get(role)
+                return cells[index] if index is not None and index < len(cells) else ""
+
+            ids: list[str] = []
+            id_text = cell("change_request_id")
+            if id_text:
+                found = [m.group(0) for m in self.cr_pattern.finditer(id_text)]
+                ids = found or ([id_text] if len(id_text) <= 30 and not self._is_nothing(id_text) else [])
+            if not ids and "change_request_id" not in columns:
+                ids = [m.group(0) for c in cells for m in self.cr_pattern.finditer(c)][:1]
+            title = cell("change_request_title") or None
+            summary = cell("change_request_summary") or None
+            for number in ids:
+                self._add_change_request(ChangeRequest(number, title, summary, row.line))
+
+    def _add_change_request(self, change: ChangeRequest) -> None:
+        key = squash(change.id)
+        existing = self.change_requests.get(key)
+        if existing is None:
+            self.change_requests[key] = change
+            return
+        self._finding(
+            FindingCode.DUPLICATE_CHANGE_REQUEST,
+            FindingSeverity.WARNING,
+            f"change request {change.id} is listed twice (first on line {existing.line})",
+            change.line,
+        )
+
+    # --- tables ---------------------------------------------------------------------------------------
+
+    def _table(self, table: Table) -> None:
+        columns = self._columns(table.header, ("key", "value"))
+        if "key" in columns and "value" in columns:
+            self._label_table(table, columns["key"], columns["value"], header_is_row=False)
+        elif len(table.header) == 2 and self._label_keys(plain(table.header[0])):
+            # A two-column table without a header row: the "header" is the first item.
+            self._label_table(table, 0, 1, header_is_row=True)
+        elif self.context.defects is not None:
+            self._defect_table(table)
+        elif self.context.change_requests:
+            self._change_request_table(table)
+
+    def _label_table(self, table: Table, key: int, value: int, *, header_is_row: bool) -> None:
+        rows = [(table.line, table.header)] if header_is_row else []
+        rows += [(row.line, row.cells) for row in table.rows]
+        for line, cells in rows:
+            if max(key, value) >= len(cells):
+                continue
+            keys = self._label_keys(plain(cells[key]))
+            if keys:
+                self._label(keys, plain(cells[value]), line, in_table=True)
+
+    def _columns(self, header: tuple[str, ...], roles: tuple[str, ...]) -> dict[str, int]:
+        """Which column holds each role, by header name; each column serves one role at most."""
+        names = [squash(plain(cell)) for cell in header]
+        words = [words_of(plain(cell)) for cell in header]
+        taken: set[int] = set()
+        found: dict[str, int] = {}
+        for role in roles:
+            synonyms = self.vocabulary.columns.get(role, ())
+            best: tuple[int, int] | None = None  # (score, column)
+            for index, name in enumerate(names):
+                if index in taken or not name:
+                    continue
+                score: int | None = None
+                if name in synonyms:
+                    score = synonyms.index(name)
+                else:
+                    match = best_phrase(words[index], {s: i for i, s in enumerate(synonyms)})
+                    if match is not None:
+                        score = 1000 + match[1]
+                if score is not None and (best is None or score < best[0]):
+                    best = (score, index)
+            if best is not None:
+                found[role] = best[1]
+                taken.add(best[1])
+        return found
+
+    # --- items, versions, tags ------------------------------------------------------------------------
+
+    def _heading_keys(self, text: str) -> frozenset[str]:
+        match = best_phrase(words_of(text), self.vocabulary.heading_phrases)
+        return match[1] if match else frozenset()
+
+    def _exact_heading_keys(self, text: str) -> frozenset[str]:
+        return self.vocabulary.heading_phrases.get(self._label_form(text), frozenset())
+
+    def _label_keys(self, label: str) -> frozenset[str]:
+        if len(label) > 80:
+            return frozenset()
+        return self.vocabulary.label_phrases.get(self._label_form(label), frozenset())
+
+    def _label_form(self, text: str) -> str:
+        """A label or heading as matched: no numbering, no parentheses, no trailing filler phrases."""
+        numbering = _NUMBERING.match(text)
+        if numbering:
+            text = text[numbering.end() :]
+        words = words_of(_PARENTHESES.sub(" ", text))
+        trimmed = True
+        while trimmed and words:
+            trimmed = False
+            for suffix in self.vocabulary.ignore_suffixes:
+                if len(suffix) < len(words) and tuple(words[-len(suffix) :]) == suffix:
+                    words = words[: -len(suffix)]
+                    trimmed = True
+                    break
+        return "".join(words)
+
+    def _found(self, key: str, line: int, source: ItemSource, value: str | None = None) -> None:
+        if key not in self.items:
+            self.items[key] = NoteItem(key, line, source, value)
+
+    def _need(self, key: str) -> ItemNeed | None:
+        spec = self.vocabulary.items.get(key)
+        return spec.need if spec else None
+
+    def _name(self, key: str) -> str:
+        spec = self.vocabulary.items.get(key)
+        return spec.name if spec else key
+
+    def _is_nothing(self, text: str | None) -> bool:
+        return text is not None and len(text) < 60 and squash(text) in self.vocabulary.nothing
+
+    def _is_placeholder(self, text: str | None) -> bool:
+        return text is not None and len(text) < 60 and squash(text) in self.vocabulary.placeholders
+
+    def _finding(self, code: FindingCode, severity: FindingSeverity, message: str, line: int | None) -> None:
+        self.findings.append(Finding(code, severity, message, line))
+
+    def _scan_rfcs(self, block: Block) -> None:
+        if isinstance(block, TextLine | Code):
+            self._add_rfcs(block.text)
+        elif isinstance(block, Table):
+            self._add_rfcs(" ".join(block.header))
+            for row in block.rows:
+                self._add_rfcs(" ".join(row.cells))
+
+    def _add_rfcs(self, text: str) -> None:
+        if "chg" in text or "CHG" in text or "Chg" in text:
+            for number in rfc_numbers(text):
+                self.rfcs[number] = None
+
+    def _version(self) -> tuple[Version | None, str | None, ReleaseType | None]:
+        """The release's version, its tag, and the declared type; findings for what disagrees."""
+        candidates: list[tuple[Version, str, int]] = []
+        for value, line in self.values.all("release_number"):
+            match = VERSION_IN_TEXT.search(value)
+            if match:
+                candidates.append((Version.parse(match.group(1)), "release number", line))
+            elif re.search(r"\d\.\d", value):
+                self._finding(
+                    FindingCode.VERSION_INVALID,
+                    FindingSeverity.ERROR,
+                    f"release number {value!r} is not a 4-part version (major.minor.patch.emergency)",
+                    line,
+                )
+        titles = list(self.values.all("title"))
+        if self.title is not None:
+            titles.append(self.title)
+        for value, line in titles:
+            match = VERSION_IN_TEXT.search(value)
+            if match:
+                candidates.append((Version.parse(match.group(1)), "title", line))
+        version = candidates[0][0] if candidates else None
+        if version is not None:
+            first_source = candidates[0][1]
+            for other, source, line in candidates[1:]:
+                if other != version:
+                    self._finding(
+                        FindingCode.VERSION_CONFLICT,
+                        FindingSeverity.ERROR,
+                        f"the {source} says {other}, the {first_source} says {version}",
+                        line,
+                    )
+                    break
+        tag, tag_line = self._tag()
+        if tag is not None and tag_line is not None:
+            tagged = self._version_of_tag(tag)
+            if tagged is None:
+                whose = f" for component {self.component}" if self.component else ""
+                self._finding(
+                    FindingCode.TAG_NOT_A_RELEASE,
+                    FindingSeverity.WARNING,
+                    f"tag {tag!r} matches no release tag pattern{whose}",
+                    tag_line,
+                )
+            elif version is None:
+                version = tagged
+            elif tagged != version:
+                self._finding(
+                    FindingCode.VERSION_TAG_MISMATCH,
+                    FindingSeverity.ERROR,
+                    f"tag {tag} names {tagged}, but the note is for {version}",
+                    tag_line,
+                )
+        if version is None:
+            self._finding(
+                FindingCode.VERSION_NOT_FOUND,
+                FindingSeverity.ERROR,
+                "no 4-part version in the release number, the title or the tag",
+                None,
+            )
+        if "release_number" not in self.items and candidates:
+            self._found("release_number", candidates[0][2], ItemSource.TITLE, str(candidates[0][0]))
+        return version, tag, self._declared_type(titles)
+
+    def _tag(self) -> tuple[str | None, int | None]:
+        found = self.values.first("source_tag")
+        if found is None:
+            return None, None
+        value, line = found
+        for token in _TAG_TOKEN.findall(value):
+            # A link to the tag's page names it after "/-/tags/", URL-encoded.
+            name = token.split("/-/tags/", 1)[1] if "/-/tags/" in token else token
+            name = name.replace("%2F", "/").replace("%2f", "/").replace("%40", "@").rstrip(".,;")
+            if any(c.isdigit() for c in name):
+                return name, line
+        return None, line
+
+    def _version_of_tag(self, tag: str) -> Version | None:
+        if self.component is not None:
+            return version_from_tag(tag, self.component, self.tag_patterns)
+        named = _TAG_NAME.match(tag)
+        for component in ([named.group("component")] if named else []) + [""]:
+            version = version_from_tag(tag, component, self.tag_patterns)
+            if version is not None:
+                return version
+        return None
+
+    def _declared_type(self, titles: list[tuple[str, int]]) -> ReleaseType | None:
+        stated = self.values.first("release_type")
+        if stated is not None:
+            value, line = stated
+            match = best_phrase(words_of(value), self.vocabulary.release_type_by_word)
+            if match is None:
+                self._finding(
+                    FindingCode.RELEASE_TYPE_UNKNOWN,
+                    FindingSeverity.WARNING,
+                    f"release type {value!r} is none of major, minor, patch, emergency",
+                    line,
+                )
+                return None
+            return match[1]
+        # Else a title's "Patch release ...", "Emergency release".
+        for value, _ in titles:
+            words = words_of(value)
+            for index in range(1, len(words)):
+                if words[index] == "release":
+                    found = self.vocabulary.release_type_by_word.get(words[index - 1])
+                    if found is None and index > 1:
+                        found = self.vocabulary.release_type_by_word.get(words[index - 2] + words[index - 1])
+                    if found is not None:
+                        return found
+        return None
+
+    # --- the result -----------------------------------------------------------------------------------
+
+    def _result(self) -> ReleaseNote:
+        version, tag, declared = self._version()
+        release_type = version.release_type if version is not None else declared
+        if declared is not None and version is not None and declared != version.release_type:
+            stated = self.values.first("release_type")
+            self._finding(
+                FindingCode.RELEASE_TYPE_MISMATCH,
+                FindingSeverity.ERROR,
+                f"the note says {declared} release, but {version} is a {version.release_type} release",
+                stated[1] if stated else (self.title[1] if self.title else None),
+            )
+        dated = _DATE.search(self.title[0]) if self.title is not None else None
+        if "release_date" not in self.items and dated is not None and self.title is not None:
+            self._found("release_date", self.title[1], ItemSource.TITLE, dated.group(0))
+        for number, defect in self.outstanding.items():
+            fixed = self.fixed.get(number)
+            if fixed is not None:
+                self._finding(
+                    FindingCode.DEFECT_FIXED_AND_OUTSTANDING,
+                    FindingSeverity.ERROR,
+                    f"defect {number} is listed as fixed (line {fixed.line})"
+                    f" and as outstanding (line {defect.line})",
+                    max(defect.line, fixed.line),
+                )
+        required = self.vocabulary.keys_with_need(ItemNeed.REQUIRED)
+        reported = set(required) | set(self.vocabulary.keys_with_need(ItemNeed.OPTIONAL))
+        missing = tuple(key for key in required if key not in self.items)
+        findings = sorted(self.findings, key=lambda f: f.line if f.line is not None else 1 << 62)
+        findings += [
+            Finding(
+                FindingCode.MISSING_ITEM,
+                FindingSeverity.WARNING,
+                f"{self._name(key)} ({key}) is missing",
+                None,
+            )
+            for key in missing
+        ]
+        title_value = self.values.first("title")
+        title = title_value[0] if title_value else (self.title[0] if self.title else None)
+        component_value = self.values.first("component")
+        listed = set(self.fixed) | set(self.outstanding)
+        return ReleaseNote(
+            version=version,
+            release_type=release_type,
+            tag=tag,
+            rfcs=tuple(self.rfcs),
+            defects_fixed=tuple(
+                DefectFixed(d.id, d.severity, d.summary, d.line) for d in self.fixed.values()
+            ),
+            defects_outstanding=tuple(
+                DefectOutstanding(d.id, d.severity, d.summary, d.workaround, d.line)
+                for d in self.outstanding.values()
+            ),
+            change_requests=tuple(self.change_requests.values()),
+            missing=missing,
+            present=tuple(sorted((i for k, i in self.items.items() if k in reported), key=lambda i: i.line)),
+            findings=tuple(findings),
+            title=title,
+            declared_release_type=declared,
+            component=self.component or (component_value[0] if component_value else None),
+            defects_mentioned=tuple(n for n in self.mentioned if n not in listed),
+        )
