@@ -81,7 +81,7 @@ def _shared() -> Iterator[tuple[AdoSimulator, RunningServer, dict[str, Any]]]:
 
 @pytest.fixture
 def ado(_shared: tuple[AdoSimulator, RunningServer, dict[str, Any]]) -> Ado:
-    """The shared simulator, emptied: no data, no faults, no counts, no deliveries (one server keeps tests fast)."""
+    """The shared simulator, emptied of data, faults, counts and deliveries (one server keeps tests fast)."""
     sim, server, empty = _shared
     sim.webhooks.flush()
     sim.load(empty)

@@ -1,4 +1,4 @@
-"""ADO simulator contract: the work item `$batch` endpoint, which the Python SDK does not wrap (plain HTTP)."""
+"""ADO simulator contract: the work item `$batch` endpoint, which the Python SDK does not wrap."""
 
 from __future__ import annotations
 
@@ -25,13 +25,17 @@ def update_request(item_id: int, state: str, *, rev: int | None = None) -> dict[
 
 def post_batch(ado: Any, requests_: list[dict[str, Any]], method: str = "PATCH") -> Any:
     return ado.session().request(
-        method, f"{ado.org_url}/_apis/wit/$batch?api-version=5.0", json=requests_,
+        method,
+        f"{ado.org_url}/_apis/wit/$batch?api-version=5.0",
+        json=requests_,
         headers={"Content-Type": "application/json"},
     )
 
 
 def test_450_updates_in_chunks_of_200_200_50(ado: Any) -> None:
-    ids = [ado.sim.create_work_item({"System.Title": f"d{n}", "System.State": "Fixed"})["id"] for n in range(450)]
+    ids = [
+        ado.sim.create_work_item({"System.Title": f"d{n}", "System.State": "Fixed"})["id"] for n in range(450)
+    ]
     requests_ = [update_request(i, "Ready for Retest", rev=1) for i in ids]
     sizes, codes = [], []
     for start in range(0, len(requests_), MAX):

@@ -1,4 +1,4 @@
-"""ADO simulator: the SDK's discovery handshake, authentication, api-version rules, case-insensitive routes."""
+"""ADO simulator: the SDK's discovery handshake, authentication, api-versions, case-insensitive routes."""
 
 from __future__ import annotations
 

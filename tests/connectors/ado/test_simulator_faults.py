@@ -59,14 +59,17 @@ def test_the_sdk_never_retries_a_patch(ado: Any, wit: Any) -> None:
     ado.sim.stats.reset()
     ado.sim.plan.configure({"rate_429": 1.0, "retry_after_s": 0})
     with pytest.raises(AzureDevOpsServiceError, match="TF400733"):
-        wit.update_work_item([JsonPatchOperation(op="add", path="/fields/System.State", value="Open")], item["id"],
-                             ado.project)
+        wit.update_work_item(
+            [JsonPatchOperation(op="add", path="/fields/System.State", value="Open")], item["id"], ado.project
+        )
     assert attempts(ado, PATCH_ROUTE) == 1
     ado.sim.plan.reset()
     assert ado.sim.get_work_item(item["id"])["rev"] == 1
 
 
-@pytest.mark.parametrize(("status", "type_key"), [(500, "VssServiceException"), (503, "ServiceUnavailableException")])
+@pytest.mark.parametrize(
+    ("status", "type_key"), [(500, "VssServiceException"), (503, "ServiceUnavailableException")]
+)
 def test_server_errors_carry_a_wrapped_exception(ado: Any, status: int, type_key: str) -> None:
     ado.sim.plan.configure({f"rate_{status}": 1.0})
     reply = ado.session().get(f"{ado.org_url}/{ado.project}/_apis/wit/workitems/1?api-version=7.1")
@@ -90,8 +93,9 @@ def test_a_503_patch_fails_at_once(ado: Any, wit: Any) -> None:
     ado.sim.stats.reset()
     ado.sim.plan.configure({"rate_503": 1.0})
     with pytest.raises(AzureDevOpsServiceError, match="TF400898"):
-        wit.update_work_item([JsonPatchOperation(op="add", path="/fields/System.State", value="Open")], item["id"],
-                             ado.project)
+        wit.update_work_item(
+            [JsonPatchOperation(op="add", path="/fields/System.State", value="Open")], item["id"], ado.project
+        )
     assert attempts(ado, PATCH_ROUTE) == 1
 
 
@@ -122,7 +126,8 @@ def test_seeded_faults_hit_the_same_requests_each_run(ado: Any) -> None:
     def run() -> list[int]:
         ado.sim.plan.configure({"rate_429": 0.3, "rate_500": 0.2, "seed": 11})
         return [
-            ado.session().get(f"{ado.org_url}/_apis/ResourceAreas?api-version=7.1").status_code for _ in range(20)
+            ado.session().get(f"{ado.org_url}/_apis/ResourceAreas?api-version=7.1").status_code
+            for _ in range(20)
         ]
 
     first = run()

@@ -1,4 +1,4 @@
-"""ADO simulator: service hook deliveries (`workitem.created`, `workitem.updated`) checked against recorded examples."""
+"""ADO simulator: service hook deliveries (`workitem.created`, `.updated`) against recorded examples."""
 
 from __future__ import annotations
 
@@ -21,12 +21,15 @@ def same_shape(expected: Any, actual: Any, where: str = "$") -> None:
             assert key in actual, f"{where}: missing {key!r}"
             same_shape(value, actual[key], f"{where}.{key}")
     else:
-        assert type(actual) is type(expected), f"{where}: {type(actual).__name__} is not {type(expected).__name__}"
+        assert type(actual) is type(expected), (
+            f"{where}: {type(actual).__name__} is not {type(expected).__name__}"
+        )
 
 
 def deliveries(ado: Any, receiver: Any, event_type: str) -> list[dict[str, Any]]:
     ado.sim.webhooks.flush()
-    return receiver.bodies(event_type)
+    bodies: list[dict[str, Any]] = receiver.bodies(event_type)
+    return bodies
 
 
 def test_workitem_created_matches_the_recorded_example(ado: Any, receiver: Any, recorded: Any) -> None:
@@ -42,7 +45,9 @@ def test_workitem_created_matches_the_recorded_example(ado: Any, receiver: Any, 
     assert payload["notificationId"] == 1
     assert GUID.match(payload["id"])
     assert (payload["eventType"], payload["publisherId"], payload["resourceVersion"]) == (
-        "workitem.created", "tfs", "1.0"
+        "workitem.created",
+        "tfs",
+        "1.0",
     )
     assert payload["message"]["text"] == f"Defect #{item['id']} (Null ref on save) created by Pat Tester"
     resource = payload["resource"]
@@ -50,7 +55,9 @@ def test_workitem_created_matches_the_recorded_example(ado: Any, receiver: Any, 
     assert resource["url"] == item["url"]
     fields = resource["fields"]
     assert fields["System.State"] == "New" and fields["System.Title"] == "Null ref on save"
-    assert fields["System.CreatedBy"] == "Pat Tester <pat.tester@mhhs.example>", "1.0 payloads use identity strings"
+    assert fields["System.CreatedBy"] == "Pat Tester <pat.tester@mhhs.example>", (
+        "1.0 payloads use identity strings"
+    )
     assert ISO_UTC.match(fields["System.CreatedDate"]) and ISO_UTC.match(payload["createdDate"])
     project = payload["resourceContainers"]["project"]
     assert project == {"id": ado.sim.store.project_id, "baseUrl": f"{ado.org_url}/"}
@@ -87,14 +94,18 @@ def test_workitem_updated_matches_the_recorded_example(ado: Any, receiver: Any, 
     assert second["detailedMessage"]["text"].endswith("- New State: Fixed\r\n")
 
 
-def test_an_sdk_update_is_announced_with_the_history_and_new_relation(ado: Any, wit: Any, receiver: Any) -> None:
+def test_an_sdk_update_is_announced_with_the_history_and_new_relation(
+    ado: Any, wit: Any, receiver: Any
+) -> None:
     ado.sim.add_subscription("workitem.updated", receiver.url)
     item = ado.sim.create_work_item({"System.Title": "t"}, by="Pat Tester")
     wit.update_work_item(
         [
             JsonPatchOperation(op="test", path="/rev", value=1),
             JsonPatchOperation(op="add", path="/fields/System.History", value="Deployed to SIT-A"),
-            JsonPatchOperation(op="add", path="/relations/-", value={"rel": "Hyperlink", "url": "https://g.example/t"}),
+            JsonPatchOperation(
+                op="add", path="/relations/-", value={"rel": "Hyperlink", "url": "https://g.example/t"}
+            ),
         ],
         item["id"],
         ado.project,
@@ -102,9 +113,12 @@ def test_an_sdk_update_is_announced_with_the_history_and_new_relation(ado: Any, 
     [payload] = deliveries(ado, receiver, "workitem.updated")
     resource = payload["resource"]
     assert resource["fields"]["System.History"] == {"newValue": "Deployed to SIT-A"}
-    assert resource["fields"]["System.ChangedBy"]["newValue"] == "Release Bridge <release.bridge@mhhs.example>"
-    assert resource["relations"] == {"added": [{"rel": "Hyperlink", "url": "https://g.example/t",
-                                               "attributes": {"comment": ""}}]}
+    assert (
+        resource["fields"]["System.ChangedBy"]["newValue"] == "Release Bridge <release.bridge@mhhs.example>"
+    )
+    assert resource["relations"] == {
+        "added": [{"rel": "Hyperlink", "url": "https://g.example/t", "attributes": {"comment": ""}}]
+    }
 
 
 def test_basic_auth_and_custom_headers_reach_the_receiver(ado: Any, receiver: Any) -> None:
@@ -122,7 +136,9 @@ def test_basic_auth_and_custom_headers_reach_the_receiver(ado: Any, receiver: An
 
 def test_subscription_filters_on_type_area_and_changed_fields(ado: Any, receiver: Any) -> None:
     ado.sim.add_subscription(
-        "workitem.updated", receiver.url, publisher_inputs={"changedFields": "System.State", "workItemType": "Defect"}
+        "workitem.updated",
+        receiver.url,
+        publisher_inputs={"changedFields": "System.State", "workItemType": "Defect"},
     )
     item = ado.defect()
     ado.sim.update_work_item(item["id"], {"System.Title": "renamed"})
@@ -131,7 +147,9 @@ def test_subscription_filters_on_type_area_and_changed_fields(ado: Any, receiver
 
 
 def test_an_area_path_filter_matches_the_path_and_below(ado: Any, receiver: Any) -> None:
-    ado.sim.add_subscription("workitem.created", receiver.url, publisher_inputs={"areaPath": "Programme\\Payments"})
+    ado.sim.add_subscription(
+        "workitem.created", receiver.url, publisher_inputs={"areaPath": "Programme\\Payments"}
+    )
     ado.defect("elsewhere")
     ado.defect("here", **{"System.AreaPath": "Programme\\Payments\\Cards"})
     titles = [p["resource"]["fields"]["System.Title"] for p in deliveries(ado, receiver, "workitem.created")]
@@ -147,7 +165,9 @@ def test_subscriptions_over_rest_deliver_and_mask_the_password(ado: Any, receive
         "consumerActionId": "httpRequest",
         "publisherInputs": {"projectId": ado.sim.store.project_id},
         "consumerInputs": {
-            "url": receiver.url, "basicAuthUsername": HOOK_USER[0], "basicAuthPassword": HOOK_USER[1],
+            "url": receiver.url,
+            "basicAuthUsername": HOOK_USER[0],
+            "basicAuthPassword": HOOK_USER[1],
             "httpHeaders": "X-One:1\nX-Two:2",
         },
     }
@@ -169,7 +189,7 @@ def test_subscriptions_over_rest_deliver_and_mask_the_password(ado: Any, receive
 
 
 def test_an_unknown_event_type_is_refused(ado: Any, receiver: Any) -> None:
-    with pytest.raises(ValueError, match="git.push"):
+    with pytest.raises(ValueError, match=r"git\.push"):
         ado.sim.add_subscription("git.push", receiver.url)
 
 
@@ -184,7 +204,9 @@ def test_webhook_faults_drop_and_duplicate_deliveries(ado: Any, receiver: Any) -
     assert len(got) == outcomes.count("sent") + outcomes.count("duplicate")
     assert set(got) < set(ids)
     duplicates = [p for p in receiver.bodies() if got.count(p["resource"]["id"]) > 1]
-    assert duplicates and len({p["id"] for p in duplicates}) < len(duplicates), "a duplicate repeats the event id"
+    assert duplicates and len({p["id"] for p in duplicates}) < len(duplicates), (
+        "a duplicate repeats the event id"
+    )
 
 
 def test_deliveries_are_listed_under_sim_webhooks(ado: Any, receiver: Any) -> None:

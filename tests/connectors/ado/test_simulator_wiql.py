@@ -1,4 +1,4 @@
-"""ADO simulator contract: WIQL flat queries through the SDK's query_by_wiql, and the simulator's WIQL subset."""
+"""ADO simulator contract: WIQL flat queries through the SDK's query_by_wiql, and the WIQL subset."""
 
 from __future__ import annotations
 
@@ -72,10 +72,19 @@ def test_the_result_shape_is_a_flat_work_item_query(ado: Any, seeded: dict[str, 
     assert (body["queryType"], body["queryResultType"]) == ("flat", "workItem")
     assert [c["referenceName"] for c in body["columns"]] == ["System.Id", "System.Title"]
     assert body["sortColumns"] == [
-        {"field": {"referenceName": "System.Id", "name": "ID", "url": body["sortColumns"][0]["field"]["url"]},
-         "descending": True}
+        {
+            "field": {
+                "referenceName": "System.Id",
+                "name": "ID",
+                "url": body["sortColumns"][0]["field"]["url"],
+            },
+            "descending": True,
+        }
     ]
-    assert body["workItems"][0] == {"id": 5, "url": f"{ado.org_url}/{ado.sim.store.project_id}/_apis/wit/workItems/5"}
+    assert body["workItems"][0] == {
+        "id": 5,
+        "url": f"{ado.org_url}/{ado.sim.store.project_id}/_apis/wit/workItems/5",
+    }
 
 
 def test_equality_and_and_or_with_parentheses(ado: Any, wit: Any, seeded: dict[str, int]) -> None:
@@ -83,18 +92,30 @@ def test_equality_and_and_or_with_parentheses(ado: Any, wit: Any, seeded: dict[s
         wit,
         ado,
         "SELECT [System.Id] FROM WorkItems WHERE [System.TeamProject] = @project "
-        "AND ([System.State] = 'Fixed' OR [Microsoft.VSTS.Common.Severity] = '2 - High') ORDER BY [System.Id]",
+        "AND ([System.State] = 'Fixed' OR [Microsoft.VSTS.Common.Severity] = '2 - High') "
+        "ORDER BY [System.Id]",
     )
-    assert got == [seeded["Login fails"], seeded["Rounding error"], seeded["Typo on invoice"], seeded["Crash on export"]]
+    assert got == [
+        seeded["Login fails"],
+        seeded["Rounding error"],
+        seeded["Typo on invoice"],
+        seeded["Crash on export"],
+    ]
 
 
 def test_in_and_not_equal(ado: Any, wit: Any, seeded: dict[str, int]) -> None:
-    got = query(wit, ado, "SELECT [System.Id] FROM WorkItems WHERE [System.State] IN ('fixed', 'Closed') "
-                          "AND [System.Title] <> 'Slow search'")
+    got = query(
+        wit,
+        ado,
+        "SELECT [System.Id] FROM WorkItems WHERE [System.State] IN ('fixed', 'Closed') "
+        "AND [System.Title] <> 'Slow search'",
+    )
     assert got == [seeded["Login fails"], seeded["Typo on invoice"]]
 
 
-def test_date_literals_with_time_precision_and_comparison_operators(ado: Any, wit: Any, seeded: dict[str, int]) -> None:
+def test_date_literals_with_time_precision_and_comparison_operators(
+    ado: Any, wit: Any, seeded: dict[str, int]
+) -> None:
     base = "SELECT [System.Id] FROM WorkItems WHERE [System.ChangedDate] {op} '2024-03-03T09:00:00Z'"
     assert query(wit, ado, base.format(op=">=")) == [3, 4, 5]
     assert query(wit, ado, base.format(op=">")) == [4, 5]
@@ -103,7 +124,9 @@ def test_date_literals_with_time_precision_and_comparison_operators(ado: Any, wi
     assert query(wit, ado, base.format(op="=")) == [3]
 
 
-def test_a_time_without_time_precision_is_refused_as_ado_does(ado: Any, wit: Any, seeded: dict[str, int]) -> None:
+def test_a_time_without_time_precision_is_refused_as_ado_does(
+    ado: Any, wit: Any, seeded: dict[str, int]
+) -> None:
     text = "SELECT [System.Id] FROM WorkItems WHERE [System.ChangedDate] >= '2024-03-03T09:00:00Z'"
     with pytest.raises(AzureDevOpsServiceError, match="cannot supply a time with the date"):
         query(wit, ado, text, precise=False)
@@ -113,20 +136,26 @@ def test_a_time_without_time_precision_is_refused_as_ado_does(ado: Any, wit: Any
 
 def test_today_with_an_offset(ado: Any, wit: Any, seeded: dict[str, int], clock: Clock) -> None:
     clock.now = START + timedelta(days=4, hours=5)  # 2024-03-05 14:00
-    assert query(wit, ado, "SELECT [System.Id] FROM WorkItems WHERE [System.ChangedDate] >= @today - 1",
-                 precise=False) == [4, 5]
+    assert query(
+        wit, ado, "SELECT [System.Id] FROM WorkItems WHERE [System.ChangedDate] >= @today - 1", precise=False
+    ) == [4, 5]
     assert query(wit, ado, "SELECT [System.Id] FROM WorkItems WHERE [System.ChangedDate] < @today - 3") == [1]
 
 
 def test_order_by_a_date_descending_and_top(ado: Any, wit: Any, seeded: dict[str, int]) -> None:
-    text = "SELECT [System.Id] FROM WorkItems WHERE [System.WorkItemType] = 'Defect' ORDER BY [System.ChangedDate] DESC"
+    text = (
+        "SELECT [System.Id] FROM WorkItems WHERE [System.WorkItemType] = 'Defect' "
+        "ORDER BY [System.ChangedDate] DESC"
+    )
     assert query(wit, ado, text) == [5, 4, 3, 2, 1]
     assert query(wit, ado, text, top=2) == [5, 4]
 
 
 def test_order_by_two_fields(ado: Any, wit: Any, seeded: dict[str, int]) -> None:
-    text = ("SELECT [System.Id] FROM WorkItems ORDER BY [Microsoft.VSTS.Common.Severity] ASC, "
-            "[System.ChangedDate] DESC")
+    text = (
+        "SELECT [System.Id] FROM WorkItems ORDER BY [Microsoft.VSTS.Common.Severity] ASC, "
+        "[System.ChangedDate] DESC"
+    )
     assert query(wit, ado, text) == [1, 5, 2, 4, 3]
 
 
@@ -177,8 +206,15 @@ def test_parse_errors_name_the_cause(text: str, message: str) -> None:
 
 def test_contains_and_under_and_not() -> None:
     ctx = wiql.Context(
-        project="P", me="Me", today=START.date(), time_precision=True,
-        field_type=lambda n: {"System.Title": "string", "System.AreaPath": "treePath", "System.Id": "integer"}.get(n),
+        project="P",
+        me="Me",
+        today=START.date(),
+        time_precision=True,
+        field_type=lambda n: {
+            "System.Title": "string",
+            "System.AreaPath": "treePath",
+            "System.Id": "integer",
+        }.get(n),
         reference_name=lambda n: n,
     )
     rows = [
