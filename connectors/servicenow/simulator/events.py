@@ -1,9 +1,8 @@
-"""Change events exactly as our business rule (`config/servicenow/bridge_change_event.js`) sends them.
+"""Change events exactly as our business rule (`config/servicenow/bridge_change_event.js`) sends them."""
 
-The rule serialises with `JSON.stringify` (no spaces, keys in insertion order, fields sorted by name)
-and signs the body bytes with `GlideCertificateEncryption.generateMac(base64(secret), "HmacSHA256",
-body)`, which returns the MAC in base64 (ServiceNow API reference, GlideCertificateEncryption).
-"""
+# The rule serialises with `JSON.stringify` (no spaces, keys in insertion order, fields sorted by name)
+# and signs the body bytes with `GlideCertificateEncryption.generateMac(base64(secret), "HmacSHA256",
+# body)`, which returns the MAC in base64 (ServiceNow API reference, GlideCertificateEncryption).
 
 from __future__ import annotations
 

@@ -1,8 +1,7 @@
-"""A simulated ServiceNow instance: the Table API for change_request and sys_journal_field, with events.
+"""A simulated ServiceNow instance: the Table API for change_request and sys_journal_field, with events."""
 
-Wire facts (paths, parameters, status codes, error bodies, headers) follow the Table API reference and
-`reference/api-contracts.md` section 3; each quirk is explained where it is reproduced.
-"""
+# Wire facts (paths, parameters, status codes, error bodies, headers) follow the Table API reference and
+# `reference/api-contracts.md` section 3; each quirk is explained where it is reproduced.
 
 from __future__ import annotations
 

@@ -1,9 +1,7 @@
-"""OAuth 2.0 as an instance offers it: `POST /oauth_token.do` (password and refresh_token grants) and
-bearer tokens on the REST APIs.
+"""OAuth 2.0 as an instance offers it: the token endpoint and bearer tokens on the REST APIs."""
 
-Tokens follow the instance defaults of an OAuth application registry entry: access tokens live
-1,799 seconds, refresh tokens 100 days, scope `useraccount`.
-"""
+# Tokens follow the instance defaults of an OAuth application registry entry: access tokens live
+# 1,799 seconds, refresh tokens 100 days, scope `useraccount`.
 
 from __future__ import annotations
 

@@ -1,13 +1,12 @@
-"""Encoded queries (`sysparm_query`): parsing, matching and ordering, with ServiceNow's quirks.
+"""Encoded queries (`sysparm_query`): parsing, matching and ordering, with ServiceNow's quirks."""
 
-The quirks kept on purpose, because the bridge must cope with them on a real instance:
-
-* A part of a query naming an unknown field, or that cannot be parsed, is dropped and the rest still
-  runs (Table API docs, `sysparm_query`: "the instance ignores the invalid part"), so a typo widens
-  the result instead of failing.
-* `!=`, `NOT IN`, `NOT LIKE`, `>`, `<` never match an empty field: empty values are NULL in the
-  database, and a SQL comparison with NULL is not true.
-"""
+# The quirks kept on purpose, because the bridge must cope with them on a real instance:
+#
+# * A part of a query naming an unknown field, or that cannot be parsed, is dropped and the rest still
+#   runs (Table API docs, `sysparm_query`: "the instance ignores the invalid part"), so a typo widens
+#   the result instead of failing.
+# * `!=`, `NOT IN`, `NOT LIKE`, `>`, `<` never match an empty field: empty values are NULL in the
+#   database, and a SQL comparison with NULL is not true.
 
 from __future__ import annotations
 
