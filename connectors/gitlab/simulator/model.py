@@ -148,7 +148,7 @@ class Hook:
     project_id: int
     url: str
     token: str | None
-    events: frozenset[str]
+    events: tuple[str, ...]  # the switched-on event names, sorted so saved state compares equal
     name: str
     description: str
     enable_ssl_verification: bool

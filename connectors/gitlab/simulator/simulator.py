@@ -710,7 +710,7 @@ class GitLabSimulator:
                 project_id=rec.project.id,
                 url=str(url),
                 token=params["token"] if params.get("token") is not None else (old.token if old else None),
-                events=frozenset(f for f, on in flags.items() if on),
+                events=tuple(sorted(f for f, on in flags.items() if on)),
                 name=str(params.get("name") or (old.name if old else "")),
                 description=str(params.get("description") or (old.description if old else "")),
                 enable_ssl_verification=_boolean(

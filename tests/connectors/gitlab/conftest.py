@@ -16,6 +16,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from connectors.gitlab.simulator import GitLabSimulator
 from connectors.simulation import RunningServer
@@ -108,11 +109,33 @@ def clock() -> Clock:
     return Clock()
 
 
+class Swappable:
+    """An ASGI app that forwards to the current test's simulator, so one server serves the session."""
+
+    def __init__(self) -> None:
+        self.app: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        assert self.app is not None, "no simulator is installed"
+        await self.app(scope, receive, send)
+
+
+@pytest.fixture(scope="session")
+def _served() -> Iterator[tuple[Swappable, str]]:
+    # Starting and stopping uvicorn costs about 0.2 s; a fresh simulator per test behind one server
+    # keeps the tests independent and the suite fast.
+    swappable = Swappable()
+    with RunningServer(swappable) as running:
+        yield swappable, running.url
+
+
 @pytest.fixture
-def instance(clock: Clock) -> Iterator[Instance]:
+def instance(clock: Clock, _served: tuple[Swappable, str]) -> Iterator[Instance]:
+    swappable, url = _served
     sim = GitLabSimulator(token=TOKEN, instance_url=INSTANCE, clock=clock)
-    with RunningServer(sim.app) as running:
-        yield Instance(sim, running.url, clock)
+    swappable.app = sim.app
+    yield Instance(sim, url, clock)
+    swappable.app = None
     sim.close()
 
 
@@ -132,11 +155,20 @@ def project(sim: GitLabSimulator) -> dict[str, Any]:
     return sim.create_project(PROJECT, description="Data integration platform")
 
 
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
+@pytest.fixture(scope="session")
+def _receiving() -> Iterator[Receiver]:
     r = Receiver()
     with r.server:
         yield r
+
+
+@pytest.fixture
+def receiver(_receiving: Receiver) -> Receiver:
+    """The session's receiver, emptied and answering 200."""
+    with _receiving.lock:
+        _receiving.received.clear()
+    _receiving.status = 200
+    return _receiving
 
 
 @pytest.fixture
