@@ -34,7 +34,7 @@ def _requests_made(instance: Any) -> int:
 def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """The waits python-gitlab's Retry asks for, recorded instead of slept."""
     waited: list[float] = []
-    monkeypatch.setattr(gitlab.utils.time, "sleep", waited.append)
+    monkeypatch.setattr("gitlab.utils.time.sleep", waited.append)
     return waited
 
 
