@@ -17,6 +17,7 @@ from pydantic import TypeAdapter
 from connectors.simulation import Delivery, FaultPlan, Faults, Stats, WebhookSender
 
 from . import entities as ent
+from .api import build_app
 from .model import (
     HOOK_EVENT_DEFAULTS,
     VISIBILITY_LEVELS,
@@ -99,8 +100,6 @@ class GitLabSimulator:
         user: User | None = None,
         version: str = GITLAB_VERSION,
     ) -> None:
-        from .api import build_app
-
         self.token = token
         self.instance_url = (instance_url or "https://gitlab.example.com").rstrip("/")
         self.user = user or User()
@@ -245,9 +244,13 @@ class GitLabSimulator:
         with self.lock:
             namespace = self._namespace(group or self.user.username)
             return self.create_project_in(
-                namespace.id, name=name or path, path=path, description=description,
-                visibility=visibility, default_branch=default_branch,
-            )  # fmt: skip
+                namespace.id,
+                name=name or path,
+                path=path,
+                description=description,
+                visibility=visibility,
+                default_branch=default_branch,
+            )
 
     def create_project_in(
         self,
