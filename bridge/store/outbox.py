@@ -9,24 +9,17 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast, get_args, get_origin, get_type_hints
 
 from sqlalchemy import Row, and_, func, or_, select, update
 
 from bridge.connector import ActionOutcome, OutcomeStatus
-from bridge.domain.actions import (
-    Action,
-    AddWorkNote,
-    CheckAncestry,
-    CreateRfcDraft,
-    Hyperlink,
-    MoveDefect,
-    SetCorrelation,
-)
+from bridge.domain.actions import Action
 from bridge.domain.events import Source
 from bridge.store.base import Queries, utcnow
 from bridge.store.schema import outbox
@@ -37,13 +30,13 @@ DEFAULT_MAX_ATTEMPTS = 8
 RETRY_BASE = timedelta(seconds=30)
 RETRY_CAP = timedelta(hours=1)
 
-ACTION_TYPES: dict[str, type[Action]] = {
-    "move_defect": MoveDefect,
-    "add_work_note": AddWorkNote,
-    "set_correlation": SetCorrelation,
-    "create_rfc_draft": CreateRfcDraft,
-    "check_ancestry": CheckAncestry,
-}
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+# Each action's kind is its class name in snake case (MoveDefect: move_defect).
+ACTION_TYPES: dict[str, type[Any]] = {_snake(cls.__name__): cls for cls in get_args(Action)}
 
 
 class ActionStatus(StrEnum):
@@ -145,15 +138,26 @@ def encode_action(action: Action) -> dict[str, Any]:
 
 
 def decode_action(kind: str, payload: dict[str, Any]) -> Action:
-    """The action a row's kind and payload describe."""
-    if kind == "move_defect":
-        fields = dict(payload)
-        fields["links"] = tuple(Hyperlink(**link) for link in fields.get("links", ()))
-        return MoveDefect(**fields)
+    """The action a row's kind and payload describe (the inverse of encode_action)."""
     try:
-        return ACTION_TYPES[kind](**payload)
+        cls = ACTION_TYPES[kind]
     except KeyError:
         raise ValueError(f"unknown action kind {kind!r}") from None
+    return cast(Action, _from_json(cls, payload))
+
+
+def _from_json(hint: Any, value: Any) -> Any:
+    # JSON turns tuples into lists and dataclasses into objects; the field types say how to undo it.
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+        hints = get_type_hints(hint)
+        fields = {field.name for field in dataclasses.fields(hint)}
+        return hint(**{name: _from_json(hints[name], item) for name, item in value.items() if name in fields})
+    if get_origin(hint) is tuple and isinstance(value, list | tuple):
+        args = get_args(hint)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_from_json(args[0], item) for item in value)
+        return tuple(_from_json(arg, item) for arg, item in zip(args, value, strict=True))
+    return value
 
 
 def _outbox_row(row: Row[Any]) -> OutboxRow:

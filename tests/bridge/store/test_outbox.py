@@ -1,0 +1,218 @@
+"""The outbox: one row per effect key, committed with its transaction, claimed once, retried as rows."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+
+from bridge.connector import ActionOutcome, OutcomeStatus
+from bridge.domain.actions import (
+    AddWorkNote,
+    CheckAncestry,
+    CreateRfcDraft,
+    Hyperlink,
+    MoveDefect,
+    SetCorrelation,
+)
+from bridge.domain.events import Source
+from bridge.store import ActionStatus, Completion, Store, completion_for
+from bridge.store.outbox import ACTION_TYPES, decode_action, encode_action
+
+from .conftest import T0
+
+
+def _note(n: int) -> AddWorkNote:
+    return AddWorkNote(rfc_sys_id="s1", rfc_number="CHG0031245", text=f"note {n}")
+
+
+def _move(defect_id: int) -> MoveDefect:
+    return MoveDefect(
+        defect_id=defect_id,
+        expected_rev=3,
+        from_state="Resolved",
+        to_state="Ready for Retest",
+        comment="deployed",
+        deployment="SIT-A:dip-platform:1.0.2.0",
+        links=(Hyperlink("https://gitlab.example/r", "release"),),
+    )
+
+
+class RollbackError(Exception):
+    pass
+
+
+def test_enqueued_actions_vanish_with_a_rolled_back_transaction(store: Store) -> None:
+    with pytest.raises(RollbackError), store.transaction() as tx:
+        assert tx.enqueue([_note(1), _note(1)], now=T0) == [_note(1).key]
+        raise RollbackError
+    with store.transaction(readonly=True) as tx:
+        assert tx.list_actions() == []
+
+
+def test_an_action_whose_key_exists_is_not_added_again(store: Store) -> None:
+    with store.transaction() as tx:
+        assert tx.enqueue([_note(1), _note(1), _move(5)], cause="inbox:1", now=T0) == [
+            _note(1).key,
+            _move(5).key,
+        ]
+    with store.transaction() as tx:
+        assert tx.enqueue([_note(1)], cause="inbox:2", now=T0) == []
+    with store.transaction(readonly=True) as tx:
+        rows = tx.list_actions()
+        assert sorted(row.key for row in rows) == sorted([_note(1).key, _move(5).key])
+        note = tx.action_by_key(_note(1).key)
+        assert note is not None
+        assert (note.status, note.cause, note.target, note.attempts) == (
+            ActionStatus.PENDING,
+            "inbox:1",
+            Source.SERVICENOW,
+            0,
+        )
+        assert note.action() == _note(1)
+        assert tx.outbox_counts()[ActionStatus.PENDING] == 2
+
+
+def test_actions_round_trip_through_their_json() -> None:
+    actions = [
+        _move(5),
+        _note(1),
+        SetCorrelation("s1", "dip-platform:1.0.2.0", "dip-platform 1.0.2.0"),
+        CheckAncestry("mhhs/dip", "v1.0.1.1", "v1.0.2.0"),
+        CreateRfcDraft("dip-platform:1.0.2.0", "Deploy dip-platform 1.0.2.0", "", None),
+    ]
+    assert {action.kind for action in actions} <= set(ACTION_TYPES)
+    for action in actions:
+        assert decode_action(action.kind, encode_action(action)) == action
+    with pytest.raises(ValueError, match="unknown action kind"):
+        decode_action("launch_rocket", {})
+
+
+def test_claim_takes_due_rows_of_one_target_once(store: Store) -> None:
+    with store.transaction() as tx:
+        tx.enqueue([_note(1), _note(2), _move(5)], now=T0)
+    with store.transaction() as tx:
+        assert tx.claim_due(Source.SERVICENOW, 10, "w1", now=T0 - timedelta(seconds=1)) == []  # not due yet
+        claimed = tx.claim_due(Source.SERVICENOW, 10, "w1", now=T0)
+    assert [row.key for row in claimed] == [_note(1).key, _note(2).key]
+    assert all(row.status is ActionStatus.RUNNING and row.claimed_by == "w1" for row in claimed)
+    assert all(row.attempts == 1 and row.claimed_at == T0 for row in claimed)
+    with store.transaction() as tx:
+        assert tx.claim_due(Source.SERVICENOW, 10, "w2", now=T0 + timedelta(minutes=1)) == []
+        assert [row.key for row in tx.claim_due(Source.ADO, 10, "w2", now=T0)] == [_move(5).key]
+
+
+def test_a_claim_older_than_the_lease_is_taken_again(store: Store) -> None:
+    with store.transaction() as tx:
+        tx.enqueue([_note(1)], now=T0)
+    with store.transaction() as tx:
+        (first,) = tx.claim_due(Source.SERVICENOW, 1, "crashed", now=T0)
+    lease = timedelta(minutes=5)
+    with store.transaction() as tx:
+        assert tx.claim_due(Source.SERVICENOW, 1, "w2", now=T0 + lease, lease=lease) == []
+        (again,) = tx.claim_due(
+            Source.SERVICENOW, 1, "w2", now=T0 + lease + timedelta(seconds=1), lease=lease
+        )
+    assert again.id == first.id
+    assert (again.claimed_by, again.attempts) == ("w2", 2)
+    with store.transaction() as tx:
+        # The crashed worker's late answer is refused; the current holder's is recorded.
+        assert not tx.complete(first.id, Completion.done(), worker="crashed", now=T0 + lease)
+        assert tx.complete(first.id, Completion.done("written"), worker="w2", now=T0 + lease)
+        row = tx.get_action(first.id)
+    assert row is not None
+    assert (row.status, row.detail) == (ActionStatus.DONE, "written")
+
+
+def test_retry_dead_and_revive(store: Store) -> None:
+    with store.transaction() as tx:
+        tx.enqueue([_move(5), _move(6)], now=T0)
+    with store.transaction() as tx:
+        five, six = tx.claim_due(Source.ADO, 2, "w", now=T0)
+        later = T0 + timedelta(minutes=2)
+        assert tx.complete(five.id, Completion.retry(later, "503 from ADO"), now=T0)
+        assert tx.complete(six.id, Completion.dead("400: field is read-only"), now=T0)
+        assert not tx.complete(six.id, Completion.done(), now=T0)  # no longer running
+    with store.transaction() as tx:
+        assert tx.claim_due(Source.ADO, 10, "w", now=later - timedelta(seconds=1)) == []
+        (retried,) = tx.claim_due(Source.ADO, 10, "w", now=later)
+        assert (retried.id, retried.attempts, retried.last_error) == (five.id, 2, "503 from ADO")
+        assert tx.complete(retried.id, Completion.skipped("already in Ready for Retest"), now=later)
+        dead = tx.list_actions(ActionStatus.DEAD)
+        assert [row.id for row in dead] == [six.id]
+        assert dead[0].last_error == "400: field is read-only"
+        counts = tx.outbox_counts()
+        assert (counts[ActionStatus.SKIPPED], counts[ActionStatus.DEAD], counts[ActionStatus.DONE]) == (
+            1,
+            1,
+            0,
+        )
+    with store.transaction() as tx:
+        assert tx.retry_dead(five.id, now=later) == 0  # not dead
+        assert tx.retry_dead(six.id, now=later) == 1
+        assert tx.retry_dead(now=later) == 0
+        (revived,) = tx.claim_due(Source.ADO, 10, "w", now=later)
+    assert (revived.id, revived.attempts, revived.status) == (six.id, 1, ActionStatus.RUNNING)
+
+
+def test_retry_dead_revives_every_dead_action(store: Store) -> None:
+    with store.transaction() as tx:
+        tx.enqueue([_move(n) for n in range(4)], now=T0)
+        for row in tx.claim_due(Source.ADO, 10, "w", now=T0):
+            tx.complete(row.id, Completion.dead("gone"), now=T0)
+        assert tx.retry_dead(now=T0) == 4
+        assert tx.outbox_counts()[ActionStatus.PENDING] == 4
+
+
+def test_outcomes_become_completions() -> None:
+    def outcome(status: OutcomeStatus, **kwargs: object) -> ActionOutcome:
+        return ActionOutcome("k", status, **kwargs)  # type: ignore[arg-type]
+
+    assert completion_for(outcome(OutcomeStatus.DONE), attempts=1, now=T0) == Completion.done()
+    assert completion_for(
+        outcome(OutcomeStatus.SKIPPED, detail="same"), attempts=1, now=T0
+    ) == Completion.skipped("same")
+    assert completion_for(outcome(OutcomeStatus.CONFLICT), attempts=1, now=T0).status is ActionStatus.SKIPPED
+    retry = completion_for(outcome(OutcomeStatus.RETRY, retry_after_s=30.0, detail="429"), attempts=1, now=T0)
+    assert retry == Completion.retry(T0 + timedelta(seconds=30), "429")
+    jittered = completion_for(outcome(OutcomeStatus.RETRY), attempts=3, now=T0)
+    assert jittered.next_attempt_at is not None
+    assert T0 <= jittered.next_attempt_at <= T0 + timedelta(minutes=2)
+    assert completion_for(outcome(OutcomeStatus.RETRY), attempts=8, now=T0).status is ActionStatus.DEAD
+    assert completion_for(outcome(OutcomeStatus.FAILED, detail="400"), attempts=1, now=T0) == Completion.dead(
+        "400"
+    )
+
+
+def test_concurrent_dispatchers_never_claim_the_same_row(store: Store) -> None:
+    total, workers = 300, 4
+    with store.transaction() as tx:
+        tx.enqueue([_move(n) for n in range(total)], now=T0)
+    claimed: dict[str, list[int]] = {f"w{n}": [] for n in range(workers)}
+    start = threading.Barrier(workers)
+    errors: list[BaseException] = []
+
+    def dispatch(worker: str) -> None:
+        try:
+            start.wait()
+            while True:
+                with store.transaction() as tx:
+                    rows = tx.claim_due(Source.ADO, 7, worker, now=T0)
+                    claimed[worker].extend(row.id for row in rows)
+                if not rows:
+                    return
+        except BaseException as exc:  # reported below: a thread's failure must fail the test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=dispatch, args=(worker,)) for worker in claimed]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    every = [action_id for ids in claimed.values() for action_id in ids]
+    assert len(every) == total
+    assert len(set(every)) == total
+    if store.is_postgres:
+        assert sum(1 for ids in claimed.values() if ids) > 1  # they really did share the work

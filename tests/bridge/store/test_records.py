@@ -1,0 +1,181 @@
+"""Records only move forward: a stale revision never overwrites a newer one, in any order."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bridge.domain.events import ChangeUpdated, DefectUpdated, NoteSource, RfcState
+from bridge.store import DefectRecord, ReleaseRecord, RfcRecord, Store, defect_record, rfc_record
+
+from .conftest import T0
+
+# One database per test; each example uses records of its own in it.
+EXAMPLES = settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+
+
+def _rfc(sys_id: str, mod_count: int) -> RfcRecord:
+    return RfcRecord(
+        sys_id=sys_id,
+        number=f"CHG{abs(hash(sys_id)) % 10_000_000:07d}",
+        state=f"state-{mod_count}",
+        mod_count=mod_count,
+        updated_at=T0 + timedelta(minutes=mod_count),
+        fields={"mod": mod_count},
+    )
+
+
+def _defect(defect_id: int, rev: int) -> DefectRecord:
+    return DefectRecord(
+        id=defect_id,
+        rev=rev,
+        state=f"state-{rev}",
+        severity="2 - High",
+        title=f"title {rev}",
+        changed_at=T0 + timedelta(minutes=rev),
+    )
+
+
+def _release(tag: str, content: str, read_minute: int) -> ReleaseRecord:
+    return ReleaseRecord(
+        project="mhhs/dip-platform",
+        tag=tag,
+        component="dip-platform",
+        version="1.0.2.0",
+        release_type="patch",
+        commit_sha="abc123",
+        note_text=f"note {content}",
+        note_source=NoteSource.RELEASE,
+        parsed_note={"content": content},
+        published_at=T0,
+        revision=f"rev-{content}",
+        read_at=T0 + timedelta(minutes=read_minute),
+    )
+
+
+def test_an_rfc_moves_forward_only(store: Store) -> None:
+    with store.transaction() as tx:
+        assert tx.upsert_rfc(_rfc("s1", 3))
+        assert not tx.upsert_rfc(_rfc("s1", 3))  # same revision: a no-op
+        assert not tx.upsert_rfc(_rfc("s1", 2))  # stale: ignored
+        assert tx.upsert_rfc(_rfc("s1", 5))
+        stored = tx.get_rfc("s1")
+        assert stored is not None
+        assert (stored.mod_count, stored.state, stored.fields) == (5, "state-5", {"mod": 5})
+        assert tx.rfc_by_number(stored.number) == stored
+
+
+def test_a_defect_moves_forward_only(store: Store) -> None:
+    with store.transaction() as tx:
+        assert tx.upsert_defect(_defect(48211, 7))
+        assert not tx.upsert_defect(_defect(48211, 6))
+        assert not tx.upsert_defect(_defect(48211, 7))
+        assert tx.upsert_defect(_defect(48211, 9))
+        assert tx.get_defect(48211) == _defect(48211, 9)
+        assert tx.get_defects([48211, 1]) == [_defect(48211, 9)]
+
+
+def test_a_release_read_again_later_keeps_its_place(store: Store) -> None:
+    with store.transaction() as tx:
+        assert tx.upsert_release(_release("v1", "a", 1))
+        assert not tx.upsert_release(_release("v1", "a", 3))  # same content, read later: no change
+        assert not tx.upsert_release(_release("v1", "b", 2))  # read before that: stale
+        assert tx.upsert_release(_release("v1", "b", 4))
+        stored = tx.get_release("mhhs/dip-platform", "v1")
+        assert stored == _release("v1", "b", 4)
+        assert tx.releases_of("dip-platform", "1.0.2.0") == [stored]
+
+
+def test_records_from_events(store: Store) -> None:
+    change = ChangeUpdated(
+        sys_id="s9",
+        number="CHG0031245",
+        mod_count=4,
+        updated_at=T0,
+        state=RfcState.REVIEW,
+        type="normal",
+        approval="approved",
+        close_code=None,
+        close_notes="",
+        planned_start=T0,
+        planned_end=None,
+        cab_date=None,
+        short_description="Deploy dip-platform 1.0.2.0",
+        description="",
+        correlation_id="dip-platform:1.0.2.0",
+        environment="SIT-A",
+        fields=(("release", "dip-platform 1.0.2.0"),),
+    )
+    defect = DefectUpdated(
+        id=7, rev=2, state="Resolved", severity=None, title="t", changed_at=T0, changed_by="someone"
+    )
+    with store.transaction() as tx:
+        assert tx.upsert_rfc(rfc_record(change))
+        assert tx.upsert_defect(defect_record(defect))
+    with store.transaction(readonly=True) as tx:
+        stored = tx.get_rfc("s9")
+        assert stored is not None
+        assert stored.state == "review"
+        assert stored.fields["environment"] == "SIT-A"
+        assert stored.fields["planned_start"] == T0.isoformat()
+        assert stored.fields["mapped"] == {"release": "dip-platform 1.0.2.0"}
+        assert tx.get_defect(7) == defect_record(defect)
+
+
+@EXAMPLES
+@given(
+    revisions=st.lists(st.integers(min_value=0, max_value=50), min_size=1, max_size=12).flatmap(
+        st.permutations
+    )
+)
+def test_shuffled_rfc_revisions_end_at_the_newest(store: Store, revisions: list[int]) -> None:
+    sys_id = uuid.uuid4().hex
+    for mod_count in revisions:
+        with store.transaction() as tx:
+            tx.upsert_rfc(_rfc(sys_id, mod_count))
+    with store.transaction(readonly=True) as tx:
+        stored = tx.get_rfc(sys_id)
+    assert stored == _rfc(sys_id, max(revisions))
+
+
+@EXAMPLES
+@given(
+    revisions=st.lists(st.integers(min_value=0, max_value=50), min_size=1, max_size=12).flatmap(
+        st.permutations
+    )
+)
+def test_shuffled_defect_revisions_end_at_the_newest(store: Store, revisions: list[int]) -> None:
+    defect_id = uuid.uuid4().int % 2**40
+    with store.transaction() as tx:
+        changes = [tx.upsert_defect(_defect(defect_id, rev)) for rev in revisions]
+        stored = tx.get_defect(defect_id)
+    assert stored == _defect(defect_id, max(revisions))
+    # Exactly the revisions that were the newest so far changed the record.
+    expected = [rev > max(revisions[:i], default=-1) for i, rev in enumerate(revisions)]
+    assert changes == expected
+
+
+@EXAMPLES
+@given(
+    reads=st.lists(
+        st.tuples(st.sampled_from("abc"), st.integers(min_value=0, max_value=30)),
+        min_size=1,
+        max_size=10,
+        unique_by=lambda read: read[1],
+    ).flatmap(st.permutations)
+)
+def test_shuffled_release_reads_end_at_the_latest_read(store: Store, reads: list[tuple[str, int]]) -> None:
+    tag = uuid.uuid4().hex
+    with store.transaction() as tx:
+        for content, minute in reads:
+            tx.upsert_release(_release(tag, content, minute))
+        stored = tx.get_release("mhhs/dip-platform", tag)
+    content, minute = max(reads, key=lambda read: read[1])
+    assert stored is not None
+    assert stored.revision == f"rev-{content}"
+    assert stored.read_at == T0 + timedelta(minutes=minute)
