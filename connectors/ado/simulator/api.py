@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from connectors.ado.simulator import hooks, views, wiql
-from connectors.ado.simulator.errors import AdoError, bad_argument, unauthorized, work_item_not_found
+from connectors.ado.simulator.errors import AdoError, bad_argument, unauthorized
 from connectors.ado.simulator.locations import resource_locations
 from connectors.ado.simulator.store import (
     MAX_BATCH_IDS,
@@ -103,14 +103,10 @@ def _route(
 class AdoApi:
     """Serves the REST API over an AdoStore."""
 
-    def __init__(
-        self, store: AdoStore, *, pat: str, on_subscription: Callable[[], None] | None = None
-    ) -> None:
+    def __init__(self, store: AdoStore, *, pat: str) -> None:
         self.store = store
         self.pat = pat
-        self.on_subscription = on_subscription
-        p, w = "{project}/", "/{org}/{project}/_apis/wit"
-        del p
+        w = "/{org}/{project}/_apis/wit"
         self.routes: list[ApiRoute] = [
             _route("OPTIONS", _ORG + r"/_apis", "/{org}/_apis", self.options, versioned=False),
             _route(
@@ -246,12 +242,16 @@ class AdoApi:
                 text = requested(request.headers.get("accept"), query.get("api-version"))
                 version = negotiate(text, request.method, preview_only=route.preview_only)
             call = Call(request.method, params, query, await request.body(), version)
-            return route.handler(call)
+            response = route.handler(call)
         except AdoError as error:
             headers = (
                 {"WWW-Authenticate": 'Basic realm="https://dev.azure.com/"'} if error.status == 401 else None
             )
             return error.response(headers)
+        if version is not None and response.media_type == "application/json":
+            # ADO names the version it answered with in the content type.
+            response.headers["content-type"] = f"application/json; charset=utf-8; api-version={version.text}"
+        return response
 
     def _check_auth(self, header: str | None) -> None:
         # A PAT goes as the password of basic auth, with any user name (api-contracts.md 2.1).
@@ -631,8 +631,6 @@ class AdoApi:
         except ValueError as exc:
             raise bad_argument(str(exc)) from exc
         self.store.add_subscription(sub)
-        if self.on_subscription is not None:
-            self.on_subscription()
         return JSONResponse(hooks.shown(sub))
 
     def subscription_one(self, call: Call) -> Response:
@@ -656,7 +654,3 @@ def _page(values: list[dict[str, Any]], call: Call) -> list[dict[str, Any]]:
     top = call.query.get("$top")
     chosen = values[skip:]
     return chosen[: int(top)] if top else chosen
-
-
-def not_found(item_id: int) -> AdoError:
-    return work_item_not_found(item_id)

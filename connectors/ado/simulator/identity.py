@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeGuard
 
 _NAMESPACE = uuid.UUID("6c0ed3a3-6a44-4e2b-9f51-6a8f0a5d1f00")
 _NAME_AND_MAIL = re.compile(r"^\s*(?P<name>.*?)\s*<(?P<mail>[^>]+)>\s*$")
@@ -39,10 +39,23 @@ def identity_ref(person: str, base: str) -> dict[str, Any]:
     }
 
 
+def person(who: str) -> dict[str, str]:
+    """The stored form of an identity; URLs are added when shown, so they follow the server's address."""
+    display, unique = split(who)
+    return {"displayName": display, "uniqueName": unique}
+
+
+def expand(value: Any, base: str) -> Any:
+    """An identity (stored or shown) as the full IdentityRef; any other value unchanged."""
+    if is_identity(value):
+        return identity_ref(as_text(value), base)
+    return value
+
+
 def as_text(value: Mapping[str, Any]) -> str:
     """`Display Name <unique>`, the form identity fields take in service hook payloads 1.0."""
     return f"{value.get('displayName', '')} <{value.get('uniqueName', '')}>"
 
 
-def is_identity(value: object) -> bool:
+def is_identity(value: object) -> TypeGuard[Mapping[str, Any]]:
     return isinstance(value, Mapping) and "uniqueName" in value and "displayName" in value

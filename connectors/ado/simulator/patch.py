@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from connectors.ado.simulator.errors import AdoError, patch_failed, rule_error, test_failed
-from connectors.ado.simulator.identity import identity_ref, is_identity
+from connectors.ado.simulator.identity import as_text, is_identity, person
 from connectors.ado.simulator.process import ProcessModel, WorkItemTypeDefinition
 
 # Fields the server keeps; a client may set the dates and people only with bypassRules (used by migrations).
@@ -68,7 +68,7 @@ def apply(
     explicit: set[str] = set()
     history: str | None = None
     for op in ops:
-        name, kind, path, value = _operation(op)
+        kind, path, value = _operation(op)
         if path.lower() in {"/rev", "/id"}:
             _test_scalar(kind, path, value, ctx.rev if path.lower() == "/rev" else ctx.item_id)
         elif path.lower().startswith("/fields/"):
@@ -85,11 +85,10 @@ def apply(
             raise patch_failed(
                 f"Work item patch does not support patching the top level property at path {path}."
             )
-        del name
     return PatchResult(new_fields, new_relations, history, frozenset(explicit))
 
 
-def _operation(op: object) -> tuple[str, str, str, Any]:
+def _operation(op: object) -> tuple[str, str, Any]:
     if not isinstance(op, Mapping) or not isinstance(op.get("path"), str):
         raise patch_failed("Each patch operation needs an `op` and a `path`.")
     kind = str(op.get("op", "")).lower()
@@ -97,7 +96,7 @@ def _operation(op: object) -> tuple[str, str, str, Any]:
         raise patch_failed(f"Operation {op.get('op')!r} is not a valid patch operation.")
     if kind in {"move", "copy"}:
         raise patch_failed(f"Work item patch does not support the {kind} operation.")
-    return str(op.get("op")), kind, str(op["path"]), op.get("value")
+    return kind, str(op["path"]), op.get("value")
 
 
 def _test_scalar(kind: str, path: str, value: object, actual: int) -> None:
@@ -139,9 +138,7 @@ def _field_op(fields: dict[str, Any], ref: str, kind: str, value: object, ctx: P
         return
     definition = ctx.process.field(ref)
     if definition is not None and definition.type == "identity" and value not in (None, ""):
-        value = identity_ref(
-            str(value.get("uniqueName", value)) if isinstance(value, Mapping) else str(value), ctx.base
-        )
+        value = person(as_text(value) if is_identity(value) else str(value))
     if value is None or value == "":
         fields.pop(ref, None)
     else:

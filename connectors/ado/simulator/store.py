@@ -12,7 +12,7 @@ from typing import Any
 
 from connectors.ado.simulator import patch, wiql
 from connectors.ado.simulator.errors import AdoError, bad_argument, work_item_not_found
-from connectors.ado.simulator.identity import identity_ref
+from connectors.ado.simulator.identity import expand, person
 from connectors.ado.simulator.process import ProcessModel
 
 LATEST_REVISED_DATE = "9999-01-01T00:00:00Z"
@@ -221,7 +221,7 @@ class AdoStore:
         previous = revisions[-1]["fields"] if revisions else {}
         moment = self._next_moment(item_id)
         when = format_date(moment)
-        person = identity_ref(by or self.pat_owner, self.org_url)
+        who = person(by or self.pat_owner)
         self.watermark += 1
         rev = len(revisions) + 1
         fields = dict(fields)
@@ -233,20 +233,20 @@ class AdoStore:
                 "System.AuthorizedDate": when,
                 "System.RevisedDate": LATEST_REVISED_DATE,
                 "System.ChangedDate": when,
-                "System.ChangedBy": person,
-                "System.AuthorizedAs": person,
+                "System.ChangedBy": who,
+                "System.AuthorizedAs": who,
                 "System.CommentCount": previous.get("System.CommentCount", 0),
             }
         )
         if created:
             fields.setdefault("System.CreatedDate", when)
-            fields.setdefault("System.CreatedBy", person)
+            fields.setdefault("System.CreatedBy", who)
             fields["Microsoft.VSTS.Common.StateChangeDate"] = when
         elif fields.get("System.State") != previous.get("System.State"):
             fields["Microsoft.VSTS.Common.StateChangeDate"] = when
         comment: dict[str, Any] | None = None
         if history:
-            comment = self._new_comment(item_id, history, person, when, comment_format)
+            comment = self._new_comment(item_id, history, who, when, comment_format)
             fields["System.History"] = history
             fields["System.CommentCount"] = int(fields["System.CommentCount"]) + 1
         if revisions:
@@ -262,7 +262,7 @@ class AdoStore:
         return comment
 
     def _new_comment(
-        self, item_id: int, text: str, person: dict[str, Any], when: str, comment_format: str
+        self, item_id: int, text: str, who: dict[str, str], when: str, comment_format: str
     ) -> dict[str, Any]:
         comment = {
             "id": self.next_comment_id,
@@ -270,9 +270,9 @@ class AdoStore:
             "version": 1,
             "text": text,
             "format": comment_format,
-            "createdBy": person,
+            "createdBy": who,
             "createdDate": when,
-            "modifiedBy": person,
+            "modifiedBy": who,
             "modifiedDate": when,
             "isDeleted": False,
         }
@@ -343,15 +343,15 @@ class AdoStore:
                 continue
             change: dict[str, Any] = {}
             if old is not None:
-                change["oldValue"] = copy.deepcopy(old)
+                change["oldValue"] = expand(copy.deepcopy(old), self.org_url)
             if new is not None:
-                change["newValue"] = copy.deepcopy(new)
+                change["newValue"] = expand(copy.deepcopy(new), self.org_url)
             changes[name] = change
         update: dict[str, Any] = {
             "id": index + 1,
             "workItemId": item_id,
             "rev": current["rev"],
-            "revisedBy": copy.deepcopy(current["fields"]["System.ChangedBy"]),
+            "revisedBy": expand(current["fields"]["System.ChangedBy"], self.org_url),
             "revisedDate": current["fields"].get("System.RevisedDate", LATEST_REVISED_DATE),
             "fields": changes,
         }

@@ -6,6 +6,7 @@ import copy
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from connectors.ado.simulator import identity
 from connectors.ado.simulator.process import FieldDefinition, ProcessModel, WorkItemTypeDefinition
 from connectors.ado.simulator.store import AdoStore
 
@@ -26,7 +27,9 @@ def work_item(
 ) -> dict[str, Any]:
     """A WorkItem: id, rev, fields, relations when expanded, _links, url."""
     values = {
-        k: copy.deepcopy(v) for k, v in revision["fields"].items() if k != "System.RevisedDate" or as_revision
+        k: identity.expand(copy.deepcopy(v), store.org_url)
+        for k, v in revision["fields"].items()
+        if k != "System.RevisedDate" or as_revision
     }
     if fields:
         wanted = {_reference(store.process, f).lower() for f in fields}
@@ -74,6 +77,8 @@ def comment(store: AdoStore, value: Mapping[str, Any]) -> dict[str, Any]:
     body = copy.deepcopy(dict(value))
     body.update(
         {
+            "createdBy": identity.expand(value["createdBy"], store.org_url),
+            "modifiedBy": identity.expand(value["modifiedBy"], store.org_url),
             "renderedText": rendered,
             "mentions": [],
             "reactions": [],

@@ -158,3 +158,9 @@ def test_project_names_with_spaces_are_url_encoded_by_the_sdk(recorded: Any) -> 
         assert client.get_work_item(created["id"], "Proj A").fields["System.TeamProject"] == "Proj A"
         assert "GET /{org}/{project}/_apis/wit/workItems/{id}" in sim.stats.snapshot()["requests"]
     sim.close()
+
+
+def test_the_answer_names_its_api_version_in_the_content_type(ado: Any) -> None:
+    item = ado.defect()
+    reply = ado.session().get(f"{ado.org_url}/{ado.project}/_apis/wit/workitems/{item['id']}", headers=V71)
+    assert reply.headers["content-type"] == "application/json; charset=utf-8; api-version=7.1-preview.3"

@@ -12,6 +12,7 @@ import requests
 from bridge.mappings import MappingError
 from connectors.ado.simulator import AdoSimulator, load_process
 from connectors.ado.simulator.errors import AdoError
+from connectors.simulation import RunningServer
 
 
 def test_save_and_load_round_trip_through_a_file(ado: Any, tmp_path: Path, receiver: Any) -> None:
@@ -77,4 +78,16 @@ def test_a_custom_process_model_can_be_passed_in() -> None:
     sim = AdoSimulator(pat="x", project="Other", process=process)
     item = sim.create_work_item({"System.Title": "t"})
     assert item["fields"]["System.TeamProject"] == "Other"
+    sim.close()
+
+
+def test_data_seeded_before_the_server_starts_shows_the_servers_address() -> None:
+    sim = AdoSimulator(pat="x")
+    item = sim.create_work_item({"System.Title": "seeded early"})
+    with RunningServer(sim.app) as server:
+        reply = requests.get(
+            f"{server.url}/mhhs/Programme/_apis/wit/workitems/{item['id']}?api-version=7.1", auth=("", "x")
+        ).json()
+    assert reply["url"].startswith(f"{server.url}/mhhs/")
+    assert reply["fields"]["System.CreatedBy"]["url"].startswith(f"{server.url}/mhhs/_apis/Identities/")
     sim.close()
