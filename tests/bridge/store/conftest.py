@@ -1,8 +1,6 @@
-"""Store test fixtures: the shared database fixtures, and a fixed clock for timestamps."""
+"""Store test fixtures: the shared database fixtures (see tests/store_fixtures.py)."""
 
 from __future__ import annotations
-
-from datetime import UTC, datetime
 
 from tests.store_fixtures import (  # noqa: F401 - fixtures are found by name
     database_url,
@@ -13,5 +11,3 @@ from tests.store_fixtures import (  # noqa: F401 - fixtures are found by name
     store,
     store_backend,
 )
-
-T0 = datetime(2024, 5, 1, 10, 0, 0, tzinfo=UTC)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from bridge.domain.events import Source
 from bridge.store import InboxKind, Store
 
-from .conftest import T0
+T0 = datetime(2024, 5, 1, 10, 0, 0, tzinfo=UTC)
 
 
 def test_the_same_delivery_twice_is_one_row_reported_duplicate(store: Store) -> None:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from bridge.connector import ActionOutcome, OutcomeStatus
 from bridge.domain.actions import (
+    Action,
     AddWorkNote,
     CheckAncestry,
     CreateRfcDraft,
@@ -20,7 +21,7 @@ from bridge.domain.events import Source
 from bridge.store import ActionStatus, Completion, Store, completion_for
 from bridge.store.outbox import ACTION_TYPES, decode_action, encode_action
 
-from .conftest import T0
+T0 = datetime(2024, 5, 1, 10, 0, 0, tzinfo=UTC)
 
 
 def _note(n: int) -> AddWorkNote:
@@ -75,7 +76,7 @@ def test_an_action_whose_key_exists_is_not_added_again(store: Store) -> None:
 
 
 def test_actions_round_trip_through_their_json() -> None:
-    actions = [
+    actions: list[Action] = [
         _move(5),
         _note(1),
         SetCorrelation("s1", "dip-platform:1.0.2.0", "dip-platform 1.0.2.0"),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from bridge.domain.events import ChangeUpdated, DefectUpdated, NoteSource, RfcState
 from bridge.store import DefectRecord, ReleaseRecord, RfcRecord, Store, defect_record, rfc_record
 
-from .conftest import T0
+T0 = datetime(2024, 5, 1, 10, 0, 0, tzinfo=UTC)
 
 # One database per test; each example uses records of its own in it.
 EXAMPLES = settings(
