@@ -297,7 +297,17 @@ class AdoApi:
 
     def _fields_param(self, call: Call) -> list[str] | None:
         raw = call.query.get("fields")
-        return [f.strip() for f in raw.split(",") if f.strip()] if raw else None
+        return self._known_fields([f.strip() for f in raw.split(",") if f.strip()]) if raw else None
+
+    def _known_fields(self, names: list[str]) -> list[str]:
+        for name in names:
+            if self.store.process.field(name) is None:
+                raise AdoError(
+                    400,
+                    f"TF51535: Cannot find field {name}.",
+                    "WorkItemTrackingFieldDefinitionNotFoundException",
+                )
+        return names
 
     def _render(
         self, item_id: int, revision: Mapping[str, Any], expand: str, fields: list[str] | None
@@ -348,7 +358,7 @@ class AdoApi:
         body = call.json()
         if not isinstance(body, dict) or not isinstance(body.get("ids"), list) or not body["ids"]:
             raise bad_argument("Value cannot be null.\r\nParameter name: ids", "ArgumentNullException")
-        fields = [str(f) for f in body.get("fields") or []] or None
+        fields = self._known_fields([str(f) for f in body.get("fields") or []]) or None
         expand = check_expand(body.get("$expand"), fields)
         ids = [int(i) for i in body["ids"]]
         found = self._many(ids, fields, expand, body.get("asOf"), str(body.get("errorPolicy") or "fail"))

@@ -6,7 +6,12 @@ from typing import Any
 
 import pytest
 import requests
+from azure.devops.connection import Connection
 from azure.devops.exceptions import AzureDevOpsServiceError
+from msrest.authentication import BasicAuthentication
+
+from connectors.ado.simulator import AdoSimulator
+from connectors.simulation import RunningServer
 
 SDK_LOCATIONS = {
     "e81700f7-3be2-46de-8624-2eb35882fcaa",  # ResourceAreas
@@ -141,16 +146,10 @@ def test_an_unknown_project_is_404_tf200016(ado: Any) -> None:
     assert reply.json()["message"].startswith("TF200016: The following project does not exist: Nowhere.")
 
 
-def test_project_names_with_spaces_are_url_encoded_by_the_sdk(recorded: Any) -> None:
-    from connectors.ado.simulator import AdoSimulator
-    from connectors.simulation import RunningServer
-
+def test_project_names_with_spaces_are_url_encoded_by_the_sdk() -> None:
     sim = AdoSimulator(pat="p", project="Proj A")
     with RunningServer(sim.app) as server:
         sim.base_url = server.url
-        from azure.devops.connection import Connection
-        from msrest.authentication import BasicAuthentication
-
         client = Connection(
             base_url=f"{server.url}/mhhs", creds=BasicAuthentication("", "p")
         ).clients_v7_1.get_work_item_tracking_client()

@@ -133,3 +133,14 @@ def test_seeded_faults_hit_the_same_requests_each_run(ado: Any) -> None:
     first = run()
     assert first == run()
     assert {200, 429, 500} <= set(first)
+
+
+def test_the_sdk_never_retries_a_post(ado: Any, wit: Any) -> None:
+    from azure.devops.v7_1.work_item_tracking.models import TeamContext, Wiql
+
+    ado.sim.plan.configure({"rate_429": 1.0, "retry_after_s": 0})
+    with pytest.raises(AzureDevOpsServiceError, match="TF400733"):
+        wit.query_by_wiql(
+            Wiql(query="SELECT [System.Id] FROM WorkItems"), team_context=TeamContext(project="x")
+        )
+    assert attempts(ado, "POST /{org}/{project}/{team}/_apis/wit/wiql") == 1

@@ -215,3 +215,14 @@ def test_deliveries_are_listed_under_sim_webhooks(ado: Any, receiver: Any) -> No
     ado.sim.webhooks.flush()
     log = ado.session().get(f"{ado.url}/_sim/webhooks").json()["deliveries"]
     assert [(d["event"], d["status"], d["outcome"]) for d in log] == [("workitem.created", 200, "sent")]
+
+
+def test_a_reordered_delivery_arrives_after_a_later_one(ado: Any, receiver: Any) -> None:
+    ado.sim.add_subscription("workitem.created", receiver.url)
+    ado.sim.plan.configure({"webhook_reorder_rate": 0.4, "seed": 2})
+    for n in range(10):
+        ado.defect(f"d{n}")
+    ado.sim.webhooks.flush()
+    got = [p["resource"]["id"] for p in receiver.bodies()]
+    assert sorted(got) == list(range(1, 11))
+    assert got != sorted(got)

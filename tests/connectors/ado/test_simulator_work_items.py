@@ -399,3 +399,13 @@ def test_fields_are_listed_and_found_by_either_name(ado: Any, wit: Any) -> None:
     fields = wit.get_work_item_fields(ado.project)
     assert {"System.State", "Microsoft.VSTS.Common.Severity"} <= {f.reference_name for f in fields}
     assert wit.get_work_item_field("Severity", ado.project).reference_name == "Microsoft.VSTS.Common.Severity"
+
+
+def test_asking_for_an_unknown_field_is_tf51535(ado: Any, wit: Any) -> None:
+    item = ado.defect()
+    with pytest.raises(AzureDevOpsServiceError, match="TF51535"):
+        wit.get_work_item(item["id"], ado.project, fields=["Custom.Missing"])
+    with pytest.raises(AzureDevOpsServiceError, match="TF51535"):
+        wit.get_work_items_batch(
+            WorkItemBatchGetRequest(ids=[item["id"]], fields=["Custom.Missing"]), ado.project
+        )
