@@ -82,7 +82,8 @@ def postgres_admin_url() -> str:
         with _admin(url) as connection:
             connection.execute("SELECT 1")
     except psycopg.OperationalError as exc:
-        reason = f"PostgreSQL unreachable at {make_url(url).render_as_string()}: {str(exc).strip()}"
+        detail = " ".join(str(exc).split())
+        reason = f"PostgreSQL unreachable at {make_url(url).render_as_string()}: {detail}"
         if os.environ.get("BRIDGE_REQUIRE_POSTGRES") == "1":
             pytest.fail(f"{reason} (BRIDGE_REQUIRE_POSTGRES=1)")
         pytest.skip(reason)

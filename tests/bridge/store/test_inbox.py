@@ -73,3 +73,30 @@ def test_an_empty_inbox_has_no_lag(store: Store) -> None:
     with store.transaction(readonly=True) as tx:
         stats = tx.inbox_stats(now=T0)
     assert (stats.unprocessed, stats.failing, stats.processed, stats.lag) == (0, 0, 0, timedelta(0))
+
+
+def test_processors_claim_disjoint_rows(store: Store) -> None:
+    with store.transaction() as tx:
+        ids = [tx.put_inbox(Source.ADO, f"d:{n}", InboxKind.POLL, {}, now=T0).id for n in range(5)]
+    with store.transaction() as first:
+        held = [row.id for row in first.claim_inbox(2, now=T0)]
+        assert held == ids[:2]
+        if store.is_postgres:
+            # A second processor, while the first still holds its rows, gets the others.
+            with store.transaction() as second:
+                assert [row.id for row in second.claim_inbox(10, now=T0)] == ids[2:]
+        for inbox_id in held:
+            first.mark_processed(inbox_id, now=T0)
+    with store.transaction() as tx:
+        assert [row.id for row in tx.claim_inbox(10, now=T0)] == ids[2:]
+
+
+def test_a_read_only_transaction_leaves_its_connection_writable(database_url: str) -> None:
+    store = Store.from_url(database_url, pool_size=1, max_overflow=0)
+    try:
+        with store.transaction(readonly=True) as tx:
+            assert tx.inbox_stats(now=T0).unprocessed == 0
+        with store.transaction() as tx:
+            assert not tx.put_inbox(Source.ADO, "d", InboxKind.POLL, {}, now=T0).duplicate
+    finally:
+        store.close()
