@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, Row, Table, and_, select, update
 from bridge.domain.events import ChangeUpdated, DefectUpdated, NoteSource
 from bridge.store.base import Queries, utcnow
 from bridge.store.schema import defects, releases, rfcs
+from bridge.versions import Version, VersionError
 
 # The condition, on (stored row, incoming row), under which the incoming row replaces the stored one.
 Newer = Callable[[Table, Any], ColumnElement[bool]]
@@ -116,6 +117,14 @@ def defect_record(event: DefectUpdated) -> DefectRecord:
         changed_at=event.changed_at,
         changed_by=event.changed_by,
     )
+
+
+def _version_order(text: str) -> tuple[int, tuple[int, ...], str]:
+    # Versions compare part by part (1.0.10.0 after 1.0.9.0); anything unparseable sorts last.
+    try:
+        return (0, Version.parse(text).parts, "")
+    except VersionError:
+        return (1, (), text)
 
 
 def _release(row: Row[Any]) -> ReleaseRecord:
@@ -247,11 +256,12 @@ class RecordQueries(Queries):
         return None if row is None else _release(row)
 
     def releases_of(self, component: str, version: str | None = None) -> list[ReleaseRecord]:
-        """A component's releases (or those of one version), oldest version string first."""
+        """A component's releases (or those of one version), in version order (by parts, not text)."""
         query = select(releases).where(releases.c.component == component)
         if version is not None:
             query = query.where(releases.c.version == version)
-        return [_release(row) for row in self.connection.execute(query.order_by(releases.c.version))]
+        found = [_release(row) for row in self.connection.execute(query)]
+        return sorted(found, key=lambda record: (_version_order(record.version), record.tag))
 
     def get_rfc(self, sys_id: str) -> RfcRecord | None:
         row = self.connection.execute(select(rfcs).where(rfcs.c.sys_id == sys_id)).first()

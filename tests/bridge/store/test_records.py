@@ -41,12 +41,12 @@ def _defect(defect_id: int, rev: int) -> DefectRecord:
     )
 
 
-def _release(tag: str, content: str, read_minute: int) -> ReleaseRecord:
+def _release(tag: str, content: str, read_minute: int, version: str = "1.0.2.0") -> ReleaseRecord:
     return ReleaseRecord(
         project="mhhs/dip-platform",
         tag=tag,
         component="dip-platform",
-        version="1.0.2.0",
+        version=version,
         release_type="patch",
         commit_sha="abc123",
         note_text=f"note {content}",
@@ -89,6 +89,15 @@ def test_a_release_read_again_later_keeps_its_place(store: Store) -> None:
         stored = tx.get_release("mhhs/dip-platform", "v1")
         assert stored == _release("v1", "b", 4)
         assert tx.releases_of("dip-platform", "1.0.2.0") == [stored]
+
+
+def test_releases_are_listed_in_version_order(store: Store) -> None:
+    with store.transaction() as tx:
+        for version in ("1.0.10.0", "1.0.9.0", "2.0.0.0", "1.0.9.1"):
+            tx.upsert_release(_release(f"v{version}", "a", 0, version=version))
+        listed = [record.version for record in tx.releases_of("dip-platform")]
+        assert tx.releases_of("helix-settlement") == []
+    assert listed == ["1.0.9.0", "1.0.9.1", "1.0.10.0", "2.0.0.0"]
 
 
 def test_records_from_events(store: Store) -> None:
