@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 from azure.devops.exceptions import AzureDevOpsServiceError
 from azure.devops.v7_1.work_item_tracking.models import TeamContext, Wiql
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from connectors.ado.simulator import wiql
 
@@ -231,3 +233,61 @@ def test_contains_and_under_and_not() -> None:
     assert run("NOT [System.AreaPath] UNDER 'P\\Payments'") == [2]
     assert run("[System.Id] NOT IN (1, 2)") == [3]
     assert run("[System.Id] > 1 AND [System.Title] NOT CONTAINS 'slow'") == [2]
+
+
+STATES = ["New", "Open", "Fixed", "Ready for Retest", "Closed"]
+SEVERITIES = ["1 - Critical", "2 - High", "3 - Medium", "4 - Low"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(st.sampled_from(STATES), st.sampled_from(SEVERITIES), st.integers(0, 30)), max_size=25
+    ),
+    wanted=st.sets(st.sampled_from(STATES), min_size=1),
+    severity=st.sampled_from(SEVERITIES),
+    days=st.integers(0, 30),
+)
+def test_where_clauses_agree_with_a_plain_filter(
+    rows: list[tuple[str, str, int]], wanted: set[str], severity: str, days: int
+) -> None:
+    types = {
+        "System.State": "string",
+        "Microsoft.VSTS.Common.Severity": "string",
+        "System.ChangedDate": "dateTime",
+        "System.Id": "integer",
+    }
+    ctx = wiql.Context(
+        project="P",
+        me="Me",
+        today=START.date(),
+        time_precision=True,
+        field_type=types.get,
+        reference_name=lambda n: n if n in types else None,
+    )
+    table: list[dict[str, Any]] = [
+        {
+            "System.Id": n + 1,
+            "System.State": s,
+            "Microsoft.VSTS.Common.Severity": v,
+            "System.ChangedDate": (START + timedelta(days=d)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+        for n, (s, v, d) in enumerate(rows)
+    ]
+    listed = ", ".join(f"'{s}'" for s in sorted(wanted))
+    limit = (START + timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    text = (
+        f"SELECT [System.Id] FROM WorkItems WHERE [System.State] IN ({listed}) "
+        f"AND ([Microsoft.VSTS.Common.Severity] <> '{severity}' OR [System.ChangedDate] >= '{limit}') "
+        "ORDER BY [System.ChangedDate] DESC, [System.Id]"
+    )
+    got = wiql.run(wiql.check_fields(wiql.parse(text), ctx), table, ctx)
+    expected = [
+        r
+        for r in table
+        if r["System.State"] in wanted
+        and (r["Microsoft.VSTS.Common.Severity"] != severity or r["System.ChangedDate"] >= limit)
+    ]
+    expected.sort(key=lambda r: r["System.Id"])
+    expected.sort(key=lambda r: r["System.ChangedDate"], reverse=True)
+    assert got == [r["System.Id"] for r in expected]
