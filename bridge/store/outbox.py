@@ -194,6 +194,9 @@ class OutboxQueries(Queries):
         at = now or utcnow()
         added: list[str] = []
         for action in actions:
+            if ACTION_TYPES.get(action.kind) is not type(action):
+                # A row the dispatcher could not decode would sit in the outbox for ever.
+                raise ValueError(f"{type(action).__name__} has kind {action.kind!r}, not its class name")
             statement = (
                 self.insert(outbox)
                 .values(
@@ -223,11 +226,15 @@ class OutboxQueries(Queries):
         *,
         now: datetime | None = None,
         lease: timedelta = DEFAULT_LEASE,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     ) -> list[OutboxRow]:
         """Claim up to `limit` due actions for `target`: pending or retry rows whose time has come, and
         running rows whose claim is older than `lease` (their worker died). Each claim counts an attempt.
+
+        An action whose workers died `max_attempts` times is dead instead: it may be what kills them.
         """
         at = now or utcnow()
+        self._bury_abandoned(target, at - lease, max_attempts, at)
         due = and_(
             outbox.c.target == target.value,
             or_(
@@ -257,6 +264,25 @@ class OutboxQueries(Queries):
         )
         rows = [_outbox_row(row) for row in self.connection.execute(statement)]
         return sorted(rows, key=lambda row: (row.next_attempt_at, row.id))
+
+    def _bury_abandoned(self, target: Source, expired: datetime, max_attempts: int, at: datetime) -> None:
+        abandoned = select(outbox.c.id).where(
+            outbox.c.target == target.value,
+            outbox.c.status == ActionStatus.RUNNING.value,
+            outbox.c.claimed_at < expired,
+            outbox.c.attempts >= max_attempts,
+        )
+        if self.is_postgres:
+            abandoned = abandoned.with_for_update(skip_locked=True)
+        self.connection.execute(
+            update(outbox)
+            .where(outbox.c.id.in_(abandoned.scalar_subquery()))
+            .values(
+                status=ActionStatus.DEAD.value,
+                last_error=f"abandoned by {max_attempts} workers (lease expired each time)",
+                updated_at=at,
+            )
+        )
 
     def complete(
         self,

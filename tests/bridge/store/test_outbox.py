@@ -126,6 +126,23 @@ def test_a_claim_older_than_the_lease_is_taken_again(store: Store) -> None:
     assert (row.status, row.detail) == (ActionStatus.DONE, "written")
 
 
+def test_an_action_whose_workers_keep_dying_is_dead(store: Store) -> None:
+    lease = timedelta(minutes=5)
+    with store.transaction() as tx:
+        tx.enqueue([_note(1)], now=T0)
+    at = T0
+    for attempt in (1, 2, 3):
+        with store.transaction() as tx:
+            (row,) = tx.claim_due(Source.SERVICENOW, 1, f"w{attempt}", now=at, lease=lease, max_attempts=3)
+        assert row.attempts == attempt
+        at += lease + timedelta(seconds=1)
+    with store.transaction() as tx:
+        assert tx.claim_due(Source.SERVICENOW, 1, "w4", now=at, lease=lease, max_attempts=3) == []
+        (dead,) = tx.list_actions(ActionStatus.DEAD)
+    assert dead.attempts == 3
+    assert dead.last_error is not None and "abandoned" in dead.last_error
+
+
 def test_retry_dead_and_revive(store: Store) -> None:
     with store.transaction() as tx:
         tx.enqueue([_move(5), _move(6)], now=T0)
