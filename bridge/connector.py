@@ -58,6 +58,9 @@ class OutcomeStatus(StrEnum):
 
 @dataclass(frozen=True)
 class ActionOutcome:
+    """What became of one action; `fresh` is what to feed back to the engine (a re-read record after a
+    conflict, the DefectMoved after a move, the AncestryChecked answer)."""
+
     key: str
     status: OutcomeStatus
     detail: str = ""
@@ -72,7 +75,14 @@ class Connector(Protocol):
     def source(self) -> Source: ...
 
     def poll(self, cursor: str | None, *, now: datetime) -> PollPage:
-        """Read what changed since `cursor`, one page; never move the cursor past `now`."""
+        """Read what changed since `cursor`, one page; never move the cursor past `now`.
+
+        With no cursor it reads the whole history, page by page (`more` is set until the last).
+        """
+        ...
+
+    def cursor_since(self, since: datetime) -> str:
+        """A cursor from which poll() reads everything changed since `since` (for backfill)."""
         ...
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookDelivery:
