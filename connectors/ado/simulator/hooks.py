@@ -1,4 +1,4 @@
-"""Service hooks (Web Hooks consumer): subscriptions and `workitem.created` / `workitem.updated` events."""
+"""Service hooks (Web Hooks consumer): subscriptions and the `workitem.*` events the bridge listens to."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from connectors.ado.simulator.identity import as_text, identity_ref, is_identity
 from connectors.ado.simulator.store import AdoStore, Change, format_date
 from connectors.simulation import Delivery
 
-EVENT_TYPES = {"workitem.created", "workitem.updated"}
+EVENT_TYPES = {"workitem.created", "workitem.updated", "workitem.commented"}
 RESOURCE_VERSION = "1.0"
 
 
@@ -46,7 +46,7 @@ def new_subscription(
         "publisherId": "tfs",
         "eventType": event_type,
         "resourceVersion": RESOURCE_VERSION,
-        "eventDescription": f"Any work item {'created' if event_type.endswith('created') else 'updated'}",
+        "eventDescription": f"Any work item {event_type.split('.')[1]}",
         "consumerId": "webHooks",
         "consumerActionId": "httpRequest",
         "actionDescription": f"To host {url}",
@@ -123,34 +123,13 @@ def _delivery(sub: Mapping[str, Any], payload: Mapping[str, Any]) -> Delivery:
 
 
 def event(store: AdoStore, sub: Mapping[str, Any], change: Change, notification_id: int) -> dict[str, Any]:
-    """The Event body the Web Hooks consumer posts (api-contracts.md 2.9)."""
+    """The Event body the Web Hooks consumer posts (api-contracts.md 2.9, and payloads recorded from ADO)."""
     revision = store.revision(change.item_id, rev=change.rev)
-    fields = revision["fields"]
-    type_name, title = fields.get("System.WorkItemType", ""), fields.get("System.Title", "")
-    who = fields["System.ChangedBy"].get("displayName", "")
-    verb = "created" if change.event_type == "workitem.created" else "updated"
-    html_url = f"{store.org_url}/{store.project_id}/_workitems/edit/{change.item_id}"
-    headline = f"{type_name} #{change.item_id} ({title}) {verb} by {who}"
-    if change.event_type == "workitem.created":
-        resource = _created_resource(store, change, revision)
-        details = ""
-    else:
+    if change.event_type == "workitem.updated":
         resource = _updated_resource(store, change, revision)
-        details = "".join(
-            f"- New {name.split('.')[-1]}: {value.get('newValue')}\r\n"
-            for name, value in resource["fields"].items()
-            if name in {"System.State", "System.AssignedTo", "System.Reason"}
-        )
-    message = {
-        "text": headline,
-        "html": f'<a href="{html_url}">{type_name} {change.item_id}</a> ({title}) {verb} by {who}',
-        "markdown": f"[{type_name} {change.item_id}]({html_url}) ({title}) {verb} by {who}",
-    }
-    detailed = {
-        "text": f"{headline}\r\n\r\n{details}" if details else headline,
-        "html": message["html"],
-        "markdown": message["markdown"],
-    }
+    else:
+        resource = _full_resource(store, change, revision)
+    message, detailed = _messages(store, change, revision, resource)
     container = f"{store.org_url}/"
     return {
         "subscriptionId": sub["id"],
@@ -171,23 +150,83 @@ def event(store: AdoStore, sub: Mapping[str, Any], change: Change, notification_
     }
 
 
-def _created_resource(store: AdoStore, change: Change, revision: Mapping[str, Any]) -> dict[str, Any]:
-    body = views.work_item(store, change.item_id, revision, expand="none")
+def web_url(store: AdoStore, item_id: int) -> str:
+    """The work item's page, in the `wi.aspx` form service hook messages link to."""
+    return f"{store.org_url}/web/wi.aspx?pcguid={store.collection_id}&id={item_id}"
+
+
+def _messages(
+    store: AdoStore, change: Change, revision: Mapping[str, Any], resource: Mapping[str, Any]
+) -> tuple[dict[str, str], dict[str, str]]:
+    fields = revision["fields"]
+    name = f"{fields.get('System.WorkItemType', '')} #{change.item_id}"
+    title = fields.get("System.Title", "")
+    who = fields["System.ChangedBy"].get("displayName", "")
+    changed = resource.get("fields", {}) if change.event_type == "workitem.updated" else {}
+    if change.event_type == "workitem.created":
+        what = f"created by {who}"
+    elif change.event_type == "workitem.commented":
+        what = f"commented on by {who}"
+    elif "System.State" in changed:
+        what = f"transitioned to {fields.get('System.State')} by {who}"
+    else:
+        what = f"updated by {who}"
+    url = web_url(store, change.item_id)
+    text = f"{name} ({title}) {what}"
+    html = f'<a href="{url.replace("&", "&amp;")}">{name}</a> ({title}) {what}'
+    markdown = f"[{name}]({url}) ({title}) {what}"
+    message = {"text": f"{text}\r\n({url})", "html": html, "markdown": markdown}
+    notes = [
+        f"New {label}: {_shown(changed[ref]['newValue'])}" for ref, label in _ANNOUNCED if ref in changed
+    ]
+    if change.event_type == "workitem.commented":
+        notes = [str(fields.get("System.History", ""))]
+    if not notes:
+        return message, dict(message)
+    detailed = {
+        "text": f"{text}\r\n({url})\r\n\r\n" + "".join(f"- {n}\r\n" for n in notes),
+        "html": f"{html}<ul>\r\n" + "".join(f"<li>{n}</li>" for n in notes) + "</ul>",
+        "markdown": f"{markdown}\r\n\r\n" + "".join(f"* {n}\r\n" for n in notes),
+    }
+    return message, detailed
+
+
+# The changes the detailed message spells out, in its order.
+_ANNOUNCED = (("System.Title", "Title"), ("System.State", "State"), ("System.AssignedTo", "Assigned to"))
+
+
+def _shown(value: object) -> str:
+    return as_text(value) if is_identity(value) else str(value)
+
+
+def _full_resource(store: AdoStore, change: Change, revision: Mapping[str, Any]) -> dict[str, Any]:
+    """A whole WorkItem, as `workitem.created` and `workitem.commented` carry it."""
+    body = views.work_item(store, change.item_id, revision, expand="relations")
     body["fields"] = _v1_fields(body["fields"])
-    if revision["relations"]:
-        body["relations"] = copy.deepcopy(revision["relations"])
+    if not body.get("relations"):
+        body.pop("relations", None)
+    body["_links"]["html"] = {"href": web_url(store, change.item_id)}
     return body
 
 
 def _updated_resource(store: AdoStore, change: Change, revision: Mapping[str, Any]) -> dict[str, Any]:
+    """A WorkItemUpdate: `id` is the update number; `revision` is the whole work item at that revision."""
     update = store.updates(change.item_id)[change.rev - 1]
     item_url = store.item_url(change.item_id)
-    snapshot = views.work_item(store, change.item_id, revision, expand="relations", as_revision=True)
+    snapshot = views.work_item(store, change.item_id, revision, expand="relations")
     snapshot["fields"] = _v1_fields(snapshot["fields"])
     if not snapshot.get("relations"):
         snapshot.pop("relations", None)
+    snapshot.pop("commentVersionRef", None)
+    revision_url = f"{item_url}/revisions/{change.rev}"
+    snapshot["_links"] = {
+        "self": {"href": revision_url},
+        "workItemRevisions": {"href": f"{item_url}/revisions"},
+        "parent": {"href": item_url},
+    }
+    snapshot["url"] = revision_url
     revised_by = dict(update["revisedBy"])
-    revised_by["name"] = as_text(revised_by)
+    revised_by = {"id": revised_by["id"], "name": as_text(revised_by), **revised_by}
     resource: dict[str, Any] = {
         "id": update["id"],
         "workItemId": change.item_id,
@@ -202,6 +241,7 @@ def _updated_resource(store: AdoStore, change: Change, revision: Mapping[str, An
         "self": {"href": update["url"]},
         "workItemUpdates": {"href": f"{item_url}/updates"},
         "parent": {"href": item_url},
+        "html": {"href": web_url(store, change.item_id)},
     }
     resource["url"] = update["url"]
     resource["revision"] = snapshot

@@ -35,7 +35,7 @@ def format_date(moment: datetime) -> str:
 class Change:
     """A committed change that service hooks announce."""
 
-    event_type: str  # workitem.created, workitem.updated
+    event_type: str  # workitem.created, workitem.updated, workitem.commented
     item_id: int
     rev: int
 
@@ -259,6 +259,8 @@ class AdoStore:
         }
         revisions.append(revision)
         self.on_change(Change("workitem.created" if created else "workitem.updated", item_id, rev))
+        if comment is not None:
+            self.on_change(Change("workitem.commented", item_id, rev))
         return comment
 
     def _new_comment(

@@ -10,6 +10,17 @@ from connectors.ado.simulator import identity
 from connectors.ado.simulator.process import FieldDefinition, ProcessModel, WorkItemTypeDefinition
 from connectors.ado.simulator.store import AdoStore
 
+BOOKKEEPING_FIELDS = frozenset(
+    {
+        "System.Id",
+        "System.Rev",
+        "System.Watermark",
+        "System.AuthorizedDate",
+        "System.AuthorizedAs",
+        "System.RevisedDate",
+    }
+)
+
 
 def collection(values: Sequence[Any]) -> dict[str, Any]:
     """ADO's list wrapper (VssJsonCollectionWrapper)."""
@@ -26,14 +37,14 @@ def work_item(
     as_revision: bool = False,
 ) -> dict[str, Any]:
     """A WorkItem: id, rev, fields, relations when expanded, _links, url."""
-    values = {
-        k: identity.expand(copy.deepcopy(v), store.org_url)
-        for k, v in revision["fields"].items()
-        if k != "System.RevisedDate" or as_revision
-    }
+    values = {k: identity.expand(copy.deepcopy(v), store.org_url) for k, v in revision["fields"].items()}
     if fields:
         wanted = {_reference(store.process, f).lower() for f in fields}
         values = {k: v for k, v in values.items() if k.lower() in wanted}
+    elif expand not in {"fields", "all"} and not as_revision:
+        # A work item leaves its bookkeeping fields out unless they are asked for by name or with
+        # $expand=fields|all; a revision shows them all.
+        values = {k: v for k, v in values.items() if k not in BOOKKEEPING_FIELDS}
     base_url = store.item_url(item_id)
     body: dict[str, Any] = {"id": item_id, "rev": revision["rev"], "fields": values}
     if expand in {"relations", "all"}:

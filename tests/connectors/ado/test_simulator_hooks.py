@@ -26,6 +26,10 @@ def same_shape(expected: Any, actual: Any, where: str = "$") -> None:
         )
 
 
+def resource_links_html(payload: dict[str, Any]) -> str:
+    return str(payload["resource"]["_links"]["html"]["href"])
+
+
 def deliveries(ado: Any, receiver: Any, event_type: str) -> list[dict[str, Any]]:
     ado.sim.webhooks.flush()
     bodies: list[dict[str, Any]] = receiver.bodies(event_type)
@@ -49,7 +53,16 @@ def test_workitem_created_matches_the_recorded_example(ado: Any, receiver: Any, 
         "tfs",
         "1.0",
     )
-    assert payload["message"]["text"] == f"Defect #{item['id']} (Null ref on save) created by Pat Tester"
+    page = f"{ado.org_url}/web/wi.aspx?pcguid={ado.sim.store.collection_id}&id={item['id']}"
+    assert (
+        payload["message"]["text"]
+        == f"Defect #{item['id']} (Null ref on save) created by Pat Tester\r\n({page})"
+    )
+    assert (
+        payload["message"]["markdown"]
+        == f"[Defect #{item['id']}]({page}) (Null ref on save) created by Pat Tester"
+    )
+    assert resource_links_html(payload) == page
     resource = payload["resource"]
     assert (resource["id"], resource["rev"]) == (item["id"], 1)
     assert resource["url"] == item["url"]
@@ -91,7 +104,13 @@ def test_workitem_updated_matches_the_recorded_example(ado: Any, receiver: Any, 
     assert revision["fields"]["System.State"] == "Fixed"
     assert revision["fields"]["System.CreatedBy"] == "Sam Analyst <sam.analyst@mhhs.example>"
     assert revision["url"].endswith(f"/workItems/{item['id']}/revisions/3")
+    assert second["message"]["text"].startswith(
+        f"Defect #{item['id']} (Rounding error) transitioned to Fixed by Pat"
+    )
     assert second["detailedMessage"]["text"].endswith("- New State: Fixed\r\n")
+    assert second["detailedMessage"]["html"].endswith("<ul>\r\n<li>New State: Fixed</li></ul>")
+    assert "System.Id" not in revision["fields"] and "System.Rev" not in revision["fields"]
+    assert revision["_links"]["parent"]["href"] == item["url"]
 
 
 def test_an_sdk_update_is_announced_with_the_history_and_new_relation(
@@ -226,3 +245,23 @@ def test_a_reordered_delivery_arrives_after_a_later_one(ado: Any, receiver: Any)
     got = [p["resource"]["id"] for p in receiver.bodies()]
     assert sorted(got) == list(range(1, 11))
     assert got != sorted(got)
+
+
+def test_workitem_commented_matches_the_recorded_example(
+    ado: Any, wit: Any, receiver: Any, recorded: Any
+) -> None:
+    ado.sim.add_subscription("workitem.commented", receiver.url)
+    ado.sim.add_subscription("workitem.updated", receiver.url)
+    item = ado.sim.create_work_item({"System.Title": "Null ref on save"}, by="Pat Tester")
+    ado.sim.add_comment(item["id"], "Retest in SIT-A please", by="Pat Tester")
+    [payload] = deliveries(ado, receiver, "workitem.commented")
+    example = recorded("workitem.commented.json")
+    assert set(payload) == set(example)
+    same_shape(example, payload)
+    resource = payload["resource"]
+    assert (resource["id"], resource["rev"]) == (item["id"], 2)
+    assert resource["fields"]["System.History"] == "Retest in SIT-A please"
+    assert resource["fields"]["System.CommentCount"] == 1
+    assert resource["commentVersionRef"]["version"] == 1
+    assert payload["detailedMessage"]["text"].endswith("- Retest in SIT-A please\r\n")
+    assert [p["resource"]["rev"] for p in deliveries(ado, receiver, "workitem.updated")] == [2]

@@ -36,7 +36,9 @@ def test_create_sets_the_system_fields_like_ado(ado: Any, wit: Any) -> None:
     item = create(wit, ado.project, **{"Microsoft.VSTS.Common.Severity": "2 - High"})
     f = item.fields
     assert (item.id, item.rev) == (1, 1)
-    assert f["System.Id"] == 1 and f["System.Rev"] == 1
+    assert "System.Id" not in f and "System.Rev" not in f, "bookkeeping fields need $expand=fields|all"
+    full = wit.get_work_item(item.id, ado.project, expand="Fields").fields
+    assert (full["System.Id"], full["System.Rev"], full["System.Watermark"]) == (1, 1, 1)
     assert f["System.WorkItemType"] == "Defect"
     assert f["System.TeamProject"] == ado.project
     assert f["System.AreaPath"] == ado.project and f["System.IterationPath"] == ado.project
