@@ -205,7 +205,6 @@ def _full_resource(store: AdoStore, change: Change, revision: Mapping[str, Any])
     body["fields"] = _v1_fields(body["fields"])
     if not body.get("relations"):
         body.pop("relations", None)
-    body["_links"]["html"] = {"href": web_url(store, change.item_id)}
     return body
 
 

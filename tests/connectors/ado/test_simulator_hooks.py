@@ -62,7 +62,10 @@ def test_workitem_created_matches_the_recorded_example(ado: Any, receiver: Any, 
         payload["message"]["markdown"]
         == f"[Defect #{item['id']}]({page}) (Null ref on save) created by Pat Tester"
     )
-    assert resource_links_html(payload) == page
+    assert (
+        resource_links_html(payload)
+        == f"{ado.org_url}/{ado.sim.store.project_id}/_workitems/edit/{item['id']}"
+    )
     resource = payload["resource"]
     assert (resource["id"], resource["rev"]) == (item["id"], 1)
     assert resource["url"] == item["url"]
