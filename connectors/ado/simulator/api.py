@@ -263,7 +263,7 @@ class AdoApi:
         except (binascii.Error, UnicodeDecodeError) as exc:
             raise unauthorized() from exc
         if password != self.pat:
-            raise unauthorized()
+            raise unauthorized(anonymous=False)
 
     def _check_scope(self, params: Mapping[str, str]) -> None:
         if params.get("org", "").lower() != self.store.organization.lower():

@@ -109,15 +109,15 @@ def bad_argument(message: str, type_key: str = "ArgumentException") -> AdoError:
     return AdoError(400, message, type_key, namespace="System", assembly="mscorlib")
 
 
-def unauthorized() -> AdoError:
-    # Sent with `X-TFS-FedAuthRedirect: Suppress` (as the SDK does) ADO answers 401 rather than a sign-in
-    # redirect; the body text is the one integrations report [3P].
-    return AdoError(
-        401,
-        "TF400813: Resource not available for anonymous access. Client authentication required.",
-        "UnauthorizedRequestException",
-        namespace=FRAMEWORK,
+def unauthorized(*, anonymous: bool = True) -> AdoError:
+    """401 UnauthorizedRequestException, worded by whether any credentials came at all [3P, recorded]."""
+    # Sent with `X-TFS-FedAuthRedirect: Suppress` (as the SDK does) ADO answers 401, not a sign-in redirect.
+    message = (
+        "TF400813: Resource not available for anonymous access. Client authentication required."
+        if anonymous
+        else "TF400813: The user '' is not authorized to access this resource."
     )
+    return AdoError(401, message, "UnauthorizedRequestException", namespace=FRAMEWORK)
 
 
 def rate_limited(retry_after_s: int) -> Response:

@@ -77,6 +77,7 @@ def test_missing_or_wrong_credentials_get_401_with_a_wrapped_exception(ado: Any,
     body = reply.json()
     assert body["typeKey"] == "UnauthorizedRequestException"
     assert body["message"].startswith("TF400813")
+    assert ("anonymous access" in body["message"]) is (auth is None), body["message"]
 
 
 def test_any_user_name_is_accepted_with_the_pat(ado: Any) -> None:
