@@ -69,6 +69,8 @@ class Sandbox:
         self.ado = AdoSimulator(
             organization=s.ado_organization, project=s.ado_project, pat=s.ado_pat, faults=self._faults("ado")
         )
+        # Links in seeded items and hook payloads carry the address the simulator is served on.
+        self.ado.base_url = self.url("ado")
         self.servers = {
             "gitlab": RunningServer(self.gitlab.app, self.host, self.ports["gitlab"]),
             "servicenow": RunningServer(self.servicenow.app, self.host, self.ports["servicenow"]),
