@@ -76,7 +76,7 @@ Block = Heading | TextLine | Table | Code
 def read_blocks(text: str, *, fast_lists: bool = True) -> list[Block]:
     """The blocks of a note, in reading order; lines are 1-based."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    reader = _BlockReader()
+    reader = _BlockReader(text.split("\n"))
     reader.read(_markdown(fast_lists).parse(text))
     return reader.blocks()
 
@@ -155,7 +155,10 @@ def _pipe_table(state: StateBlock, start: int, end: int, silent: bool) -> bool:
         row_text = _source_line(state, line).strip()
         if not row_text or state.is_code_block(line):
             break
-        # A row that starts with a pipe cannot start another block; only check the others.
+        # A line without a pipe ends the table (GFM would make it a one-cell row, but in a note it is
+        # the next line of text); a row that starts with a pipe cannot start another block.
+        if "|" not in row_text:
+            break
         if row_text[0] != "|" and any(rule(state, line, end, True) for rule in terminators):
             break
         rows.append(TableRow(line + 1, tuple(_cells(row_text))))
@@ -251,7 +254,8 @@ class _ItemDraft:
 class _BlockReader:
     """Walks markdown-it's tokens and collects blocks; HTML blocks go through `_HtmlBlocks`."""
 
-    def __init__(self) -> None:
+    def __init__(self, source: list[str]) -> None:
+        self._source = source
         self._order = itertools.count()
         self._found: list[tuple[int, int, Block]] = []
         self._html = _HtmlBlocks(self._add)
@@ -290,7 +294,7 @@ class _BlockReader:
                 if heading_level:
                     self._add(Heading(first_line, heading_level, plain(token.content.replace("\n", " "))))
                 elif items:
-                    items[-1].pieces.append(token.content.replace("\n", " "))
+                    self._item_text(items[-1], token)
                 else:
                     for offset, line_text in enumerate(token.content.split("\n")):
                         text = plain(line_text)
@@ -305,6 +309,30 @@ class _BlockReader:
                 self._add(Code(first_line, token.content))
             elif kind == "html_block":
                 self._html.feed_block(token.content, first_line)
+
+    def _item_text(self, item: _ItemDraft, token: Token) -> None:
+        """A list item's paragraph; a label line at the left margin after it is a line of its own.
+
+        CommonMark joins an unindented line to the item above it ("lazy continuation"); in notes, a
+        `Post-release checks: ...` line straight after a list is the next item of the note instead.
+        """
+        lines = token.content.split("\n")
+        first = token.map[0] if token.map else -1
+        kept = [lines[0]]
+        for offset in range(1, len(lines)):
+            index = first + offset
+            source = self._source[index] if 0 <= index < len(self._source) else ""
+            if source[:1].strip() and _LABEL_AT_MARGIN.match(plain(source[:80])):
+                for rest in range(offset, len(lines)):
+                    text = plain(lines[rest])
+                    if text:
+                        self._add(TextLine(first + rest + 1, text))
+                break
+            kept.append(lines[offset])
+        item.pieces.append(" ".join(kept))
+
+
+_LABEL_AT_MARGIN = re.compile(r"[A-Za-z][A-Za-z0-9 /&'’-]{0,59}:(?:\s|$)")
 
 
 # --- HTML ----------------------------------------------------------------------------------------------

@@ -111,6 +111,7 @@ _DATE = re.compile(
 )
 _TAG_TOKEN = re.compile(r"[\w.\-/@+%]{1,200}")
 _TAG_NAME = re.compile(r"(?P<component>.+)[/@]\d{1,9}\.\d{1,9}\.\d{1,9}\.\d{1,9}$")
+_MAX_COLUMNS = 40
 _NOT_A_VALUE = frozenset({"", "-", "--", "—", "–"})
 
 
@@ -123,6 +124,7 @@ class _Section:
     status: _DefectList | None = None
     content: int = 0
     first_text: str | None = None
+    first_text_line: int | None = None
 
 
 @dataclass
@@ -143,6 +145,7 @@ class _Context:
     severity: str | None = None
     change_requests: bool = False
     names_rfcs: bool = True
+    line: int = 0  # of the heading that gave the keys
 
 
 @dataclass
@@ -198,6 +201,14 @@ class _NoteReader:
             if isinstance(block, Heading):
                 self._heading(block)
                 continue
+            # Another item's label ends the section a bare "Defects fixed:" line opened.
+            if (
+                isinstance(block, TextLine)
+                and self.stack
+                and self.stack[-1].level == _LABEL_HEADING_LEVEL
+                and self._item_label(block) is not None
+            ):
+                self._close_sections(_LABEL_HEADING_LEVEL)
             self._count_content(block)
             if self.context.names_rfcs:
                 self._scan_rfcs(block)
@@ -249,7 +260,7 @@ class _NoteReader:
             self._finding(
                 FindingCode.EMPTY_SECTION,
                 FindingSeverity.WARNING,
-                f"{names}: the section is empty",
+                f"{names}: there, but empty",
                 section.line,
             )
         elif section.content == 1 and self._is_placeholder(section.first_text):
@@ -257,20 +268,21 @@ class _NoteReader:
                 FindingCode.PLACEHOLDER,
                 FindingSeverity.WARNING,
                 f"{names}: says only {section.first_text!r}",
-                section.line,
+                section.first_text_line,
             )
 
     def _update_context(self) -> None:
         keys: frozenset[str] = frozenset()
         severity: str | None = None
         status: _DefectList | None = None
+        line = 0
         for section in reversed(self.stack):
             if severity is None:
                 severity = section.severity
             if status is None:
                 status = section.status
             if section.keys:
-                keys = section.keys
+                keys, line = section.keys, section.line
                 break
         defects: _DefectList | None = None
         fixed, outstanding = "defects_fixed" in keys, "defects_outstanding" in keys
@@ -281,7 +293,7 @@ class _NoteReader:
         elif fixed or "defects" in keys:
             defects = status or _DefectList.MIXED
         names_rfcs = not any(s.keys & _NOT_THIS_RELEASES_RFCS for s in self.stack)
-        self.context = _Context(keys, defects, severity, "change_requests" in keys, names_rfcs)
+        self.context = _Context(keys, defects, severity, "change_requests" in keys, names_rfcs, line)
 
     def _count_content(self, block: Block) -> None:
         if isinstance(block, TextLine):
@@ -295,7 +307,7 @@ class _NoteReader:
         for section in self.stack:
             section.content += 1
             if section.first_text is None and isinstance(block, TextLine):
-                section.first_text = block.text
+                section.first_text, section.first_text_line = block.text, block.line
 
     # --- lines ----------------------------------------------------------------------------------------
 
@@ -320,19 +332,24 @@ class _NoteReader:
 
     def _label_line(self, line: TextLine) -> bool:
         """A `Label: value` line, or a line that is only an item's name (a heading in all but form)."""
+        found = self._item_label(line)
+        if found is None:
+            return False
+        self._label(found[0], found[1], line.line, in_table=False)
+        return True
+
+    def _item_label(self, line: TextLine) -> tuple[frozenset[str], str] | None:
+        """(item keys, value) of a line that labels an item, else None."""
         split = split_label(line.text)
         if split is not None:
-            label, value = split
-            keys = self._label_keys(label)
+            keys = self._label_keys(split[0])
             if keys:
-                self._label(keys, value, line.line, in_table=False)
-                return True
+                return keys, split[1]
         if not line.is_list_item and len(line.text) < 80:
             keys = self._exact_heading_keys(line.text.rstrip(":"))
             if keys:
-                self._label(keys, "", line.line, in_table=False)
-                return True
-        return False
+                return keys, ""
+        return None
 
     def _label(self, keys: frozenset[str], value: str, line: int, *, in_table: bool) -> None:
         self._settle_pending()
@@ -490,6 +507,10 @@ class _NoteReader:
             defect.summary = value
 
     def _add_defect(self, draft: _DefectDraft, target: _DefectList) -> None:
+        if "defects" in self.context.keys:
+            # One list of all defects, each with its status, gives both items of the approach.
+            self._found("defects_fixed", self.context.line, ItemSource.HEADING)
+            self._found("defects_outstanding", self.context.line, ItemSource.HEADING)
         defects = self.fixed if target is _DefectList.FIXED else self.outstanding
         existing = defects.get(draft.id)
         if existing is None:
@@ -712,29 +733,36 @@ class _NoteReader:
                 self._label(keys, plain(cells[value]), line, in_table=True)
 
     def _columns(self, header: tuple[str, ...], roles: tuple[str, ...]) -> dict[str, int]:
-        """Which column holds each role, by header name; each column serves one role at most."""
+        """Which column holds each role, by header name; each column serves one role at most.
+
+        Exact names are placed first ("Change request title" is the title even though it contains
+        "change request"), then names that contain a role's word ("Defect ID (ADO)").
+        """
+        # Columns past the first few dozen are never a note's id, severity or summary.
+        header = header[:_MAX_COLUMNS]
         names = [squash(plain(cell)) for cell in header]
-        words = [words_of(plain(cell)) for cell in header]
-        taken: set[int] = set()
         found: dict[str, int] = {}
-        for role in roles:
-            synonyms = self.vocabulary.columns.get(role, ())
-            best: tuple[int, int] | None = None  # (score, column)
-            for index, name in enumerate(names):
-                if index in taken or not name:
+        taken: set[int] = set()
+        for exact in (True, False):
+            for role in roles:
+                if role in found:
                     continue
-                score: int | None = None
-                if name in synonyms:
-                    score = synonyms.index(name)
-                else:
-                    match = best_phrase(words[index], {s: i for i, s in enumerate(synonyms)})
-                    if match is not None:
-                        score = 1000 + match[1]
-                if score is not None and (best is None or score < best[0]):
-                    best = (score, index)
-            if best is not None:
-                found[role] = best[1]
-                taken.add(best[1])
+                synonyms = self.vocabulary.columns.get(role, ())
+                ranks = {synonym: rank for rank, synonym in enumerate(synonyms)}
+                best: tuple[int, int] | None = None  # (rank, column)
+                for index, name in enumerate(names):
+                    if index in taken or not name:
+                        continue
+                    if exact:
+                        rank = ranks.get(name)
+                    else:
+                        match = best_phrase(words_of(plain(header[index])), ranks)
+                        rank = match[1] if match is not None else None
+                    if rank is not None and (best is None or rank < best[0]):
+                        best = (rank, index)
+                if best is not None:
+                    found[role] = best[1]
+                    taken.add(best[1])
         return found
 
     # --- items, versions, tags ------------------------------------------------------------------------
@@ -870,11 +898,19 @@ class _NoteReader:
         if found is None:
             return None, None
         value, line = found
+        if self._is_nothing(value) or self._is_placeholder(value):
+            return None, line
+        names = []
         for token in _TAG_TOKEN.findall(value):
             # A link to the tag's page names it after "/-/tags/", URL-encoded.
             name = token.split("/-/tags/", 1)[1] if "/-/tags/" in token else token
-            name = name.replace("%2F", "/").replace("%2f", "/").replace("%40", "@").rstrip(".,;")
+            names.append(name.replace("%2F", "/").replace("%2f", "/").replace("%40", "@").rstrip(".,;"))
+        # The tag is the first name with a version-like digit in it, else the first that looks like one.
+        for name in names:
             if any(c.isdigit() for c in name):
+                return name, line
+        for name in names:
+            if any(c in name for c in "-/@._"):
                 return name, line
         return None, line
 

@@ -296,6 +296,7 @@ _LEAD_IN = re.compile(
     re.IGNORECASE,
 )
 _EMPTY_BRACKETS = re.compile(r"\(\s{0,5}\)|\[\s{0,5}\]")
+_LOOSE_IN_BRACKETS = re.compile(r"[\s,;]{1,10}(?=[)\]])|(?<=[(\[])[\s,;]{1,10}")
 _EDGE_PUNCTUATION = " \t:;,.|–—-"
 
 
@@ -322,7 +323,7 @@ def without_spans(text: str, spans: list[tuple[int, int]]) -> str:
 def tidy_summary(text: str) -> str | None:
     """A summary freed of what was taken out of it: stray separators and empty brackets."""
     if "(" in text or "[" in text:
-        text = _EMPTY_BRACKETS.sub(" ", text)
+        text = _EMPTY_BRACKETS.sub(" ", _LOOSE_IN_BRACKETS.sub("", text))
     if "  " in text:
         text = _SPACES.sub(" ", text)
     text = text.lstrip(_EDGE_PUNCTUATION + ")]").rstrip(_EDGE_PUNCTUATION + "([")
