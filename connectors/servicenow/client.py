@@ -1,0 +1,141 @@
+"""The Table API through pysnow: typed reads and writes of one instance, errors already translated."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import pysnow
+import requests
+
+from bridge.config import ServiceNowSettings
+from connectors.servicenow.errors import calling
+
+Row = dict[str, str]
+JOURNAL_TABLE = "sys_journal_field"
+DEFAULT_TIMEOUT_S = 30.0
+
+
+def build_client(settings: ServiceNowSettings) -> pysnow.Client:
+    """A pysnow client for the configured instance: basic auth, or an OAuth bearer token on a session."""
+    if settings.url is None:
+        raise ValueError("servicenow.url is not set")
+    parts = urlsplit(str(settings.url))
+    # pysnow takes the host verbatim (port included) and picks the scheme from use_ssl.
+    use_ssl = parts.scheme == "https"
+    if settings.oauth_token is not None:
+        # pysnow accepts a ready session instead of user and password (pysnow docs, "Using a custom
+        # session"); the bearer token rides on it as the Authorization header.
+        session = requests.Session()
+        session.headers["Authorization"] = f"Bearer {settings.oauth_token.get_secret_value()}"
+        return pysnow.Client(host=parts.netloc, session=session, use_ssl=use_ssl)
+    if not settings.user or settings.password is None:
+        raise ValueError("servicenow needs user and password, or oauth_token")
+    return pysnow.Client(
+        host=parts.netloc, user=settings.user, password=settings.password.get_secret_value(), use_ssl=use_ssl
+    )
+
+
+def secrets_of(settings: ServiceNowSettings) -> list[str | None]:
+    """Every secret in the settings, for redaction."""
+    return [
+        s.get_secret_value() if s is not None else None
+        for s in (settings.password, settings.oauth_token, settings.webhook_secret)
+    ]
+
+
+def encoded(value: str) -> str:
+    """A value made safe inside an encoded query: a caret is written twice (Table API docs)."""
+    return value.replace("^", "^^")
+
+
+class TableClient:
+    """Reads and writes of the Table API through pysnow; every failure raised as a bridge error.
+
+    pysnow never retries (api-contracts.md 3.5): callers wrap these calls in a RetryPolicy.
+    """
+
+    def __init__(
+        self,
+        client: pysnow.Client,
+        *,
+        secrets: list[str | None],
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._client = client
+        self._secrets = secrets
+        self._timeout_s = timeout_s
+        self._clock = clock
+
+    def __repr__(self) -> str:
+        return f"TableClient({self._client.base_url})"
+
+    def _resource(self, table: str, fields: Sequence[str] = ()) -> Any:
+        resource = self._client.resource(api_path=f"/table/{table}", timeout=self._timeout_s)
+        # Plain sys_ids for references, stored values (never labels) for choices: the same values the
+        # business rule's events carry (config/servicenow/README.md).
+        resource.parameters.exclude_reference_link = True
+        resource.parameters.display_value = False
+        if fields:
+            resource.parameters.fields = list(fields)
+        return resource
+
+    def _call(self, fn: Callable[[], Any]) -> Any:
+        return calling(fn, secrets=self._secrets, now=self._clock)
+
+    def list(
+        self, table: str, query: str, *, fields: Sequence[str], limit: int, offset: int = 0
+    ) -> list[Row]:
+        """One page of a query, in the query's order (pysnow does not follow `Link`)."""
+        resource = self._resource(table)
+        rows = self._call(
+            lambda: resource.get(query=query, fields=list(fields), limit=limit, offset=offset).all()
+        )
+        return [_strings(row) for row in rows]
+
+    def get(self, table: str, sys_id: str, *, fields: Sequence[str]) -> Row | None:
+        """One record by sys_id, None when the instance says 404."""
+        resource = self._resource(table, fields)
+
+        def read() -> Any:
+            try:
+                return resource.request("GET", path_append=f"/{sys_id}").one()
+            except requests.exceptions.HTTPError as exc:
+                if exc.response is not None and exc.response.status_code == 404:
+                    return None
+                raise
+
+        found = self._call(read)
+        return None if found is None else _strings(found)
+
+    def patch(self, table: str, sys_id: str, payload: dict[str, str], *, fields: Sequence[str]) -> Row:
+        """Write exactly the given fields of one record.
+
+        pysnow's own update() reads the record first and then PUTs (api-contracts.md 3.5); a PATCH of
+        the fields alone is one request and sends nothing else (STYLE.md point 8).
+        """
+        resource = self._resource(table, fields)
+        written = self._call(
+            lambda: resource.request("PATCH", path_append=f"/{sys_id}", data=json.dumps(payload)).one()
+        )
+        return _strings(written)
+
+    def create(self, table: str, payload: dict[str, str], *, fields: Sequence[str]) -> Row:
+        """Insert one record; the created record as the instance shows it."""
+        resource = self._resource(table, fields)
+        return _strings(self._call(lambda: resource.create(payload=payload).one()))
+
+
+def _strings(row: Any) -> Row:
+    """A Table API record as plain strings; a reference still given as {"value": ...} becomes its value."""
+    if not isinstance(row, dict):
+        return {}
+    out: Row = {}
+    for name, value in row.items():
+        plain = value.get("value", "") if isinstance(value, dict) else value
+        out[str(name)] = "" if plain is None else str(plain)
+    return out
