@@ -6,6 +6,7 @@ from tests.store_fixtures import (  # noqa: F401 - fixtures are found by name
     database_url,
     empty_database_url,
     postgres_admin_url,
+    postgres_databases,
     postgres_template,
     sqlite_template,
     store,
