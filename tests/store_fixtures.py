@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import uuid
 from collections import defaultdict, deque
@@ -142,6 +143,16 @@ def store_backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's live process
+    return True
+
+
 class PostgresDatabases:
     """Per-test databases copied from templates: made a step ahead and dropped in the background.
 
@@ -155,6 +166,18 @@ class PostgresDatabases:
         self._workers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="test-databases")
         self._ready: dict[str, deque[Future[str]]] = defaultdict(deque)
         self._drops: list[Future[None]] = []
+
+    def drop_orphans(self) -> None:
+        """Drop databases left by test runs that were killed (their process is gone)."""
+        with _admin(self.admin_url) as admin:
+            names = [
+                row[0]
+                for row in admin.execute("SELECT datname FROM pg_database WHERE datname LIKE 'bridge_t_%'")
+            ]
+        for name in names:
+            match = re.fullmatch(r"bridge_t_(\d+)_[0-9a-f]+", str(name))
+            if match and not _alive(int(match.group(1))):
+                self.drop(str(name))
 
     def take(self, template: str, *, ahead: bool = True) -> str:
         """A new database copied from `template`; yours until you give it back with drop()."""
@@ -179,7 +202,8 @@ class PostgresDatabases:
         return _sqlalchemy_url(self.admin_url, name)
 
     def _create(self, template: str) -> str:
-        name = f"bridge_t_{uuid.uuid4().hex[:16]}"
+        # The creator's process id in the name lets a later run drop what a killed one left.
+        name = f"bridge_t_{os.getpid()}_{uuid.uuid4().hex[:12]}"
         with _admin(self.admin_url) as admin:
             # The default strategy (WAL_LOG) needs no checkpoint, unlike FILE_COPY, whose checkpoints
             # slow every other client of a busy server.
@@ -199,6 +223,7 @@ class PostgresDatabases:
 def postgres_databases(postgres_admin_url: str) -> Iterator[PostgresDatabases]:
     """The session's maker of per-test PostgreSQL databases."""
     databases = PostgresDatabases(postgres_admin_url)
+    databases.drop_orphans()
     try:
         yield databases
     finally:
