@@ -382,7 +382,7 @@ class _NoteReader:
         if "defects_fixed" in keys or "defects_outstanding" in keys:
             target = _DefectList.FIXED if "defects_fixed" in keys else _DefectList.OUTSTANDING
             for piece in re.split(r"[,;]", value):
-                self._defect_text(piece.strip(), line, target, list_item=True, depth=0)
+                self._defect_text(piece.strip(), line, target, list_item=True, report_without_id=False)
         if "change_requests" in keys:
             self._change_request_line(value, line)
 
@@ -414,11 +414,15 @@ class _NoteReader:
                 self._defect_attribute(self.last_defect, role, split[1], line.line)
                 return True
         assert self.context.defects is not None
+        # A top-level list item in a defect section is a defect; without an id nobody can retest it.
+        report = line.is_list_item and line.depth <= 1
         return self._defect_text(
-            text, line.line, self.context.defects, list_item=line.is_list_item, depth=line.depth
+            text, line.line, self.context.defects, list_item=line.is_list_item, report_without_id=report
         )
 
-    def _defect_text(self, text: str, line: int, target: _DefectList, *, list_item: bool, depth: int) -> bool:
+    def _defect_text(
+        self, text: str, line: int, target: _DefectList, *, list_item: bool, report_without_id: bool
+    ) -> bool:
         """Defects named by one line or list item; True if it named any."""
         if not text or self._is_nothing(text):
             return bool(text)
@@ -433,7 +437,7 @@ class _NoteReader:
             ids = [r.id for r in references]
             rest = without_spans(text, [(r.start, r.end) for r in references]) if list_item else ""
         else:
-            if list_item and depth <= 1 and split_label(text) is None:
+            if report_without_id and split_label(text) is None:
                 self._finding(
                     FindingCode.DEFECT_WITHOUT_ID,
                     FindingSeverity.WARNING,

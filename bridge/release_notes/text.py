@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from bridge.release_notes.vocabulary import Vocabulary, squash
+from bridge.release_notes.vocabulary import Vocabulary
 
 # --- plain text --------------------------------------------------------------------------------------
 
@@ -66,11 +66,6 @@ def split_label(text: str) -> tuple[str, str] | None:
     return match.group(1).strip(), match.group(2).strip()
 
 
-def is_word_in(text: str, words: frozenset[str]) -> bool:
-    """Whether the whole text is one of the (squashed) words, e.g. "None." in the nothing list."""
-    return squash(text) in words if len(text) < 80 else False
-
-
 # --- references ---------------------------------------------------------------------------------------
 
 # AB#123 (the ADO mention), #123, Bug 123, Defect 123, Work item 123, and ADO's work item URLs.
@@ -81,57 +76,6 @@ _DEFECT_REF = re.compile(
 )
 # A defect line that starts with its id: `48190: ...`, `50101 – ...`, `(48211) ...`, `48211 Router ...`.
 _LEADING_ID = re.compile(r"[(\[]?(\d{1,9})(?!\d)(?!\.\d)([)\]]?)(\s{0,3}[:|–—\-,]|\s|$)")
-# Numbers a defect line may start with that are counts or quantities, not ids.
-_NOT_AN_ID_BEFORE = frozenset(
-    {
-        "defect",
-        "defects",
-        "issue",
-        "issues",
-        "bug",
-        "bugs",
-        "item",
-        "items",
-        "fix",
-        "fixes",
-        "change",
-        "changes",
-        "row",
-        "rows",
-        "step",
-        "steps",
-        "test",
-        "tests",
-        "check",
-        "checks",
-        "min",
-        "mins",
-        "minute",
-        "minutes",
-        "hour",
-        "hours",
-        "hr",
-        "hrs",
-        "day",
-        "days",
-        "ms",
-        "s",
-        "sec",
-        "secs",
-        "seconds",
-        "mb",
-        "gb",
-        "kb",
-        "tb",
-        "x",
-        "×",
-        "percent",
-        "node",
-        "nodes",
-        "server",
-        "servers",
-    }
-)
 _FIRST_WORD = re.compile(r"[^\s,.;:()]{1,20}")
 _RFC = re.compile(r"(?<![A-Za-z0-9])CHG\d{7}(?!\d)", re.IGNORECASE)
 # ADO's work item ids are 32-bit.
@@ -175,7 +119,7 @@ def leading_defect_id(text: str, vocabulary: Vocabulary, *, strict: bool) -> Ref
     word = _FIRST_WORD.match(text[match.end() : match.end() + 40].lstrip())
     first = word.group(0).lower() if word else ""
     if not separator:
-        if strict or len(digits) < 3 or first in _NOT_AN_ID_BEFORE:
+        if strict or len(digits) < 3 or first in vocabulary.quantity_words:
             return None
     elif len(digits) == 1 and vocabulary.severity(f"{digits} {first}") is not None:
         return None  # "2 - High" is a severity, not defect 2

@@ -104,6 +104,7 @@ class ReleaseNotesMapping(BaseModel):
     change_request_prefixes: list[str]
     nothing: list[str] = Field(default_factory=list)
     placeholders: list[str] = Field(default_factory=list)
+    quantity_words: list[str] = Field(default_factory=list)
 
     @field_validator("items")
     @classmethod
@@ -165,6 +166,7 @@ class Vocabulary:
     change_request_prefixes: tuple[str, ...]
     nothing: frozenset[str]
     placeholders: frozenset[str]
+    quantity_words: frozenset[str]  # lower case, as written
 
     @classmethod
     def from_mapping(cls, mapping: ReleaseNotesMapping) -> Vocabulary:
@@ -212,6 +214,7 @@ class Vocabulary:
             change_request_prefixes=tuple(p.upper() for p in mapping.change_request_prefixes),
             nothing=frozenset(squash(w) for w in mapping.nothing),
             placeholders=frozenset(squash(w) for w in mapping.placeholders),
+            quantity_words=frozenset(w.lower() for w in mapping.quantity_words),
         )
 
     def keys_with_need(self, need: ItemNeed) -> tuple[str, ...]:
