@@ -15,6 +15,10 @@ PROSE = (
 )
 
 
+def _size(lines: list[str]) -> int:
+    return sum(len(line) + 1 for line in lines)
+
+
 def build_note(target_bytes: int = TARGET_BYTES) -> str:
     """A realistic note grown to about `target_bytes`: every kind of block, the bulk in defect rows."""
     head = [
@@ -37,27 +41,26 @@ def build_note(target_bytes: int = TARGET_BYTES) -> str:
     outstanding = ["## Known issues", ""]
     prose = ["## Release content", ""]
     steps = ["## Release instructions", ""]
-    size = lambda lines: sum(len(line) + 1 for line in lines)  # noqa: E731
     number = 10000
-    while size(fixed) < 5 * share:
+    while _size(fixed) < 5 * share:
         number += 1
         fixed.append(
             f"| {number} | {SEVERITIES[number % 4]} | Duplicate MDS messages published when the DIP "
             f"retries delivery {number} to subscriber `sub-{number % 97}` | SIT Functional test team |"
         )
-    while size(outstanding) < 2 * share:
+    while _size(outstanding) < 2 * share:
         number += 1
         outstanding.append(
             f"- AB#{number} (Sev {number % 4 + 1}) Replay of dead-lettered message {number} needs a manual "
             "trigger (workaround: operations replay the queue on request)"
         )
     step = 0
-    while size(steps) < share:
+    while _size(steps) < share:
         step += 1
         steps.append(
             f"{step}. Deploy dip-router.jar 1.0.2.0 to node {step}, check the health endpoint (5 min)"
         )
-    while size(prose) < 2 * share:
+    while _size(prose) < 2 * share:
         prose.extend([PROSE * 6, ""])
     tail = [
         "## Backout plan",

@@ -8,12 +8,15 @@ from typing import Any
 
 import pytest
 
+from bridge.mappings import MappingError
 from bridge.release_notes import (
     FindingCode,
     FindingSeverity,
+    ItemNeed,
     ItemSource,
     ReleaseNote,
     default_vocabulary,
+    load_vocabulary,
     parse_release_note,
 )
 from bridge.release_notes.blocks import TextLine, read_blocks
@@ -111,11 +114,11 @@ def test_fixture_note_gives_its_expected_facts(name: str) -> None:
     if "defects_fixed" in expected:
         assert {str(d.id): d.severity for d in note.defects_fixed} == expected["defects_fixed"]
     if "defects_outstanding" in expected:
-        outstanding = {str(d["id"]): d for d in data["defects_outstanding"]}  # type: ignore[attr-defined]
+        outstanding = {str(d.id): d for d in note.defects_outstanding}
         assert set(outstanding) == set(expected["defects_outstanding"])
         for number, fields in expected["defects_outstanding"].items():
             for field, value in fields.items():
-                assert outstanding[number][field] == value, (number, field)
+                assert getattr(outstanding[number], field) == value, (number, field)
     if "change_requests" in expected:
         changes = {c.id: c for c in note.change_requests}
         assert set(changes) == set(expected["change_requests"])
@@ -123,7 +126,8 @@ def test_fixture_note_gives_its_expected_facts(name: str) -> None:
             for number, fields in expected["change_requests"].items():
                 for field, value in fields.items():
                     assert getattr(changes[number], field) == value, (number, field)
-    summaries = {str(d.id): d.summary for d in (*note.defects_fixed, *note.defects_outstanding)}
+    summaries = {str(d.id): d.summary for d in note.defects_fixed}
+    summaries.update({str(d.id): d.summary for d in note.defects_outstanding})
     for number, summary in expected.get("summaries", {}).items():
         assert summaries[number] == summary, number
     if "missing" in expected:
@@ -329,3 +333,71 @@ def test_present_items_are_only_required_and_optional_ones() -> None:
 def test_lines_are_lines_of_the_note() -> None:
     blocks = read_blocks("# T\r\n\r\n- a\r\n- b\r\n\r\nText\r\n")
     assert [(b.line, b.text) for b in blocks if isinstance(b, TextLine)] == [(3, "a"), (4, "b"), (6, "Text")]
+
+
+# --- the mapping ---------------------------------------------------------------------------------------
+
+MAPPING = Path(__file__).resolve().parent.parent.parent / "mappings" / "release_notes.yaml"
+REQUIRED_ITEMS = (
+    "programme",
+    "title",
+    "release_date",
+    "release_number",
+    "released_to",
+    "issued_by",
+    "source_tag",
+    "bill_of_materials",
+    "release_content",
+    "defects_fixed",
+    "defects_outstanding",
+    "change_requests",
+    "prerequisites",
+    "release_instructions",
+    "post_release_checks",
+    "backout_plan",
+    "service_impact",
+)
+
+
+def test_the_mapping_holds_the_approach_s_items_in_its_order() -> None:
+    vocabulary = default_vocabulary()
+    assert vocabulary.keys_with_need(ItemNeed.REQUIRED) == REQUIRED_ITEMS
+    assert set(vocabulary.keys_with_need(ItemNeed.OPTIONAL)) == {
+        "documentation",
+        "database_schema",
+        "target_hardware",
+        "target_os",
+    }
+
+
+def _broken_mapping(tmp_path: Path, old: str, new: str) -> Path:
+    text = MAPPING.read_text(encoding="utf-8")
+    assert old in text
+    (tmp_path / "release_notes.yaml").write_text(text.replace(old, new, 1), encoding="utf-8")
+    return tmp_path
+
+
+def test_a_mapping_of_another_version_is_refused_with_its_line(tmp_path: Path) -> None:
+    folder = _broken_mapping(tmp_path, "version: 1", "version: 2")
+    with pytest.raises(MappingError, match=r"release_notes\.yaml:\d+: version"):
+        load_vocabulary(folder)
+
+
+def test_a_mapping_without_an_item_the_parser_reads_is_refused(tmp_path: Path) -> None:
+    folder = _broken_mapping(tmp_path, "  defects_fixed:\n", "  defects_repaired:\n")
+    with pytest.raises(MappingError, match="defects_fixed"):
+        load_vocabulary(folder)
+
+
+def test_a_mapping_with_an_unknown_column_role_is_refused(tmp_path: Path) -> None:
+    folder = _broken_mapping(tmp_path, "  severity: [severity,", "  sevrity: [severity,")
+    with pytest.raises(MappingError, match="sevrity"):
+        load_vocabulary(folder)
+
+
+def test_a_changed_mapping_changes_what_is_read(tmp_path: Path) -> None:
+    folder = _broken_mapping(tmp_path, "headings: [defects fixed,", "headings: [corrections, defects fixed,")
+    note = parse_release_note(
+        "# DIP 1.0.2.0\n## Corrections\n- 48211: typo", vocabulary=load_vocabulary(folder)
+    )
+    assert [d.id for d in note.defects_fixed] == [48211]
