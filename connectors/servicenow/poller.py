@@ -4,7 +4,8 @@
 # so each poll re-reads from `watermark - overlap` with `>=` and drops the (sys_id, sys_mod_count)
 # pairs already read in that window (api-contracts.md 3.1: "use >= and deduplicate"). Reads are
 # bounded by the poll's `now`, so the watermark never passes it. pysnow does not paginate: pages are
-# read here, by the watermark, and by sysparm_offset only while one window holds more than a page.
+# read here, each from the last one's final sys_updated_on, and by sysparm_offset only while one
+# second holds more than a page.
 
 from __future__ import annotations
 
@@ -39,13 +40,24 @@ DEFAULT_OVERLAP = timedelta(seconds=5)
 
 @dataclass(frozen=True)
 class PollCursor:
-    """Where a poll resumes: the newest sys_updated_on read, the revisions read in the look-back window
-    before it (`"sys_id:sys_mod_count"` → sys_updated_on), and records of that window already read when
-    it holds more than a page."""
+    """Where a poll resumes.
+
+    `watermark`: the newest sys_updated_on read; `seen`: the revisions read in the look-back window
+    before it (`"sys_id:sys_mod_count"` → sys_updated_on); `resume`: after a full page, the
+    sys_updated_on of its last record, where the next page starts instead of looking back; `offset`:
+    records of the next query already read, when one second holds more than a page.
+    """
 
     watermark: datetime | None = None
     seen: Mapping[str, datetime] = field(default_factory=dict)
+    resume: datetime | None = None
     offset: int = 0
+
+    def since(self, overlap: timedelta) -> datetime | None:
+        """Where the next query starts (`>=`): where paging stopped, else the watermark less the look-back."""
+        if self.resume is not None:
+            return self.resume
+        return self.watermark - overlap if self.watermark is not None else None
 
     def encode(self) -> str:
         return json.dumps(
@@ -53,6 +65,7 @@ class PollCursor:
                 "v": CURSOR_VERSION,
                 "watermark": format_time(self.watermark) if self.watermark else None,
                 "seen": {key: format_time(at) for key, at in sorted(self.seen.items())},
+                "resume": format_time(self.resume) if self.resume else None,
                 "offset": self.offset,
             },
             separators=(",", ":"),
@@ -67,9 +80,10 @@ class PollCursor:
             data = json.loads(text)
             if data.get("v") != CURSOR_VERSION:
                 raise ValueError(f"version {data.get('v')!r}")
-            watermark = parse_time(data["watermark"]) if data.get("watermark") else None
+            watermark = _required_time(data["watermark"]) if data.get("watermark") else None
             seen = {str(k): _required_time(v) for k, v in dict(data.get("seen") or {}).items()}
-            return cls(watermark, seen, int(data.get("offset") or 0))
+            resume = _required_time(data["resume"]) if data.get("resume") else None
+            return cls(watermark, seen, resume, int(data.get("offset") or 0))
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             raise PermanentError(f"not a ServiceNow poll cursor ({exc})") from None
 
@@ -119,7 +133,7 @@ class ServiceNowPoller:
         """One page of changes since `cursor`, read up to `now` (the cursor never passes it)."""
         state = PollCursor.decode(cursor)
         until = _second(now)
-        since = state.watermark - self._overlap if state.watermark is not None else None
+        since = state.since(self._overlap)
         query = poll_query(since, until)
         rows = self._retry.call(
             lambda: self._client.list(
@@ -134,16 +148,17 @@ class ServiceNowPoller:
         events = self._events(fresh)
         read = [*revisions.values(), *([state.watermark] if state.watermark else [])]
         watermark = min(max(read), until) if read else None
-        window_start = watermark - self._overlap if watermark is not None else None
-        seen = {
-            key: at
-            for key, at in {**state.seen, **revisions}.items()
-            if window_start is None or at >= window_start
-        }
         full = len(rows) >= self._page_size
-        # The same window again (the watermark did not move) with a full page: step over what was read.
-        offset = state.offset + len(rows) if full and watermark == state.watermark else 0
-        return PollPage(tuple(events), PollCursor(watermark, seen, offset).encode(), more=full)
+        # The look-back window is remembered whatever the next query: its revisions are never repeated.
+        window = watermark - self._overlap if watermark is not None else None
+        seen = {k: at for k, at in {**state.seen, **revisions}.items() if window is None or at >= window}
+        # Rows come in sys_updated_on order, so after a full page nothing unread is older than its last.
+        resume = (parse_time(rows[-1].get("sys_updated_on", "")) or since) if full else None
+        # A full page that leaves the next query where this one was (one second holds more than a page):
+        # step over the records read, or the same page would come back for ever.
+        offset = state.offset + len(rows) if full and resume == since else 0
+        cursor_out = PollCursor(watermark, seen, resume=resume, offset=offset)
+        return PollPage(tuple(events), cursor_out.encode(), more=full)
 
     def _new_rows(
         self, rows: list[Row], seen: Mapping[str, datetime]

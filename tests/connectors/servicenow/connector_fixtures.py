@@ -1,0 +1,113 @@
+"""Fixtures for the ServiceNow connector tests: an instance with the mapped fields, and connectors to it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+import requests
+
+from bridge.config import ServiceNowSettings
+from bridge.mappings import ServiceNowMapping, servicenow_mapping
+from connectors.outcomes import RetryPolicy
+from connectors.servicenow.connector import ServiceNowConnector
+from connectors.servicenow.simulator import ServiceNowSimulator
+from connectors.simulation import RunningServer
+
+USER, PASSWORD, SECRET = "bridge.integration", "s3cret-pw", "bridge-shared-key"
+FIELDS = {"environment": "u_environment", "release": "u_release", "governance": "u_governance_approval"}
+EXTRA_FIELDS = tuple(FIELDS.values())
+
+
+@dataclass
+class Sleeps:
+    """A sleep that records the waits it was asked for and returns at once."""
+
+    waits: list[float] = field(default_factory=list)
+
+    def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
+def settings_for(url: str, **overrides: Any) -> ServiceNowSettings:
+    values: dict[str, Any] = {
+        "url": url,
+        "user": USER,
+        "password": PASSWORD,
+        "webhook_secret": SECRET,
+        "fields": FIELDS,
+    }
+    values.update(overrides)
+    return ServiceNowSettings(**values)
+
+
+@pytest.fixture
+def mapping() -> ServiceNowMapping:
+    return servicenow_mapping()
+
+
+@pytest.fixture
+def sleeps() -> Sleeps:
+    return Sleeps()
+
+
+@dataclass(frozen=True)
+class Snow:
+    """A simulated instance on loopback with the mapped fields, and its clock."""
+
+    sim: ServiceNowSimulator
+    server: RunningServer
+    clock: Any
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def api(self, path: str) -> str:
+        return f"{self.server.url}/api/now{path}"
+
+    def stats(self) -> dict[str, int]:
+        """Requests served since the counters were last reset, by route (GET /_sim/stats)."""
+        reply = requests.get(f"{self.url}/_sim/stats", timeout=5)
+        by_route: dict[str, int] = reply.json()["requests"]
+        return by_route
+
+    def reset_stats(self) -> None:
+        self.sim.stats.reset()
+
+
+@pytest.fixture
+def snow(clock: Any, receiver: Any, _switched: Any) -> Iterator[Snow]:
+    """A simulated instance with the mapped fields, posting signed change events to the receiver."""
+    switch, server = _switched
+    sim = ServiceNowSimulator(
+        user=USER,
+        password=PASSWORD,
+        extra_fields=EXTRA_FIELDS,
+        event_url=receiver.url,
+        event_secret=SECRET,
+        clock=clock,
+    )
+    switch.app = sim.app
+    yield Snow(sim, server, clock)
+    switch.app = None
+    sim.close()
+
+
+@pytest.fixture
+def make_connector(mapping: ServiceNowMapping, sleeps: Sleeps) -> Callable[..., ServiceNowConnector]:
+    """Builds a connector to a URL; fake sleeps, a short retry total, any settings overridden."""
+
+    def make(url: str, *, total_s: float = 5.0, **options: Any) -> ServiceNowConnector:
+        settings_options = {k: options.pop(k) for k in list(options) if k in ServiceNowSettings.model_fields}
+        retry = RetryPolicy(total_s=total_s, max_backoff_s=1.0, initial_s=0.01, sleep=sleeps)
+        return ServiceNowConnector(settings_for(url, **settings_options), mapping, retry=retry, **options)
+
+    return make
+
+
+@pytest.fixture
+def connector(snow: Snow, make_connector: Callable[..., ServiceNowConnector]) -> ServiceNowConnector:
+    return make_connector(snow.url)
