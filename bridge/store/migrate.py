@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +17,9 @@ from sqlalchemy.engine import URL
 from bridge.store.engine import make_engine
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# Alembic keeps the running migration's context in module globals: one migration per process at a
+# time. Across processes (replicas), env.py serialises on a PostgreSQL advisory lock.
+_ALEMBIC = threading.Lock()
 
 
 def alembic_config() -> Config:
@@ -47,7 +51,7 @@ def _engine(target: Engine | str | URL) -> Iterator[Engine]:
 
 def upgrade(target: Engine | str | URL, revision: str = "head") -> None:
     """Migrate the database to `revision`, in one transaction; safe to call on an up-to-date database."""
-    with _engine(target) as engine, engine.begin() as connection:
+    with _ALEMBIC, _engine(target) as engine, engine.begin() as connection:
         config = alembic_config()
         config.attributes["connection"] = connection
         command.upgrade(config, revision)

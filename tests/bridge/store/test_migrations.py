@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import threading
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -9,10 +13,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, StatementError
 
 from bridge.domain.events import Source
-from bridge.store import Store, current_revision, head_revision, is_up_to_date, upgrade
+from bridge.store import InboxKind, Store, current_revision, head_revision, is_up_to_date, upgrade
 from bridge.store.engine import make_engine
 from bridge.store.schema import metadata
 
@@ -80,3 +84,49 @@ def test_a_postgresql_url_without_a_driver_uses_psycopg() -> None:
         assert make_url(engine.url).get_driver_name() == "psycopg"
     finally:
         engine.dispose()
+
+
+def test_replicas_starting_together_migrate_once(empty_database_url: str) -> None:
+    # Separate processes, as replicas are: each runs Alembic on its own connection.
+    code = "import sys; from bridge.store import upgrade; upgrade(sys.argv[1])"
+    replicas = [
+        subprocess.Popen([sys.executable, "-c", code, empty_database_url], stderr=subprocess.PIPE, text=True)
+        for _ in range(3)
+    ]
+    failures = [
+        err for replica in replicas if (err := replica.communicate(timeout=120)[1]) and replica.returncode
+    ]
+    assert failures == []
+    assert is_up_to_date(empty_database_url)
+
+
+def test_threads_of_one_process_migrate_one_at_a_time(empty_database_url: str) -> None:
+    errors: list[BaseException] = []
+    start = threading.Barrier(3)
+
+    def migrate() -> None:
+        try:
+            start.wait()
+            upgrade(empty_database_url)
+        except BaseException as exc:  # reported below: a thread's failure must fail the test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=migrate) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert is_up_to_date(empty_database_url)
+
+
+def test_naive_times_are_refused(store: Store) -> None:
+    with pytest.raises(StatementError, match="naive datetime"), store.transaction() as tx:
+        tx.put_inbox(Source.ADO, "d", InboxKind.POLL, {}, now=datetime(2024, 5, 1, 10, 0))
+
+
+def test_a_read_only_transaction_refuses_writes_on_postgresql(store: Store) -> None:
+    if not store.is_postgres:
+        pytest.skip("SQLite's read-only transactions only decline the write lock up front")
+    with pytest.raises(DBAPIError, match="read-only"), store.transaction(readonly=True) as tx:
+        tx.put_inbox(Source.ADO, "d", InboxKind.POLL, {})
