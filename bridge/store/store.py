@@ -6,12 +6,11 @@ import hashlib
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import URL
 
-from bridge.config import DatabaseSettings
 from bridge.store import migrate
 from bridge.store.audit import AuditQueries
 from bridge.store.cursors import CursorQueries
@@ -22,6 +21,9 @@ from bridge.store.ledger import LedgerQueries
 from bridge.store.links import LinkQueries
 from bridge.store.outbox import OutboxQueries
 from bridge.store.records import RecordQueries
+
+if TYPE_CHECKING:  # the store needs only the URL; configuration loading stays out of its imports
+    from bridge.config import DatabaseSettings
 
 
 class Tx(
