@@ -55,6 +55,8 @@ def encoded(value: str) -> str:
 class TableClient:
     """Reads and writes of the Table API through pysnow; every failure raised as a bridge error.
 
+    Replies are read as streams so that an error inside a 200 surfaces as pysnow's ResponseError.
+
     pysnow never retries (api-contracts.md 3.5): callers wrap these calls in a RetryPolicy.
     """
 
@@ -93,7 +95,9 @@ class TableClient:
         """One page of a query, in the query's order (pysnow does not follow `Link`)."""
         resource = self._resource(table)
         rows = self._call(
-            lambda: resource.get(query=query, fields=list(fields), limit=limit, offset=offset).all()
+            lambda: list(
+                resource.get(query=query, fields=list(fields), limit=limit, offset=offset, stream=True).all()
+            )
         )
         return [_strings(row) for row in rows]
 
@@ -103,7 +107,7 @@ class TableClient:
 
         def read() -> Any:
             try:
-                return resource.request("GET", path_append=f"/{sys_id}").one()
+                return _first(resource.request("GET", path_append=f"/{sys_id}", stream=True))
             except requests.exceptions.HTTPError as exc:
                 if exc.response is not None and exc.response.status_code == 404:
                     return None
@@ -120,14 +124,26 @@ class TableClient:
         """
         resource = self._resource(table, fields)
         written = self._call(
-            lambda: resource.request("PATCH", path_append=f"/{sys_id}", data=json.dumps(payload)).one()
+            lambda: _first(
+                resource.request("PATCH", path_append=f"/{sys_id}", data=json.dumps(payload), stream=True)
+            )
         )
         return _strings(written)
 
     def create(self, table: str, payload: dict[str, str], *, fields: Sequence[str]) -> Row:
         """Insert one record; the created record as the instance shows it."""
         resource = self._resource(table, fields)
-        return _strings(self._call(lambda: resource.create(payload=payload).one()))
+        created = self._call(lambda: _first(resource.request("POST", data=json.dumps(payload), stream=True)))
+        return _strings(created)
+
+
+def _first(response: Any) -> Any:
+    """The record of a single-record reply, read as a stream (None when it holds none).
+
+    Only pysnow's stream parser looks for an `error` object in a 2xx body and raises ResponseError; the
+    buffered one reports such a body as a missing result (pysnow/response.py).
+    """
+    return next(iter(response.all()), None)
 
 
 def _strings(row: Any) -> Row:

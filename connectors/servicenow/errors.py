@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import TypeVar
 
+import ijson  # type: ignore[import-untyped]  # pysnow's stream parser; it ships no types
 import pysnow.exceptions
 import requests
 
@@ -69,7 +70,7 @@ def translate(exc: Exception, *, secrets: list[str | None], now: datetime | None
         return PermanentError(
             redact(f"ServiceNow error in a 200 reply: {exc.message} ({exc.detail})", secrets)
         )
-    if isinstance(exc, pysnow.exceptions.MissingResult | json.JSONDecodeError | ValueError):
+    if isinstance(exc, pysnow.exceptions.MissingResult | ijson.JSONError | json.JSONDecodeError | ValueError):
         # A 200 that is not the Table API's JSON: a hibernating developer instance answers every URL
         # with an HTML page and 200 OK, and wakes up later.
         return TransientError(redact(f"ServiceNow answered without a Table API result: {exc}", secrets))
@@ -82,5 +83,10 @@ def calling(fn: Callable[[], T], *, secrets: list[str | None], now: Callable[[],
         return fn()
     except BridgeError:
         raise
-    except (requests.exceptions.RequestException, pysnow.exceptions.PysnowException, ValueError) as exc:
+    except (
+        requests.exceptions.RequestException,
+        pysnow.exceptions.PysnowException,
+        ijson.JSONError,
+        ValueError,
+    ) as exc:
         raise translate(exc, secrets=secrets, now=now()) from None
