@@ -70,10 +70,10 @@ def _admin(admin_url: str) -> psycopg.Connection[tuple[object, ...]]:
 
 
 def _schema_digest() -> str:
-    """A digest of the migrations, so a template is rebuilt whenever they change."""
+    """A digest of the migration scripts, so a template is rebuilt whenever they change."""
     digest = hashlib.sha256()
-    for path in sorted(MIGRATIONS.rglob("*.py")):
-        digest.update(path.relative_to(MIGRATIONS).as_posix().encode())
+    for path in sorted((MIGRATIONS / "versions").glob("*.py")):
+        digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
 

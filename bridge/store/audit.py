@@ -15,6 +15,8 @@ from bridge.store.schema import audit
 
 @dataclass(frozen=True)
 class AuditEntry:
+    """One entry of the audit trail."""
+
     id: int
     at: datetime
     system: Source

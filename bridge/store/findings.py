@@ -17,6 +17,8 @@ from bridge.store.schema import findings
 
 @dataclass(frozen=True)
 class FindingRow:
+    """A stored finding: when first and last seen, and when resolved if it is."""
+
     id: int
     code: str
     severity: FindingSeverity
@@ -28,6 +30,7 @@ class FindingRow:
     resolved_at: datetime | None
 
     def finding(self) -> Finding:
+        """The domain finding this row records."""
         return Finding(self.code, self.severity, self.subject, self.message, self.evidence)
 
 

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Row, func, select, update
+from sqlalchemy import Row, delete, func, select, update
 
 from bridge.domain.events import Source
 from bridge.store.base import Queries, utcnow
@@ -36,6 +36,8 @@ class InboxPut:
 
 @dataclass(frozen=True)
 class InboxRow:
+    """A stored delivery or poll result, as the processor sees it."""
+
     id: int
     source: Source
     delivery_key: str
@@ -166,6 +168,17 @@ class InboxQueries(Queries):
             .where(inbox.c.id == inbox_id)
             .values(available_at=retry_at or at + inbox_backoff(attempts))
         )
+
+    def prune_inbox(self, processed_before: datetime) -> int:
+        """Delete rows processed before the given time; returns how many.
+
+        A redelivery of a pruned delivery is stored and applied again, which is harmless: records
+        only move forward and actions are keyed by their effect.
+        """
+        result = self.connection.execute(
+            delete(inbox).where(inbox.c.processed_at.is_not(None), inbox.c.processed_at < processed_before)
+        )
+        return result.rowcount
 
     def inbox_stats(self, *, now: datetime | None = None) -> InboxStats:
         """Counts of unprocessed, failing and processed rows, and the inbox's lag."""

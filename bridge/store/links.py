@@ -23,6 +23,8 @@ class LinkKind(StrEnum):
 
 @dataclass(frozen=True)
 class LinkRow:
+    """A link between a release and an RFC or a defect, with its evidence."""
+
     id: int
     kind: LinkKind
     left: str

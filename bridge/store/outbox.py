@@ -52,6 +52,8 @@ class ActionStatus(StrEnum):
 
 @dataclass(frozen=True)
 class OutboxRow:
+    """An action in the outbox with its state of delivery."""
+
     id: int
     key: str
     kind: str

@@ -54,10 +54,12 @@ class Store:
 
     @classmethod
     def from_url(cls, url: str | URL, **engine_options: Any) -> Store:
+        """A store on `url` (sqlite:///path or postgresql+psycopg://...); options go to the engine."""
         return cls(make_engine(url, **engine_options))
 
     @classmethod
     def from_settings(cls, settings: DatabaseSettings) -> Store:
+        """A store on the configured database."""
         return cls.from_url(settings.url)
 
     @property
@@ -128,7 +130,9 @@ class Store:
         migrate.upgrade(self.engine)
 
     def current_revision(self) -> str | None:
+        """The schema revision the database is at; None before the first upgrade."""
         return migrate.current_revision(self.engine)
 
     def is_up_to_date(self) -> bool:
+        """Whether the schema is at the newest revision (for /readyz)."""
         return migrate.is_up_to_date(self.engine)

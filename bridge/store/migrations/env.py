@@ -16,6 +16,7 @@ MIGRATION_LOCK = int.from_bytes(
 
 
 def run_migrations(connection: Connection) -> None:
+    """Run the pending migrations on `connection`, inside its transaction."""
     context.configure(
         connection=connection,
         target_metadata=metadata,
@@ -30,6 +31,7 @@ def run_migrations(connection: Connection) -> None:
 
 
 def main() -> None:
+    """Alembic runs this module for every command; the caller hands over the connection."""
     connection = context.config.attributes.get("connection")
     if not isinstance(connection, Connection):
         raise RuntimeError("run the store's migrations through bridge.store.migrate.upgrade()")

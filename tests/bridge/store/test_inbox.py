@@ -69,6 +69,19 @@ def test_a_failed_row_is_rescheduled_not_lost(store: Store) -> None:
     assert stats.oldest_unprocessed_at is None
 
 
+def test_old_processed_rows_are_pruned(store: Store) -> None:
+    with store.transaction() as tx:
+        old = tx.put_inbox(Source.ADO, "old", InboxKind.POLL, {}, now=T0)
+        recent = tx.put_inbox(Source.ADO, "recent", InboxKind.POLL, {}, now=T0)
+        waiting = tx.put_inbox(Source.ADO, "waiting", InboxKind.POLL, {}, now=T0)
+        tx.mark_processed(old.id, now=T0)
+        tx.mark_processed(recent.id, now=T0 + timedelta(days=30))
+        assert tx.prune_inbox(T0 + timedelta(days=7)) == 1
+        assert tx.get_inbox(old.id) is None
+        assert tx.get_inbox(recent.id) is not None
+        assert tx.get_inbox(waiting.id) is not None
+
+
 def test_an_empty_inbox_has_no_lag(store: Store) -> None:
     with store.transaction(readonly=True) as tx:
         stats = tx.inbox_stats(now=T0)
