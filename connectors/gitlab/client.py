@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import gitlab
+import requests
 from gitlab.v4.objects import Project
 from pydantic import SecretStr
 
 from bridge.errors import BridgeError
 from connectors.outcomes import RetryPolicy
 
-from .errors import TRANSPORT_ERRORS, GitLabNotFoundError, ResponseLog, StalePageTokenError, bridge_error
+from .errors import GitLabNotFoundError, ResponseLog, StalePageTokenError, bridge_error
 
 T = TypeVar("T")
 JSON = dict[str, Any]
@@ -64,7 +65,7 @@ class GitLabApi:
             return fn()
         except BridgeError:
             raise
-        except (gitlab.GitlabError, *TRANSPORT_ERRORS) as exc:
+        except (gitlab.GitlabError, requests.RequestException) as exc:
             raise bridge_error(exc, headers=self._log.take(), secrets=self._secrets) from exc
 
     def _project(self, path: str) -> Project:

@@ -11,7 +11,8 @@ import pytest
 import requests
 import responses
 
-from bridge.connector import OutcomeStatus
+from bridge.config import GitLabSettings
+from bridge.connector import Connector, OutcomeStatus
 from bridge.domain.actions import CheckAncestry
 from bridge.domain.events import RecordRef, ReleasePublished, Source
 from bridge.errors import PermanentError, TransientError
@@ -160,3 +161,20 @@ def test_credentials_never_show_in_errors_logs_or_repr(
     for text in texts:
         assert TOKEN not in text
         assert "hook-secret-value" not in text
+
+
+def test_any_other_requests_failure_is_permanent(http: responses.RequestsMock, sleep: FakeSleep) -> None:
+    http.get(TAG_URL, body=requests.exceptions.TooManyRedirects("Exceeded 30 redirects."))
+    with pytest.raises(PermanentError, match="TooManyRedirects"):
+        _connector(sleep).fetch(REF)
+    assert len(http.calls) == 1
+
+
+def test_the_connector_meets_the_protocol(sleep: FakeSleep) -> None:
+    connector: Connector = _connector(sleep)  # checked by mypy: structural typing
+    assert connector.source is Source.GITLAB
+
+
+def test_a_connector_needs_a_url() -> None:
+    with pytest.raises(ValueError, match=r"gitlab\.url"):
+        GitLabConnector(GitLabSettings(), retry=RetryPolicy())

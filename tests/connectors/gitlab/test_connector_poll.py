@@ -7,9 +7,10 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+import requests
 
 from bridge.domain.events import NoteSource, ReleasePublished
-from bridge.errors import PermanentError
+from bridge.errors import PermanentError, TransientError
 from connectors.gitlab import GitLabConnector
 from connectors.gitlab.simulator import GitLabSimulator
 from tests.connectors.gitlab import connector_fixtures as fixtures
@@ -281,3 +282,15 @@ def test_cursor_since_reads_only_what_was_published_since(
 def test_a_cursor_that_is_not_ours_is_refused(connector: GitLabConnector, instance: Any) -> None:
     with pytest.raises(PermanentError, match="not a GitLab poll cursor"):
         connector.poll('{"v": 99}', now=instance.clock())
+
+
+def test_a_poll_that_keeps_failing_raises_transient_and_leaves_the_cursor_alone(
+    instance: Any, connector: GitLabConnector, history: dict[str, str], sleep: Any
+) -> None:
+    cursor = connector.poll(None, now=instance.clock()).cursor
+    requests.post(f"{instance.url}/_sim/faults", json={"rate_503": 1.0}, timeout=5).raise_for_status()
+    with pytest.raises(TransientError, match="HTTP 503"):
+        connector.poll(cursor, now=instance.clock())
+    assert sleep.waits  # retried within the policy before giving up
+    requests.delete(f"{instance.url}/_sim/faults", timeout=5).raise_for_status()
+    assert connector.poll(cursor, now=instance.clock()).events == ()
