@@ -1,9 +1,10 @@
-"""The GitLab poll cursor: per project, the digest of every tag it knows and any sweep under way.
+"""The GitLab poll cursor: per project, the digest of every tag it knows and any sweep under way."""
 
-GitLab gives a release no edit time, so the cursor does not hold a watermark: a poll compares what it
-reads with the digests it knows (the first page of tags, newest first), and a sweep (every tag, by name,
-in keyset pages) finds what the first page cannot show: deleted tags and edits to old releases.
-"""
+# GitLab gives a release no edit time (doc/api/releases/_index.md has created_at and released_at only),
+# so a time watermark with a look-back would miss an edited note. The cursor holds what it saw instead:
+# a poll compares the first page of tags (newest first, each with its release description) with the
+# digests it knows, and a sweep (every tag by name, in keyset pages) finds what that page cannot show:
+# tags deleted or created on old commits (the tag count disagrees) and edits to old releases (periodic).
 
 from __future__ import annotations
 

@@ -58,9 +58,10 @@ class GitLabPoller:
         return GitLabCursor(states).encode()
 
     def _glance(self, project: GitLabProject, state: ProjectCursor, now: datetime) -> ProjectPoll:
-        """Page 1 of the tags, newest first: new and changed tags are there, and so is every tag of a
-        project with fewer than a page of them. Tags created before the newest hundred are checked by
-        count (X-Total), and edits to their releases by a periodic sweep."""
+        """Page 1 of the tags, newest first, against the digests the cursor knows."""
+        # New tags and new releases are on this page, and every tag of a project with less than a page
+        # of them. Beyond it, the count (X-Total) shows a deleted or back-dated tag, and a periodic
+        # sweep shows an edit to an old release.
         page = self._api.recent_tags(project.path)
         tags = [tag_view(t) for t in page.tags]
         changed = [t for t in tags if state.known.get(t.name) != t.digest]
