@@ -1,0 +1,226 @@
+"""Defect moves: read the targets, skip what is already true, then one `$batch` call per 200 updates."""
+
+# Each update's JSON Patch tests /rev, so ADO refuses it (412) when a person changed the defect after the
+# engine decided; the writer then re-reads it and hands it back (CONFLICT with the fresh record). The
+# SDK never retries a POST or PATCH (api-contracts.md 2.10): a `$batch` call that fails as a whole is
+# retried here through RetryPolicy. A retried call that ADO had partly applied is safe: the applied
+# items fail their /rev test and come back as conflicts, never as a second write.
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
+from typing import Any, TypeVar
+
+from bridge.connector import ActionOutcome, OutcomeStatus
+from bridge.domain.actions import Hyperlink, MoveDefect
+from bridge.domain.events import DefectMoved, DefectUpdated
+from bridge.errors import BridgeError, ConflictError, TransientError
+from connectors.ado import errors, wire
+from connectors.ado.client import MAX_BATCH, AdoClient, BatchReply
+from connectors.outcomes import RetryPolicy
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class PlannedMove:
+    """A move that still has something to write, with the defect as read and the links it lacks."""
+
+    move: MoveDefect
+    current: DefectUpdated
+    links: tuple[Hyperlink, ...]
+
+
+def chunks(values: Sequence[T], size: int = MAX_BATCH) -> Iterator[Sequence[T]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def missing_links(move: MoveDefect, present: Sequence[str]) -> tuple[Hyperlink, ...]:
+    """The move's links not on the defect yet, each URL once."""
+    seen = set(present)
+    out: list[Hyperlink] = []
+    for link in move.links:
+        if link.url not in seen:
+            seen.add(link.url)
+            out.append(link)
+    return tuple(out)
+
+
+def batch_request(planned: PlannedMove) -> dict[str, Any]:
+    """One `$batch` item: a PATCH of the work item with its JSON Patch (api-contracts.md 2.8)."""
+    return {
+        "method": "PATCH",
+        "uri": f"/_apis/wit/workitems/{planned.move.defect_id}?api-version=7.1",
+        "headers": {"Content-Type": "application/json-patch+json"},
+        "body": wire.move_patch(planned.move, links=planned.links),
+    }
+
+
+def outcome_for_error(key: str, error: BridgeError) -> ActionOutcome:
+    if isinstance(error, TransientError):
+        return ActionOutcome(key, OutcomeStatus.RETRY, str(error), retry_after_s=error.retry_after_s)
+    return ActionOutcome(key, OutcomeStatus.FAILED, str(error))
+
+
+class AdoWriter:
+    """Carries out MoveDefect actions, many at once."""
+
+    def __init__(self, client: AdoClient, *, retry: RetryPolicy, clock: Callable[[], datetime]) -> None:
+        self.client = client
+        self.retry = retry
+        self.clock = clock
+
+    def move(self, moves: Sequence[MoveDefect]) -> dict[str, ActionOutcome]:
+        """Outcomes by action key."""
+        outcomes: dict[str, ActionOutcome] = {}
+        current = self._read([m.defect_id for m in moves], outcomes, moves)
+        planned: list[PlannedMove] = []
+        for move in moves:
+            if move.key in outcomes:
+                continue
+            decided = self._decide(move, current.get(move.defect_id))
+            if isinstance(decided, ActionOutcome):
+                outcomes[move.key] = decided
+            else:
+                planned.append(decided)
+        conflicted: list[PlannedMove] = []
+        for chunk in chunks(planned):
+            self._write(chunk, outcomes, conflicted)
+        if conflicted:
+            self._hand_back(conflicted, outcomes)
+        return outcomes
+
+    def _read(
+        self, ids: Sequence[int], outcomes: dict[str, ActionOutcome], moves: Sequence[MoveDefect]
+    ) -> dict[int, Mapping[str, Any]]:
+        """The targets with their relations, read 200 at a time; a failed read decides its moves."""
+        found: dict[int, Mapping[str, Any]] = {}
+        unique = list(dict.fromkeys(ids))
+        for chunk in chunks(unique):
+            try:
+                items = self.retry.call(partial(self.client.read_batch, chunk, relations=True))
+            except BridgeError as error:
+                wanted = set(chunk)
+                for move in moves:
+                    if move.defect_id in wanted:
+                        outcomes[move.key] = outcome_for_error(move.key, error)
+                continue
+            found.update({int(item["id"]): item for item in items})
+        return found
+
+    def _decide(self, move: MoveDefect, item: Mapping[str, Any] | None) -> ActionOutcome | PlannedMove:
+        if item is None:
+            return ActionOutcome(
+                move.key,
+                OutcomeStatus.FAILED,
+                f"work item {move.defect_id} does not exist (or is not readable)",
+            )
+        current = wire.defect(item)
+        if current is None:
+            return ActionOutcome(
+                move.key, OutcomeStatus.FAILED, f"work item {move.defect_id} lacks state, title or dates"
+            )
+        if current.state == move.to_state:
+            return ActionOutcome(
+                move.key, OutcomeStatus.SKIPPED, f"already in {move.to_state} (rev {current.rev})", current
+            )
+        if current.rev != move.expected_rev:
+            return ActionOutcome(
+                move.key,
+                OutcomeStatus.CONFLICT,
+                _changed(move, current),
+                current,
+            )
+        return PlannedMove(move, current, missing_links(move, current.hyperlinks))
+
+    def _write(
+        self, chunk: Sequence[PlannedMove], outcomes: dict[str, ActionOutcome], conflicted: list[PlannedMove]
+    ) -> None:
+        body = [batch_request(p) for p in chunk]
+        try:
+            replies = self.retry.call(partial(self.client.send_batch, body))
+        except BridgeError as error:
+            for p in chunk:
+                outcomes[p.move.key] = outcome_for_error(p.move.key, error)
+            return
+        for planned, reply in zip(chunk, replies, strict=True):
+            result = self._result(planned, reply)
+            if result is None:
+                conflicted.append(planned)
+            else:
+                outcomes[planned.move.key] = result
+
+    def _result(self, planned: PlannedMove, reply: BatchReply) -> ActionOutcome | None:
+        """The outcome of one `$batch` item; None for a conflict, which needs a re-read."""
+        move = planned.move
+        if 200 <= reply.code < 300:
+            rev = _rev(reply.body) or move.expected_rev + 1
+            moved = DefectMoved(
+                defect_id=move.defect_id,
+                deployment=move.deployment,
+                from_state=planned.current.state,
+                to_state=move.to_state,
+                rev=rev,
+                reason=move.reason,
+                at=self.clock(),
+            )
+            return ActionOutcome(move.key, OutcomeStatus.DONE, f"moved to {move.to_state} (rev {rev})", moved)
+        message = errors.ado_message(reply.body, f"status {reply.code}")
+        error = errors.for_status(reply.code, message, reply.headers)
+        if isinstance(error, ConflictError):
+            return None
+        return outcome_for_error(move.key, error)
+
+    def _hand_back(self, conflicted: Sequence[PlannedMove], outcomes: dict[str, ActionOutcome]) -> None:
+        """Re-read the defects a person changed first and return them to the engine, unchanged."""
+        for chunk in chunks(conflicted):
+            try:
+                ids = [p.move.defect_id for p in chunk]
+                items = self.retry.call(partial(self.client.read_batch, ids, relations=True))
+            except BridgeError as error:
+                for p in chunk:
+                    outcomes[p.move.key] = ActionOutcome(
+                        p.move.key,
+                        OutcomeStatus.RETRY,
+                        f"changed by someone else; re-read failed: {error}",
+                        retry_after_s=getattr(error, "retry_after_s", None),
+                    )
+                continue
+            fresh = {int(item["id"]): wire.defect(item) for item in items}
+            for p in chunk:
+                event = fresh.get(p.move.defect_id)
+                if event is None:
+                    outcomes[p.move.key] = ActionOutcome(
+                        p.move.key, OutcomeStatus.FAILED, f"work item {p.move.defect_id} is gone"
+                    )
+                    continue
+                outcomes[p.move.key] = ActionOutcome(
+                    p.move.key,
+                    OutcomeStatus.CONFLICT,
+                    _changed(p.move, event),
+                    event,
+                )
+
+
+def _rev(body: str) -> int | None:
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return None
+    rev = value.get("rev") if isinstance(value, dict) else None
+    return rev if isinstance(rev, int) and not isinstance(rev, bool) else None
+
+
+def _changed(move: MoveDefect, current: DefectUpdated) -> str:
+    return (
+        f"defect {move.defect_id} changed after rev {move.expected_rev} "
+        f"(now rev {current.rev}, {current.state})"
+    )
