@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from bridge.config import GitLabProject, GitLabSettings
-from connectors.gitlab import GitLabConnector
+from connectors.gitlab.connector import GitLabConnector
 from connectors.outcomes import RetryPolicy
 
 TOKEN = "glpat-sim-3xampl3t0k3n"  # the simulator's token (conftest.TOKEN)

@@ -11,7 +11,7 @@ from bridge.connector import OutcomeStatus
 from bridge.domain.actions import AddWorkNote, CheckAncestry, MoveDefect
 from bridge.domain.events import AncestryChecked, NoteSource, RecordRef, ReleasePublished, Source
 from bridge.errors import PermanentError
-from connectors.gitlab import GitLabConnector
+from connectors.gitlab.connector import GitLabConnector
 from connectors.gitlab.simulator import GitLabSimulator
 from tests.connectors.gitlab import connector_fixtures as fixtures
 from tests.connectors.gitlab.connector_fixtures import (

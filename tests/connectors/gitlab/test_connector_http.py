@@ -16,7 +16,7 @@ from bridge.connector import Connector, OutcomeStatus
 from bridge.domain.actions import CheckAncestry
 from bridge.domain.events import RecordRef, ReleasePublished, Source
 from bridge.errors import PermanentError, TransientError
-from connectors.gitlab import GitLabConnector
+from connectors.gitlab.connector import GitLabConnector
 from connectors.outcomes import RetryPolicy
 from tests.connectors.gitlab.connector_fixtures import COMPONENT, PROJECT, FakeSleep, settings_for
 

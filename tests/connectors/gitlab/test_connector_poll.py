@@ -11,7 +11,7 @@ import requests
 
 from bridge.domain.events import NoteSource, ReleasePublished
 from bridge.errors import PermanentError, TransientError
-from connectors.gitlab import GitLabConnector
+from connectors.gitlab.connector import GitLabConnector
 from connectors.gitlab.simulator import GitLabSimulator
 from tests.connectors.gitlab import connector_fixtures as fixtures
 from tests.connectors.gitlab.connector_fixtures import (

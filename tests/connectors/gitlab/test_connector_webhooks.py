@@ -10,7 +10,7 @@ import pytest
 
 from bridge.connector import WebhookDelivery, WebhookRejectedError
 from bridge.domain.events import NoteSource, RecordRef, ReleasePublished, Source
-from connectors.gitlab import GitLabConnector
+from connectors.gitlab.connector import GitLabConnector
 from connectors.gitlab.simulator import GitLabSimulator
 from tests.connectors.gitlab import connector_fixtures as fixtures
 from tests.connectors.gitlab.connector_fixtures import COMPONENT, PROJECT, SECRET, Connect
