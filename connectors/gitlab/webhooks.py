@@ -53,16 +53,16 @@ def parse_gitlab_webhook(
     key = lowered.get("idempotency-key", "").strip()
     if kind not in (TAG_PUSH, RELEASE):
         return WebhookDelivery(key or f"body:{hashlib.sha256(body).hexdigest()}", ())
-    path = _required_text(
-        mapping(payload.get("project")), "project.path_with_namespace", "path_with_namespace"
-    )
-    project = rules.projects.get(path)
+    shown = mapping(payload.get("project"))
+    path = _required_text(shown, "project.path_with_namespace", "path_with_namespace")
+    # A project may be configured by its numeric id (bridge.config.GitLabProject.path).
+    project = rules.projects.get(path) or rules.projects.get(str(shown.get("id")))
     reading = _tag_push(payload, path) if kind == TAG_PUSH else _release(payload, path)
     if project is None:
         return WebhookDelivery(key or reading.fallback_key, ())
     event = reading.event(project, now)
     ref = RecordRef(
-        Source.GITLAB, "release", f"{path}:{reading.tag}", event.revision if event is not None else None
+        Source.GITLAB, "release", f"{project.path}:{reading.tag}", event.revision if event else None
     )
     return WebhookDelivery(key or reading.fallback_key, (ref,), (event,) if event is not None else ())
 

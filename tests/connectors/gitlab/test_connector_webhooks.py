@@ -191,6 +191,14 @@ def test_a_hook_from_a_project_not_configured_is_accepted_and_names_nothing(conn
     assert (delivery.refs, delivery.events) == ((), ())
 
 
+def test_a_project_configured_by_its_numeric_id_is_recognised(connect: Connect) -> None:
+    connector = connect(projects=("1",))
+    delivery = connector.parse_webhook(_headers("Release Hook"), _recorded("release_create.json"))
+    assert [r.key for r in delivery.refs] == [f"1:{TAG}"]
+    [event] = delivery.events
+    assert isinstance(event, ReleasePublished) and event.project == "1"
+
+
 # --- refused -------------------------------------------------------------------------------------
 
 
