@@ -3,7 +3,8 @@
 # The rule posts `{"table", "operation", "sys_id", "sys_mod_count", "sys_updated_on", "record"}`, compact
 # JSON, with X-Bridge-Signature = base64(HMAC-SHA256(secret, body bytes)) from
 # GlideCertificateEncryption.generateMac (config/servicenow/README.md). The record is every field as
-# the Table API shows it, so the event is built from it and its sys_mod_count is its revision.
+# the Table API shows it, so the event is built from it and its sys_mod_count is its revision; except
+# for RFCs whose work notes the engine needs, which the event cannot carry.
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from bridge.connector import WebhookDelivery, WebhookRejectedError
 from bridge.domain.events import DomainEvent, RecordRef, Source
 from bridge.errors import SkippableError
 from bridge.mappings import ServiceNowMapping
-from connectors.servicenow.wire import SYS_ID, parse_time, to_change
+from connectors.servicenow.wire import SYS_ID, needs_notes, parse_time, to_change
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +81,13 @@ class ChangeEventVerifier:
             raise WebhookRejectedError(401, "X-Bridge-Signature does not match the body")
 
     def _events(self, record: Mapping[str, str]) -> tuple[DomainEvent, ...]:
+        if needs_notes(record, self.mapping):
+            # Journal fields are always "" in the event, yet the engine reads this RFC's work notes
+            # (control point 8). An event without them would take this revision's place in the inbox
+            # and the poller's reading of the same revision, notes and all, would be dropped as a
+            # repeat; so the ref alone is given and fetch() reads the record with its notes.
+            return ()
         try:
-            # Journal fields are always "" in the event: the notes are not known from it (None).
             return (to_change(record, self.mapping, self.roles, None),)
         except SkippableError as exc:
             # Still a hint: the ref is re-read, and the poller reports the record the same way.

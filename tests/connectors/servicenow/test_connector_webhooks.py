@@ -61,7 +61,7 @@ def test_the_simulators_insert_and_update_events_are_accepted(
         "change_request", {"short_description": "Deploy dip-platform 1.0.2.0", "u_environment": "SIT-A"}
     )
     snow.clock.advance(30)
-    snow.sim.update("change_request", created["sys_id"], {"state": "-1", "work_notes": "Started"})
+    snow.sim.update("change_request", created["sys_id"], {"state": "-2", "work_notes": "Planned"})
     (insert_headers, insert_body), (update_headers, update_body) = _delivered(snow, receiver)
     inserted = connector.parse_webhook(insert_headers, insert_body)
     updated = connector.parse_webhook(update_headers, update_body)
@@ -73,11 +73,27 @@ def test_the_simulators_insert_and_update_events_are_accepted(
     assert (change.number, change.mod_count, change.state, change.environment) == (
         created["number"],
         1,
-        RfcState.IMPLEMENT,
+        RfcState.SCHEDULED,
         "SIT-A",
     )
     # The event carries no journal (its work_notes are always ""): the notes are left unread.
     assert change.work_notes is None
+
+
+@pytest.mark.parametrize("state", ["-1", "0", "3"])
+def test_an_rfc_whose_notes_count_is_named_for_a_reread_not_built(
+    snow: Snow, receiver: Any, connector: ServiceNowConnector, state: str
+) -> None:
+    created = snow.sim.insert("change_request", {"short_description": "Deploy", "state": "-2"})
+    snow.clock.advance(30)
+    snow.sim.update("change_request", created["sys_id"], {"state": state, "work_notes": "Step 4 failed"})
+    _, (headers, body) = _delivered(snow, receiver)
+    delivery = connector.parse_webhook(headers, body)
+    assert delivery.events == ()
+    (ref,) = delivery.refs
+    change = connector.fetch(ref)
+    assert isinstance(change, ChangeUpdated) and change.mod_count == ref.revision == 1
+    assert change.work_notes is not None and [n.text for n in change.work_notes] == ["Step 4 failed"]
 
 
 def test_a_recorded_payload_builds_the_same_event_a_poll_would(
