@@ -89,7 +89,7 @@ class TableClient:
     def _call(self, fn: Callable[[], Any]) -> Any:
         return calling(fn, secrets=self._secrets, now=self._clock)
 
-    def list(
+    def select(
         self, table: str, query: str, *, fields: Sequence[str], limit: int, offset: int = 0
     ) -> list[Row]:
         """One page of a query, in the query's order (pysnow does not follow `Link`)."""

@@ -29,7 +29,7 @@ def read_rows(client: TableClient, sys_ids: Sequence[str]) -> list[Row]:
         batch = sys_ids[start : start + IDS_PER_QUERY]
         offset = 0
         while True:
-            page = client.list(
+            page = client.select(
                 JOURNAL_TABLE, journal_query(batch), fields=JOURNAL_FIELDS, limit=JOURNAL_PAGE, offset=offset
             )
             # Kept only when they name one of ours: an ignored query part would widen the result.

@@ -136,7 +136,7 @@ class ServiceNowPoller:
         since = state.since(self._overlap)
         query = poll_query(since, until)
         rows = self._retry.call(
-            lambda: self._client.list(
+            lambda: self._client.select(
                 self._table,
                 query,
                 fields=change_fields(self._roles),

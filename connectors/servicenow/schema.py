@@ -39,6 +39,6 @@ class FieldCheck:
 
 def check_fields(client: TableClient, table: str, wanted: Sequence[str]) -> FieldCheck:
     """One request: a record read with every wanted field, and which of them came back."""
-    rows = client.list(table, "", fields=wanted, limit=1)
+    rows = client.select(table, "", fields=wanted, limit=1)
     found = tuple(rows[0]) if rows else ()
     return FieldCheck(table, tuple(wanted), found, sampled=bool(rows))

@@ -119,7 +119,7 @@ class ServiceNowWriter:
         return ActionOutcome(action.key, OutcomeStatus.DONE, f"{name} now names {action.correlation_id}")
 
     def _create_draft(self, action: CreateRfcDraft) -> ActionOutcome:
-        existing = self._client.list(
+        existing = self._client.select(
             self._table,
             f"correlation_id={encoded(action.correlation_id)}",
             fields=CORRELATION_FIELDS,

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from bridge.connector import PollPage
-from bridge.domain.events import ChangeUpdated, RfcState
+from bridge.connector import Connector, PollPage
+from bridge.domain.events import ChangeUpdated, RfcState, Source
 from bridge.errors import PermanentError
 from connectors.servicenow.connector import ServiceNowConnector
 
@@ -258,3 +258,13 @@ def test_a_cursor_from_elsewhere_is_refused(connector: ServiceNowConnector, snow
     _add(snow)
     with pytest.raises(PermanentError, match="not a ServiceNow poll cursor"):
         connector.poll('{"page": 2}', now=_now(snow))
+
+
+def test_it_is_a_connector(connector: ServiceNowConnector) -> None:
+    as_protocol: Connector = connector  # checked by mypy: the class meets bridge.connector.Connector
+    assert as_protocol.source is Source.SERVICENOW
+
+
+def test_a_naive_backfill_date_is_read_as_utc(snow: Snow, connector: ServiceNowConnector) -> None:
+    aware = connector.cursor_since(datetime(2024, 5, 1, 10, 30, tzinfo=UTC))
+    assert connector.cursor_since(datetime(2024, 5, 1, 10, 30)) == aware
