@@ -268,3 +268,16 @@ def test_it_is_a_connector(connector: ServiceNowConnector) -> None:
 def test_a_naive_backfill_date_is_read_as_utc(snow: Snow, connector: ServiceNowConnector) -> None:
     aware = connector.cursor_since(datetime(2024, 5, 1, 10, 30, tzinfo=UTC))
     assert connector.cursor_since(datetime(2024, 5, 1, 10, 30)) == aware
+
+
+def test_work_notes_of_many_rfcs_are_read_in_batches(
+    snow: Snow, make_connector: Callable[..., ServiceNowConnector]
+) -> None:
+    created = [_add(snow, seconds=0, state="0", work_notes=f"note {i}") for i in range(130)]
+    connector = make_connector(snow.url, page_size=500)
+    connector.check_fields()
+    snow.reset_stats()
+    changes = _changes(connector.poll(None, now=_now(snow)))
+    assert snow.stats() == {LIST: 3}, "the page, then the journal of 100 RFCs and of the other 30"
+    notes = {c.number: [n.text for n in c.work_notes or ()] for c in changes}
+    assert notes == {r["number"]: [f"note {i}"] for i, r in enumerate(created)}

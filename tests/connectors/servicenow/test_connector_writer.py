@@ -17,7 +17,7 @@ from bridge.domain.actions import (
     SetCorrelation,
 )
 from bridge.domain.events import ChangeUpdated, RecordRef, RfcState, Source
-from bridge.errors import PermanentError
+from bridge.errors import PermanentError, SkippableError
 from connectors.servicenow.connector import ServiceNowConnector
 
 if TYPE_CHECKING:
@@ -204,3 +204,11 @@ def test_fetch_of_a_deleted_rfc_is_none(snow: Snow, connector: ServiceNowConnect
 def test_fetch_refuses_a_record_of_another_system(connector: ServiceNowConnector) -> None:
     with pytest.raises(PermanentError):
         connector.fetch(RecordRef(Source.ADO, "defect", "101"))
+
+
+def test_fetch_of_an_rfc_in_an_unmapped_state_is_skippable(
+    snow: Snow, connector: ServiceNowConnector
+) -> None:
+    rfc = _rfc(snow, state="-6")
+    with pytest.raises(SkippableError, match=f"{rfc['number']} has state '-6'"):
+        connector.fetch(RecordRef(Source.SERVICENOW, "change", rfc["sys_id"]))
