@@ -20,9 +20,9 @@ from bridge.errors import PermanentError, TransientError
 from connectors.servicenow.connector import ServiceNowConnector
 
 if TYPE_CHECKING:
-    from tests.connectors.servicenow.connector_fixtures import Sleeps
+    from tests.servicenow_connector_fixtures import Sleeps
 
-pytest_plugins = ["tests.connectors.servicenow.connector_fixtures"]
+pytest_plugins = ["tests.servicenow_connector_fixtures"]
 
 BASE = "https://snow.example.test"
 TABLE = f"{BASE}/api/now/table/change_request"

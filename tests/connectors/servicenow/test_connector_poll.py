@@ -17,9 +17,9 @@ from bridge.errors import PermanentError
 from connectors.servicenow.connector import ServiceNowConnector
 
 if TYPE_CHECKING:
-    from tests.connectors.servicenow.connector_fixtures import Snow
+    from tests.servicenow_connector_fixtures import Snow
 
-pytest_plugins = ["tests.connectors.servicenow.connector_fixtures"]
+pytest_plugins = ["tests.servicenow_connector_fixtures"]
 
 LIST = "GET /api/now/table/{table}"
 

@@ -18,9 +18,9 @@ from connectors.servicenow.connector import ServiceNowConnector
 from connectors.simulation import free_port
 
 if TYPE_CHECKING:
-    from tests.connectors.servicenow.connector_fixtures import Snow
+    from tests.servicenow_connector_fixtures import Snow
 
-pytest_plugins = ["tests.connectors.servicenow.connector_fixtures"]
+pytest_plugins = ["tests.servicenow_connector_fixtures"]
 
 PASSWORD = "Pa55-word-not-to-leak"
 TOKEN = "long-lived-token"

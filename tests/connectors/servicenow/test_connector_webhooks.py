@@ -17,9 +17,9 @@ from bridge.domain.events import ChangeUpdated, RecordRef, RfcState, Source
 from connectors.servicenow.connector import ServiceNowConnector
 
 if TYPE_CHECKING:
-    from tests.connectors.servicenow.connector_fixtures import Snow
+    from tests.servicenow_connector_fixtures import Snow
 
-pytest_plugins = ["tests.connectors.servicenow.connector_fixtures"]
+pytest_plugins = ["tests.servicenow_connector_fixtures"]
 
 SECRET = "bridge-shared-key"
 SYS_ID = "a1b2c3d4e5f60718293a4b5c6d7e8f90"

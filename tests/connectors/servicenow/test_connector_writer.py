@@ -21,9 +21,9 @@ from bridge.errors import PermanentError, SkippableError
 from connectors.servicenow.connector import ServiceNowConnector
 
 if TYPE_CHECKING:
-    from tests.connectors.servicenow.connector_fixtures import Snow
+    from tests.servicenow_connector_fixtures import Snow
 
-pytest_plugins = ["tests.connectors.servicenow.connector_fixtures"]
+pytest_plugins = ["tests.servicenow_connector_fixtures"]
 
 GET_ONE = "GET /api/now/table/{table}/{sys_id}"
 LIST = "GET /api/now/table/{table}"
