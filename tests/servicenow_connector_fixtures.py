@@ -44,12 +44,12 @@ def settings_for(url: str, **overrides: Any) -> ServiceNowSettings:
 
 
 @pytest.fixture
-def mapping() -> ServiceNowMapping:
+def snow_mapping() -> ServiceNowMapping:
     return servicenow_mapping()
 
 
 @pytest.fixture
-def sleeps() -> Sleeps:
+def snow_sleeps() -> Sleeps:
     return Sleeps()
 
 
@@ -97,17 +97,23 @@ def snow(clock: Any, receiver: Any, _switched: Any) -> Iterator[Snow]:
 
 
 @pytest.fixture
-def make_connector(mapping: ServiceNowMapping, sleeps: Sleeps) -> Callable[..., ServiceNowConnector]:
+def make_snow_connector(
+    snow_mapping: ServiceNowMapping, snow_sleeps: Sleeps
+) -> Callable[..., ServiceNowConnector]:
     """Builds a connector to a URL; fake sleeps, a short retry total, any settings overridden."""
 
     def make(url: str, *, total_s: float = 5.0, **options: Any) -> ServiceNowConnector:
         settings_options = {k: options.pop(k) for k in list(options) if k in ServiceNowSettings.model_fields}
-        retry = RetryPolicy(total_s=total_s, max_backoff_s=1.0, initial_s=0.01, sleep=sleeps)
-        return ServiceNowConnector(settings_for(url, **settings_options), mapping, retry=retry, **options)
+        retry = RetryPolicy(total_s=total_s, max_backoff_s=1.0, initial_s=0.01, sleep=snow_sleeps)
+        return ServiceNowConnector(
+            settings_for(url, **settings_options), snow_mapping, retry=retry, **options
+        )
 
     return make
 
 
 @pytest.fixture
-def connector(snow: Snow, make_connector: Callable[..., ServiceNowConnector]) -> ServiceNowConnector:
-    return make_connector(snow.url)
+def snow_connector(
+    snow: Snow, make_snow_connector: Callable[..., ServiceNowConnector]
+) -> ServiceNowConnector:
+    return make_snow_connector(snow.url)

@@ -59,11 +59,11 @@ def _record(**fields: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def http(make_connector: Callable[..., ServiceNowConnector]) -> Callable[..., ServiceNowConnector]:
+def http(make_snow_connector: Callable[..., ServiceNowConnector]) -> Callable[..., ServiceNowConnector]:
     """A connector to a made-up instance whose every reply the test decides."""
 
     def make(**options: Any) -> ServiceNowConnector:
-        return make_connector(BASE, **options)
+        return make_snow_connector(BASE, **options)
 
     return make
 
@@ -80,7 +80,7 @@ def _bodies(method: str) -> list[Any]:
 
 @responses.activate
 def test_429_with_retry_after_is_waited_for_then_retried(
-    http: Callable[..., ServiceNowConnector], sleeps: Sleeps, snow_fixture: Any
+    http: Callable[..., ServiceNowConnector], snow_sleeps: Sleeps, snow_fixture: Any
 ) -> None:
     responses.get(
         f"{TABLE}/{SYS_ID}",
@@ -91,25 +91,25 @@ def test_429_with_retry_after_is_waited_for_then_retried(
     responses.get(f"{TABLE}/{SYS_ID}", json={"result": _record()})
     change = http().fetch(REF)
     assert isinstance(change, ChangeUpdated) and change.number == "CHG0000001"
-    assert sleeps.waits == [2.0]
+    assert snow_sleeps.waits == [2.0]
     assert len(responses.calls) == 2
 
 
 @responses.activate
-def test_503_then_success(http: Callable[..., ServiceNowConnector], sleeps: Sleeps) -> None:
+def test_503_then_success(http: Callable[..., ServiceNowConnector], snow_sleeps: Sleeps) -> None:
     failure = {"error": {"message": "Service Unavailable", "detail": None}, "status": "failure"}
     responses.get(TABLE, status=503, json=failure)
     responses.get(TABLE, json={"result": [_record()]})  # the fields check
     responses.get(TABLE, json={"result": [_record()]})  # the page
     page = http().poll(None, now=datetime(2024, 5, 1, 11, tzinfo=UTC))
     assert [e.record_key for e in page.events] == [SYS_ID]
-    assert len(sleeps.waits) == 1
+    assert len(snow_sleeps.waits) == 1
     assert len(responses.calls) == 3
 
 
 @responses.activate
 def test_400_refused_is_permanent_and_not_retried(
-    http: Callable[..., ServiceNowConnector], sleeps: Sleeps
+    http: Callable[..., ServiceNowConnector], snow_sleeps: Sleeps
 ) -> None:
     responses.get(JOURNAL, json={"result": []})
     refused = {
@@ -120,7 +120,7 @@ def test_400_refused_is_permanent_and_not_retried(
     (failed,) = http().apply([AddWorkNote(SYS_ID, "CHG0000001", "note")])
     assert failed.status is OutcomeStatus.FAILED
     assert failed.detail == "HTTP 400: Invalid state (State -1 not allowed from New)"
-    assert sleeps.waits == [] and len(responses.calls) == 2
+    assert snow_sleeps.waits == [] and len(responses.calls) == 2
 
 
 @responses.activate
@@ -135,7 +135,7 @@ def test_a_timeout_is_transient(http: Callable[..., ServiceNowConnector]) -> Non
 
 @responses.activate
 def test_a_write_that_timed_out_is_retried_from_its_read(
-    http: Callable[..., ServiceNowConnector], sleeps: Sleeps
+    http: Callable[..., ServiceNowConnector], snow_sleeps: Sleeps
 ) -> None:
     # The first PATCH landed but its reply was lost: the retry reads the journal, finds it, writes nothing.
     responses.get(JOURNAL, json={"result": []})
@@ -145,7 +145,7 @@ def test_a_write_that_timed_out_is_retried_from_its_read(
     (skipped,) = http().apply([AddWorkNote(SYS_ID, "CHG0000001", "note")])
     assert skipped.status is OutcomeStatus.SKIPPED
     assert [c.request.method for c in responses.calls] == ["GET", "PATCH", "GET"]
-    assert len(sleeps.waits) == 1
+    assert len(snow_sleeps.waits) == 1
 
 
 @responses.activate
@@ -263,10 +263,10 @@ def test_poll_queries_only_sys_updated_on_with_the_domains_fields(
 
 
 def test_a_bad_configuration_is_refused_at_construction(
-    make_connector: Callable[..., ServiceNowConnector],
+    make_snow_connector: Callable[..., ServiceNowConnector],
 ) -> None:
     with pytest.raises(ValueError, match="user and password"):
-        make_connector(BASE, user=None, password=None)
+        make_snow_connector(BASE, user=None, password=None)
 
 
 @responses.activate

@@ -41,13 +41,13 @@ def _changes(page: PollPage) -> list[ChangeUpdated]:
 
 
 def _drain(
-    connector: ServiceNowConnector, cursor: str | None, now: datetime
+    snow_connector: ServiceNowConnector, cursor: str | None, now: datetime
 ) -> tuple[list[str], str | None, int]:
     """Every page up to `now`: the numbers read in order, the final cursor and the number of pages."""
     numbers: list[str] = []
     pages = 0
     while True:
-        page = connector.poll(cursor, now=now)
+        page = snow_connector.poll(cursor, now=now)
         pages += 1
         numbers += [c.number for c in _changes(page)]
         cursor = page.cursor
@@ -57,18 +57,18 @@ def _drain(
 
 
 def test_first_run_reads_the_history_in_pages_once_each(
-    snow: Snow, make_connector: Callable[..., ServiceNowConnector]
+    snow: Snow, make_snow_connector: Callable[..., ServiceNowConnector]
 ) -> None:
     created = [_add(snow)["number"] for _ in range(7)]
-    connector = make_connector(snow.url, page_size=3)
-    numbers, cursor, pages = _drain(connector, None, _now(snow))
+    snow_connector = make_snow_connector(snow.url, page_size=3)
+    numbers, cursor, pages = _drain(snow_connector, None, _now(snow))
     assert numbers == created
     # Each page starts at its predecessor's last second (`>=`), so it re-reads that record: 3 + 2 + 2 + 0.
     assert pages == 4
     assert json.loads(cursor or "{}")["watermark"] == "2024-05-01 10:00:07"
 
 
-def test_a_record_converts_to_the_domain_event(snow: Snow, connector: ServiceNowConnector) -> None:
+def test_a_record_converts_to_the_domain_event(snow: Snow, snow_connector: ServiceNowConnector) -> None:
     record = _add(
         snow,
         state="-2",
@@ -82,7 +82,7 @@ def test_a_record_converts_to_the_domain_event(snow: Snow, connector: ServiceNow
         u_release="dip-platform 1.0.2.0",
         u_governance_approval="",
     )
-    (change,) = _changes(connector.poll(None, now=_now(snow)))
+    (change,) = _changes(snow_connector.poll(None, now=_now(snow)))
     assert change == ChangeUpdated(
         sys_id=record["sys_id"],
         number=record["number"],
@@ -105,14 +105,14 @@ def test_a_record_converts_to_the_domain_event(snow: Snow, connector: ServiceNow
     )
 
 
-def test_incremental_polls_read_only_new_revisions(snow: Snow, connector: ServiceNowConnector) -> None:
+def test_incremental_polls_read_only_new_revisions(snow: Snow, snow_connector: ServiceNowConnector) -> None:
     first, second = _add(snow), _add(snow)
-    page = connector.poll(None, now=_now(snow))
+    page = snow_connector.poll(None, now=_now(snow))
     assert [c.number for c in _changes(page)] == [first["number"], second["number"]]
     snow.clock.advance(1)
     snow.sim.update("change_request", first["sys_id"], {"state": "-4"})
     third = _add(snow)
-    page = connector.poll(page.cursor, now=_now(snow))
+    page = snow_connector.poll(page.cursor, now=_now(snow))
     assert [(c.number, c.mod_count, c.state) for c in _changes(page)] == [
         (first["number"], 1, RfcState.ASSESS),
         (third["number"], 0, RfcState.NEW),
@@ -120,87 +120,89 @@ def test_incremental_polls_read_only_new_revisions(snow: Snow, connector: Servic
     assert not page.more
 
 
-def test_the_overlap_rereads_but_yields_nothing_twice(snow: Snow, connector: ServiceNowConnector) -> None:
+def test_the_overlap_rereads_but_yields_nothing_twice(
+    snow: Snow, snow_connector: ServiceNowConnector
+) -> None:
     records = [_add(snow, seconds=0) for _ in range(3)]  # one second for all: the watermark's second
-    page = connector.poll(None, now=_now(snow))
+    page = snow_connector.poll(None, now=_now(snow))
     assert len(page.events) == 3
     later = _add(snow, seconds=0)  # same second, after the poll: only `>=` finds it
     snow.reset_stats()
-    page = connector.poll(page.cursor, now=_now(snow))
+    page = snow_connector.poll(page.cursor, now=_now(snow))
     assert [c.number for c in _changes(page)] == [later["number"]]
     assert snow.stats() == {LIST: 1}
-    again = connector.poll(page.cursor, now=_now(snow) + timedelta(seconds=2))
+    again = snow_connector.poll(page.cursor, now=_now(snow) + timedelta(seconds=2))
     assert again.events == ()
     seen = json.loads(page.cursor or "{}")["seen"]
     assert {f"{r['sys_id']}:0" for r in [*records, later]} == set(seen)
 
 
-def test_a_late_commit_inside_the_look_back_is_found(snow: Snow, connector: ServiceNowConnector) -> None:
+def test_a_late_commit_inside_the_look_back_is_found(snow: Snow, snow_connector: ServiceNowConnector) -> None:
     _add(snow)
-    page = connector.poll(None, now=_now(snow) + timedelta(seconds=3))
+    page = snow_connector.poll(None, now=_now(snow) + timedelta(seconds=3))
     watermark = json.loads(page.cursor or "{}")["watermark"]
     assert watermark == "2024-05-01 10:00:01"
     # A record stamped before the watermark but committed after the poll (a long transaction).
     snow.clock.now = datetime(2024, 5, 1, 9, 59, 58, tzinfo=UTC)
     late = _add(snow, seconds=0)
     snow.clock.now = datetime(2024, 5, 1, 10, 0, 5, tzinfo=UTC)
-    page = connector.poll(page.cursor, now=_now(snow))
+    page = snow_connector.poll(page.cursor, now=_now(snow))
     assert [c.number for c in _changes(page)] == [late["number"]]
 
 
-def test_nothing_new_costs_one_request(snow: Snow, connector: ServiceNowConnector) -> None:
+def test_nothing_new_costs_one_request(snow: Snow, snow_connector: ServiceNowConnector) -> None:
     _add(snow, state="-1")
-    page = connector.poll(None, now=_now(snow))
+    page = snow_connector.poll(None, now=_now(snow))
     snow.reset_stats()
     for _ in range(3):
-        page = connector.poll(page.cursor, now=_now(snow) + timedelta(minutes=2))
+        page = snow_connector.poll(page.cursor, now=_now(snow) + timedelta(minutes=2))
         assert page.events == () and not page.more
     assert snow.stats() == {LIST: 3}
 
 
-def test_the_cursor_never_passes_the_polls_start(snow: Snow, connector: ServiceNowConnector) -> None:
+def test_the_cursor_never_passes_the_polls_start(snow: Snow, snow_connector: ServiceNowConnector) -> None:
     _add(snow)
     start = _now(snow)
     future = _add(snow, seconds=30)  # stamped after the poll's `now`, e.g. a clock ahead of ours
-    page = connector.poll(None, now=start)
+    page = snow_connector.poll(None, now=start)
     assert [c.number for c in _changes(page)] != [] and future["number"] not in [
         c.number for c in _changes(page)
     ]
     assert json.loads(page.cursor or "{}")["watermark"] <= start.strftime("%Y-%m-%d %H:%M:%S")
-    page = connector.poll(page.cursor, now=_now(snow))
+    page = snow_connector.poll(page.cursor, now=_now(snow))
     assert [c.number for c in _changes(page)] == [future["number"]]
 
 
 def test_more_than_a_page_in_one_second_is_read_by_offset(
-    snow: Snow, make_connector: Callable[..., ServiceNowConnector]
+    snow: Snow, make_snow_connector: Callable[..., ServiceNowConnector]
 ) -> None:
     created = {_add(snow, seconds=0)["number"] for _ in range(7)}
-    connector = make_connector(snow.url, page_size=3)
-    numbers, cursor, _ = _drain(connector, None, _now(snow))
+    snow_connector = make_snow_connector(snow.url, page_size=3)
+    numbers, cursor, _ = _drain(snow_connector, None, _now(snow))
     assert sorted(numbers) == sorted(created)
     assert len(numbers) == len(created)
-    numbers, _, _ = _drain(connector, cursor, _now(snow) + timedelta(seconds=1))
+    numbers, _, _ = _drain(snow_connector, cursor, _now(snow) + timedelta(seconds=1))
     assert numbers == []
 
 
-def test_backfill_from_a_date(snow: Snow, connector: ServiceNowConnector) -> None:
+def test_backfill_from_a_date(snow: Snow, snow_connector: ServiceNowConnector) -> None:
     _add(snow)
     snow.clock.advance(3600)
     recent = _add(snow)
-    cursor = connector.cursor_since(datetime(2024, 5, 1, 10, 30, tzinfo=UTC))
-    page = connector.poll(cursor, now=_now(snow))
+    cursor = snow_connector.cursor_since(datetime(2024, 5, 1, 10, 30, tzinfo=UTC))
+    page = snow_connector.poll(cursor, now=_now(snow))
     assert [c.number for c in _changes(page)] == [recent["number"]]
 
 
 def test_work_notes_are_read_for_rfcs_in_implement_review_or_closed(
-    snow: Snow, connector: ServiceNowConnector
+    snow: Snow, snow_connector: ServiceNowConnector
 ) -> None:
     implementing = _add(snow, state="-1", work_notes="Step 3 failed, rerun")
     _add(snow, state="-2", work_notes="Scheduled for Tuesday")
     snow.clock.advance(1)
     snow.sim.update("change_request", implementing["sys_id"], {"work_notes": "Rerun succeeded"})
     snow.reset_stats()
-    changes = {c.number: c for c in _changes(connector.poll(None, now=_now(snow)))}
+    changes = {c.number: c for c in _changes(snow_connector.poll(None, now=_now(snow)))}
     notes = changes[implementing["number"]].work_notes
     assert notes is not None
     assert [n.text for n in notes] == ["Step 3 failed, rerun", "Rerun succeeded"]
@@ -211,73 +213,77 @@ def test_work_notes_are_read_for_rfcs_in_implement_review_or_closed(
 
 
 def test_an_unmapped_state_is_left_out_with_a_warning_naming_it(
-    snow: Snow, connector: ServiceNowConnector, caplog: pytest.LogCaptureFixture
+    snow: Snow, snow_connector: ServiceNowConnector, caplog: pytest.LogCaptureFixture
 ) -> None:
     odd = _add(snow, state="7")
     good = _add(snow)
     with caplog.at_level(logging.WARNING):
-        page = connector.poll(None, now=_now(snow))
+        page = snow_connector.poll(None, now=_now(snow))
     assert [c.number for c in _changes(page)] == [good["number"]]
     assert f"{odd['number']} has state '7'" in caplog.text
     caplog.clear()
     with caplog.at_level(logging.WARNING):
-        assert connector.poll(page.cursor, now=_now(snow)).events == ()
+        assert snow_connector.poll(page.cursor, now=_now(snow)).events == ()
     assert "has state" not in caplog.text, "a record warned about once is not read again"
 
 
 def test_polling_refuses_fields_the_instance_lacks(
-    snow: Snow, make_connector: Callable[..., ServiceNowConnector]
+    snow: Snow, make_snow_connector: Callable[..., ServiceNowConnector]
 ) -> None:
     _add(snow)
-    connector = make_connector(snow.url, fields={"environment": "u_environment", "release": "u_relase"})
-    check = connector.check_fields()
+    snow_connector = make_snow_connector(
+        snow.url, fields={"environment": "u_environment", "release": "u_relase"}
+    )
+    check = snow_connector.check_fields()
     assert check.missing == ("u_relase",) and not check.confirmed
     with pytest.raises(PermanentError, match="no field u_relase"):
-        connector.poll(None, now=_now(snow))
+        snow_connector.poll(None, now=_now(snow))
 
 
-def test_the_fields_check_is_one_request_and_then_trusted(snow: Snow, connector: ServiceNowConnector) -> None:
+def test_the_fields_check_is_one_request_and_then_trusted(
+    snow: Snow, snow_connector: ServiceNowConnector
+) -> None:
     _add(snow)
     snow.reset_stats()
-    check = connector.check_fields()
+    check = snow_connector.check_fields()
     assert check.confirmed and check.missing == ()
     assert "u_governance_approval" in check.found
     assert snow.stats() == {LIST: 1}
-    connector.poll(None, now=_now(snow))
+    snow_connector.poll(None, now=_now(snow))
     assert snow.stats() == {LIST: 2}
 
 
-def test_an_empty_table_polls_and_checks_again_later(snow: Snow, connector: ServiceNowConnector) -> None:
-    assert connector.poll(None, now=_now(snow)).events == ()
-    assert not connector.check_fields().sampled
+def test_an_empty_table_polls_and_checks_again_later(snow: Snow, snow_connector: ServiceNowConnector) -> None:
+    assert snow_connector.poll(None, now=_now(snow)).events == ()
+    assert not snow_connector.check_fields().sampled
     _add(snow)
-    assert len(connector.poll(None, now=_now(snow)).events) == 1
+    assert len(snow_connector.poll(None, now=_now(snow)).events) == 1
 
 
-def test_a_cursor_from_elsewhere_is_refused(connector: ServiceNowConnector, snow: Snow) -> None:
+def test_a_cursor_from_elsewhere_is_refused(snow_connector: ServiceNowConnector, snow: Snow) -> None:
     _add(snow)
     with pytest.raises(PermanentError, match="not a ServiceNow poll cursor"):
-        connector.poll('{"page": 2}', now=_now(snow))
+        snow_connector.poll('{"page": 2}', now=_now(snow))
 
 
-def test_it_is_a_connector(connector: ServiceNowConnector) -> None:
-    as_protocol: Connector = connector  # checked by mypy: the class meets bridge.connector.Connector
+def test_it_is_a_connector(snow_connector: ServiceNowConnector) -> None:
+    as_protocol: Connector = snow_connector  # checked by mypy: the class meets bridge.connector.Connector
     assert as_protocol.source is Source.SERVICENOW
 
 
-def test_a_naive_backfill_date_is_read_as_utc(snow: Snow, connector: ServiceNowConnector) -> None:
-    aware = connector.cursor_since(datetime(2024, 5, 1, 10, 30, tzinfo=UTC))
-    assert connector.cursor_since(datetime(2024, 5, 1, 10, 30)) == aware
+def test_a_naive_backfill_date_is_read_as_utc(snow: Snow, snow_connector: ServiceNowConnector) -> None:
+    aware = snow_connector.cursor_since(datetime(2024, 5, 1, 10, 30, tzinfo=UTC))
+    assert snow_connector.cursor_since(datetime(2024, 5, 1, 10, 30)) == aware
 
 
 def test_work_notes_of_many_rfcs_are_read_in_batches(
-    snow: Snow, make_connector: Callable[..., ServiceNowConnector]
+    snow: Snow, make_snow_connector: Callable[..., ServiceNowConnector]
 ) -> None:
     created = [_add(snow, seconds=0, state="0", work_notes=f"note {i}") for i in range(130)]
-    connector = make_connector(snow.url, page_size=500)
-    connector.check_fields()
+    snow_connector = make_snow_connector(snow.url, page_size=500)
+    snow_connector.check_fields()
     snow.reset_stats()
-    changes = _changes(connector.poll(None, now=_now(snow)))
+    changes = _changes(snow_connector.poll(None, now=_now(snow)))
     assert snow.stats() == {LIST: 3}, "the page, then the journal of 100 RFCs and of the other 30"
     notes = {c.number: [n.text for n in c.work_notes or ()] for c in changes}
     assert notes == {r["number"]: [f"note {i}"] for i, r in enumerate(created)}

@@ -34,13 +34,13 @@ def _assert_hidden(secret: str, *texts: str) -> None:
         assert secret not in text
 
 
-def _failures(connector: ServiceNowConnector) -> list[BridgeError]:
+def _failures(snow_connector: ServiceNowConnector) -> list[BridgeError]:
     """What every kind of call raises (or reports) against an instance that refuses or is not there."""
     errors: list[BridgeError] = []
     for call in (
-        lambda: connector.poll(None, now=NOW),
-        lambda: connector.fetch(RecordRef(Source.SERVICENOW, "change", SYS_ID)),
-        connector.check_fields,
+        lambda: snow_connector.poll(None, now=NOW),
+        lambda: snow_connector.fetch(RecordRef(Source.SERVICENOW, "change", SYS_ID)),
+        snow_connector.check_fields,
     ):
         with pytest.raises(BridgeError) as raised:
             call()
@@ -49,61 +49,67 @@ def _failures(connector: ServiceNowConnector) -> list[BridgeError]:
 
 
 def test_a_refused_password_appears_nowhere(
-    snow: Snow, make_connector: Callable[..., ServiceNowConnector], caplog: pytest.LogCaptureFixture
+    snow: Snow, make_snow_connector: Callable[..., ServiceNowConnector], caplog: pytest.LogCaptureFixture
 ) -> None:
-    connector = make_connector(snow.url, password=PASSWORD, webhook_secret=WEBHOOK_SECRET)
+    snow_connector = make_snow_connector(snow.url, password=PASSWORD, webhook_secret=WEBHOOK_SECRET)
     with caplog.at_level(logging.DEBUG):
-        errors = _failures(connector)
-        (outcome,) = connector.apply([AddWorkNote(SYS_ID, "CHG0000001", "note")])
+        errors = _failures(snow_connector)
+        (outcome,) = snow_connector.apply([AddWorkNote(SYS_ID, "CHG0000001", "note")])
     assert all(isinstance(e, PermanentError) and "HTTP 401" in str(e) for e in errors)
     assert outcome.status is OutcomeStatus.FAILED and "User Not Authenticated" in outcome.detail
     texts = (
-        [str(e) for e in errors] + [repr(e) for e in errors] + [outcome.detail, caplog.text, repr(connector)]
+        [str(e) for e in errors]
+        + [repr(e) for e in errors]
+        + [outcome.detail, caplog.text, repr(snow_connector)]
     )
     for secret in (PASSWORD, WEBHOOK_SECRET):
         _assert_hidden(secret, *texts)
-    assert "bridge.integration" in repr(connector), "the user name is shown, the password is not"
+    assert "bridge.integration" in repr(snow_connector), "the user name is shown, the password is not"
 
 
 def test_an_unreachable_instance_leaks_nothing(
-    make_connector: Callable[..., ServiceNowConnector], caplog: pytest.LogCaptureFixture
+    make_snow_connector: Callable[..., ServiceNowConnector], caplog: pytest.LogCaptureFixture
 ) -> None:
-    connector = make_connector(f"http://127.0.0.1:{free_port()}", password=PASSWORD, total_s=0)
+    snow_connector = make_snow_connector(f"http://127.0.0.1:{free_port()}", password=PASSWORD, total_s=0)
     with caplog.at_level(logging.DEBUG):
-        errors = _failures(connector)
-        (outcome,) = connector.apply([AddWorkNote(SYS_ID, "CHG0000001", "note")])
+        errors = _failures(snow_connector)
+        (outcome,) = snow_connector.apply([AddWorkNote(SYS_ID, "CHG0000001", "note")])
     assert all(isinstance(e, TransientError) and "unreachable" in str(e) for e in errors)
     assert outcome.status is OutcomeStatus.RETRY
-    _assert_hidden(PASSWORD, *[str(e) for e in errors], outcome.detail, caplog.text, repr(connector))
+    _assert_hidden(PASSWORD, *[str(e) for e in errors], outcome.detail, caplog.text, repr(snow_connector))
 
 
 def test_a_rejected_webhook_does_not_echo_the_secret(
-    snow: Snow, make_connector: Callable[..., ServiceNowConnector], caplog: pytest.LogCaptureFixture
+    snow: Snow, make_snow_connector: Callable[..., ServiceNowConnector], caplog: pytest.LogCaptureFixture
 ) -> None:
-    connector = make_connector(snow.url, webhook_secret=WEBHOOK_SECRET)
+    snow_connector = make_snow_connector(snow.url, webhook_secret=WEBHOOK_SECRET)
     with caplog.at_level(logging.DEBUG), pytest.raises(WebhookRejectedError) as raised:
-        connector.parse_webhook({"X-Bridge-Signature": WEBHOOK_SECRET}, b"{}")
-    _assert_hidden(WEBHOOK_SECRET, str(raised.value), caplog.text, repr(connector))
+        snow_connector.parse_webhook({"X-Bridge-Signature": WEBHOOK_SECRET}, b"{}")
+    _assert_hidden(WEBHOOK_SECRET, str(raised.value), caplog.text, repr(snow_connector))
 
 
 def test_an_oauth_token_reads_the_instance_and_stays_hidden(
-    oauth_instance: Any, make_connector: Callable[..., ServiceNowConnector], caplog: pytest.LogCaptureFixture
+    oauth_instance: Any,
+    make_snow_connector: Callable[..., ServiceNowConnector],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     created = oauth_instance.sim.insert("change_request", {"short_description": "via a token"})
-    connector = make_connector(oauth_instance.url, user=None, password=None, oauth_token=TOKEN)
+    snow_connector = make_snow_connector(oauth_instance.url, user=None, password=None, oauth_token=TOKEN)
     with caplog.at_level(logging.DEBUG):
-        change = connector.fetch(RecordRef(Source.SERVICENOW, "change", created["sys_id"]))
+        change = snow_connector.fetch(RecordRef(Source.SERVICENOW, "change", created["sys_id"]))
     assert isinstance(change, ChangeUpdated) and change.short_description == "via a token"
-    assert "oauth" in repr(connector)
-    _assert_hidden(TOKEN, caplog.text, repr(connector))
+    assert "oauth" in repr(snow_connector)
+    _assert_hidden(TOKEN, caplog.text, repr(snow_connector))
 
 
 def test_a_refused_token_appears_nowhere(
-    oauth_instance: Any, make_connector: Callable[..., ServiceNowConnector], caplog: pytest.LogCaptureFixture
+    oauth_instance: Any,
+    make_snow_connector: Callable[..., ServiceNowConnector],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     wrong = "expired-token-not-to-leak"
-    connector = make_connector(oauth_instance.url, user=None, password=None, oauth_token=wrong)
+    snow_connector = make_snow_connector(oauth_instance.url, user=None, password=None, oauth_token=wrong)
     with caplog.at_level(logging.DEBUG):
-        errors = _failures(connector)
+        errors = _failures(snow_connector)
     assert all("HTTP 401" in str(e) for e in errors)
-    _assert_hidden(wrong, *[str(e) for e in errors], caplog.text, repr(connector))
+    _assert_hidden(wrong, *[str(e) for e in errors], caplog.text, repr(snow_connector))

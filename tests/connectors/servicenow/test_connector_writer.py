@@ -44,32 +44,32 @@ def _notes(snow: Snow, sys_id: str) -> list[str]:
     return [row["value"] for row in snow.sim.journal(sys_id) if row["element"] == "work_notes"]
 
 
-def test_a_work_note_is_written_once(snow: Snow, connector: ServiceNowConnector) -> None:
+def test_a_work_note_is_written_once(snow: Snow, snow_connector: ServiceNowConnector) -> None:
     rfc = _rfc(snow, state="-1")
     action = AddWorkNote(rfc["sys_id"], rfc["number"], NOTE)
     snow.reset_stats()
-    (done,) = connector.apply([action])
+    (done,) = snow_connector.apply([action])
     assert (done.key, done.status) == (action.key, OutcomeStatus.DONE)
     assert snow.stats() == {LIST: 1, PATCH: 1}
     snow.reset_stats()
-    (again,) = connector.apply([action])
+    (again,) = snow_connector.apply([action])
     assert again.status is OutcomeStatus.SKIPPED and rfc["number"] in again.detail
     assert snow.stats() == {LIST: 1}
     assert _notes(snow, rfc["sys_id"]) == [NOTE]
 
 
-def test_a_work_note_sends_nothing_but_the_note(snow: Snow, connector: ServiceNowConnector) -> None:
+def test_a_work_note_sends_nothing_but_the_note(snow: Snow, snow_connector: ServiceNowConnector) -> None:
     rfc = _rfc(snow, state="-1", correlation_id="someone-elses")
-    connector.apply([AddWorkNote(rfc["sys_id"], rfc["number"], NOTE)])
+    snow_connector.apply([AddWorkNote(rfc["sys_id"], rfc["number"], NOTE)])
     after = snow.sim.get("change_request", rfc["sys_id"])
     assert after is not None
     changed = {k for k in rfc if rfc[k] != after[k]}
     assert changed == {"sys_mod_count", "sys_updated_on"}
 
 
-def test_a_different_note_on_the_same_rfc_is_written(snow: Snow, connector: ServiceNowConnector) -> None:
+def test_a_different_note_on_the_same_rfc_is_written(snow: Snow, snow_connector: ServiceNowConnector) -> None:
     rfc = _rfc(snow, state="-1", work_notes="Deployment started")
-    outcomes = connector.apply(
+    outcomes = snow_connector.apply(
         [
             AddWorkNote(rfc["sys_id"], rfc["number"], NOTE),
             AddWorkNote(rfc["sys_id"], rfc["number"], NOTE + "!"),
@@ -80,16 +80,16 @@ def test_a_different_note_on_the_same_rfc_is_written(snow: Snow, connector: Serv
 
 
 def test_a_note_for_a_deleted_rfc_fails_with_the_instances_message(
-    snow: Snow, connector: ServiceNowConnector
+    snow: Snow, snow_connector: ServiceNowConnector
 ) -> None:
-    (failed,) = connector.apply([AddWorkNote(MISSING, "CHG0000099", NOTE)])
+    (failed,) = snow_connector.apply([AddWorkNote(MISSING, "CHG0000099", NOTE)])
     assert failed.status is OutcomeStatus.FAILED and "No Record found" in failed.detail
 
 
-def test_correlation_is_set_when_empty(snow: Snow, connector: ServiceNowConnector) -> None:
+def test_correlation_is_set_when_empty(snow: Snow, snow_connector: ServiceNowConnector) -> None:
     rfc = _rfc(snow)
     action = SetCorrelation(rfc["sys_id"], OURS, "dip-platform 1.0.2.0")
-    (done,) = connector.apply([action])
+    (done,) = snow_connector.apply([action])
     assert done.status is OutcomeStatus.DONE
     after = snow.sim.get("change_request", rfc["sys_id"])
     assert after is not None
@@ -101,39 +101,39 @@ def test_correlation_is_set_when_empty(snow: Snow, connector: ServiceNowConnecto
         "sys_updated_on",
     }
     snow.reset_stats()
-    (again,) = connector.apply([action])
+    (again,) = snow_connector.apply([action])
     assert again.status is OutcomeStatus.SKIPPED and "already names" in again.detail
     assert snow.stats() == {GET_ONE: 1}, "re-read, nothing written"
 
 
-def test_the_bridges_own_correlation_is_replaced(snow: Snow, connector: ServiceNowConnector) -> None:
+def test_the_bridges_own_correlation_is_replaced(snow: Snow, snow_connector: ServiceNowConnector) -> None:
     rfc = _rfc(snow, correlation_id="release-bridge:dip-platform:1.0.1.0", correlation_display="old")
-    (done,) = connector.apply([SetCorrelation(rfc["sys_id"], OURS, "dip-platform 1.0.2.0")])
+    (done,) = snow_connector.apply([SetCorrelation(rfc["sys_id"], OURS, "dip-platform 1.0.2.0")])
     assert done.status is OutcomeStatus.DONE
     after = snow.sim.get("change_request", rfc["sys_id"])
     assert after is not None and after["correlation_id"] == OURS
 
 
-def test_someone_elses_correlation_is_left_alone(snow: Snow, connector: ServiceNowConnector) -> None:
+def test_someone_elses_correlation_is_left_alone(snow: Snow, snow_connector: ServiceNowConnector) -> None:
     rfc = _rfc(snow, correlation_id="JIRA-4411")
     snow.reset_stats()
-    (skipped,) = connector.apply([SetCorrelation(rfc["sys_id"], OURS, "dip-platform 1.0.2.0")])
+    (skipped,) = snow_connector.apply([SetCorrelation(rfc["sys_id"], OURS, "dip-platform 1.0.2.0")])
     assert skipped.status is OutcomeStatus.SKIPPED and "'JIRA-4411'" in skipped.detail
     assert snow.stats() == {GET_ONE: 1}
     assert snow.sim.get("change_request", rfc["sys_id"]) == rfc
 
 
-def test_correlation_on_a_deleted_rfc_fails(snow: Snow, connector: ServiceNowConnector) -> None:
-    (failed,) = connector.apply([SetCorrelation(MISSING, OURS, "x")])
+def test_correlation_on_a_deleted_rfc_fails(snow: Snow, snow_connector: ServiceNowConnector) -> None:
+    (failed,) = snow_connector.apply([SetCorrelation(MISSING, OURS, "x")])
     assert failed.status is OutcomeStatus.FAILED and "not found" in failed.detail
 
 
-def test_a_draft_rfc_is_created_once(snow: Snow, connector: ServiceNowConnector) -> None:
+def test_a_draft_rfc_is_created_once(snow: Snow, snow_connector: ServiceNowConnector) -> None:
     action = CreateRfcDraft(
         OURS, "Deploy dip-platform 1.0.2.0 to SIT-A", "Draft raised by the bridge", "SIT-A"
     )
     snow.reset_stats()
-    (done,) = connector.apply([action])
+    (done,) = snow_connector.apply([action])
     assert done.status is OutcomeStatus.DONE
     assert snow.stats() == {LIST: 1, POST: 1}
     fresh = done.fresh
@@ -151,19 +151,19 @@ def test_a_draft_rfc_is_created_once(snow: Snow, connector: ServiceNowConnector)
         "dip-platform 1.0.2.0",
         "Draft raised by the bridge",
     )
-    (again,) = connector.apply([action])
+    (again,) = snow_connector.apply([action])
     assert (again.status, again.detail) == (OutcomeStatus.SKIPPED, f"already created as {fresh.number}")
 
 
 def test_a_draft_without_an_environment_leaves_the_field_empty(
-    snow: Snow, connector: ServiceNowConnector
+    snow: Snow, snow_connector: ServiceNowConnector
 ) -> None:
-    (done,) = connector.apply([CreateRfcDraft(OURS, "Deploy", "Draft", None)])
+    (done,) = snow_connector.apply([CreateRfcDraft(OURS, "Deploy", "Draft", None)])
     assert isinstance(done.fresh, ChangeUpdated) and done.fresh.environment is None
 
 
 def test_actions_for_other_systems_fail_and_the_rest_still_run(
-    snow: Snow, connector: ServiceNowConnector
+    snow: Snow, snow_connector: ServiceNowConnector
 ) -> None:
     rfc = _rfc(snow)
     actions: list[Action] = [
@@ -171,44 +171,46 @@ def test_actions_for_other_systems_fail_and_the_rest_still_run(
         SetCorrelation(rfc["sys_id"], OURS, "dip-platform 1.0.2.0"),
         CheckAncestry("mhhs/dip-platform", "a", "b"),
     ]
-    outcomes = connector.apply(actions)
+    outcomes = snow_connector.apply(actions)
     assert [o.key for o in outcomes] == [a.key for a in actions]
     assert [o.status for o in outcomes] == [OutcomeStatus.FAILED, OutcomeStatus.DONE, OutcomeStatus.FAILED]
     assert "not ServiceNow" in outcomes[0].detail
 
 
 def test_fetch_rereads_an_rfc_with_its_work_notes_when_deployed(
-    snow: Snow, connector: ServiceNowConnector
+    snow: Snow, snow_connector: ServiceNowConnector
 ) -> None:
     rfc = _rfc(snow, state="-1", work_notes="Deployed to SIT-A", u_environment="SIT-A")
     snow.reset_stats()
-    change = connector.fetch(RecordRef(Source.SERVICENOW, "change", rfc["sys_id"], revision=0))
+    change = snow_connector.fetch(RecordRef(Source.SERVICENOW, "change", rfc["sys_id"], revision=0))
     assert isinstance(change, ChangeUpdated)
     assert change.state is RfcState.IMPLEMENT and change.environment == "SIT-A"
     assert change.work_notes is not None and [n.text for n in change.work_notes] == ["Deployed to SIT-A"]
     assert snow.stats() == {GET_ONE: 1, LIST: 1}
 
 
-def test_fetch_reads_one_record_when_no_notes_are_needed(snow: Snow, connector: ServiceNowConnector) -> None:
+def test_fetch_reads_one_record_when_no_notes_are_needed(
+    snow: Snow, snow_connector: ServiceNowConnector
+) -> None:
     rfc = _rfc(snow, state="-3")
     snow.reset_stats()
-    change = connector.fetch(RecordRef(Source.SERVICENOW, "change", rfc["sys_id"]))
+    change = snow_connector.fetch(RecordRef(Source.SERVICENOW, "change", rfc["sys_id"]))
     assert isinstance(change, ChangeUpdated) and change.work_notes is None
     assert snow.stats() == {GET_ONE: 1}
 
 
-def test_fetch_of_a_deleted_rfc_is_none(snow: Snow, connector: ServiceNowConnector) -> None:
-    assert connector.fetch(RecordRef(Source.SERVICENOW, "change", MISSING)) is None
+def test_fetch_of_a_deleted_rfc_is_none(snow: Snow, snow_connector: ServiceNowConnector) -> None:
+    assert snow_connector.fetch(RecordRef(Source.SERVICENOW, "change", MISSING)) is None
 
 
-def test_fetch_refuses_a_record_of_another_system(connector: ServiceNowConnector) -> None:
+def test_fetch_refuses_a_record_of_another_system(snow_connector: ServiceNowConnector) -> None:
     with pytest.raises(PermanentError):
-        connector.fetch(RecordRef(Source.ADO, "defect", "101"))
+        snow_connector.fetch(RecordRef(Source.ADO, "defect", "101"))
 
 
 def test_fetch_of_an_rfc_in_an_unmapped_state_is_skippable(
-    snow: Snow, connector: ServiceNowConnector
+    snow: Snow, snow_connector: ServiceNowConnector
 ) -> None:
     rfc = _rfc(snow, state="-6")
     with pytest.raises(SkippableError, match=f"{rfc['number']} has state '-6'"):
-        connector.fetch(RecordRef(Source.SERVICENOW, "change", rfc["sys_id"]))
+        snow_connector.fetch(RecordRef(Source.SERVICENOW, "change", rfc["sys_id"]))
