@@ -13,7 +13,6 @@ import requests
 from azure.devops.v7_1.work_item_tracking import WorkItemTrackingClient
 from azure.devops.v7_1.work_item_tracking.models import TeamContext, Wiql, WorkItemBatchGetRequest
 from msrest.authentication import BasicAuthentication
-from urllib3.util.retry import Retry
 
 from bridge.config import AdoSettings
 from bridge.errors import PermanentError
@@ -80,10 +79,12 @@ class AdoClient:
             # One tier of retry: RetryPolicy, bounded by a total and honouring Retry-After for every
             # method. msrest's own urllib3 retry covers GET only and sleeps up to 90 s per wait
             # (api-contracts.md 2.10), so it is switched off here.
-            config.retry_policy.policy = Retry(
-                total=0, connect=0, read=0, status_forcelist=(), raise_on_status=False
-            )
-            config.retry_policy.policy.respect_retry_after_header = False
+            # The SDK's session already holds this Retry object, so it is changed in place.
+            policy = config.retry_policy.policy
+            policy.total = policy.connect = policy.read = 0
+            policy.status_forcelist = frozenset()
+            policy.respect_retry_after_header = False
+            policy.raise_on_status = False
             config.connection.timeout = self._timeout_s
             config.hooks.append(self._responses.hook)
             self._wit = client

@@ -10,7 +10,7 @@ import pytest
 
 from bridge.domain.events import DefectUpdated
 from connectors.ado.connector import AdoConnector
-from connectors.ado.poller import PollCursor
+from connectors.ado.poller import PollCursor, Seen, wiql
 from tests.connectors.ado.connector_fixtures import (
     Connect,
     connect,
@@ -69,8 +69,8 @@ def test_incremental_poll_returns_only_what_changed(ado: Any, connector: AdoConn
     ado.sim.update_work_item(a["id"], {"System.State": "Fixed"})
     second = connector.poll(first.cursor, now=later())
 
-    assert [(e.id, e.revision) for e in second.events] == [(a["id"], 2)]
-    assert b["id"] not in {e.record_key for e in second.events}
+    assert [(e.record_key, e.revision) for e in second.events] == [(str(a["id"]), 2)]
+    assert str(b["id"]) not in {e.record_key for e in second.events}
 
 
 def test_nothing_new_costs_one_request(ado: Any, connector: AdoConnector) -> None:
@@ -117,7 +117,7 @@ def test_look_back_rereads_the_window_but_yields_no_revision_twice(ado: Any, con
     moved = PollCursor(since=cursor.since + timedelta(minutes=30) if cursor.since else None, seen=cursor.seen)
     second = connector.poll(moved.dumps(), now=later(3600))
 
-    assert [(e.id, e.revision) for e in second.events] == [(b["id"], 1)]
+    assert [(e.record_key, e.revision) for e in second.events] == [(str(b["id"]), 1)]
     assert connector.poll(second.cursor, now=later(3600)).events == ()
 
 
@@ -130,14 +130,15 @@ def test_cursor_never_passes_the_polls_start(ado: Any, connector: AdoConnector) 
     assert PollCursor.loads(page.cursor).since == now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
-def test_only_the_configured_type_is_read(ado: Any, connector: AdoConnector) -> None:
-    ado.defect("a")
-    query = connector.poller
-    from connectors.ado.poller import wiql
+def test_the_query_names_the_type_the_window_and_the_revisions_read() -> None:
+    since = datetime(2024, 5, 1, 10, 0, 0, 120000, tzinfo=UTC)
 
-    text = wiql(query.work_item_type, None, ())
-    assert "[System.WorkItemType] = 'Defect'" in text
-    assert "ORDER BY [System.ChangedDate] ASC" in text
+    text = wiql("Defect's", since, [Seen(7, 3, since)])
+
+    assert "[System.WorkItemType] = 'Defect''s'" in text
+    assert "[System.ChangedDate] >= '2024-05-01T10:00:00.120Z'" in text
+    assert "([System.Id] <> 7 OR [System.Rev] <> 3)" in text
+    assert text.endswith("ORDER BY [System.ChangedDate] ASC, [System.Id] ASC")
 
 
 def test_a_foreign_cursor_is_refused(connector: AdoConnector) -> None:
