@@ -10,7 +10,7 @@ import pytest
 
 from bridge.domain.events import DefectUpdated
 from connectors.ado.connector import AdoConnector
-from connectors.ado.poller import PollCursor, Seen, wiql
+from connectors.ado.poller import MAX_SEEN, PollCursor, Seen, wiql
 from tests.connectors.ado.connector_fixtures import (
     Connect,
     connect,
@@ -144,3 +144,49 @@ def test_the_query_names_the_type_the_window_and_the_revisions_read() -> None:
 def test_a_foreign_cursor_is_refused(connector: AdoConnector) -> None:
     with pytest.raises(ValueError, match="cursor"):
         connector.poll('{"v": 99}', now=later())
+
+
+def test_the_cursor_moves_only_when_the_caller_stores_it(ado: Any, connector: AdoConnector) -> None:
+    ado.defect("a")
+
+    first = connector.poll(None, now=later())
+    again = connector.poll(None, now=later())
+
+    assert first.events == again.events and len(first.events) == 1
+
+
+def test_the_window_keeps_recent_revisions_and_drops_old_ones() -> None:
+    t0 = datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
+    start = PollCursor(since=t0, seen=(Seen(1, 1, t0 - timedelta(hours=2)), Seen(2, 1, t0)))
+
+    after = start.advanced(
+        [Seen(3, 4, t0 + timedelta(seconds=30))], now=t0 + timedelta(hours=1), overlap=timedelta(minutes=2)
+    )
+
+    assert after.since == t0 + timedelta(seconds=30)
+    assert [(s.id, s.rev) for s in after.seen] == [(3, 4), (2, 1)]
+    assert PollCursor.loads(after.dumps()) == after
+
+
+def test_the_cursor_is_capped_at_now_and_never_goes_back() -> None:
+    t0 = datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
+    start = PollCursor(since=t0)
+
+    ahead = start.advanced(
+        [Seen(1, 1, t0 + timedelta(hours=1))], now=t0 + timedelta(minutes=5), overlap=timedelta(0)
+    )
+    behind = start.advanced(
+        [Seen(1, 1, t0 - timedelta(hours=1))], now=t0 + timedelta(minutes=5), overlap=timedelta(0)
+    )
+
+    assert ahead.since == t0 + timedelta(minutes=5)
+    assert behind.since == t0
+
+
+def test_a_full_window_narrows_the_look_back_to_the_revisions_it_holds() -> None:
+    t0 = datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
+    seen = tuple(Seen(n, 1, t0 - timedelta(milliseconds=n)) for n in range(MAX_SEEN))
+    cursor = PollCursor(since=t0, seen=seen)
+
+    assert cursor.lower_bound(timedelta(hours=1)) == t0 - timedelta(milliseconds=MAX_SEEN - 1)
+    assert PollCursor(since=t0).lower_bound(timedelta(hours=1)) == t0 - timedelta(hours=1)
