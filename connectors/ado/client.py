@@ -188,7 +188,11 @@ class AdoClient:
             if not 200 <= reply.status_code < 300:
                 message = errors.ado_message(reply.text, reply.reason or "no message")
                 raise errors.for_status(reply.status_code, message, reply.headers)
-            body = reply.json()
+            try:
+                body = reply.json()
+            except ValueError:
+                # e.g. a sign-in page answered with 203 instead of a 401 (see _http).
+                raise PermanentError(f"ADO $batch answered HTTP {reply.status_code} without JSON") from None
             values = body.get("value") if isinstance(body, dict) else None
             if not isinstance(values, list) or len(values) != len(requests_):
                 raise PermanentError("ADO $batch answered an unexpected body")
@@ -200,6 +204,9 @@ class AdoClient:
         if self._session is None:
             session = requests.Session()
             session.auth = ("", self._pat.get_secret_value())
+            # As the SDK does (api-contracts.md 2.2): without it, ADO may answer a bad credential with a
+            # sign-in redirect or a 203 page instead of a 401.
+            session.headers.update({"X-TFS-FedAuthRedirect": "Suppress", "X-VSS-ForceMsaPassThrough": "true"})
             self._session = session
         return self._session
 

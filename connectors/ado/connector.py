@@ -21,7 +21,7 @@ from connectors.outcomes import RetryPolicy
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MAX_WEBHOOK_BYTES = ServiceSettings().max_webhook_bytes
+DEFAULT_MAX_WEBHOOK_BYTES: int = ServiceSettings.model_fields["max_webhook_bytes"].default
 
 
 def _utc_now() -> datetime:
@@ -97,7 +97,10 @@ class AdoConnector:
         return self.poller.cursor_since(since)
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookDelivery:
-        """Verify a service hook delivery (basic auth or the configured header), then parse it."""
+        """Verify a service hook delivery (basic auth or the configured header), then parse it.
+
+        Credentials are checked first, so a caller without them learns nothing about the body's fate.
+        """
         webhooks.verify(self._hook_auth, headers)
         if len(body) > self.max_webhook_bytes:
             raise WebhookRejectedError(

@@ -11,7 +11,7 @@ import binascii
 import hmac
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from bridge.connector import WebhookDelivery, WebhookRejectedError
@@ -25,7 +25,7 @@ HANDLED = frozenset({"workitem.created", "workitem.updated"})
 class HookAuth:
     """What a delivery must present: basic auth (user and password), or `header` carrying the password."""
 
-    password: str | None
+    password: str | None = field(repr=False)
     user: str | None = None
     header: str | None = None
 

@@ -259,7 +259,8 @@ def test_auth_failures_keep_the_pat_out(ado: Any, sleep: FakeSleep, caplog: pyte
     for form in _secret_forms(SECRET_PAT):
         assert form not in str(caught.value)
         assert form not in caplog.text
-        assert form not in repr(connector) and form not in repr(connector.client)
+        assert form not in repr(connector) and form not in repr(vars(connector))
+        assert form not in repr(connector.client)
 
 
 def test_transport_failures_keep_the_pat_out(sleep: FakeSleep, caplog: pytest.LogCaptureFixture) -> None:

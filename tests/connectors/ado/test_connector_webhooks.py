@@ -76,7 +76,7 @@ def test_other_event_types_are_accepted_with_nothing_to_do(connector: AdoConnect
     assert connector.parse_webhook(GOOD, body_of(push)).refs == ()
 
 
-def test_a_revision_that_disagrees_with_the_update_is_only_a_hint(connector: AdoConnector) -> None:
+def test_a_tampered_revision_that_disagrees_with_the_update_is_only_a_hint(connector: AdoConnector) -> None:
     payload = recorded("workitem.updated.json")
     payload["resource"]["revision"]["rev"] = 99  # tampered, or simply not the whole item
 
@@ -105,8 +105,9 @@ def test_an_item_of_another_type_is_accepted_with_no_refs(connector: AdoConnecto
     assert delivery.refs == () and delivery.events == ()
 
 
-def test_a_duplicate_delivery_has_the_same_key(connector: AdoConnector) -> None:
-    body = body_of(recorded("workitem.updated.json"))
+@pytest.mark.parametrize("kind", ["workitem.created.json", "workitem.updated.json"])
+def test_a_duplicate_delivery_has_the_same_key(connector: AdoConnector, kind: str) -> None:
+    body = body_of(recorded(kind))
 
     first = connector.parse_webhook(GOOD, body)
     again = connector.parse_webhook({k.lower(): v for k, v in GOOD.items()}, body)
@@ -117,6 +118,10 @@ def test_a_duplicate_delivery_has_the_same_key(connector: AdoConnector) -> None:
 # --- verification -------------------------------------------------------------------------------
 
 
+KINDS = ["workitem.created.json", "workitem.updated.json"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize(
     ("headers", "message"),
     [
@@ -128,9 +133,9 @@ def test_a_duplicate_delivery_has_the_same_key(connector: AdoConnector) -> None:
     ],
 )
 def test_bad_or_missing_credentials_are_401(
-    connector: AdoConnector, headers: dict[str, str], message: str
+    connector: AdoConnector, headers: dict[str, str], message: str, kind: str
 ) -> None:
-    error = rejected(connector, headers, body_of(recorded("workitem.updated.json")))
+    error = rejected(connector, headers, body_of(recorded(kind)))
 
     assert (error.status, str(error)) == (401, message)
     assert HOOK_PASSWORD not in str(error)
@@ -153,9 +158,10 @@ def test_no_configured_password_refuses_everything(connect: Connect) -> None:
     assert error.status == 401 and "not configured" in str(error)
 
 
-def test_oversized_bodies_are_413(connect: Connect) -> None:
+@pytest.mark.parametrize("kind", KINDS)
+def test_oversized_bodies_are_413(connect: Connect, kind: str) -> None:
     connector = connect(max_webhook_bytes=2048)
-    payload = recorded("workitem.updated.json")
+    payload = recorded(kind)
     payload["detailedMessage"]["text"] = "x" * 4096
 
     error = rejected(connector, GOOD, body_of(payload))
@@ -265,3 +271,14 @@ def test_payload_copies_are_not_modified(connector: AdoConnector) -> None:
     before = copy.deepcopy(payload)
     connector.parse_webhook(GOOD, body_of(payload))
     assert payload == before
+
+
+def test_the_hook_password_is_never_shown(connector: AdoConnector, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("DEBUG")
+    error = rejected(
+        connector, basic(HOOK_USER, HOOK_PASSWORD + "x"), body_of(recorded("workitem.updated.json"))
+    )
+    connector.parse_webhook(GOOD, body_of(recorded("workitem.updated.json")))
+
+    for text in (str(error), repr(connector), repr(vars(connector)), caplog.text):
+        assert HOOK_PASSWORD not in text
