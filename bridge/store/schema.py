@@ -143,7 +143,9 @@ rfcs = Table(
     "rfcs",
     metadata,
     Column("sys_id", String(64), primary_key=True),
-    Column("number", String(32), nullable=False, unique=True),
+    # Not unique here: ServiceNow keeps numbers unique, and a second unique key beside sys_id would
+    # make two processors inserting the same new RFC at once fail instead of one updating.
+    Column("number", String(32), nullable=False, index=True),
     Column("state", String(32), nullable=False),
     Column("mod_count", Integer(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, StatementError
 
 from bridge.domain.events import Source
-from bridge.store import InboxKind, Store, current_revision, head_revision, is_up_to_date, upgrade
+from bridge.store import InboxKind, RfcRecord, Store, current_revision, head_revision, is_up_to_date, upgrade
 from bridge.store.engine import make_engine
 from bridge.store.schema import metadata
 
@@ -29,6 +29,23 @@ def test_an_empty_database_is_migrated_to_head(empty_database_url: str) -> None:
 
     assert current_revision(empty_database_url) == head_revision()
     assert is_up_to_date(empty_database_url)
+
+
+def test_each_revision_keeps_the_data_before_it(empty_database_url: str) -> None:
+    upgrade(empty_database_url, "0001")
+    assert current_revision(empty_database_url) == "0001"
+    store = Store.from_url(empty_database_url)
+    try:
+        record = RfcRecord(
+            "s1", "CHG0031245", "review", 4, datetime(2024, 5, 1, tzinfo=UTC), {"type": "normal"}
+        )
+        with store.transaction() as tx:
+            tx.upsert_rfc(record)
+        store.upgrade()
+        with store.transaction(readonly=True) as tx:
+            assert tx.get_rfc("s1") == record
+    finally:
+        store.close()
 
 
 def test_upgrading_twice_changes_nothing(empty_database_url: str) -> None:

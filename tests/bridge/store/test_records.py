@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -188,3 +190,30 @@ def test_shuffled_release_reads_end_at_the_latest_read(store: Store, reads: list
     assert stored is not None
     assert stored.revision == f"rev-{content}"
     assert stored.read_at == T0 + timedelta(minutes=minute)
+
+
+def test_processors_applying_revisions_at_once_end_at_the_newest(store: Store) -> None:
+    revisions = list(range(40))
+    errors: list[BaseException] = []
+    start = threading.Barrier(4)
+
+    def apply(seed: int) -> None:
+        order = random.Random(seed).sample(revisions, len(revisions))
+        try:
+            start.wait()
+            for mod_count in order:
+                with store.transaction() as tx:
+                    tx.upsert_rfc(_rfc("shared", mod_count))
+                    tx.upsert_defect(_defect(1, mod_count))
+        except BaseException as exc:  # reported below: a thread's failure must fail the test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=apply, args=(seed,)) for seed in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    with store.transaction(readonly=True) as tx:
+        assert tx.get_rfc("shared") == _rfc("shared", max(revisions))
+        assert tx.get_defect(1) == _defect(1, max(revisions))
