@@ -20,7 +20,7 @@ from bridge.engine.control_points import ControlPoint, PointStatus, control_poin
 from bridge.engine.deployments import Deployment, LedgerEntry, deployments_of, ledger_of
 from bridge.engine.links import Link, LinkKind, defect_links, rfc_links
 from bridge.engine.releases import Release, releases_of
-from bridge.engine.retest import Target, note_target_key, retest_moves, rollback_moves
+from bridge.engine.retest import Target, carried_fixes, note_target_key, retest_moves, rollback_moves
 from bridge.engine.state import ProgrammeState, RfcRecord
 from bridge.engine.write_backs import correlation, drafts, work_note
 
@@ -62,14 +62,16 @@ def plan(state: ProgrammeState, context: EngineContext, now: datetime) -> Plan:
     findings += change_window_findings(state.rfcs)
 
     undone_keys = {e.deployment for e in ledger if e.undone}
-    current_keys = {e.deployment for e in ledger if e.current}
+    in_place = [Target(d.key, by_key[d.release_key], d) for d in deployments if d.key not in undone_keys]
     if context.retest_on == "release_note":
         targets = [Target(note_target_key(r), r, None) for r in releases]
     else:
-        targets = [Target(d.key, by_key[d.release_key], d) for d in deployments if d.key in current_keys]
+        targets = in_place
     moves, retest_findings = retest_moves(targets, state.defects, state.moves, context)
     undone = [d for d in deployments if d.key in undone_keys]
-    back, rollback_findings = rollback_moves(undone, state.defects, state.moves, context)
+    back, rollback_findings = rollback_moves(
+        undone, carried_fixes(in_place), state.defects, state.moves, context
+    )
     findings += retest_findings + rollback_findings
     findings += _both_fixed_and_open(releases)
 

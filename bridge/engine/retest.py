@@ -1,13 +1,18 @@
 """Retest and rollback moves: which defects go to Ready for Retest, and which go back.
 
-Retest: for the deployment in place in each environment (or, with `retest_on = "release_note"`, for
-every published note), each defect listed as fixed that ADO shows in an eligible state moves, once per
-deployment. Rollback: for an undone deployment, each defect the bridge moved for it and still in Ready
-for Retest goes back to the state it had; one already retested is reported, not touched.
+Releases are cumulative (an emergency fix must be carried into the next regular release), so a fix is
+in an environment while any deployment there that lists it fixed is in place, whether it is the
+newest or was followed by a later version; only an undone deployment (backed out, or replaced by an
+older version) takes its fixes away. Retest: each defect a deployment in place lists as fixed, in an
+eligible state, moves once per deployment. Rollback: a defect the bridge moved for an undone
+deployment goes back to the state it had, if no deployment in place still carries its fix and it is
+still in Ready for Retest; one already retested is reported, not touched. This makes what the bridge
+does independent of the order in which it learns of deployments.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 
 from bridge.domain.actions import Hyperlink, MoveDefect
@@ -34,66 +39,92 @@ def note_target_key(release: Release) -> str:
     return f"note:{release.key}"
 
 
+def carried_fixes(targets: list[Target]) -> dict[tuple[str, str], set[int]]:
+    """The fixes in place in each (environment, component), from its approved deployments in place."""
+    fixes: dict[tuple[str, str], set[int]] = defaultdict(set)
+    for target in targets:
+        if target.deployment is not None and target.deployment.approved:
+            place = (target.deployment.environment, target.deployment.component)
+            fixes[place].update(target.release.fixed_ids)
+    return fixes
+
+
 def retest_moves(
     targets: list[Target],
     defects: dict[int, DefectUpdated],
     moves: dict[tuple[int, str, str], DefectMoved],
     context: EngineContext,
 ) -> tuple[list[MoveDefect], list[Finding]]:
+    """Moves for the fixes in place; of several targets listing a defect, the newest not yet used moves it."""
     actions: list[MoveDefect] = []
     findings: list[Finding] = []
+    listing: dict[tuple[str, int], list[Target]] = defaultdict(list)
     for target in targets:
-        release = target.release
         if target.deployment is not None and not target.deployment.approved:
             continue  # reported with the deployment
-        for defect_id in release.fixed_ids:
-            if (defect_id, target.key, RETEST) in moves:
-                continue
-            defect = defects.get(defect_id)
-            subject = f"defect:{defect_id}"
-            if defect is None:
-                findings.append(
-                    Finding(
-                        "retest.defect_not_found",
-                        FindingSeverity.WARNING,
-                        subject,
-                        f"The note of {release.component} {release.version} lists defect {defect_id} as "
-                        "fixed, but ADO shows no such defect (yet).",
-                    )
-                )
-                continue
-            if defect.state == context.ready_for_retest:
-                continue
-            if defect.state not in context.eligible_states:
-                findings.append(
-                    Finding(
-                        "retest.left_alone",
-                        FindingSeverity.INFO,
-                        subject,
-                        f"Defect {defect_id} is {defect.state}, not {' or '.join(context.eligible_states)}: "
-                        f"left alone for {release.component} {release.version}"
-                        + (f" in {target.deployment.environment}." if target.deployment else "."),
-                        (("state", defect.state), ("revision", str(defect.rev))),
-                    )
-                )
-                continue
-            actions.append(
-                MoveDefect(
-                    defect_id=defect_id,
-                    expected_rev=defect.rev,
-                    from_state=defect.state,
-                    to_state=context.ready_for_retest,
-                    comment=_retest_comment(release, target.deployment),
-                    deployment=target.key,
-                    links=_links(release, target.deployment, context),
-                    reason=RETEST,
+        place = target.key if target.deployment is None else target.deployment.environment
+        for defect_id in target.release.fixed_ids:
+            listing[(place, defect_id)].append(target)
+    for (_, defect_id), candidates in sorted(listing.items()):
+        candidates.sort(key=_newest_last)
+        newest = candidates[-1]
+        release = newest.release
+        subject = f"defect:{defect_id}"
+        defect = defects.get(defect_id)
+        if defect is None:
+            findings.append(
+                Finding(
+                    "retest.defect_not_found",
+                    FindingSeverity.WARNING,
+                    subject,
+                    f"The note of {release.component} {release.version} lists defect {defect_id} as "
+                    "fixed, but ADO shows no such defect (yet).",
                 )
             )
+            continue
+        if defect.state == context.ready_for_retest:
+            continue
+        if defect.state not in context.eligible_states:
+            findings.append(
+                Finding(
+                    "retest.left_alone",
+                    FindingSeverity.INFO,
+                    subject,
+                    f"Defect {defect_id} is {defect.state}, not {' or '.join(context.eligible_states)}: "
+                    f"left alone for {release.component} {release.version}"
+                    + (f" in {newest.deployment.environment}." if newest.deployment else "."),
+                    (("state", defect.state), ("revision", str(defect.rev))),
+                )
+            )
+            continue
+        unused = [t for t in candidates if (defect_id, t.key, RETEST) not in moves]
+        if not unused:
+            continue
+        target = unused[-1]
+        actions.append(
+            MoveDefect(
+                defect_id=defect_id,
+                expected_rev=defect.rev,
+                from_state=defect.state,
+                to_state=context.ready_for_retest,
+                comment=_retest_comment(target.release, target.deployment),
+                deployment=target.key,
+                links=_links(target.release, target.deployment, context),
+                reason=RETEST,
+            )
+        )
     return actions, findings
+
+
+def _newest_last(target: Target) -> tuple[object, ...]:
+    if target.deployment is None:
+        return (target.release.version, target.key)
+    return (target.deployment.at, target.deployment.version, target.key)
 
 
 def rollback_moves(
     undone: list[Deployment],
+    in_place: dict[tuple[str, str], set[int]],
     defects: dict[int, DefectUpdated],
     moves: dict[tuple[int, str, str], DefectMoved],
     context: EngineContext,
@@ -105,6 +136,8 @@ def rollback_moves(
         deployment = undone_keys.get(deployment_key)
         if reason != RETEST or deployment is None or (defect_id, deployment_key, ROLLBACK) in moves:
             continue
+        if defect_id in in_place.get((deployment.environment, deployment.component), set()):
+            continue  # another deployment in place still carries the fix
         defect = defects.get(defect_id)
         if defect is None:
             continue

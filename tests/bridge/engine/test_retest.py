@@ -105,16 +105,39 @@ def test_a_defect_that_becomes_eligible_later_moves_while_the_release_is_still_d
     assert _moves(_plan(*events, defect(48275, "Fixed", rev=10)))[48275].expected_rev == 10
 
 
-def test_a_later_release_in_the_environment_stops_moves_for_the_earlier_one() -> None:
+def test_a_fix_stays_deployed_when_a_later_release_follows_it() -> None:
+    # Releases are cumulative: 1.0.3.0 in SIT-A still carries 1.0.2.0's fixes.
     result = _plan(
         *BASE,
         rfc("CHG0031245", RfcState.CLOSED, mod=9, updated=at(5), close_code="successful"),
-        release("1.0.3.0", fixed=(48400,), rfc="CHG0031300"),
+        release("1.0.3.0", fixed=(48400, 48211), rfc="CHG0031300"),
         rfc("CHG0031300", RfcState.REVIEW, mod=4, updated=at(30)),
+        defect(48211, "Fixed", rev=4),
         defect(48275, "Fixed", rev=10),
         defect(48400, "Fixed", rev=2),
     )
-    assert sorted(_moves(result)) == [48400]
+    moves = _moves(result)
+    assert sorted(moves) == [48211, 48275, 48400]
+    # A defect both releases fix is moved once, for the newest deployment that lists it.
+    assert moves[48211].deployment == "SIT-A:dip-platform:1.0.3.0:CHG0031300"
+    assert moves[48275].deployment == DEPLOYMENT
+
+
+def test_a_rollback_leaves_a_fix_that_a_deployment_in_place_still_carries() -> None:
+    result = _plan(
+        *BASE,
+        rfc("CHG0031245", RfcState.CLOSED, mod=9, updated=at(5), close_code="successful"),
+        release("1.0.3.0", fixed=(48400, 48211), rfc="CHG0031300"),
+        rfc("CHG0031300", RfcState.REVIEW, mod=4, updated=at(30)),
+        rfc("CHG0031300", RfcState.CLOSED, mod=6, updated=at(40), close_code="unsuccessful"),
+        defect(48211, "Ready for Retest", rev=5),
+        defect(48400, "Ready for Retest", rev=3),
+        moved(48211, "SIT-A:dip-platform:1.0.3.0:CHG0031300", rev=5),
+        moved(48400, "SIT-A:dip-platform:1.0.3.0:CHG0031300", rev=3),
+    )
+    moves = _moves(result)
+    assert list(moves) == [48400]  # 48211's fix is still in SIT-A through 1.0.2.0
+    assert moves[48400].reason == "rollback"
 
 
 def test_rfc_closed_backed_out_returns_moved_defects_still_in_ready_for_retest() -> None:
