@@ -12,9 +12,7 @@ from typing import Any
 
 def main(argv: list[str]) -> int:
     names = sorted(
-        m.name
-        for m in pkgutil.iter_modules([str(Path(__file__).parent)])
-        if m.name.startswith("bench_")
+        m.name for m in pkgutil.iter_modules([str(Path(__file__).parent)]) if m.name.startswith("bench_")
     )
     wanted = [n for n in names if not argv or any(a in n for a in argv)]
     figures: dict[str, Any] = {}
