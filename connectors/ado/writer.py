@@ -54,6 +54,17 @@ def missing_links(move: MoveDefect, present: Sequence[str]) -> tuple[Hyperlink, 
     return tuple(out)
 
 
+def looks_like_ours(move: MoveDefect, current: DefectUpdated) -> bool:
+    """Whether the defect shows this very move already applied (an earlier attempt whose reply was lost):
+    one revision on from the expected one, in the target state, with every link the move adds."""
+    return (
+        bool(move.links)
+        and current.rev == move.expected_rev + 1
+        and current.state == move.to_state
+        and all(link.url in current.hyperlinks for link in move.links)
+    )
+
+
 def batch_request(planned: PlannedMove) -> dict[str, Any]:
     """One `$batch` item: a PATCH of the work item with its JSON Patch (api-contracts.md 2.8)."""
     return {
@@ -128,6 +139,8 @@ class AdoWriter:
             return ActionOutcome(
                 move.key, OutcomeStatus.FAILED, f"work item {move.defect_id} lacks state, title or dates"
             )
+        if looks_like_ours(move, current):
+            return self._done(move, move.from_state, current.rev, "moved by an earlier attempt")
         if current.state == move.to_state:
             return ActionOutcome(
                 move.key, OutcomeStatus.SKIPPED, f"already in {move.to_state} (rev {current.rev})", current
@@ -163,21 +176,24 @@ class AdoWriter:
         move = planned.move
         if 200 <= reply.code < 300:
             rev = _rev(reply.body) or move.expected_rev + 1
-            moved = DefectMoved(
-                defect_id=move.defect_id,
-                deployment=move.deployment,
-                from_state=planned.current.state,
-                to_state=move.to_state,
-                rev=rev,
-                reason=move.reason,
-                at=self.clock(),
-            )
-            return ActionOutcome(move.key, OutcomeStatus.DONE, f"moved to {move.to_state} (rev {rev})", moved)
+            return self._done(move, planned.current.state, rev, "moved")
         message = errors.ado_message(reply.body, f"status {reply.code}")
         error = errors.for_status(reply.code, message, reply.headers)
         if isinstance(error, ConflictError):
             return None
         return outcome_for_error(move.key, error)
+
+    def _done(self, move: MoveDefect, from_state: str, rev: int, how: str) -> ActionOutcome:
+        moved = DefectMoved(
+            defect_id=move.defect_id,
+            deployment=move.deployment,
+            from_state=from_state,
+            to_state=move.to_state,
+            rev=rev,
+            reason=move.reason,
+            at=self.clock(),
+        )
+        return ActionOutcome(move.key, OutcomeStatus.DONE, f"{how} to {move.to_state} (rev {rev})", moved)
 
     def _hand_back(self, conflicted: Sequence[PlannedMove], outcomes: dict[str, ActionOutcome]) -> None:
         """Re-read the defects a person changed first and return them to the engine, unchanged."""
@@ -202,11 +218,12 @@ class AdoWriter:
                         p.move.key, OutcomeStatus.FAILED, f"work item {p.move.defect_id} is gone"
                     )
                     continue
+                if looks_like_ours(p.move, event):
+                    # A whole-call retry after ADO had applied this item (its reply was lost).
+                    outcomes[p.move.key] = self._done(p.move, p.current.state, event.rev, "moved")
+                    continue
                 outcomes[p.move.key] = ActionOutcome(
-                    p.move.key,
-                    OutcomeStatus.CONFLICT,
-                    _changed(p.move, event),
-                    event,
+                    p.move.key, OutcomeStatus.CONFLICT, _changed(p.move, event), event
                 )
 
 

@@ -9,6 +9,7 @@ import pytest
 from bridge.connector import OutcomeStatus
 from bridge.domain.actions import AddWorkNote, Hyperlink, MoveDefect
 from bridge.domain.events import DefectMoved, DefectUpdated
+from bridge.errors import TransientError
 from connectors.ado.client import AdoClient
 from connectors.ado.connector import AdoConnector
 from tests.connectors.ado.connector_fixtures import (
@@ -95,7 +96,10 @@ def test_a_second_apply_of_the_same_move_writes_nothing(ado: Any, connector: Ado
     assert connector.apply([move_for(item)])[0].status is OutcomeStatus.DONE
     rev = ado.sim.get_work_item(item["id"])["rev"]
 
-    assert connector.apply([move_for(item)])[0].status is OutcomeStatus.SKIPPED
+    [again] = connector.apply([move_for(item)])
+
+    # Recognised as this move (one revision on, target state, its links): reported, not repeated.
+    assert again.status is OutcomeStatus.DONE and "earlier attempt" in again.detail
     assert ado.sim.get_work_item(item["id"])["rev"] == rev
 
 
@@ -178,14 +182,57 @@ def test_actions_for_other_systems_are_refused(connector: AdoConnector) -> None:
     assert outcome.key == note.key
 
 
-def test_450_moves_are_three_batches_of_200_200_and_50(ado: Any, connector: AdoConnector) -> None:
+def test_450_moves_are_three_batches_of_200_200_and_50(
+    ado: Any, connector: AdoConnector, monkeypatch: pytest.MonkeyPatch
+) -> None:
     items = [ado.sim.create_work_item({"System.Title": f"d{n}", "System.State": "Fixed"}) for n in range(450)]
+    sizes: list[int] = []
+    send = AdoClient.send_batch
+
+    def counted(self: AdoClient, requests_: Any) -> Any:
+        sizes.append(len(requests_))
+        return send(self, requests_)
+
+    monkeypatch.setattr(AdoClient, "send_batch", counted)
     reset_requests(ado.url)
 
     outcomes = connector.apply([move_for(i) for i in items])
+
+    assert sizes == [200, 200, 50]
 
     assert [o.status for o in outcomes] == [OutcomeStatus.DONE] * 450
     assert [o.key for o in outcomes] == [move_for(i).key for i in items]
     assert requests_made(ado.url) == {BATCH_READ: 3, BATCH_WRITE: 3}
     states = {ado.sim.get_work_item(i["id"])["fields"]["System.State"] for i in items}
     assert states == {"Ready for Retest"}
+
+
+def test_a_write_whose_reply_was_lost_is_recognised_not_repeated(
+    ado: Any, connector: AdoConnector, monkeypatch: pytest.MonkeyPatch, sleep: Any
+) -> None:
+    item = fixed_defect(ado)
+    send = AdoClient.send_batch
+    attempts: list[int] = []
+
+    def lost_reply(self: AdoClient, requests_: Any) -> Any:
+        attempts.append(len(requests_))
+        replies = send(self, requests_)
+        if len(attempts) == 1:
+            raise TransientError("ADO unreachable: connection reset")  # ADO applied it; we never heard
+        return replies
+
+    monkeypatch.setattr(AdoClient, "send_batch", lost_reply)
+
+    [outcome] = connector.apply([move_for(item)])
+
+    assert attempts == [1, 1], "the whole call was retried"
+    assert outcome.status is OutcomeStatus.DONE, outcome.detail
+    assert isinstance(outcome.fresh, DefectMoved) and outcome.fresh.rev == item["rev"] + 1
+    assert ado.sim.get_work_item(item["id"])["rev"] == item["rev"] + 1, "written once"
+    assert len(ado.sim.store.comment_list(item["id"])) == 1
+
+    # A later attempt of the same action (the outbox's, after a crash) says the same.
+    [again] = connector.apply([move_for(item)])
+    assert again.status is OutcomeStatus.DONE
+    assert isinstance(again.fresh, DefectMoved)
+    assert (again.fresh.rev, again.fresh.from_state) == (item["rev"] + 1, "Fixed")
