@@ -92,7 +92,7 @@ class AdoWriter:
     def move(self, moves: Sequence[MoveDefect]) -> dict[str, ActionOutcome]:
         """Outcomes by action key."""
         outcomes: dict[str, ActionOutcome] = {}
-        current = self._read([m.defect_id for m in moves], outcomes, moves)
+        current = self._read(moves, outcomes)
         planned: list[PlannedMove] = []
         for move in moves:
             if move.key in outcomes:
@@ -110,11 +110,11 @@ class AdoWriter:
         return outcomes
 
     def _read(
-        self, ids: Sequence[int], outcomes: dict[str, ActionOutcome], moves: Sequence[MoveDefect]
+        self, moves: Sequence[MoveDefect], outcomes: dict[str, ActionOutcome]
     ) -> dict[int, Mapping[str, Any]]:
         """The targets with their relations, read 200 at a time; a failed read decides its moves."""
         found: dict[int, Mapping[str, Any]] = {}
-        unique = list(dict.fromkeys(ids))
+        unique = list(dict.fromkeys(m.defect_id for m in moves))
         for chunk in chunks(unique):
             try:
                 items = self.retry.call(partial(self.client.read_batch, chunk, relations=True))

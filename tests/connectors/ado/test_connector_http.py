@@ -277,3 +277,16 @@ def test_transport_failures_keep_the_pat_out(sleep: FakeSleep, caplog: pytest.Lo
         assert form not in outcome.detail
         assert form not in caplog.text
         assert form not in repr(connector)
+
+
+def test_throttling_beyond_the_budget_is_handed_to_the_outbox(
+    http: responses.RequestsMock, sleep: FakeSleep
+) -> None:
+    http.add(responses.POST, READ, **throttled(30))
+
+    [outcome] = make(sleep, total_s=5).apply([move()])
+
+    # A 30 s wait does not fit a 5 s budget: no sleep here, the outbox schedules the next attempt.
+    assert outcome.status is OutcomeStatus.RETRY
+    assert outcome.retry_after_s == 30.0
+    assert sleep.waits == [] and calls(http, BATCH) == 0
