@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Table
 from sqlalchemy.dialects import postgresql, sqlite
+
+
+def lock_key(name: str) -> int:
+    """A stable signed 64-bit key for a lock name (PostgreSQL advisory locks take a bigint)."""
+    return int.from_bytes(hashlib.blake2b(name.encode("utf-8"), digest_size=8).digest(), "big", signed=True)
 
 
 def utcnow() -> datetime:

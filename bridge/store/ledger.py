@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, select, update
+from sqlalchemy import Row, select, text, update
 
-from bridge.store.base import Queries
+from bridge.store.base import Queries, lock_key
 from bridge.store.schema import deployments
 
 
@@ -47,15 +47,12 @@ class LedgerQueries(Queries):
     """Environment ledger queries."""
 
     def _current_row(self, environment: str, component: str) -> DeploymentRow | None:
-        query = select(deployments).where(
-            deployments.c.environment == environment,
-            deployments.c.component == component,
-            deployments.c.deployed_to.is_(None),
-        )
         if self.is_postgres:
-            query = query.with_for_update()
-        row = self.connection.execute(query).first()
-        return None if row is None else _deployment(row)
+            # Changes to one environment's component take turns until the transaction ends; a row
+            # lock cannot do this when there is no current row yet to lock.
+            key = lock_key(f"ledger:{environment}:{component}")
+            self.connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+        return self.current_deployment(environment, component)
 
     def _open(self, environment: str, component: str, version: str, rfc: str | None, at: datetime) -> None:
         self.connection.execute(
@@ -75,9 +72,8 @@ class LedgerQueries(Queries):
     ) -> bool:
         """Make `version` current in the environment from `at`; False if it already is (by that RFC).
 
-        The database keeps one current row per environment and component (a partial unique index),
-        so two processors recording at once cannot both open one: the later transaction fails and
-        is retried from the inbox.
+        Two processors recording at once take turns (PostgreSQL: a transaction-level advisory lock
+        per environment and component); the database keeps one current row in any case.
         """
         current = self._current_row(environment, component)
         if current is not None:

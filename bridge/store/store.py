@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,6 +12,7 @@ from sqlalchemy.engine import URL
 
 from bridge.store import migrate
 from bridge.store.audit import AuditQueries
+from bridge.store.base import lock_key
 from bridge.store.cursors import CursorQueries
 from bridge.store.engine import SQLITE_BEGIN, make_engine
 from bridge.store.findings import FindingQueries
@@ -37,11 +37,6 @@ class Tx(
     CursorQueries,
 ):
     """One transaction, with every store query on it; it commits when its `with` block ends."""
-
-
-def lock_key(name: str) -> int:
-    """A stable signed 64-bit key for a lock name (PostgreSQL advisory locks take a bigint)."""
-    return int.from_bytes(hashlib.blake2b(name.encode("utf-8"), digest_size=8).digest(), "big", signed=True)
 
 
 class Store:

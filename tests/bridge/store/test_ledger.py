@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -84,3 +85,28 @@ def test_the_database_keeps_one_current_row_per_environment_and_component(store:
     row = {"environment": "SIT-A", "component": "c", "version": "1.0.0.0", "deployed_from": T0}
     with pytest.raises(IntegrityError), store.transaction() as tx:
         tx.connection.execute(deployments.insert(), [row, {**row, "version": "1.0.1.0"}])
+
+
+def test_processors_recording_at_once_take_turns(store: Store) -> None:
+    errors: list[BaseException] = []
+    start = threading.Barrier(4)
+
+    def record(worker: int) -> None:
+        try:
+            start.wait()
+            for n in range(10):
+                with store.transaction() as tx:
+                    tx.record_deployment("SIT-A", "dip-platform", f"1.0.{n}.{worker}", None, T0 + n * DAY)
+        except BaseException as exc:  # reported below: a thread's failure must fail the test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=record, args=(worker,)) for worker in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    with store.transaction(readonly=True) as tx:
+        history = tx.deployment_history("SIT-A", "dip-platform")
+    assert len(history) == 40
+    assert sum(1 for row in history if row.current) == 1
