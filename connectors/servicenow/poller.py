@@ -2,8 +2,10 @@
 
 # sys_updated_on has one-second resolution and a record can become visible after a later-stamped one,
 # so each poll re-reads from `watermark - overlap` with `>=` and drops the (sys_id, sys_mod_count)
-# pairs already read in that window (api-contracts.md 3.1: "use >= and deduplicate"). Reads are
-# bounded by the poll's `now`, so the watermark never passes it. pysnow does not paginate: pages are
+# pairs already read in that window (api-contracts.md 3.1: "use >= and deduplicate"). Reads have no
+# upper bound, since the instance's clock may run ahead of ours and a record stamped "later" must not
+# wait for our clock to catch up; the watermark is still capped at the poll's `now`, and revisions read
+# ahead of it stay in the seen window, so they are not repeated. pysnow does not paginate: pages are
 # read here, each from the last one's final sys_updated_on, and by sysparm_offset only while one
 # second holds more than a page.
 
@@ -100,10 +102,10 @@ def _second(moment: datetime) -> datetime:
     return aware.astimezone(UTC).replace(microsecond=0)
 
 
-def poll_query(since: datetime | None, until: datetime) -> str:
+def poll_query(since: datetime | None) -> str:
     """The encoded query of one poll: only sys_updated_on, a field every table has, and a stable order."""
     parts = [f"sys_updated_on>={format_time(since)}"] if since is not None else []
-    parts += [f"sys_updated_on<={format_time(until)}", "ORDERBYsys_updated_on", "ORDERBYsys_id"]
+    parts += ["ORDERBYsys_updated_on", "ORDERBYsys_id"]
     return "^".join(parts)
 
 
@@ -134,7 +136,7 @@ class ServiceNowPoller:
         state = PollCursor.decode(cursor)
         until = _second(now)
         since = state.since(self._overlap)
-        query = poll_query(since, until)
+        query = poll_query(since)
         rows = self._retry.call(
             lambda: self._client.select(
                 self._table,
@@ -151,6 +153,7 @@ class ServiceNowPoller:
         full = len(rows) >= self._page_size
         # The look-back window is remembered whatever the next query: its revisions are never repeated.
         window = watermark - self._overlap if watermark is not None else None
+        # Revisions stamped ahead of the capped watermark stay too: the next poll reads them again.
         seen = {k: at for k, at in {**state.seen, **revisions}.items() if window is None or at >= window}
         # Rows come in sys_updated_on order, so after a full page nothing unread is older than its last.
         resume = (parse_time(rows[-1].get("sys_updated_on", "")) or since) if full else None
