@@ -155,6 +155,8 @@ class PolicySettings(Section):
     retest_on: RetestTrigger = RetestTrigger.DEPLOYMENT
     eligible_states: tuple[str, ...] = ("Fixed", "Resolved")
     ready_for_retest_state: str = "Ready for Retest"
+    # Defects in these states are past retest: a release listing them as fixed leaves them be, silently.
+    retested_states: tuple[str, ...] = ("In Retest", "Closed")
     create_rfc_drafts: bool = False
     rfc_draft_after_hours: float = Field(default=24, gt=0)
 

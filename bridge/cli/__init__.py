@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from bridge.cli import config_cmd, notes, sandbox, version
+from bridge.cli import config_cmd, demo, notes, sandbox, version
 
 app = typer.Typer(
     name="bridge",
@@ -17,6 +17,7 @@ app.add_typer(notes.app, name="notes")
 app.add_typer(version.app, name="version")
 app.add_typer(config_cmd.app, name="config")
 app.command("sandbox")(sandbox.sandbox)
+app.command("demo")(demo.demo)
 
 
 def main() -> None:

@@ -31,6 +31,7 @@ class EngineContext:
     retest_on: str = "deployment"  # or "release_note"
     eligible_states: tuple[str, ...] = ("Fixed", "Resolved")
     ready_for_retest: str = "Ready for Retest"
+    retested_states: tuple[str, ...] = ("In Retest", "Closed")
     create_rfc_drafts: bool = False
     rfc_draft_after: timedelta = timedelta(hours=24)
     gitlab_url: str | None = None

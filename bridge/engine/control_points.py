@@ -144,7 +144,8 @@ def _approved(release: Release, record: RfcRecord, context: EngineContext) -> tu
 
 def _issues(release: Release, record: RfcRecord, context: EngineContext) -> tuple[PointStatus, str]:
     change = record.change
-    started = record.first_seen_in(RfcState.IMPLEMENT)
+    # An RFC can pass through Implement between two reads; its planned start then opens the window.
+    started = record.first_seen_in(RfcState.IMPLEMENT) or change.planned_start
     ended = min(
         (t for t in (record.first_seen_in(RfcState.REVIEW), record.first_seen_in(RfcState.CLOSED)) if t),
         default=None,
@@ -195,9 +196,14 @@ def _lead_time(release: Release, record: RfcRecord, context: EngineContext) -> t
     days = working_days_before(release.published_at.date(), change.cab_date.date())
     text = (
         f"Note published {release.published_at:%Y-%m-%d}, {days} working day(s) before the CAB of "
-        f"{change.cab_date:%Y-%m-%d} ({needed} needed for a {release.release_type or 'release'})."
+        f"{change.cab_date:%Y-%m-%d} ({needed} needed for {_kind(release)})."
     )
     return (PointStatus.PASS if days >= needed else PointStatus.FAIL), text
+
+
+def _kind(release: Release) -> str:
+    kind = release.release_type.value if release.release_type else "other"
+    return f"{'an' if kind[0] in 'aeiou' else 'a'} {kind} release"
 
 
 def _reached(record: RfcRecord, state: RfcState) -> bool:

@@ -82,7 +82,7 @@ def retest_moves(
                 )
             )
             continue
-        if defect.state == context.ready_for_retest:
+        if defect.state == context.ready_for_retest or defect.state in context.retested_states:
             continue
         if defect.state not in context.eligible_states:
             findings.append(

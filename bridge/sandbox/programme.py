@@ -49,6 +49,7 @@ class RfcSeed(_Data):
     start_date: str = ""
     end_date: str = ""
     cab_date: str = ""
+    governance_approval: str = ""
 
 
 class DefectSeed(_Data):
@@ -132,6 +133,7 @@ def seed(
     ado: AdoSeeding,
     *,
     environment_field: str = "u_environment",
+    governance_field: str = "u_governance_approval",
 ) -> Seeded:
     """Create the programme's defects, RFCs and releases in the three simulators."""
     seeded = Seeded()
@@ -159,6 +161,7 @@ def seed(
             "cab_date": rfc.cab_date,
             "assignment_group": "Release Management",
             environment_field: rfc.environment,
+            governance_field: rfc.governance_approval,
         }
         record = servicenow.insert("change_request", {k: v for k, v in fields.items() if v})
         seeded.rfcs[rfc.key] = record["number"]

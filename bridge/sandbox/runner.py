@@ -18,6 +18,12 @@ from connectors.servicenow.simulator import ServiceNowSimulator
 from connectors.simulation import Faults, RunningServer, free_port
 
 SYSTEMS = ("gitlab", "servicenow", "ado")
+# The instance fields the sandbox's ServiceNow has beyond the standard change model, by role.
+FIELDS = {
+    "environment": "u_environment",
+    "release": "u_release",
+    "governance_approval": "u_governance_approval",
+}
 DEFAULT_PORTS = {"gitlab": 8181, "servicenow": 8182, "ado": 8183}
 DEFAULT_BRIDGE_URL = "http://127.0.0.1:8080"
 Seed = Literal["demo", "empty"]
@@ -64,7 +70,7 @@ class Sandbox:
             user=s.servicenow_user,
             password=s.servicenow_password,
             faults=self._faults("servicenow"),
-            extra_fields=("u_environment", "u_release"),
+            extra_fields=tuple(FIELDS.values()),
         )
         self.ado = AdoSimulator(
             organization=s.ado_organization, project=s.ado_project, pat=s.ado_pat, faults=self._faults("ado")
@@ -172,7 +178,7 @@ class Sandbox:
                 "password": s.servicenow_password,
                 "webhook_secret": s.servicenow_event_secret,
                 "poll_interval_s": 30,
-                "fields": {"environment": "u_environment", "release": "u_release"},
+                "fields": dict(FIELDS),
             },
             "ado": {
                 "organization_url": self.ado_organization_url,

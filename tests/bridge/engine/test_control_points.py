@@ -95,6 +95,20 @@ def test_no_work_note_during_implement_fails_point_8_and_no_close_notes_fails_10
     assert points["9"] is PointStatus.PASS
 
 
+def test_implement_never_seen_uses_the_planned_start_for_point_8() -> None:
+    noted = (JournalEntry(at(10), "deployer", "Deployed; one retry of step 3."),)
+    events = [
+        release("1.0.2.0", rfc="CHG0031245"),
+        rfc("CHG0031245", RfcState.REVIEW, mod=8, updated=at(40), work_notes=noted),
+    ]
+    assert _points(_plan(*events))["8"] is PointStatus.PASS
+    unplanned = [
+        release("1.0.2.0", rfc="CHG0031245"),
+        rfc("CHG0031245", RfcState.REVIEW, mod=8, updated=at(40), planned=None),
+    ]
+    assert _points(_plan(*unplanned))["8"] is PointStatus.PENDING
+
+
 def test_a_backed_out_rollout_fails_point_9() -> None:
     events = [
         release("1.0.2.0", rfc="CHG0031245"),

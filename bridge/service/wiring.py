@@ -1,0 +1,74 @@
+"""Wiring: connectors and the engine's context built once from the settings and the mappings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from bridge.config import Settings
+from bridge.connector import Connector
+from bridge.domain.events import Source
+from bridge.engine.context import Component, EngineContext
+from bridge.mappings import EnvironmentMapping, ServiceNowMapping, environment_mapping, servicenow_mapping
+from connectors.outcomes import RetryPolicy
+
+
+@dataclass(frozen=True)
+class Mappings:
+    """The mappings the service runs with, loaded and validated once at start-up."""
+
+    servicenow: ServiceNowMapping
+    environments: EnvironmentMapping
+
+
+def load_mappings() -> Mappings:
+    return Mappings(servicenow_mapping(), environment_mapping())
+
+
+def engine_context(settings: Settings, mappings: Mappings) -> EngineContext:
+    policies = settings.policies
+    return EngineContext(
+        components=tuple(Component(p.path, p.component, p.tag_patterns) for p in settings.gitlab.projects),
+        servicenow=mappings.servicenow,
+        environments=mappings.environments,
+        retest_on=policies.retest_on.value,
+        eligible_states=policies.eligible_states,
+        ready_for_retest=policies.ready_for_retest_state,
+        retested_states=policies.retested_states,
+        create_rfc_drafts=policies.create_rfc_drafts,
+        rfc_draft_after=timedelta(hours=policies.rfc_draft_after_hours),
+        gitlab_url=str(settings.gitlab.url) if settings.gitlab.url else None,
+        servicenow_url=str(settings.servicenow.url) if settings.servicenow.url else None,
+        release_field="release",
+        governance_field="governance_approval",
+    )
+
+
+def retry_policy(settings: Settings) -> RetryPolicy:
+    return RetryPolicy(total_s=settings.retry.total_s, max_backoff_s=settings.retry.max_backoff_s)
+
+
+def build_connectors(settings: Settings, mappings: Mappings) -> dict[Source, Connector]:
+    """A connector for each system the settings configure (a system without a URL is left out)."""
+    # Imported here: each client library is loaded only when its system is configured.
+    connectors: dict[Source, Connector] = {}
+    size = settings.service.max_webhook_bytes
+    if settings.gitlab.url is not None:
+        from connectors.gitlab.connector import GitLabConnector
+
+        connectors[Source.GITLAB] = GitLabConnector(
+            settings.gitlab, retry=retry_policy(settings), max_webhook_bytes=size
+        )
+    if settings.servicenow.url is not None:
+        from connectors.servicenow.connector import ServiceNowConnector
+
+        connectors[Source.SERVICENOW] = ServiceNowConnector(
+            settings.servicenow, mappings.servicenow, retry=retry_policy(settings), max_webhook_bytes=size
+        )
+    if settings.ado.organization_url is not None:
+        from connectors.ado.connector import AdoConnector
+
+        connectors[Source.ADO] = AdoConnector(
+            settings.ado, retry=retry_policy(settings), policy=settings.policies, max_webhook_bytes=size
+        )
+    return connectors
