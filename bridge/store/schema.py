@@ -282,3 +282,18 @@ poll_cursors = Table(
     _one_of("source", SOURCES, "source"),
     comment="Each poller's cursor per scope (project, table, query) and its last poll's outcome.",
 )
+
+journal = Table(
+    "journal",
+    metadata,
+    _id(),
+    Column("source", String(16), nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("record_key", String(512), nullable=False),
+    Column("revision", String(128), nullable=False),
+    Column("payload", _json(), nullable=False),
+    Column("recorded_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("kind", "record_key", "revision"),
+    _one_of("source", SOURCES, "source"),
+    comment="Each revision of each record read, once: the engine's state is their fold.",
+)

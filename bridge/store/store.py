@@ -17,6 +17,7 @@ from bridge.store.cursors import CursorQueries
 from bridge.store.engine import SQLITE_BEGIN, make_engine
 from bridge.store.findings import FindingQueries
 from bridge.store.inbox import InboxQueries
+from bridge.store.journal import JournalQueries
 from bridge.store.ledger import LedgerQueries
 from bridge.store.links import LinkQueries
 from bridge.store.outbox import OutboxQueries
@@ -28,6 +29,7 @@ if TYPE_CHECKING:  # the store needs only the URL; configuration loading stays o
 
 class Tx(
     InboxQueries,
+    JournalQueries,
     RecordQueries,
     LinkQueries,
     LedgerQueries,

@@ -1,0 +1,54 @@
+"""The journal: each revision of each record once, in the order it was first recorded."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from bridge.domain.codec import decode_event, encode_event
+from bridge.domain.events import DomainEvent
+from bridge.store.base import Queries, utcnow
+from bridge.store.schema import journal
+
+
+def journal_identity(event: DomainEvent) -> tuple[str, str, str]:
+    """(kind, record key, revision): the journal holds one row for each."""
+    return type(event).__name__, event.record_key, str(event.revision)
+
+
+class JournalQueries(Queries):
+    def append_journal(self, events: Sequence[DomainEvent], *, now: datetime | None = None) -> int:
+        """Record the revisions not recorded yet; returns how many were new."""
+        added = 0
+        at = now or utcnow()
+        for event in events:
+            kind, key, revision = journal_identity(event)
+            statement = (
+                self.insert(journal)
+                .values(
+                    source=event.source.value,
+                    kind=kind,
+                    record_key=key,
+                    revision=revision,
+                    payload=encode_event(event),
+                    recorded_at=at,
+                )
+                .on_conflict_do_nothing(index_elements=["kind", "record_key", "revision"])
+                .returning(journal.c.id)
+            )
+            # RETURNING says whether the row was new on both backends (rowcount is not reliable here).
+            added += len(self.connection.execute(statement).fetchall())
+        return added
+
+    def journal_after(self, last_id: int, *, limit: int = 10_000) -> list[tuple[int, Any]]:
+        """Journal rows recorded after `last_id`, oldest first, as (id, decoded event)."""
+        rows = self.connection.execute(
+            select(journal.c.id, journal.c.payload)
+            .where(journal.c.id > last_id)
+            .order_by(journal.c.id)
+            .limit(limit)
+        )
+        return [(row.id, decode_event(row.payload)) for row in rows]
