@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, select, text, update
+from sqlalchemy import Row, delete, select, text, update
 
 from bridge.store.base import Queries, lock_key
 from bridge.store.schema import deployments
@@ -148,3 +149,34 @@ class LedgerQueries(Queries):
             .order_by(deployments.c.deployed_from.desc(), deployments.c.id.desc())
         )
         return [_deployment(row) for row in self.connection.execute(query)]
+
+    def replace_ledger(self, entries: Iterable[DeploymentEntry]) -> None:
+        """Make the ledger exactly these stays: the engine derives the whole ledger from the records."""
+        self.connection.execute(delete(deployments))
+        rows = [
+            {
+                "environment": e.environment,
+                "component": e.component,
+                "version": e.version,
+                "rfc_number": e.rfc_number,
+                "deployed_from": e.deployed_from,
+                "deployed_to": e.deployed_to,
+                "rolled_back": e.rolled_back,
+            }
+            for e in entries
+        ]
+        if rows:
+            self.connection.execute(deployments.insert(), rows)
+
+
+@dataclass(frozen=True)
+class DeploymentEntry:
+    """One stay of a version in an environment, as the engine derived it."""
+
+    environment: str
+    component: str
+    version: str
+    rfc_number: str | None
+    deployed_from: datetime
+    deployed_to: datetime | None
+    rolled_back: bool

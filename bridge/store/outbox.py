@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import random
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -374,3 +374,27 @@ class OutboxQueries(Queries):
         for status, count in self.connection.execute(query):
             counts[ActionStatus(status)] = count
         return counts
+
+    def supersede_waiting(
+        self, wanted: Collection[str], *, kinds: Collection[str], now: datetime | None = None
+    ) -> int:
+        """Skip waiting actions of `kinds` whose keys the newest plan no longer wants; count them.
+
+        A move planned for a deployment that was undone before it ran must not run late.
+        """
+        waiting = select(outbox.c.id, outbox.c.key).where(
+            outbox.c.status.in_([ActionStatus.PENDING.value, ActionStatus.RETRY.value]),
+            outbox.c.kind.in_(list(kinds)),
+        )
+        gone = [row.id for row in self.connection.execute(waiting) if row.key not in wanted]
+        if gone:
+            self.connection.execute(
+                update(outbox)
+                .where(outbox.c.id.in_(gone))
+                .values(
+                    status=ActionStatus.SKIPPED.value,
+                    detail="no longer wanted: the newest plan does not include it",
+                    updated_at=now or utcnow(),
+                )
+            )
+        return len(gone)

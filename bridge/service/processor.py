@@ -1,0 +1,448 @@
+"""The processor: what the systems say goes into the inbox, through re-reads into the journal, and the
+journal's fold through the engine into stored links, ledger, findings and outbox actions; dispatching
+carries the actions out and feeds their results back.
+
+Every step is idempotent, so any of them may be repeated after a crash: the inbox and the journal
+hold each delivery and each revision once, the outbox each action once, and the writers check what is
+already true before they write.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bridge.connector import ActionOutcome, Connector, OutcomeStatus
+from bridge.domain.actions import Action, AddWorkNote, CreateRfcDraft, MoveDefect, SetCorrelation
+from bridge.domain.codec import CodecError, decode_event, encode_event
+from bridge.domain.events import (
+    ChangeUpdated,
+    DefectUpdated,
+    DomainEvent,
+    RecordRef,
+    Source,
+)
+from bridge.engine.context import EngineContext
+from bridge.engine.reconcile import Plan, plan
+from bridge.engine.state import ProgrammeState
+from bridge.errors import BridgeError, TransientError
+from bridge.store import Store
+from bridge.store.inbox import InboxKind, InboxPut, InboxRow
+from bridge.store.ledger import DeploymentEntry
+from bridge.store.links import LinkKind as StoredLinkKind
+from bridge.store.outbox import completion_for
+from bridge.store.records import ReleaseRecord, defect_record, rfc_record
+from bridge.store.store import Tx
+
+log = logging.getLogger(__name__)
+
+CURSOR_SCOPE = "default"
+# Kinds of action the newest plan decides afresh each time; one it no longer wants is skipped.
+SUPERSEDED_KINDS = ("move_defect", "add_work_note", "set_correlation")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass(frozen=True)
+class PollOutcome:
+    source: Source
+    pages: int
+    events: int
+    new: int
+    ran: bool  # False when another replica holds this source's poll
+
+
+@dataclass
+class _Persisted:
+    """What the last stored plan held, so the next store writes only what changed."""
+
+    findings: set[tuple[str, str, str]] = field(default_factory=set)
+    links: set[tuple[str, str, str]] = field(default_factory=set)
+    ledger: tuple[DeploymentEntry, ...] | None = None
+    actions: set[str] = field(default_factory=set)
+    releases: set[tuple[str, str, str]] = field(default_factory=set)
+
+
+class Processor:
+    """Intake, processing and dispatch for one process; any number of them share a PostgreSQL store."""
+
+    def __init__(
+        self,
+        store: Store,
+        connectors: Mapping[Source, Connector],
+        context: EngineContext,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        worker: str | None = None,
+        dry_run: bool = False,
+    ) -> None:
+        self.store = store
+        self.connectors = dict(connectors)
+        self.context = context
+        self.clock = clock
+        self.worker = worker or worker_name()
+        self.dry_run = dry_run
+        self.state = ProgrammeState()
+        self.last_journal_id = 0
+        self.last_plan: Plan | None = None
+        self._persisted: _Persisted | None = None
+        self._lock = threading.RLock()
+
+    # --- intake ----------------------------------------------------------------------------------
+
+    def accept_webhook(self, source: Source, headers: Mapping[str, str], body: bytes) -> InboxPut:
+        """Verify a webhook and store it before it is acknowledged; raises WebhookRejectedError."""
+        connector = self.connectors[source]
+        delivery = connector.parse_webhook(headers, body)
+        payload = {
+            "refs": [_encode_ref(ref) for ref in delivery.refs],
+            "events": [encode_event(event) for event in delivery.events],
+        }
+        with self.store.transaction() as tx:
+            return tx.put_inbox(source, delivery.delivery_key, InboxKind.WEBHOOK, payload)
+
+    def poll(self, source: Source, *, max_pages: int = 1000, cursor: str | None = None) -> PollOutcome:
+        """Read what changed since the stored cursor, page by page, storing each page with its cursor.
+
+        One replica at a time polls a source (an advisory lock on PostgreSQL). A `cursor` given starts
+        from there instead (backfill).
+        """
+        connector = self.connectors[source]
+        with self.store.advisory_lock(f"poll:{source.value}") as acquired:
+            if not acquired:
+                return PollOutcome(source, 0, 0, 0, ran=False)
+            if cursor is None:
+                with self.store.transaction(readonly=True) as tx:
+                    cursor = tx.get_cursor(source, CURSOR_SCOPE)
+            pages = events = new = 0
+            try:
+                for _ in range(max_pages):
+                    page = connector.poll(cursor, now=self.clock())
+                    pages += 1
+                    with self.store.transaction() as tx:
+                        for event in page.events:
+                            put = tx.put_inbox(
+                                source, _event_key(event), InboxKind.POLL, {"event": encode_event(event)}
+                            )
+                            new += 0 if put.duplicate else 1
+                        # The cursor advances only with the page it comes from.
+                        tx.save_cursor(source, CURSOR_SCOPE, page.cursor)
+                        tx.record_poll(source, CURSOR_SCOPE)
+                    events += len(page.events)
+                    cursor = page.cursor
+                    if not page.more:
+                        break
+            except BridgeError as exc:
+                with self.store.transaction() as tx:
+                    tx.record_poll(source, CURSOR_SCOPE, error=str(exc))
+                raise
+        return PollOutcome(source, pages, events, new, ran=True)
+
+    # --- processing ------------------------------------------------------------------------------
+
+    def process_inbox(self, limit: int = 500) -> int:
+        """Turn due inbox rows into journal revisions (re-reading what webhooks name); then replan."""
+        handled = 0
+        if self.store.is_postgres:
+            # Rows stay locked while their records are re-read, so replicas never take the same row.
+            with self.store.transaction() as tx:
+                rows = tx.claim_inbox(limit, now=self.clock())
+                events, done, failed = self._read_rows(rows)
+                self._record(tx, events, done, failed)
+                handled = len(rows)
+        else:
+            # SQLite has one writer: keep write transactions short, and re-read outside them.
+            with self.store.transaction(readonly=True) as tx:
+                rows = tx.claim_inbox(limit, now=self.clock())
+            events, done, failed = self._read_rows(rows)
+            with self.store.transaction() as tx:
+                self._record(tx, events, done, failed)
+            handled = len(rows)
+        self.refresh()
+        return handled
+
+    def _read_rows(
+        self, rows: Sequence[InboxRow]
+    ) -> tuple[list[DomainEvent], list[int], list[tuple[int, str, bool]]]:
+        events: list[DomainEvent] = []
+        done: list[int] = []
+        failed: list[tuple[int, str, bool]] = []  # (row, error, transient)
+        for row in rows:
+            try:
+                events.extend(self._events_of(row))
+                done.append(row.id)
+            except TransientError as exc:
+                failed.append((row.id, str(exc), True))
+            except (BridgeError, CodecError, KeyError, TypeError, ValueError) as exc:
+                failed.append((row.id, f"{type(exc).__name__}: {exc}", False))
+        return events, done, failed
+
+    def _events_of(self, row: InboxRow) -> list[DomainEvent]:
+        if row.kind is not InboxKind.WEBHOOK:
+            return [decode_event(row.payload["event"])]
+        carried = {
+            (e.source, e.record_key): e for e in (decode_event(d) for d in row.payload.get("events", []))
+        }
+        events: list[DomainEvent] = []
+        for ref in (_decode_ref(d) for d in row.payload.get("refs", [])):
+            event = carried.get((ref.source, ref.key))
+            # Webhooks are hints: a payload is used only when its revision is ordered (a ServiceNow
+            # mod count, an ADO rev) and newer than what is held; otherwise the record is re-read.
+            if event is not None and self._provably_current(event):
+                events.append(event)
+                continue
+            if event is not None and self._already_held(event):
+                continue
+            fetched = self.connectors[ref.source].fetch(ref)
+            if fetched is not None:
+                events.append(fetched)
+        return events
+
+    def _provably_current(self, event: DomainEvent) -> bool:
+        with self._lock:
+            if isinstance(event, ChangeUpdated):
+                held_rfc = self.state.rfcs.get(event.sys_id)
+                return held_rfc is None or event.mod_count > held_rfc.change.mod_count
+            if isinstance(event, DefectUpdated):
+                held_defect = self.state.defects.get(event.id)
+                return held_defect is None or event.rev > held_defect.rev
+        return False  # a GitLab release has no ordered revision: always re-read
+
+    def _already_held(self, event: DomainEvent) -> bool:
+        with self._lock:
+            if isinstance(event, ChangeUpdated):
+                held_rfc = self.state.rfcs.get(event.sys_id)
+                return held_rfc is not None and held_rfc.change.mod_count >= event.mod_count
+            if isinstance(event, DefectUpdated):
+                held_defect = self.state.defects.get(event.id)
+                return held_defect is not None and held_defect.rev >= event.rev
+        return False
+
+    def _record(
+        self, tx: Tx, events: list[DomainEvent], done: list[int], failed: list[tuple[int, str, bool]]
+    ) -> None:
+        now = self.clock()
+        tx.append_journal(events, now=now)
+        for event in events:
+            if isinstance(event, ChangeUpdated):
+                tx.upsert_rfc(rfc_record(event), now=now)
+            elif isinstance(event, DefectUpdated):
+                tx.upsert_defect(defect_record(event), now=now)
+        for row_id in done:
+            tx.mark_processed(row_id, now=now)
+        for row_id, error, transient in failed:
+            if transient:
+                tx.mark_inbox_failed(row_id, error, now=now)
+            else:
+                # A row that can never be read is kept with its error, out of the way for a week:
+                # nothing is lost, and an operator can see it.
+                tx.mark_inbox_failed(row_id, error, retry_at=now + timedelta(days=7), now=now)
+            log.warning("inbox row %s not processed: %s", row_id, error)
+
+    def refresh(self) -> Plan | None:
+        """Fold journal revisions not yet seen (from any replica) into the state; replan and store."""
+        with self._lock:
+            applied = 0
+            while True:
+                with self.store.transaction(readonly=True) as tx:
+                    rows = tx.journal_after(self.last_journal_id)
+                if not rows:
+                    break
+                for row_id, event in rows:
+                    self.state.apply(event)
+                    self.last_journal_id = row_id
+                applied += len(rows)
+            if applied == 0 and self.last_plan is not None:
+                return None
+            result = plan(self.state, self.context, self.clock())
+            self._store_plan(result)
+            self.last_plan = result
+            return result
+
+    def _store_plan(self, result: Plan) -> None:
+        now = self.clock()
+        findings = {(f.code, f.subject, f.message): f for f in result.findings}
+        links = {(link.kind.value, link.release, link.other): link for link in result.links}
+        ledger = tuple(
+            DeploymentEntry(
+                e.environment,
+                e.component,
+                str(e.version),
+                e.rfc_number,
+                e.deployed_from,
+                e.deployed_to,
+                e.undone,
+            )
+            for e in result.ledger
+        )
+        actions = {action.key for action in result.actions}
+        releases = {(r.project, r.tag, r.note_text) for r in result.releases}
+        with self.store.transaction() as tx:
+            previous = self._persisted or self._load_persisted(tx)
+            tx.enqueue([a for a in result.actions if a.key not in previous.actions], cause="plan", now=now)
+            tx.supersede_waiting(actions, kinds=SUPERSEDED_KINDS, now=now)
+            for key in set(findings) - previous.findings:
+                tx.record_finding(findings[key], now=now)
+            for subject in {key[1] for key in previous.findings - set(findings)}:
+                still = [f for key, f in findings.items() if key[1] == subject]
+                tx.resolve_findings(subject, still, now=now)
+            for key in set(links) - previous.links:
+                link = links[key]
+                tx.add_link(
+                    StoredLinkKind(key[0]),
+                    key[1],
+                    key[2],
+                    link.evidence,
+                    evidence_revision=link.revision,
+                    now=now,
+                )
+            for kind, left, right in previous.links - set(links):
+                tx.remove_link(StoredLinkKind(kind), left, right)
+            if ledger != previous.ledger:
+                tx.replace_ledger(ledger)
+            for release in result.releases:
+                if (release.project, release.tag, release.note_text) not in previous.releases:
+                    tx.upsert_release(_release_record(release, self.state), now=now)
+        self._persisted = _Persisted(set(findings), set(links), ledger, previous.actions | actions, releases)
+
+    def _load_persisted(self, tx: Tx) -> _Persisted:
+        findings = {(f.code, f.subject, f.message) for f in tx.list_findings()}
+        links = {(link.kind.value, link.left, link.right) for link in tx.links()}
+        return _Persisted(findings=findings, links=links)
+
+    # --- dispatch --------------------------------------------------------------------------------
+
+    def dispatch(self, target: Source, limit: int = 200) -> int:
+        """Carry out due actions for one system; record each outcome and feed results back."""
+        connector = self.connectors.get(target)
+        if connector is None:
+            return 0
+        now = self.clock()
+        with self.store.transaction() as tx:
+            rows = tx.claim_due(target, limit, self.worker, now=now)
+        if not rows:
+            return 0
+        actions = [row.action() for row in rows]
+        if self.dry_run:
+            outcomes = [ActionOutcome(a.key, OutcomeStatus.SKIPPED, "dry run: not written") for a in actions]
+        else:
+            try:
+                outcomes = connector.apply(actions)
+            except BridgeError as exc:  # a writer reports per action; this guards a failure of the whole call
+                outcomes = [ActionOutcome(a.key, OutcomeStatus.RETRY, str(exc)) for a in actions]
+        by_key = {outcome.key: outcome for outcome in outcomes}
+        now = self.clock()
+        with self.store.transaction() as tx:
+            for row, action in zip(rows, actions, strict=True):
+                outcome = by_key.get(row.key) or ActionOutcome(
+                    row.key, OutcomeStatus.RETRY, "no outcome reported"
+                )
+                tx.complete(
+                    row.id,
+                    completion_for(outcome, attempts=row.attempts, now=now),
+                    worker=self.worker,
+                    now=now,
+                )
+                if outcome.status is OutcomeStatus.DONE:
+                    change, record = _describe(action)
+                    if change:
+                        tx.append_audit(
+                            target, record, change, _reason(action), action_key=row.key, at=now
+                        )
+                if outcome.fresh is not None:
+                    fresh = outcome.fresh
+                    tx.put_inbox(
+                        fresh.source, _event_key(fresh), InboxKind.FEEDBACK, {"event": encode_event(fresh)}
+                    )
+        return len(rows)
+
+    # --- one cycle -------------------------------------------------------------------------------
+
+    def run_once(self, *, poll: bool = True, max_rounds: int = 20) -> dict[str, Any]:
+        """Poll every source, then process and dispatch until nothing is left (for cron and tests)."""
+        polled = [self.poll(source) for source in self.connectors] if poll else []
+        processed = dispatched = 0
+        for _ in range(max_rounds):
+            while (count := self.process_inbox()) > 0:
+                processed += count
+            self.refresh()
+            round_dispatched = sum(self.dispatch(source) for source in self.connectors)
+            dispatched += round_dispatched
+            if round_dispatched == 0:
+                break
+        return {
+            "polled": {p.source.value: p.events for p in polled},
+            "processed": processed,
+            "dispatched": dispatched,
+        }
+
+
+def _event_key(event: DomainEvent) -> str:
+    return f"{type(event).__name__}:{event.record_key}:{event.revision}"
+
+
+def _encode_ref(ref: RecordRef) -> dict[str, Any]:
+    return {"source": ref.source.value, "kind": ref.kind, "key": ref.key, "revision": ref.revision}
+
+
+def _decode_ref(document: Mapping[str, Any]) -> RecordRef:
+    return RecordRef(
+        Source(document["source"]), str(document["kind"]), str(document["key"]), document.get("revision")
+    )
+
+
+def _release_record(release: Any, state: ProgrammeState) -> ReleaseRecord:
+    event = state.releases[(release.project, release.tag)]
+    return ReleaseRecord(
+        project=release.project,
+        tag=release.tag,
+        component=release.component,
+        version=str(release.version),
+        release_type=release.release_type.value if release.release_type else None,
+        commit_sha=release.commit_sha,
+        note_text=release.note_text,
+        note_source=release.note_source,
+        parsed_note=release.note.to_json(),
+        published_at=release.published_at,
+        revision=event.revision,
+        read_at=event.read_at,
+        web_url=release.web_url,
+        removed=event.removed,
+    )
+
+
+def _describe(action: Action) -> tuple[str, str]:
+    """(what changed, in which record) for the audit trail."""
+    if isinstance(action, MoveDefect):
+        return f"state {action.from_state} → {action.to_state}, comment added", f"defect:{action.defect_id}"
+    if isinstance(action, AddWorkNote):
+        return "work note added", f"rfc:{action.rfc_number}"
+    if isinstance(action, SetCorrelation):
+        return f"correlation_id set to {action.correlation_id}", f"rfc-sys-id:{action.rfc_sys_id}"
+    if isinstance(action, CreateRfcDraft):
+        return f"draft RFC created for {action.correlation_id}", f"release:{action.correlation_id}"
+    return "", ""
+
+
+def _reason(action: Action) -> str:
+    if isinstance(action, MoveDefect):
+        return action.comment
+    if isinstance(action, AddWorkNote):
+        return "the linked releases, their defects and checks changed"
+    if isinstance(action, SetCorrelation):
+        return f"the RFC deploys {action.correlation_display}"
+    if isinstance(action, CreateRfcDraft):
+        return "no RFC linked to the release within the configured time"
+    return ""
