@@ -123,6 +123,9 @@ class DatabaseSettings(Section):
         default=DEFAULT_DATABASE_URL,
         description="SQLAlchemy URL: sqlite:///var/bridge.db or postgresql+psycopg://user@host/db",
     )
+    migrate_on_start: bool = Field(
+        default=True, description="Bring the schema up to date when the bridge starts (safe with replicas)."
+    )
 
     @field_validator("url")
     @classmethod
@@ -142,6 +145,11 @@ class ServiceSettings(Section):
         default=None, description="Token for write actions in the pages and API (retrying dead actions)."
     )
     max_webhook_bytes: int = Field(default=1024 * 1024, gt=0)
+    action_lease_s: float = Field(
+        default=300,
+        gt=0,
+        description="How long a claimed action is held before another dispatcher may retry it.",
+    )
 
 
 class RetestTrigger(StrEnum):

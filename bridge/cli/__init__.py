@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from bridge.cli import config_cmd, demo, notes, sandbox, version
+from bridge.cli import config_cmd, db, demo, notes, reconcile, sandbox, version
 
 app = typer.Typer(
     name="bridge",
@@ -18,6 +18,8 @@ app.add_typer(version.app, name="version")
 app.add_typer(config_cmd.app, name="config")
 app.command("sandbox")(sandbox.sandbox)
 app.command("demo")(demo.demo)
+app.command("reconcile")(reconcile.reconcile)
+app.add_typer(db.app, name="db")
 
 
 def main() -> None:

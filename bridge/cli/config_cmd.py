@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from bridge.cli.options import ConfigOption
 from bridge.config import ConfigError, load_settings, masked, to_toml
 
 app = typer.Typer(help="Show the effective configuration.", no_args_is_help=True)
-
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--config", "-c", help="TOML configuration file (default: $BRIDGE_CONFIG).", show_default=False
-    ),
-]
 
 
 @app.command("show")

@@ -87,6 +87,7 @@ class Processor:
         clock: Callable[[], datetime] = utc_now,
         worker: str | None = None,
         dry_run: bool = False,
+        lease: timedelta = timedelta(minutes=5),
     ) -> None:
         self.store = store
         self.connectors = dict(connectors)
@@ -94,6 +95,7 @@ class Processor:
         self.clock = clock
         self.worker = worker or worker_name()
         self.dry_run = dry_run
+        self.lease = lease
         self.state = ProgrammeState()
         self.last_journal_id = 0
         self.last_plan: Plan | None = None
@@ -331,7 +333,7 @@ class Processor:
             return 0
         now = self.clock()
         with self.store.transaction() as tx:
-            rows = tx.claim_due(target, limit, self.worker, now=now)
+            rows = tx.claim_due(target, limit, self.worker, now=now, lease=self.lease)
         if not rows:
             return 0
         actions = [row.action() for row in rows]
@@ -358,9 +360,7 @@ class Processor:
                 if outcome.status is OutcomeStatus.DONE:
                     change, record = _describe(action)
                     if change:
-                        tx.append_audit(
-                            target, record, change, _reason(action), action_key=row.key, at=now
-                        )
+                        tx.append_audit(target, record, change, _reason(action), action_key=row.key, at=now)
                 if outcome.fresh is not None:
                     fresh = outcome.fresh
                     tx.put_inbox(

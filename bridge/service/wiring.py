@@ -10,6 +10,8 @@ from bridge.connector import Connector
 from bridge.domain.events import Source
 from bridge.engine.context import Component, EngineContext
 from bridge.mappings import EnvironmentMapping, ServiceNowMapping, environment_mapping, servicenow_mapping
+from bridge.service.processor import Processor
+from bridge.store import Store
 from connectors.outcomes import RetryPolicy
 
 
@@ -72,3 +74,23 @@ def build_connectors(settings: Settings, mappings: Mappings) -> dict[Source, Con
             settings.ado, retry=retry_policy(settings), policy=settings.policies, max_webhook_bytes=size
         )
     return connectors
+
+
+def open_store(settings: Settings) -> Store:
+    """The configured store, migrated first when the settings say so."""
+    store = Store.from_settings(settings.database)
+    if settings.database.migrate_on_start:
+        store.upgrade()
+    return store
+
+
+def build_processor(settings: Settings, *, dry_run: bool = False, store: Store | None = None) -> Processor:
+    """Everything the service needs, from the settings: store, connectors, engine context."""
+    mappings = load_mappings()
+    return Processor(
+        store or open_store(settings),
+        build_connectors(settings, mappings),
+        engine_context(settings, mappings),
+        dry_run=dry_run,
+        lease=timedelta(seconds=settings.service.action_lease_s),
+    )
