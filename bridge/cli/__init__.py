@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from bridge.cli import config_cmd, db, demo, notes, reconcile, sandbox, version
+from bridge.cli import config_cmd, db, demo, notes, reconcile, run, sandbox, version
 
 app = typer.Typer(
     name="bridge",
@@ -16,6 +16,7 @@ app = typer.Typer(
 app.add_typer(notes.app, name="notes")
 app.add_typer(version.app, name="version")
 app.add_typer(config_cmd.app, name="config")
+app.command("run")(run.run)
 app.command("sandbox")(sandbox.sandbox)
 app.command("demo")(demo.demo)
 app.command("reconcile")(reconcile.reconcile)

@@ -1,0 +1,21 @@
+"""`bridge run`: the service."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from bridge.cli.options import ConfigOption, DryRunOption, settings_or_exit
+from bridge.service.runner import Service
+
+
+def run(
+    config: ConfigOption = None,
+    host: Annotated[str | None, typer.Option(help="Address to listen on (default: service.host).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on (default: service.port).")] = None,
+    dry_run: DryRunOption = False,
+) -> None:
+    """Run the bridge: webhooks, pollers, processing and dispatch, until SIGTERM or Ctrl-C."""
+    settings = settings_or_exit(config)
+    Service(settings, dry_run=dry_run).serve(host, port)

@@ -1,0 +1,130 @@
+"""The running service: the app on uvicorn, pollers on APScheduler, and one worker that processes the
+inbox and dispatches the outbox; SIGTERM drains it (no new webhooks, claimed work finished, exit)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+
+import uvicorn
+from apscheduler.schedulers.background import BackgroundScheduler
+from fastapi import FastAPI
+
+from bridge.config import Settings
+from bridge.domain.events import Source
+from bridge.errors import BridgeError
+from bridge.service.app import create_app
+from bridge.service.processor import Processor
+from bridge.service.wiring import build_processor
+
+log = logging.getLogger(__name__)
+
+
+class Service:
+    """One replica of the bridge: any number may share a PostgreSQL store."""
+
+    def __init__(
+        self, settings: Settings, *, dry_run: bool = False, processor: Processor | None = None
+    ) -> None:
+        self.settings = settings
+        self.processor = processor or build_processor(settings, dry_run=dry_run)
+        self.wake = threading.Event()
+        self.draining = threading.Event()
+        self.stopped = threading.Event()
+        self.scheduler = BackgroundScheduler(
+            timezone=UTC, job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30}
+        )
+        self.worker = threading.Thread(target=self._work, name="bridge-worker", daemon=True)
+        self.app = create_app(
+            self.processor,
+            max_webhook_bytes=settings.service.max_webhook_bytes,
+            on_accepted=lambda _source: self.wake.set(),
+            accepting=lambda: not self.draining.is_set(),
+        )
+        self.app.router.lifespan_context = self._lifespan
+
+    def poll_interval_s(self, source: Source) -> float:
+        section = {
+            Source.GITLAB: self.settings.gitlab.poll_interval_s,
+            Source.SERVICENOW: self.settings.servicenow.poll_interval_s,
+            Source.ADO: self.settings.ado.poll_interval_s,
+        }
+        return section[source]
+
+    def start_background(self) -> None:
+        """Pollers on their intervals (each starts at once), and the worker."""
+        for source in self.processor.connectors:
+            self.scheduler.add_job(
+                self._poll,
+                "interval",
+                seconds=self.poll_interval_s(source),
+                args=[source],
+                id=f"poll-{source.value}",
+                next_run_time=datetime.now(UTC),
+            )
+        self.scheduler.start()
+        self.worker.start()
+
+    def stop_background(self) -> None:
+        """Drain: refuse new webhooks, let a running poll and the worker's claimed work finish."""
+        self.draining.set()
+        self.scheduler.shutdown(wait=True)
+        self.stopped.set()
+        self.wake.set()
+        self.worker.join(timeout=60)
+
+    def _poll(self, source: Source) -> None:
+        try:
+            outcome = self.processor.poll(source)
+            if outcome.new:
+                self.wake.set()
+        except BridgeError as exc:
+            log.warning("poll of %s failed: %s", source.value, exc)
+
+    def _work(self) -> None:
+        # One loop: process the inbox, replan, dispatch; sleep until woken by a webhook or a poll, or
+        # a second has passed (due retries and other replicas' journal rows).
+        while not self.stopped.is_set():
+            self.wake.clear()
+            try:
+                self.cycle()
+            except Exception:  # the worker must outlive any one failure; the error is in the log
+                log.exception("processing cycle failed")
+            self.wake.wait(timeout=1.0)
+
+    def cycle(self) -> int:
+        """Process everything due, then dispatch everything due; returns how much was done."""
+        done = 0
+        while (count := self.processor.process_inbox()) > 0:
+            done += count
+        self.processor.refresh()
+        for source in self.processor.connectors:
+            while (count := self.processor.dispatch(source)) > 0:
+                done += count
+                if self.stopped.is_set():
+                    return done
+        return done
+
+    @asynccontextmanager
+    async def _lifespan(self, app: FastAPI) -> AsyncIterator[None]:
+        self.start_background()
+        try:
+            yield
+        finally:
+            self.stop_background()
+            self.processor.store.close()
+
+    def serve(self, host: str | None = None, port: int | None = None) -> None:
+        """Serve until SIGTERM or Ctrl-C; uvicorn stops taking connections, then the lifespan drains."""
+        config = uvicorn.Config(
+            self.app,
+            host=host or self.settings.service.host,
+            port=port or self.settings.service.port,
+            log_level="info",
+            access_log=False,
+            lifespan="on",
+        )
+        uvicorn.Server(config).run()
