@@ -55,6 +55,12 @@ def sandbox(
     work_dir: Annotated[Path, typer.Option(help="Where the sandbox writes its bridge configuration.")] = Path(
         "var/sandbox"
     ),
+    state: Annotated[
+        Path | None,
+        typer.Option(
+            help="Keep the simulators' state in this folder: loaded at start if there, saved at stop."
+        ),
+    ] = None,
     print_config: Annotated[
         bool, typer.Option("--print-config", help="Only print the bridge configuration.")
     ] = False,
@@ -73,6 +79,7 @@ def sandbox(
         webhook_target=webhook_target,
         faults=parse_faults(fault or []),
         work_dir=work_dir,
+        state_dir=state,
     )
     if print_config:
         typer.echo(box.config_toml(bridge_url), nl=False)

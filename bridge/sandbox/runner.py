@@ -59,6 +59,8 @@ class Sandbox:
     secrets: SandboxSecrets = field(default_factory=SandboxSecrets)
     programme: Programme | None = None
     seeded: Seeded = field(default_factory=Seeded)
+    # Where the simulators' state is kept between runs: loaded at start when there, saved at stop.
+    state_dir: Path | None = None
 
     def __post_init__(self) -> None:
         self.ports = {name: self.ports.get(name) or free_port(self.host) for name in SYSTEMS}
@@ -113,7 +115,10 @@ class Sandbox:
             for server in started:
                 server.stop()
             raise
-        if self.seed == "demo":
+        if self._load_state():
+            self.programme = demo_programme() if self.seed == "demo" else None
+            self._reseeded_keys()
+        elif self.seed == "demo":
             self.programme = demo_programme()
             self.seeded = seed_programme(self.programme, self.gitlab, self.servicenow, self.ado)
         if self.webhook_target:
@@ -122,6 +127,10 @@ class Sandbox:
         return self
 
     def stop(self) -> None:
+        if self.state_dir is not None:
+            self.state_dir.mkdir(parents=True, exist_ok=True)
+            for name, simulator in self._simulators().items():
+                simulator.save_to(self.state_dir / f"{name}.json")
         for simulator in (self.gitlab, self.servicenow, self.ado):
             simulator.webhooks.stop()
         for server in self.servers.values():
@@ -132,6 +141,28 @@ class Sandbox:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    def _simulators(self) -> dict[str, GitLabSimulator | ServiceNowSimulator | AdoSimulator]:
+        return {"gitlab": self.gitlab, "servicenow": self.servicenow, "ado": self.ado}
+
+    def _load_state(self) -> bool:
+        """Load the simulators' saved state, if every file is there; True when loaded."""
+        if self.state_dir is None:
+            return False
+        files = {name: self.state_dir / f"{name}.json" for name in self._simulators()}
+        if not all(path.exists() for path in files.values()):
+            return False
+        for name, simulator in self._simulators().items():
+            simulator.load_from(files[name])
+        return True
+
+    def _reseeded_keys(self) -> None:
+        """Find the demo programme's records again in loaded state (projects by path, RFCs by text)."""
+        if self.programme is None:
+            return
+        for component in self.programme.components:
+            project = self.gitlab.get_project(component.project)
+            self.seeded.projects[component.project] = int(str(project["id"]))
 
     def _subscribe(self, target: str) -> None:
         s = self.secrets

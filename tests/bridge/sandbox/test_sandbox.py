@@ -185,3 +185,17 @@ def test_the_command_describes_itself_and_stops_cleanly_on_sigterm(tmp_path: Pat
     finally:
         if process.poll() is None:
             process.kill()
+
+
+def test_state_kept_in_a_folder_survives_a_restart(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    ports = {"gitlab": 0, "servicenow": 0, "ado": 0}
+    with Sandbox(ports=ports, work_dir=tmp_path / "one", state_dir=state) as first:
+        defect = first.seeded.defects["dip-dup-msg"]
+        first.ado.update_work_item(defect, {"System.State": "Open"})
+    assert sorted(p.name for p in state.iterdir()) == ["ado.json", "gitlab.json", "servicenow.json"]
+    with Sandbox(ports=ports, work_dir=tmp_path / "two", state_dir=state) as second:
+        assert second.ado.get_work_item(defect)["fields"]["System.State"] == "Open"
+        assert second.seeded.projects == first.seeded.projects
+        records = second.servicenow.save()
+        assert "CHG0000007" not in str(records)  # loaded, not seeded a second time
