@@ -13,7 +13,9 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import Callable, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -64,6 +66,21 @@ class PollOutcome:
     ran: bool  # False when another replica holds this source's poll
 
 
+class ProcessorObserver:
+    """Told what the processor does, for metrics and logs; override the hooks you need (each does nothing)."""
+
+    def polled(self, source: Source, seconds: float, outcome: PollOutcome | None) -> None:
+        """A poll ended: its outcome, or None when it failed."""
+
+    def dispatched(self, target: Source, kind: str, status: OutcomeStatus, attempts: int) -> None:
+        """An action was carried out (or not) with this outcome, after `attempts` earlier attempts."""
+
+    @contextmanager
+    def reading(self, row: InboxRow) -> Iterator[None]:
+        """Around the reading of one inbox row (e.g. to log under its correlation id)."""
+        yield
+
+
 @dataclass
 class _Persisted:
     """What the last stored plan held, so the next store writes only what changed."""
@@ -101,6 +118,7 @@ class Processor:
         self.last_plan: Plan | None = None
         self._persisted: _Persisted | None = None
         self._lock = threading.RLock()
+        self.observer = ProcessorObserver()
 
     # --- intake ----------------------------------------------------------------------------------
 
@@ -121,6 +139,16 @@ class Processor:
         One replica at a time polls a source (an advisory lock on PostgreSQL). A `cursor` given starts
         from there instead (backfill).
         """
+        started = time.perf_counter()
+        try:
+            outcome = self._poll(source, max_pages=max_pages, cursor=cursor)
+        except BridgeError:
+            self.observer.polled(source, time.perf_counter() - started, None)
+            raise
+        self.observer.polled(source, time.perf_counter() - started, outcome)
+        return outcome
+
+    def _poll(self, source: Source, *, max_pages: int, cursor: str | None) -> PollOutcome:
         connector = self.connectors[source]
         with self.store.advisory_lock(f"poll:{source.value}") as acquired:
             if not acquired:
@@ -182,13 +210,14 @@ class Processor:
         done: list[int] = []
         failed: list[tuple[int, str, bool]] = []  # (row, error, transient)
         for row in rows:
-            try:
-                events.extend(self._events_of(row))
-                done.append(row.id)
-            except TransientError as exc:
-                failed.append((row.id, str(exc), True))
-            except (BridgeError, CodecError, KeyError, TypeError, ValueError) as exc:
-                failed.append((row.id, f"{type(exc).__name__}: {exc}", False))
+            with self.observer.reading(row):
+                try:
+                    events.extend(self._events_of(row))
+                    done.append(row.id)
+                except TransientError as exc:
+                    failed.append((row.id, str(exc), True))
+                except (BridgeError, CodecError, KeyError, TypeError, ValueError) as exc:
+                    failed.append((row.id, f"{type(exc).__name__}: {exc}", False))
         return events, done, failed
 
     def _events_of(self, row: InboxRow) -> list[DomainEvent]:
@@ -351,6 +380,7 @@ class Processor:
                 outcome = by_key.get(row.key) or ActionOutcome(
                     row.key, OutcomeStatus.RETRY, "no outcome reported"
                 )
+                self.observer.dispatched(target, row.kind, outcome.status, row.attempts)
                 tx.complete(
                     row.id,
                     completion_for(outcome, attempts=row.attempts, now=now),
