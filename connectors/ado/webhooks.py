@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hmac
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +15,7 @@ from typing import Any
 from bridge.connector import WebhookDelivery, WebhookRejectedError
 from bridge.domain.events import DefectUpdated, RecordRef, Source
 from connectors.ado import wire
+from connectors.webhooks import header, json_object, same_secret
 
 HANDLED = frozenset({"workitem.created", "workitem.updated"})
 
@@ -34,20 +33,18 @@ def verify(auth: HookAuth, headers: Mapping[str, str]) -> None:
     """Raise WebhookRejectedError(401) unless the delivery carries the configured credentials."""
     if not auth.password:
         raise WebhookRejectedError(401, "ADO webhook credentials are not configured")
-    lowered = {k.lower(): v for k, v in headers.items()}
-    expected = auth.password.encode("utf-8")
     if auth.header:
-        given = lowered.get(auth.header.lower())
+        given = header(headers, auth.header)
         if given is None:
             raise WebhookRejectedError(401, f"missing {auth.header} header")
-        if not hmac.compare_digest(given.encode("utf-8"), expected):
+        if not same_secret(given, auth.password):
             raise WebhookRejectedError(401, f"wrong {auth.header} header")
         return
-    user, password = _basic(lowered.get("authorization"))
+    user, password = _basic(header(headers, "authorization"))
     if password is None:
         raise WebhookRejectedError(401, "missing basic authorization")
-    user_ok = hmac.compare_digest(user.encode("utf-8"), (auth.user or "").encode("utf-8"))
-    password_ok = hmac.compare_digest(password.encode("utf-8"), expected)
+    user_ok = same_secret(user, auth.user or "")
+    password_ok = same_secret(password, auth.password)
     # Both compared before deciding, so the answer's timing says nothing about which one was wrong.
     if not (user_ok and password_ok):
         raise WebhookRejectedError(401, "wrong basic authorization credentials")
@@ -73,12 +70,7 @@ def parse(body: bytes, *, work_item_type: str) -> WebhookDelivery:
     publishers) are accepted with no refs, keyed by the event's id: the service answers 200 and does
     nothing, so ADO does not put the subscription on probation.
     """
-    try:
-        payload = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise WebhookRejectedError(400, f"body is not JSON: {exc}") from None
-    if not isinstance(payload, dict):
-        raise WebhookRejectedError(400, "body is not a JSON object")
+    payload = json_object(body)
     event_type = payload.get("eventType")
     if not isinstance(event_type, str) or not event_type:
         raise WebhookRejectedError(422, "eventType is missing")

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import hmac
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,6 +13,7 @@ from pydantic import SecretStr
 from bridge.config import GitLabProject
 from bridge.connector import WebhookDelivery, WebhookRejectedError
 from bridge.domain.events import NoteSource, RecordRef, ReleasePublished, Source, text_digest
+from connectors.webhooks import check_size, json_object, same_secret
 
 from .wire import ZERO_SHA, mapping, parse_time, release_removed
 
@@ -46,9 +45,8 @@ def parse_gitlab_webhook(
     """
     lowered = {k.lower(): v for k, v in headers.items()}
     _verify_token(lowered.get("x-gitlab-token"), rules.secret)
-    if len(body) > rules.max_bytes:
-        raise WebhookRejectedError(413, f"body is {len(body)} bytes, over the limit of {rules.max_bytes}")
-    payload = _json_object(body)
+    check_size(body, rules.max_bytes)
+    payload = json_object(body)
     kind = lowered.get("x-gitlab-event") or KINDS.get(str(payload.get("object_kind")), "")
     key = lowered.get("idempotency-key", "").strip()
     if kind not in (TAG_PUSH, RELEASE):
@@ -76,19 +74,8 @@ def _verify_token(given: str | None, secret: SecretStr | None) -> None:
         )
     if given is None:
         raise WebhookRejectedError(401, "the X-Gitlab-Token header is missing")
-    # Constant time, so the token cannot be guessed byte by byte from response times.
-    if not hmac.compare_digest(given.encode("utf-8"), secret.get_secret_value().encode("utf-8")):
+    if not same_secret(given, secret.get_secret_value()):
         raise WebhookRejectedError(401, "the X-Gitlab-Token header does not match the configured secret")
-
-
-def _json_object(body: bytes) -> dict[str, Any]:
-    try:
-        payload = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise WebhookRejectedError(400, f"body is not JSON: {exc}") from None
-    if not isinstance(payload, dict):
-        raise WebhookRejectedError(400, f"body is JSON but not an object ({type(payload).__name__})")
-    return payload
 
 
 def _required_text(data: Mapping[str, Any], name: str, key: str) -> str:

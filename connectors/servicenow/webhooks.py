@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from bridge.domain.events import DomainEvent, RecordRef, Source
 from bridge.errors import SkippableError
 from bridge.mappings import ServiceNowMapping
 from connectors.servicenow.wire import SYS_ID, needs_notes, parse_time, to_change
+from connectors.webhooks import check_size, header, json_object
 
 log = logging.getLogger(__name__)
 
@@ -50,12 +50,9 @@ class ChangeEventVerifier:
         accepted with no refs and no events: the instance does not retry, so refusing it gains nothing,
         and the inbox records that it came.
         """
-        if len(body) > self.max_bytes:
-            raise WebhookRejectedError(
-                413, f"body of {len(body)} bytes is over the limit of {self.max_bytes}"
-            )
+        check_size(body, self.max_bytes)
         self._verify(headers, body)
-        payload = _json_object(body)
+        payload = json_object(body)
         table, operation = payload.get("table"), payload.get("operation")
         sys_id, count = _revision(payload)
         key = f"{sys_id}:{count}"
@@ -73,7 +70,7 @@ class ChangeEventVerifier:
             raise WebhookRejectedError(
                 401, "no servicenow.webhook_secret is configured: events cannot be verified"
             )
-        given = _header(headers, SIGNATURE_HEADER)
+        given = header(headers, SIGNATURE_HEADER)
         if not given:
             raise WebhookRejectedError(401, "missing X-Bridge-Signature header")
         expected = base64.b64encode(hmac.new(self.secret, body, hashlib.sha256).digest())
@@ -93,20 +90,6 @@ class ChangeEventVerifier:
             # Still a hint: the ref is re-read, and the poller reports the record the same way.
             log.warning("servicenow event: %s; no event built from the payload", exc)
             return ()
-
-
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    return next((value for key, value in headers.items() if key.lower() == name), None)
-
-
-def _json_object(body: bytes) -> dict[str, Any]:
-    try:
-        payload = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise WebhookRejectedError(400, f"body is not JSON: {exc}") from None
-    if not isinstance(payload, dict):
-        raise WebhookRejectedError(400, f"body is JSON but not an object (a {type(payload).__name__})")
-    return payload
 
 
 def _revision(payload: Mapping[str, Any]) -> tuple[str, int]:

@@ -174,7 +174,7 @@ def test_oversized_bodies_are_413(connect: Connect, kind: str) -> None:
     [
         (b"{not json", 400, "body is not JSON"),
         (b"\xff\xfe", 400, "body is not JSON"),
-        (b"[1, 2]", 400, "not a JSON object"),
+        (b"[1, 2]", 400, "JSON but not an object"),
         (b'{"id": "x"}', 422, "eventType is missing"),
         (b'{"eventType": "workitem.updated", "id": "x"}', 422, "resource is missing"),
     ],
