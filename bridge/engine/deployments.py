@@ -13,8 +13,9 @@ from datetime import datetime
 
 from bridge.domain.events import RfcState
 from bridge.domain.findings import Finding, FindingSeverity
+from bridge.domain.links import LinkKind
 from bridge.engine.context import EngineContext
-from bridge.engine.links import Link, LinkKind
+from bridge.engine.links import Link
 from bridge.engine.releases import Release
 from bridge.engine.state import RfcRecord
 from bridge.versions import Version

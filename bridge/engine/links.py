@@ -4,19 +4,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from enum import IntEnum, StrEnum
+from enum import IntEnum
 
+from bridge.domain.links import LinkKind
 from bridge.engine.context import EngineContext, parse_correlation_id
 from bridge.engine.releases import Release
 from bridge.engine.state import RfcRecord
-
-
-class LinkKind(StrEnum):
-    """What a link joins."""
-
-    RELEASE_RFC = "release-rfc"  # the release is deployed under the RFC
-    FIXED = "release-defect-fixed"  # the release note lists the defect as fixed
-    OUTSTANDING = "release-defect-outstanding"  # the release note lists the defect as not fixed
 
 
 class Evidence(IntEnum):
@@ -50,7 +43,7 @@ def defect_links(releases: list[Release]) -> list[Link]:
             where = f" (line {fixed.line})" if fixed.line else ""
             links.append(
                 Link(
-                    LinkKind.FIXED,
+                    LinkKind.DEFECT_FIXED,
                     release.key,
                     str(fixed.id),
                     f"release note lists it fixed{where}",
@@ -61,7 +54,7 @@ def defect_links(releases: list[Release]) -> list[Link]:
             where = f" (line {open_defect.line})" if open_defect.line else ""
             links.append(
                 Link(
-                    LinkKind.OUTSTANDING,
+                    LinkKind.DEFECT_OUTSTANDING,
                     release.key,
                     str(open_defect.id),
                     f"release note lists it outstanding{where}",

@@ -14,11 +14,12 @@ from datetime import datetime
 from bridge.domain.actions import Action
 from bridge.domain.events import DomainEvent, RfcState
 from bridge.domain.findings import Finding, FindingSeverity
+from bridge.domain.links import LinkKind
 from bridge.engine.carry_forward import CarryForward, carry_forward
 from bridge.engine.context import EngineContext
 from bridge.engine.control_points import ControlPoint, PointStatus, control_points
 from bridge.engine.deployments import Deployment, LedgerEntry, deployments_of, ledger_of
-from bridge.engine.links import Link, LinkKind, defect_links, rfc_links
+from bridge.engine.links import Link, defect_links, rfc_links
 from bridge.engine.releases import Release, releases_of
 from bridge.engine.retest import Target, carried_fixes, note_target_key, retest_moves, rollback_moves
 from bridge.engine.state import ProgrammeState, RfcRecord

@@ -30,6 +30,7 @@ from bridge.domain.events import (
     RecordRef,
     Source,
 )
+from bridge.domain.links import LinkKind
 from bridge.engine.context import EngineContext
 from bridge.engine.reconcile import Plan, plan
 from bridge.engine.state import ProgrammeState
@@ -37,7 +38,6 @@ from bridge.errors import BridgeError, TransientError
 from bridge.store import Store
 from bridge.store.inbox import InboxKind, InboxPut, InboxRow
 from bridge.store.ledger import DeploymentEntry
-from bridge.store.links import LinkKind as StoredLinkKind
 from bridge.store.outbox import completion_for
 from bridge.store.records import ReleaseRecord, defect_record, rfc_record
 from bridge.store.store import Tx
@@ -332,7 +332,7 @@ class Processor:
             for key in set(links) - previous.links:
                 link = links[key]
                 tx.add_link(
-                    StoredLinkKind(key[0]),
+                    LinkKind(key[0]),
                     key[1],
                     key[2],
                     link.evidence,
@@ -340,7 +340,7 @@ class Processor:
                     now=now,
                 )
             for kind, left, right in previous.links - set(links):
-                tx.remove_link(StoredLinkKind(kind), left, right)
+                tx.remove_link(LinkKind(kind), left, right)
             if ledger != previous.ledger:
                 tx.replace_ledger(ledger)
             for release in result.releases:

@@ -6,12 +6,13 @@ with store.transaction() as tx:
     put = tx.put_inbox(Source.ADO, "48211:7", InboxKind.WEBHOOK, payload)
 """
 
+from bridge.domain.links import LinkKind
 from bridge.store.audit import AuditEntry
 from bridge.store.cursors import PollState
 from bridge.store.findings import FindingRow
 from bridge.store.inbox import InboxKind, InboxPut, InboxRow, InboxStats
 from bridge.store.ledger import DeploymentRow
-from bridge.store.links import LinkKind, LinkRow
+from bridge.store.links import LinkRow
 from bridge.store.migrate import current_revision, head_revision, is_up_to_date, upgrade
 from bridge.store.outbox import ActionStatus, Completion, OutboxRow, completion_for
 from bridge.store.records import DefectRecord, ReleaseRecord, RfcRecord, defect_record, rfc_record

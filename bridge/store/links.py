@@ -4,21 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Row, delete, select
 
+from bridge.domain.links import LinkKind
 from bridge.store.base import Queries, utcnow
 from bridge.store.schema import links
-
-
-class LinkKind(StrEnum):
-    """What a link says; the left side is always the release (component:version)."""
-
-    RELEASE_RFC = "release-rfc"  # the note names the RFC, or the RFC names the release
-    DEFECT_FIXED = "release-defect-fixed"  # the note lists the defect as fixed
-    DEFECT_OUTSTANDING = "release-defect-outstanding"  # the note lists the defect as outstanding
 
 
 @dataclass(frozen=True)

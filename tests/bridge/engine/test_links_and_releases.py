@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bridge.domain.events import DomainEvent, RfcState
+from bridge.domain.links import LinkKind
 from bridge.engine.context import Component
-from bridge.engine.links import LinkKind
 from bridge.engine.reconcile import Plan, plan
 from bridge.engine.state import ProgrammeState
 from support.programme import at, context, release, rfc
@@ -128,4 +128,4 @@ def test_of_two_versions_an_rfc_names_the_first_named_is_the_link() -> None:
 def test_defects_link_as_fixed_and_outstanding() -> None:
     result = _plan(release("1.0.2.0", fixed=(48211,), outstanding=(48190,)))
     kinds = {(k.kind, k.other) for k in result.links if k.kind is not LinkKind.RELEASE_RFC}
-    assert kinds == {(LinkKind.FIXED, "48211"), (LinkKind.OUTSTANDING, "48190")}
+    assert kinds == {(LinkKind.DEFECT_FIXED, "48211"), (LinkKind.DEFECT_OUTSTANDING, "48190")}
