@@ -1,0 +1,275 @@
+"""`bridge show`: a release, RFCs, a defect or an environment, readable, from the store and a fresh plan."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from bridge.cli.options import ConfigOption, settings_or_exit
+from bridge.domain.actions import MoveDefect
+from bridge.domain.links import LinkKind
+from bridge.engine.context import EngineContext
+from bridge.engine.reconcile import Plan, plan
+from bridge.engine.state import ProgrammeState
+from bridge.service.wiring import engine_context, load_mappings
+from bridge.store import Store
+from bridge.store.audit import AuditEntry
+from bridge.store.findings import FindingRow
+from bridge.store.store import Tx
+
+app = typer.Typer(help="Show a release, RFCs, a defect or an environment.", no_args_is_help=True)
+
+
+@dataclass
+class View:
+    """What every view reads: the store, the engine's context, and a plan made now from the journal."""
+
+    store: Store
+    context: EngineContext
+    plan: Plan
+    console: Console
+
+
+def fresh_plan(store: Store, context: EngineContext, now: datetime) -> Plan:
+    """The engine's plan from every journal revision; computed here, nothing stored or sent."""
+    state = ProgrammeState()
+    last = 0
+    while True:
+        with store.transaction(readonly=True) as tx:
+            rows = tx.journal_after(last)
+        if not rows:
+            break
+        for row_id, event in rows:
+            state.apply(event)
+            last = row_id
+    return plan(state, context, now)
+
+
+@contextmanager
+def _view(config: ConfigOption) -> Iterator[View]:
+    settings = settings_or_exit(config)
+    context = engine_context(settings, load_mappings())
+    store = Store.from_settings(settings.database)
+    try:
+        yield View(store, context, fresh_plan(store, context, datetime.now(UTC)), Console(width=120))
+    finally:
+        store.close()
+
+
+def _when(moment: datetime | None) -> str:
+    return "—" if moment is None else moment.strftime("%Y-%m-%d %H:%M")
+
+
+def _findings(view: View, rows: list[FindingRow]) -> None:
+    if not rows:
+        view.console.print("Findings: none")
+        return
+    table = Table(title="Findings", title_justify="left")
+    for column in ("severity", "code", "message"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(row.severity.value, row.code, row.message)
+    view.console.print(table)
+
+
+def _audit(view: View, entries: list[AuditEntry]) -> None:
+    if not entries:
+        view.console.print("Changes made by the bridge: none")
+        return
+    table = Table(title="Changes made by the bridge", title_justify="left")
+    for column in ("at", "system", "change", "why"):
+        table.add_column(column, overflow="fold")
+    for entry in entries:
+        table.add_row(_when(entry.at), entry.system.value, entry.change, entry.reason)
+    view.console.print(table)
+
+
+def _missing(what: str) -> None:
+    typer.echo(
+        f"error: {what} is not known to the bridge (has it been polled? try `bridge backfill`)", err=True
+    )
+    raise typer.Exit(1)
+
+
+@app.command("release")
+def show_release(
+    component: Annotated[str, typer.Argument(help="Component, e.g. dip-platform.")],
+    version: Annotated[str, typer.Argument(help="Version, e.g. 1.0.2.0.")],
+    config: ConfigOption = None,
+) -> None:
+    """A release: its tag and note, linked RFCs and defects, environments, control points, findings."""
+    with _view(config) as view, view.store.transaction(readonly=True) as tx:
+        records = tx.releases_of(component, version)
+        if not records:
+            _missing(f"release {component} {version}")
+        key = f"{component}:{version}"
+        out = view.console
+        for record in records:
+            out.print(f"[bold]{component} {version}[/] ({record.release_type or 'type unknown'} release)")
+            out.print(f"  tag {record.tag} in {record.project}, published {_when(record.published_at)}")
+            if record.web_url:
+                out.print(f"  {record.web_url}")
+            missing = (record.parsed_note or {}).get("missing") or []
+            out.print(f"  note from the {record.note_source}; missing items: {', '.join(missing) or 'none'}")
+        environments = tx.environments_running(component, version)
+        out.print(f"Deployed now in: {', '.join(environments) or 'no environment'}")
+        _release_rfcs(view, tx, key)
+        _release_defects(view, tx, key)
+        _control_points(view, key)
+        _findings(view, tx.list_findings(f"release:{key}"))
+
+
+def _release_rfcs(view: View, tx: Tx, key: str) -> None:
+    links = tx.links(kind=LinkKind.RELEASE_RFC, left=key)
+    table = Table(title="RFCs", title_justify="left")
+    for column in ("RFC", "state", "why linked"):
+        table.add_column(column, overflow="fold")
+    for link in links:
+        record = tx.rfc_by_number(link.right)
+        table.add_row(link.right, record.state if record else "not read yet", link.evidence)
+    view.console.print(table if links else "RFCs: none linked")
+
+
+def _release_defects(view: View, tx: Tx, key: str) -> None:
+    kinds = {LinkKind.DEFECT_FIXED: "fixed", LinkKind.DEFECT_OUTSTANDING: "outstanding"}
+    rows = [(label, link) for kind, label in kinds.items() for link in tx.links(kind=kind, left=key)]
+    if not rows:
+        view.console.print("Defects: none listed")
+        return
+    held = {d.id: d for d in tx.get_defects([int(link.right) for _, link in rows if link.right.isdigit()])}
+    table = Table(title="Defects", title_justify="left")
+    for column in ("defect", "listed as", "state in ADO", "title"):
+        table.add_column(column, overflow="fold")
+    for label, link in rows:
+        defect = held.get(int(link.right)) if link.right.isdigit() else None
+        table.add_row(
+            link.right, label, defect.state if defect else "not read yet", defect.title if defect else ""
+        )
+    view.console.print(table)
+
+
+def _control_points(view: View, key: str) -> None:
+    points = view.plan.control_points.get(key, ())
+    if not points:
+        view.console.print("Control points: not evaluated (the release is not in the plan)")
+        return
+    table = Table(title="Control points", title_justify="left")
+    for column in ("point", "name", "status", "evidence"):
+        table.add_column(column, overflow="fold")
+    for point in points:
+        table.add_row(point.number, point.name, point.status.value, point.evidence)
+    view.console.print(table)
+
+
+@app.command("rfc")
+def show_rfc(
+    numbers: Annotated[list[str], typer.Argument(help="RFC numbers, e.g. CHG0031245.", show_default=False)],
+    config: ConfigOption = None,
+) -> None:
+    """RFCs: state, linked releases, deployments they made, findings and the bridge's changes."""
+    with _view(config) as view, view.store.transaction(readonly=True) as tx:
+        for number in numbers:
+            record = tx.rfc_by_number(number.upper())
+            if record is None:
+                _missing(f"RFC {number}")
+                return
+            out = view.console
+            fields = record.fields
+            out.print(f"[bold]{record.number}[/] — {fields.get('short_description') or ''}")
+            out.print(
+                f"  state {record.state} (revision {record.mod_count}, updated {_when(record.updated_at)}),"
+                f" approval {fields.get('approval') or '—'}, environment {fields.get('environment') or '—'}"
+            )
+            if fields.get("close_code"):
+                out.print(f"  closed {fields['close_code']}: {fields.get('close_notes') or ''}")
+            links = tx.links(kind=LinkKind.RELEASE_RFC, right=record.number)
+            releases = ", ".join(f"{link.left.replace(':', ' ')} ({link.evidence})" for link in links)
+            out.print(f"Releases: {releases or 'none linked'}")
+            stays = [e for e in view.plan.ledger if e.rfc_number == record.number]
+            for stay in stays:
+                until = "now" if stay.deployed_to is None else _when(stay.deployed_to)
+                undone = " (rolled back)" if stay.undone else ""
+                out.print(
+                    f"Deployed {stay.component} {stay.version} to {stay.environment}"
+                    f" from {_when(stay.deployed_from)} to {until}{undone}"
+                )
+            if not stays:
+                out.print("Deployments: none")
+            _findings(view, tx.list_findings(f"rfc:{record.number}"))
+            _audit(view, tx.audit_trail(record=f"rfc:{record.number}"))
+
+
+@app.command("defect")
+def show_defect(
+    defect_id: Annotated[int, typer.Argument(metavar="ID", help="ADO work item id.")],
+    config: ConfigOption = None,
+) -> None:
+    """A defect: its state, the releases that list it, moves planned and made, findings."""
+    with _view(config) as view, view.store.transaction(readonly=True) as tx:
+        record = tx.get_defect(defect_id)
+        if record is None:
+            _missing(f"defect {defect_id}")
+            return
+        out = view.console
+        out.print(f"[bold]Defect {record.id}[/] — {record.title}")
+        out.print(
+            f"  state {record.state}, severity {record.severity or '—'}"
+            f" (revision {record.rev}, changed {_when(record.changed_at)} by {record.changed_by or '—'})"
+        )
+        for kind, label in (
+            (LinkKind.DEFECT_FIXED, "Fixed in"),
+            (LinkKind.DEFECT_OUTSTANDING, "Outstanding in"),
+        ):
+            links = tx.links(kind=kind, right=str(record.id))
+            out.print(f"{label}: {', '.join(link.left.replace(':', ' ') for link in links) or 'none'}")
+        planned = [a for a in view.plan.actions if isinstance(a, MoveDefect) and a.defect_id == record.id]
+        for move in planned:
+            status = tx.action_by_key(move.key)
+            where = status.status.value if status else "not yet in the outbox"
+            out.print(f"Move {move.from_state} → {move.to_state} ({move.reason}): {where}")
+        _findings(view, tx.list_findings(f"defect:{record.id}"))
+        _audit(view, tx.audit_trail(record=f"defect:{record.id}"))
+
+
+@app.command("environment")
+def show_environment(
+    name: Annotated[str, typer.Argument(help="Environment name or alias, e.g. SIT-A.")],
+    config: ConfigOption = None,
+) -> None:
+    """An environment: the version of each component deployed now, and every earlier one."""
+    with _view(config) as view, view.store.transaction(readonly=True) as tx:
+        environment = view.context.environments.resolve(name) or name
+        current = tx.current_deployments(environment)
+        out = view.console
+        out.print(f"[bold]{environment}[/]")
+        if not current:
+            out.print("Nothing deployed, as far as the bridge knows.")
+            return
+        table = Table(title="Deployed now", title_justify="left")
+        for column in ("component", "version", "RFC", "since"):
+            table.add_column(column)
+        for row in current:
+            table.add_row(row.component, row.version, row.rfc_number or "—", _when(row.deployed_from))
+        out.print(table)
+        history = Table(title="History", title_justify="left")
+        for column in ("component", "version", "RFC", "from", "to", "note"):
+            history.add_column(column)
+        for row in current:
+            for stay in tx.deployment_history(environment, row.component):
+                note = "rolled back" if stay.rolled_back else ("current" if stay.current else "")
+                history.add_row(
+                    stay.component,
+                    stay.version,
+                    stay.rfc_number or "—",
+                    _when(stay.deployed_from),
+                    "—" if stay.deployed_to is None else _when(stay.deployed_to),
+                    note,
+                )
+        out.print(history)
