@@ -4,7 +4,20 @@ from __future__ import annotations
 
 import typer
 
-from bridge.cli import config_cmd, db, demo, notes, reconcile, run, sandbox, version
+from bridge.cli import (
+    backfill,
+    config_cmd,
+    db,
+    demo,
+    doctor,
+    notes,
+    outbox,
+    reconcile,
+    run,
+    sandbox,
+    show,
+    version,
+)
 
 app = typer.Typer(
     name="bridge",
@@ -21,6 +34,10 @@ app.command("sandbox")(sandbox.sandbox)
 app.command("demo")(demo.demo)
 app.command("reconcile")(reconcile.reconcile)
 app.add_typer(db.app, name="db")
+app.command("doctor")(doctor.doctor)
+app.command("backfill")(backfill.backfill)
+app.add_typer(show.app, name="show")
+app.add_typer(outbox.app, name="outbox")
 
 
 def main() -> None:
