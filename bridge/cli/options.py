@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from bridge.config import ConfigError, Settings, load_settings
+from bridge.mappings import MappingError
+
+if TYPE_CHECKING:  # the service is loaded only by the commands that run it
+    from bridge.service.processor import Processor
 
 ConfigOption = Annotated[
     Path | None,
@@ -26,4 +30,15 @@ def settings_or_exit(config: Path | None) -> Settings:
         return load_settings(config)
     except ConfigError as exc:
         typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+
+
+def processor_or_exit(settings: Settings, *, dry_run: bool = False) -> Processor:
+    """The service's processor, or exit 2 naming the mapping file and line that stop it."""
+    from bridge.service.wiring import build_processor
+
+    try:
+        return build_processor(settings, dry_run=dry_run)
+    except MappingError as exc:
+        typer.echo(f"error: a mapping is not valid: {exc}", err=True)
         raise typer.Exit(2) from exc

@@ -7,9 +7,8 @@ from typing import Annotated
 
 import typer
 
-from bridge.cli.options import ConfigOption, DryRunOption, settings_or_exit
+from bridge.cli.options import ConfigOption, DryRunOption, processor_or_exit, settings_or_exit
 from bridge.errors import BridgeError
-from bridge.service.wiring import build_processor
 
 
 def reconcile(
@@ -25,7 +24,7 @@ def reconcile(
         typer.echo("error: give --once (`bridge run` is the long-running service)", err=True)
         raise typer.Exit(2)
     settings = settings_or_exit(config)
-    processor = build_processor(settings, dry_run=dry_run)
+    processor = processor_or_exit(settings, dry_run=dry_run)
     try:
         result = processor.run_once()
     except BridgeError as exc:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from bridge.cli.options import ConfigOption, DryRunOption, settings_or_exit
+from bridge.cli.options import ConfigOption, DryRunOption, processor_or_exit, settings_or_exit
 from bridge.service.runner import Service
 
 
@@ -18,4 +18,5 @@ def run(
 ) -> None:
     """Run the bridge: webhooks, pollers, processing and dispatch, until SIGTERM or Ctrl-C."""
     settings = settings_or_exit(config)
-    Service(settings, dry_run=dry_run).serve(host, port)
+    processor = processor_or_exit(settings, dry_run=dry_run)
+    Service(settings, processor=processor).serve(host, port)
