@@ -1,19 +1,26 @@
-"""The HTTP face of the service: webhook endpoints, health and readiness (the read API joins them)."""
+"""The HTTP face of the service: webhook endpoints, the read API, health, readiness and metrics."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.concurrency import run_in_threadpool
 
 from bridge import __version__
-from bridge.connector import WebhookRejectedError
+from bridge.connector import OutcomeStatus, WebhookRejectedError
 from bridge.domain.events import Source
-from bridge.service.processor import Processor
+from bridge.service.api import create_router
+from bridge.service.logs import LoggingObserver, correlated, inbox_correlation
+from bridge.service.metrics import ServiceMetrics
+from bridge.service.processor import PollOutcome, Processor, ProcessorObserver
+from bridge.store.inbox import InboxRow
 
 log = logging.getLogger(__name__)
 
@@ -37,23 +44,51 @@ async def read_limited(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+class Observers(ProcessorObserver):
+    """Tells each of several observers what the processor does."""
+
+    def __init__(self, *observers: ProcessorObserver) -> None:
+        self.observers = observers
+
+    def polled(self, source: Source, seconds: float, outcome: PollOutcome | None) -> None:
+        for observer in self.observers:
+            observer.polled(source, seconds, outcome)
+
+    def dispatched(self, target: Source, kind: str, status: OutcomeStatus, attempts: int) -> None:
+        for observer in self.observers:
+            observer.dispatched(target, kind, status, attempts)
+
+    @contextmanager
+    def reading(self, row: InboxRow) -> Iterator[None]:
+        with ExitStack() as stack:
+            for observer in self.observers:
+                stack.enter_context(observer.reading(row))
+            yield
+
+
 def create_app(
     processor: Processor,
     *,
     max_webhook_bytes: int = 1024 * 1024,
     on_accepted: Callable[[Source], None] | None = None,
     accepting: Callable[[], bool] = lambda: True,
+    metrics: ServiceMetrics | None = None,
 ) -> FastAPI:
     """The service's ASGI app around one processor.
 
     `on_accepted` is told of each stored webhook (the runner wakes the inbox processor);
-    `accepting` turns webhooks away with 503 while the service drains.
+    `accepting` turns webhooks away with 503 while the service drains. The app's metrics (a
+    registry of its own unless `metrics` is given) and logs observe the processor.
     """
     app = FastAPI(
         title="Release bridge",
         version=__version__,
         description="Keeps GitLab releases, ServiceNow RFCs and Azure DevOps defects in step.",
     )
+    metrics = metrics or ServiceMetrics(processor.store)
+    app.state.metrics = metrics
+    processor.observer = Observers(metrics, LoggingObserver())
+    app.include_router(create_router(processor))
 
     @app.post(
         "/hooks/{system}",
@@ -72,6 +107,13 @@ def create_app(
     )
     async def receive_webhook(system: str, request: Request) -> JSONResponse:
         """Verify a webhook from GitLab, ServiceNow or Azure DevOps and store it durably."""
+        started = time.perf_counter()
+        answer = await _receive(system, request)
+        label = system if system in {s.value for s in Source} else "unknown"
+        metrics.webhook(label, answer.status_code, time.perf_counter() - started)
+        return answer
+
+    async def _receive(system: str, request: Request) -> JSONResponse:
         try:
             source = Source(system)
         except ValueError:
@@ -90,8 +132,18 @@ def create_app(
         try:
             put = await run_in_threadpool(processor.accept_webhook, source, headers, body)
         except WebhookRejectedError as exc:
-            log.info("webhook from %s refused: %s %s", source.value, exc.status, exc)
+            log.info(
+                "webhook refused: %s",
+                exc,
+                extra={"source": source.value, "status": exc.status},
+            )
             return JSONResponse({"error": str(exc)}, exc.status)
+        with correlated(inbox_correlation(source, put.id)):
+            log.info(
+                "webhook %s",
+                "already stored" if put.duplicate else "stored",
+                extra={"source": source.value, "inbox_id": put.id, "duplicate": put.duplicate},
+            )
         if on_accepted is not None and not put.duplicate:
             on_accepted(source)
         return JSONResponse(
@@ -122,5 +174,15 @@ def create_app(
             report["error"] = type(exc).__name__
         ready = report["store"] == "ok" and report["migrated"]
         return JSONResponse(report, 200 if ready else 503)
+
+    @app.get(
+        "/metrics",
+        tags=["operations"],
+        response_class=Response,
+        responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text format."}},
+    )
+    def prometheus_metrics() -> Response:
+        """Events received, inbox lag and size, actions and retries, poll and webhook times."""
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     return app

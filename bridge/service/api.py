@@ -1,0 +1,161 @@
+"""The read API under /api: releases, RFCs, defects, environments, findings, outbox and audit, as JSON."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+
+from fastapi import APIRouter, Depends, HTTPException, Query
+from pydantic import BaseModel
+
+from bridge.domain.events import Source
+from bridge.service import views
+from bridge.service.processor import Processor
+from bridge.service.views import Window
+from bridge.store.outbox import ActionStatus
+from bridge.store.store import Tx
+
+Result = TypeVar("Result")
+
+
+class Problem(BaseModel):
+    """What went wrong with a request."""
+
+    detail: str
+
+
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": Problem, "description": "No such item."}}
+
+
+def window(
+    limit: Annotated[int, Query(ge=1, le=views.MAX_PAGE, description="Items per page.")] = 50,
+    offset: Annotated[int, Query(ge=0, description="Items to skip.")] = 0,
+) -> Window:
+    return Window(limit=limit, offset=offset)
+
+
+Paged = Annotated[Window, Depends(window)]
+
+
+def create_router(processor: Processor) -> APIRouter:
+    """The read API over one processor's store and its newest plan."""
+    router = APIRouter(prefix="/api")
+    environment_names = [e.name for e in processor.context.environments.environments]
+
+    def read(query: Callable[[Tx], Result]) -> Result:
+        with processor.store.transaction(readonly=True) as tx:
+            return query(tx)
+
+    def found(item: Result | None, what: str) -> Result:
+        if item is None:
+            raise HTTPException(404, f"no {what} known to the bridge")
+        return item
+
+    @router.get("/releases", tags=["releases"])
+    def list_releases(
+        page: Paged, component: Annotated[str | None, Query(description="Only this component.")] = None
+    ) -> views.Page[views.ReleaseSummary]:
+        """Releases by component, newest version first."""
+        return read(lambda tx: views.list_releases(tx, page, component=component))
+
+    @router.get("/releases/{component}/{version}", tags=["releases"], responses=NOT_FOUND)
+    def get_release(component: str, version: str) -> views.ReleaseDetail:
+        """A release: linked RFCs and defects, control points, carry-forward, findings and note check."""
+        detail = read(lambda tx: views.release_detail(tx, processor.last_plan, component, version))
+        return found(detail, f"release {version} of {component}")
+
+    @router.get("/rfcs", tags=["rfcs"])
+    def list_rfcs(
+        page: Paged, state: Annotated[str | None, Query(description="Only RFCs in this state.")] = None
+    ) -> views.Page[views.RfcSummary]:
+        """RFCs by number."""
+        return read(lambda tx: views.list_rfcs(tx, page, state=state))
+
+    @router.get("/rfcs/{number}", tags=["rfcs"], responses=NOT_FOUND)
+    def get_rfc(number: str) -> views.RfcDetail:
+        """An RFC with its linked releases and the bridge's work notes."""
+        return found(read(lambda tx: views.rfc_detail(tx, number)), f"RFC {number}")
+
+    @router.get("/defects", tags=["defects"])
+    def list_defects(
+        page: Paged, state: Annotated[str | None, Query(description="Only defects in this state.")] = None
+    ) -> views.Page[views.DefectSummary]:
+        """Defects by id."""
+        return read(lambda tx: views.list_defects(tx, page, state=state))
+
+    @router.get("/defects/{defect_id}", tags=["defects"], responses=NOT_FOUND)
+    def get_defect(defect_id: int) -> views.DefectDetail:
+        """A defect: its state, the releases that list it, and the bridge's moves of it."""
+        return found(read(lambda tx: views.defect_detail(tx, defect_id)), f"defect {defect_id}")
+
+    @router.get("/environments", tags=["environments"])
+    def list_environments() -> list[views.EnvironmentSummary]:
+        """Every environment with the version of each component deployed there now."""
+        return read(lambda tx: views.list_environments(tx, environment_names))
+
+    @router.get("/environments/{name}", tags=["environments"], responses=NOT_FOUND)
+    def get_environment(
+        name: str, component: Annotated[str | None, Query(description="Only this component.")] = None
+    ) -> views.EnvironmentHistory:
+        """An environment's history: every version of each component, newest first."""
+        canonical = processor.context.environments.resolve(name) or name
+        history = read(
+            lambda tx: views.environment_history(tx, canonical, component=component, known=environment_names)
+        )
+        return found(history, f"environment {name}")
+
+    @router.get("/findings", tags=["findings"])
+    def list_findings(
+        page: Paged,
+        subject: Annotated[
+            str | None, Query(description="Subject prefix, e.g. release:dip-platform or rfc:CHG0031245.")
+        ] = None,
+        code: Annotated[str | None, Query(description="Only this code, e.g. control_point.7.")] = None,
+        severity: Annotated[str | None, Query(description="error, warning or info.")] = None,
+        include_resolved: Annotated[bool, Query(description="Resolved findings too.")] = False,
+    ) -> views.Page[views.FindingView]:
+        """Findings, newest first."""
+        return read(
+            lambda tx: views.list_findings(
+                tx,
+                page,
+                subject_prefix=subject,
+                code=code,
+                severity=severity,
+                include_resolved=include_resolved,
+            )
+        )
+
+    @router.get("/outbox", tags=["outbox"])
+    def list_outbox(
+        page: Paged,
+        status: Annotated[ActionStatus | None, Query(description="Only actions in this status.")] = None,
+        target: Annotated[Source | None, Query(description="Only actions for this system.")] = None,
+    ) -> views.Page[views.ActionView]:
+        """Actions, newest first."""
+        return read(
+            lambda tx: views.list_outbox(tx, page, status=status, target=target.value if target else None)
+        )
+
+    @router.get("/outbox/dead", tags=["outbox"])
+    def list_dead(page: Paged) -> views.Page[views.ActionView]:
+        """Actions that failed for good, with their last error; they wait for an operator's retry."""
+        return read(lambda tx: views.list_outbox(tx, page, status=ActionStatus.DEAD))
+
+    @router.get("/outbox/counts", tags=["outbox"])
+    def outbox_counts() -> dict[str, int]:
+        """How many actions are in each status."""
+        return read(views.outbox_counts)
+
+    @router.get("/audit", tags=["audit"])
+    def list_audit(
+        page: Paged,
+        record: Annotated[
+            str | None, Query(description="A record, e.g. defect:48211 or rfc:CHG0031245.")
+        ] = None,
+        action_key: Annotated[str | None, Query(description="An action's key.")] = None,
+    ) -> views.Page[views.AuditView]:
+        """What the bridge changed, newest first."""
+        return read(lambda tx: views.list_audit(tx, page, record=record, action_key=action_key))
+
+    return router

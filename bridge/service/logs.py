@@ -1,0 +1,183 @@
+"""Logs: one JSON object (or a text line) per record, with the event's correlation id and no secrets."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import UTC, datetime
+from typing import Any, Literal, TextIO
+
+from pydantic import BaseModel, SecretStr
+
+from bridge.connector import OutcomeStatus
+from bridge.domain.events import Source
+from bridge.service.processor import PollOutcome, ProcessorObserver
+from bridge.store.inbox import InboxRow
+
+LogFormat = Literal["json", "text"]
+MASK = "********"
+# Shorter values would mask ordinary words; no real token or password is this short.
+MIN_SECRET_LENGTH = 4
+
+correlation_id: ContextVar[str | None] = ContextVar("correlation_id", default=None)
+
+# Attributes every LogRecord has; anything else on a record came from `extra=` and is logged as a field.
+_STANDARD = frozenset(
+    logging.LogRecord("", 0, "", 0, "", (), None).__dict__.keys() | {"message", "asctime", "correlation_id"}
+)
+
+
+@contextmanager
+def correlated(value: str | None) -> Iterator[None]:
+    """Log everything inside the block under this correlation id."""
+    token = correlation_id.set(value)
+    try:
+        yield
+    finally:
+        correlation_id.reset(token)
+
+
+def inbox_correlation(source: Source, inbox_id: int) -> str:
+    """The correlation id of an inbox row: the same when the webhook is stored and when it is processed."""
+    return f"{source.value}-{inbox_id}"
+
+
+def secret_values(settings: BaseModel) -> list[str]:
+    """Every secret in the settings, longest first (so a secret containing another is masked whole)."""
+    found: list[str] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, SecretStr):
+            found.append(value.get_secret_value())
+        elif isinstance(value, BaseModel):
+            for name in type(value).model_fields:
+                walk(getattr(value, name))
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                walk(item)
+
+    walk(settings)
+    return sorted({v for v in found if len(v) >= MIN_SECRET_LENGTH}, key=len, reverse=True)
+
+
+class _Masking(logging.Formatter):
+    """A formatter that replaces each known secret with a mask wherever it appears."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        super().__init__()
+        self.secrets = tuple(secrets)
+
+    def mask(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, MASK)
+        return text
+
+
+class JsonFormatter(_Masking):
+    """One JSON object per record: time, level, logger, message, correlation id, extra fields, error."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        document: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": self.mask(record.getMessage()),
+            "correlation_id": getattr(record, "correlation_id", None) or correlation_id.get(),
+        }
+        for key, value in record.__dict__.items():
+            if key not in _STANDARD and not key.startswith("_"):
+                document[key] = self.mask(value) if isinstance(value, str) else _plain(value)
+        if record.exc_info:
+            document["error"] = self.mask(self.formatException(record.exc_info))
+        return json.dumps(document, default=lambda value: self.mask(str(value)), ensure_ascii=False)
+
+
+class TextFormatter(_Masking):
+    """A line for people: time, level, logger, [correlation id], message."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        cid = getattr(record, "correlation_id", None) or correlation_id.get()
+        when = datetime.fromtimestamp(record.created, UTC).strftime("%Y-%m-%d %H:%M:%S")
+        line = f"{when} {record.levelname:<7} {record.name}" + (f" [{cid}]" if cid else "")
+        line += f" {record.getMessage()}"
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return self.mask(line)
+
+
+def _plain(value: Any) -> Any:
+    return value if isinstance(value, (int, float, bool, type(None), list, dict)) else str(value)
+
+
+def formatter(log_format: LogFormat, secrets: Iterable[str] = ()) -> logging.Formatter:
+    """The formatter for a configured log format."""
+    return JsonFormatter(secrets) if log_format == "json" else TextFormatter(secrets)
+
+
+_HANDLER_NAME = "bridge"
+
+
+def configure_logging(
+    log_format: LogFormat,
+    *,
+    secrets: Iterable[str] = (),
+    level: int = logging.INFO,
+    stream: TextIO | None = None,
+) -> logging.Handler:
+    """Send every logger's records (uvicorn's too) to one handler in the given format; returns it.
+
+    Called again, it replaces the handler it installed before rather than adding another.
+    """
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.set_name(_HANDLER_NAME)
+    handler.setFormatter(formatter(log_format, secrets))
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if h.get_name() == _HANDLER_NAME]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        # Uvicorn's own handlers would print in its format; its records go to ours instead.
+        logger = logging.getLogger(name)
+        logger.handlers.clear()
+        logger.propagate = True
+    return handler
+
+
+class LoggingObserver(ProcessorObserver):
+    """Logs what the processor does; each inbox row's lines carry the row's correlation id."""
+
+    def __init__(self, logger: logging.Logger | None = None) -> None:
+        self.log = logger or logging.getLogger("bridge.service.processor")
+
+    def polled(self, source: Source, seconds: float, outcome: PollOutcome | None) -> None:
+        if outcome is None:
+            self.log.warning("poll failed", extra={"source": source.value, "seconds": round(seconds, 3)})
+        elif outcome.new:
+            self.log.info(
+                "poll stored %d new of %d events",
+                outcome.new,
+                outcome.events,
+                extra={"source": source.value, "seconds": round(seconds, 3)},
+            )
+
+    def dispatched(self, target: Source, kind: str, status: OutcomeStatus, attempts: int) -> None:
+        self.log.info(
+            "action %s: %s",
+            kind,
+            status.value,
+            extra={"target": target.value, "kind": kind, "outcome": status.value, "attempt": attempts + 1},
+        )
+
+    @contextmanager
+    def reading(self, row: InboxRow) -> Iterator[None]:
+        with correlated(row.correlation_id or inbox_correlation(row.source, row.id)):
+            self.log.info(
+                "reading inbox row",
+                extra={"source": row.source.value, "inbox_kind": row.kind.value, "inbox_id": row.id},
+            )
+            yield
