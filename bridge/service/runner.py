@@ -17,6 +17,7 @@ from bridge.config import Settings
 from bridge.domain.events import Source
 from bridge.errors import BridgeError
 from bridge.service.app import create_app
+from bridge.service.logs import configure_logging, secret_values
 from bridge.service.processor import Processor
 from bridge.service.wiring import build_processor
 
@@ -119,12 +120,14 @@ class Service:
 
     def serve(self, host: str | None = None, port: int | None = None) -> None:
         """Serve until SIGTERM or Ctrl-C; uvicorn stops taking connections, then the lifespan drains."""
+        configure_logging(self.settings.log_format, secrets=secret_values(self.settings))
         config = uvicorn.Config(
             self.app,
             host=host or self.settings.service.host,
             port=port or self.settings.service.port,
             log_level="info",
             access_log=False,
+            log_config=None,  # uvicorn's records go through the bridge's handler (JSON or text)
             lifespan="on",
         )
         uvicorn.Server(config).run()
