@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from bridge.cli.options import ConfigOption, settings_or_exit
@@ -75,20 +76,15 @@ def _findings(view: View, rows: list[FindingRow]) -> None:
     for column in ("severity", "code", "message"):
         table.add_column(column, overflow="fold")
     for row in rows:
-        table.add_row(row.severity.value, row.code, row.message)
+        table.add_row(row.severity.value, row.code, escape(row.message))
     view.console.print(table)
 
 
 def _audit(view: View, entries: list[AuditEntry]) -> None:
-    if not entries:
-        view.console.print("Changes made by the bridge: none")
-        return
-    table = Table(title="Changes made by the bridge", title_justify="left")
-    for column in ("at", "system", "change", "why"):
-        table.add_column(column, overflow="fold")
+    view.console.print("Changes made by the bridge:" + ("" if entries else " none"))
     for entry in entries:
-        table.add_row(_when(entry.at), entry.system.value, entry.change, entry.reason)
-    view.console.print(table)
+        line = f"  {_when(entry.at)} {entry.system.value}: {entry.change} — {entry.reason}"
+        view.console.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
 def _missing(what: str) -> None:
@@ -133,7 +129,7 @@ def _release_rfcs(view: View, tx: Tx, key: str) -> None:
         table.add_column(column, overflow="fold")
     for link in links:
         record = tx.rfc_by_number(link.right)
-        table.add_row(link.right, record.state if record else "not read yet", link.evidence)
+        table.add_row(link.right, record.state if record else "not read yet", escape(link.evidence))
     view.console.print(table if links else "RFCs: none linked")
 
 
@@ -150,7 +146,7 @@ def _release_defects(view: View, tx: Tx, key: str) -> None:
     for label, link in rows:
         defect = held.get(int(link.right)) if link.right.isdigit() else None
         table.add_row(
-            link.right, label, defect.state if defect else "not read yet", defect.title if defect else ""
+            link.right, label, defect.state if defect else "not read yet", escape(defect.title) if defect else ""
         )
     view.console.print(table)
 
@@ -164,7 +160,7 @@ def _control_points(view: View, key: str) -> None:
     for column in ("point", "name", "status", "evidence"):
         table.add_column(column, overflow="fold")
     for point in points:
-        table.add_row(point.number, point.name, point.status.value, point.evidence)
+        table.add_row(point.number, point.name, point.status.value, escape(point.evidence))
     view.console.print(table)
 
 
@@ -182,16 +178,16 @@ def show_rfc(
                 return
             out = view.console
             fields = record.fields
-            out.print(f"[bold]{record.number}[/] — {fields.get('short_description') or ''}")
+            out.print(f"[bold]{record.number}[/] — {escape(str(fields.get('short_description') or ''))}")
             out.print(
                 f"  state {record.state} (revision {record.mod_count}, updated {_when(record.updated_at)}),"
                 f" approval {fields.get('approval') or '—'}, environment {fields.get('environment') or '—'}"
             )
             if fields.get("close_code"):
-                out.print(f"  closed {fields['close_code']}: {fields.get('close_notes') or ''}")
+                out.print(f"  closed {fields['close_code']}: {escape(str(fields.get('close_notes') or ''))}")
             links = tx.links(kind=LinkKind.RELEASE_RFC, right=record.number)
             releases = ", ".join(f"{link.left.replace(':', ' ')} ({link.evidence})" for link in links)
-            out.print(f"Releases: {releases or 'none linked'}")
+            out.print(f"Releases: {escape(releases) or 'none linked'}")
             stays = [e for e in view.plan.ledger if e.rfc_number == record.number]
             for stay in stays:
                 until = "now" if stay.deployed_to is None else _when(stay.deployed_to)
@@ -218,10 +214,10 @@ def show_defect(
             _missing(f"defect {defect_id}")
             return
         out = view.console
-        out.print(f"[bold]Defect {record.id}[/] — {record.title}")
+        out.print(f"[bold]Defect {record.id}[/] — {escape(record.title)}")
         out.print(
-            f"  state {record.state}, severity {record.severity or '—'}"
-            f" (revision {record.rev}, changed {_when(record.changed_at)} by {record.changed_by or '—'})"
+            f"  state {record.state}, severity {record.severity or '—'} (as last read: revision {record.rev},"
+            f" changed {_when(record.changed_at)} by {record.changed_by or '—'})"
         )
         for kind, label in (
             (LinkKind.DEFECT_FIXED, "Fixed in"),
