@@ -146,7 +146,10 @@ def _release_defects(view: View, tx: Tx, key: str) -> None:
     for label, link in rows:
         defect = held.get(int(link.right)) if link.right.isdigit() else None
         table.add_row(
-            link.right, label, defect.state if defect else "not read yet", escape(defect.title) if defect else ""
+            link.right,
+            label,
+            defect.state if defect else "not read yet",
+            escape(defect.title) if defect else "",
         )
     view.console.print(table)
 
