@@ -73,7 +73,7 @@ class ProcessorObserver:
         """A poll ended: its outcome, or None when it failed."""
 
     def dispatched(self, target: Source, kind: str, status: OutcomeStatus, attempts: int) -> None:
-        """An action was carried out (or not) with this outcome, after `attempts` earlier attempts."""
+        """An action was carried out (or not) with this outcome; `attempts` counts this attempt too."""
 
     @contextmanager
     def reading(self, row: InboxRow) -> Iterator[None]:
