@@ -170,7 +170,7 @@ class LoggingObserver(ProcessorObserver):
             "action %s: %s",
             kind,
             status.value,
-            extra={"target": target.value, "kind": kind, "outcome": status.value, "attempt": attempts + 1},
+            extra={"target": target.value, "kind": kind, "outcome": status.value, "attempt": attempts},
         )
 
     @contextmanager

@@ -110,5 +110,5 @@ class ServiceMetrics(ProcessorObserver):
 
     def dispatched(self, target: Source, kind: str, status: OutcomeStatus, attempts: int) -> None:
         self.actions.labels(target.value, kind, status.value).inc()
-        if attempts > 0:
+        if attempts > 1:
             self.retries.labels(target.value, kind).inc()
