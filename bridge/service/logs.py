@@ -16,7 +16,7 @@ from pydantic import BaseModel, SecretStr
 from bridge.connector import OutcomeStatus
 from bridge.domain.events import Source
 from bridge.service.processor import PollOutcome, ProcessorObserver
-from bridge.store.inbox import InboxRow
+from bridge.store.inbox import InboxKind, InboxRow
 
 LogFormat = Literal["json", "text"]
 MASK = "********"
@@ -27,8 +27,11 @@ correlation_id: ContextVar[str | None] = ContextVar("correlation_id", default=No
 
 # Attributes every LogRecord has; anything else on a record came from `extra=` and is logged as a field.
 _STANDARD = frozenset(
-    logging.LogRecord("", 0, "", 0, "", (), None).__dict__.keys() | {"message", "asctime", "correlation_id"}
+    logging.LogRecord("", 0, "", 0, "", (), None).__dict__.keys()
+    | {"message", "asctime", "correlation_id", "color_message"}  # uvicorn's copy with terminal colours
 )
+# Libraries that narrate routine work at INFO (APScheduler: each run of each job); their warnings stay.
+QUIET = ("apscheduler",)
 
 
 @contextmanager
@@ -145,6 +148,8 @@ def configure_logging(
         logger = logging.getLogger(name)
         logger.handlers.clear()
         logger.propagate = True
+    for name in QUIET:
+        logging.getLogger(name).setLevel(max(level, logging.WARNING))
     return handler
 
 
@@ -176,7 +181,9 @@ class LoggingObserver(ProcessorObserver):
     @contextmanager
     def reading(self, row: InboxRow) -> Iterator[None]:
         with correlated(row.correlation_id or inbox_correlation(row.source, row.id)):
-            self.log.info(
+            # A webhook is the event an operator follows by its id; polled rows come by the page.
+            self.log.log(
+                logging.INFO if row.kind is InboxKind.WEBHOOK else logging.DEBUG,
                 "reading inbox row",
                 extra={"source": row.source.value, "inbox_kind": row.kind.value, "inbox_id": row.id},
             )

@@ -1,0 +1,191 @@
+"""Logs: JSON lines from `bridge run` with a correlation id per event, and never a secret."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from bridge.config import load_settings
+from bridge.sandbox.runner import Sandbox
+from bridge.service.logs import MASK, configure_logging, correlated, secret_values
+
+ROOT = Path(__file__).parents[3]
+FIXTURES = ROOT / "tests" / "fixtures" / "gitlab"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_for(check: Any, timeout: float = 20.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if result := check():
+            return result
+        time.sleep(0.05)
+    raise AssertionError("timed out")
+
+
+def _lines(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def test_bridge_run_logs_json_with_a_correlation_id_per_event_and_no_secret(
+    tmp_path: Path, database_url: str
+) -> None:
+    port = _free_port()
+    with Sandbox(ports={"gitlab": 0, "servicenow": 0, "ado": 0}, work_dir=tmp_path / "sandbox") as box:
+        config = box.write_config(f"http://127.0.0.1:{port}")
+        secrets = secret_values(load_settings(config))
+        assert len(secrets) == 7  # tokens, passwords, webhook secrets and the operator token
+        env = dict(os.environ)
+        env.update(
+            {
+                "BRIDGE_DATABASE__URL": database_url,
+                "BRIDGE_LOG_FORMAT": "json",
+                "AZURE_DEVOPS_CACHE_DIR": str(tmp_path / "ado-cache"),
+            }
+        )
+        log_path = tmp_path / "bridge.log"
+        with log_path.open("wb") as log_file:
+            bridge = subprocess.Popen(
+                [sys.executable, "-m", "bridge.cli", "run", "--config", str(config), "--port", str(port)],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=log_file,
+            )
+        try:
+            url = f"http://127.0.0.1:{port}"
+            _wait_for(lambda: _healthy(url))
+            body = (FIXTURES / "release_create.json").read_bytes()
+            s = box.secrets
+            # A wrong token, with the real ones elsewhere in the request: refused, and logged without them.
+            refused = httpx.post(
+                f"{url}/hooks/gitlab",
+                content=body,
+                headers={
+                    "X-Gitlab-Event": "Release Hook",
+                    "X-Gitlab-Token": "wrong-token",
+                    "X-Forwarded-Token": s.gitlab_hook_secret,
+                    "Authorization": f"Bearer {s.gitlab_token}",
+                    "Cookie": f"pat={s.ado_pat}",
+                },
+            )
+            assert refused.status_code == 401
+            wrong_basic = base64.b64encode(f"{s.ado_hook_user}:{s.ado_pat}".encode()).decode()
+            refused_ado = httpx.post(
+                f"{url}/hooks/ado",
+                content=b"{}",
+                headers={"Authorization": f"Basic {wrong_basic}", "X-Hook-Password": s.ado_hook_password},
+            )
+            assert refused_ado.status_code == 401
+            stored = httpx.post(
+                f"{url}/hooks/gitlab",
+                content=body,
+                headers={
+                    "X-Gitlab-Event": "Release Hook",
+                    "X-Gitlab-Token": s.gitlab_hook_secret,
+                    "Idempotency-Key": "log-test-1",
+                },
+            )
+            assert stored.status_code == 202
+            correlation = f"gitlab-{stored.json()['inbox_id']}"
+
+            def read_in_log() -> bool:
+                return any(
+                    line.get("message") == "reading inbox row" and line.get("correlation_id") == correlation
+                    for line in _lines(log_path)
+                )
+
+            _wait_for(read_in_log)
+            metrics = httpx.get(f"{url}/metrics").text
+            labels = 'channel="webhook",outcome="rejected",source="gitlab",status="401"'
+            assert f"bridge_events_received_total{{{labels}}} 1.0" in metrics
+        finally:
+            bridge.send_signal(signal.SIGTERM)
+            # Uvicorn ends by raising the signal it caught again, once the service has drained.
+            assert bridge.wait(timeout=30) in (0, -signal.SIGTERM)
+
+    text = log_path.read_text()
+    lines = _lines(log_path)  # every line is a JSON object
+    assert all({"time", "level", "logger", "message", "correlation_id"} <= set(line) for line in lines)
+    for secret in secrets:
+        assert secret not in text, "a secret reached the log"
+    refusals = [line for line in lines if line["message"].startswith("webhook refused")]
+    assert [(line["source"], line["status"]) for line in refusals] == [("gitlab", 401), ("ado", 401)]
+    (accepted,) = [line for line in lines if line["message"] == "webhook stored"]
+    assert accepted["correlation_id"] == correlation and accepted["source"] == "gitlab"
+    assert any(line["logger"].startswith("uvicorn") for line in lines)  # the server's lines are JSON too
+
+
+def _healthy(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@pytest.mark.parametrize("log_format", ["json", "text"])
+def test_secrets_are_masked_in_messages_fields_and_errors_in_either_format(log_format: str) -> None:
+    stream = io.StringIO()
+    handler = configure_logging(log_format, secrets=["s3cret-token-value"], stream=stream)  # type: ignore[arg-type]
+    log = logging.getLogger("bridge.test")
+    try:
+        with correlated("gitlab-42"):
+            log.info("sent %s", "Bearer s3cret-token-value", extra={"header": "s3cret-token-value"})
+            try:
+                raise ValueError("refused s3cret-token-value")
+            except ValueError:
+                log.exception("failed")
+        log.info("after")
+    finally:
+        logging.getLogger().removeHandler(handler)
+    output = stream.getvalue()
+    assert "s3cret-token-value" not in output and MASK in output
+    if log_format == "json":
+        first, failed, after = (json.loads(line) for line in output.splitlines() if line.startswith("{"))
+        assert first["message"] == f"sent Bearer {MASK}" and first["header"] == MASK
+        assert first["correlation_id"] == failed["correlation_id"] == "gitlab-42"
+        assert after["correlation_id"] is None
+        assert "ValueError" in failed["error"]
+    else:
+        assert "[gitlab-42] sent Bearer" in output and "Traceback" in output
+
+
+def test_settings_secrets_are_found_and_their_repr_shows_none(tmp_path: Path) -> None:
+    with Sandbox(ports={"gitlab": 0, "servicenow": 0, "ado": 0}, work_dir=tmp_path / "sandbox") as box:
+        settings = load_settings(box.config_path)
+    s = box.secrets
+    assert set(secret_values(settings)) == {
+        s.gitlab_token,
+        s.gitlab_hook_secret,
+        s.servicenow_password,
+        s.servicenow_event_secret,
+        s.ado_pat,
+        s.ado_hook_password,
+        s.operator_token,
+    }
+    assert not [secret for secret in secret_values(settings) if secret in repr(settings)]
+    stream = io.StringIO()
+    handler = configure_logging("json", secrets=secret_values(settings), stream=stream)
+    try:
+        logging.getLogger("bridge.test").info("settings: %r", settings)
+    finally:
+        logging.getLogger().removeHandler(handler)
+    assert not [secret for secret in secret_values(settings) if secret in stream.getvalue()]
