@@ -1,0 +1,156 @@
+"""Templates of the pages and the report: a Jinja2 environment for HTML, one for Markdown, shared filters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from bridge.service.report import DeploymentLine, ReadinessReport
+
+HERE = Path(__file__).resolve().parent
+TEMPLATES = HERE / "templates"
+STYLESHEET = HERE / "static" / "bridge.css"
+
+
+@dataclass(frozen=True)
+class NavItem:
+    """An entry of the navigation: a page of the bridge, served or still to come."""
+
+    label: str
+    path: str
+    available: bool = True
+    current: bool = False
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A count in the report's summary line."""
+
+    count: int
+    label: str
+
+
+# The pages in the order managers use them; the router says which ones it serves.
+NAV_PAGES = (
+    ("Releases", "/"),
+    ("Environments", "/environments"),
+    ("Findings", "/findings"),
+    ("Outbox", "/outbox"),
+    ("Report", "/report"),
+)
+
+
+def navigation(served: set[str], current: str) -> list[NavItem]:
+    """The navigation, with the current page marked and pages not yet served shown as plain text."""
+    return [NavItem(label, path, path in served, path == current) for label, path in NAV_PAGES]
+
+
+def when(moment: datetime | None) -> str:
+    return "—" if moment is None else moment.strftime("%Y-%m-%d %H:%M")
+
+
+def day(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d")
+
+
+def cell(value: object) -> str:
+    """Text safe inside a Markdown table cell: pipes escaped, line breaks flattened."""
+    return " ".join(str(value).split()).replace("|", "\\|")
+
+
+def deployment_status(line: DeploymentLine) -> str:
+    if line.rolled_back:
+        return "rolled back"
+    return "current" if line.current else "replaced since"
+
+
+def deployment_tone(line: DeploymentLine) -> str:
+    return "bad" if line.rolled_back else ("good" if line.current else "")
+
+
+def _filters(environment: Environment) -> Environment:
+    environment.filters.update(
+        when=when, day=day, cell=cell, deployment_status=deployment_status, deployment_tone=deployment_tone
+    )
+    return environment
+
+
+@cache
+def html_environment() -> Environment:
+    return _filters(
+        Environment(
+            loader=FileSystemLoader(TEMPLATES),
+            autoescape=select_autoescape(["html"]),
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+    )
+
+
+@cache
+def markdown_environment() -> Environment:
+    # Markdown is pasted into documents, not a browser: nothing to escape but table pipes.
+    return _filters(
+        Environment(
+            loader=FileSystemLoader(TEMPLATES),
+            autoescape=False,  # noqa: S701 - Markdown output, never served as HTML
+            undefined=StrictUndefined,
+            keep_trailing_newline=True,
+        )
+    )
+
+
+@cache
+def stylesheet() -> str:
+    return STYLESHEET.read_text(encoding="utf-8")
+
+
+def report_data(report: ReadinessReport) -> dict[str, Any]:
+    """What both renderings of the report show: the report and its summary figures."""
+    summary = [
+        Figure(len(report.releases), "releases published"),
+        Figure(len(report.deployments), "deployments"),
+        Figure(len(report.moves), "defects moved to retest"),
+        Figure(report.retested_count, "retested since"),
+        Figure(len(report.release_gaps), "releases with gaps"),
+        Figure(len(report.rfcs_without_release), "RFCs without a release"),
+        Figure(len(report.releases_without_rfc), "releases without an RFC"),
+        Figure(len(report.carry_forward), "emergency releases not carried forward"),
+        Figure(len(report.dead_actions), "dead actions"),
+    ]
+    return {"report": report, "summary": summary}
+
+
+def render_report_markdown(report: ReadinessReport) -> str:
+    """The report as Markdown, plain enough to paste into the weekly pack."""
+    return markdown_environment().get_template("report.md").render(report_data(report))
+
+
+def render_report_html(
+    report: ReadinessReport,
+    *,
+    nav: list[NavItem] | None = None,
+    css_url: str = "",
+    report_url: str = "/report",
+) -> str:
+    """The report as HTML: a page of the service (given `nav` and `css_url`), or one self-contained file."""
+    standalone = nav is None
+    return (
+        html_environment()
+        .get_template("report.html")
+        .render(
+            report_data(report),
+            nav=nav or [],
+            home_url="/",
+            css_url=css_url,
+            inline_css=stylesheet() if standalone else "",
+            period_form=not standalone,
+            report_url=report_url,
+        )
+    )
