@@ -13,6 +13,7 @@ from bridge.cli import (
     notes,
     outbox,
     reconcile,
+    report,
     run,
     sandbox,
     show,
@@ -38,6 +39,7 @@ app.command("doctor")(doctor.doctor)
 app.command("backfill")(backfill.backfill)
 app.add_typer(show.app, name="show")
 app.add_typer(outbox.app, name="outbox")
+app.command("report")(report.report)
 
 
 def main() -> None:
