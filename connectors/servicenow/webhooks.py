@@ -56,7 +56,7 @@ class ChangeEventVerifier:
         table, operation = payload.get("table"), payload.get("operation")
         sys_id, count = _revision(payload)
         key = f"{sys_id}:{count}"
-        if table != self.table or operation not in HANDLED_OPERATIONS:
+        if table != self.table or not isinstance(operation, str) or operation not in HANDLED_OPERATIONS:
             log.info(
                 "servicenow event %s.%s for %s not handled; accepted with no refs", table, operation, key
             )
