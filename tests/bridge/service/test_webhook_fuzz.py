@@ -1,0 +1,183 @@
+"""The webhook endpoints under generated headers and bodies: never a 500, nothing stored from a refusal."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from bridge.config import load_settings
+from bridge.sandbox.runner import Sandbox, SandboxSecrets
+from bridge.service.app import create_app
+from bridge.service.processor import Processor
+from bridge.service.wiring import build_connectors, engine_context, load_mappings
+from bridge.store import Store
+
+FIXTURES = Path(__file__).parents[2] / "fixtures"
+SAMPLES = {
+    "gitlab": [
+        "gitlab/release_create.json",
+        "gitlab/tag_push_created_annotated.json",
+        "gitlab/push_branch.json",
+    ],
+    "servicenow": ["servicenow/change_event_update.json", "servicenow/change_event_other_table.json"],
+    "ado": ["ado/workitem.updated.json", "ado/workitem.created.json"],
+}
+SYSTEMS = tuple(SAMPLES)
+FUZZ = settings(
+    max_examples=120,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    derandomize=True,  # the same examples on every run: a failure here is a bug, never bad luck
+)
+
+
+@dataclass
+class Receiver:
+    client: TestClient
+    store: Store
+    secrets: SandboxSecrets
+
+    def stored(self) -> int:
+        with self.store.transaction(readonly=True) as tx:
+            stats = tx.inbox_stats()
+        return stats.unprocessed + stats.processed
+
+
+@pytest.fixture
+def receiver(tmp_path: Path, store: Store) -> Iterator[Receiver]:
+    with Sandbox(ports={"gitlab": 0, "servicenow": 0, "ado": 0}, work_dir=tmp_path / "sandbox") as box:
+        config = load_settings(box.config_path)
+        mappings = load_mappings()
+        processor = Processor(store, build_connectors(config, mappings), engine_context(config, mappings))
+        with TestClient(create_app(processor, max_webhook_bytes=64 * 1024)) as client:
+            yield Receiver(client, store, box.secrets)
+
+
+# --- what is sent ----------------------------------------------------------------------------------
+
+header_text = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=40)
+header_name = st.from_regex(r"\A[A-Za-z][A-Za-z0-9-]{0,20}\Z")
+json_value = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | header_text,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(header_text, inner, max_size=4),
+    max_leaves=12,
+)
+
+
+def _sample(path: str) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads((FIXTURES / path).read_text())
+    return document
+
+
+@st.composite
+def mutated(draw: st.DrawFn, system: str) -> bytes:
+    """A real payload of the system with fields dropped, replaced or added."""
+    document = _sample(draw(st.sampled_from(SAMPLES[system])))
+    keys = sorted(document)
+    for key in draw(st.lists(st.sampled_from(keys), max_size=3, unique=True)):
+        if draw(st.booleans()):
+            del document[key]
+        else:
+            document[key] = draw(json_value)
+    document.update(draw(st.dictionaries(header_text, json_value, max_size=2)))
+    return json.dumps(document).encode()
+
+
+def bodies(system: str) -> st.SearchStrategy[bytes]:
+    return st.one_of(
+        mutated(system),
+        json_value.map(lambda value: json.dumps(value).encode()),
+        st.binary(max_size=300),
+        st.just(b"{" * 5000),  # deep nesting
+        st.just(b" " * (64 * 1024 + 1)),  # over the size limit
+    )
+
+
+def _credentials(system: str, secrets: SandboxSecrets, body: bytes, kind: str, junk: str) -> dict[str, str]:
+    """The system's own credential header: right, wrong, or missing."""
+    if kind == "missing":
+        return {}
+    if system == "gitlab":
+        return {"X-Gitlab-Token": secrets.gitlab_hook_secret if kind == "right" else junk}
+    if system == "servicenow":
+        key = secrets.servicenow_event_secret.encode() if kind == "right" else junk.encode()
+        return {"X-Bridge-Signature": base64.b64encode(hmac.new(key, body, hashlib.sha256).digest()).decode()}
+    password = secrets.ado_hook_password if kind == "right" else junk
+    return {
+        "Authorization": "Basic " + base64.b64encode(f"{secrets.ado_hook_user}:{password}".encode()).decode()
+    }
+
+
+@st.composite
+def deliveries(draw: st.DrawFn) -> tuple[str, dict[str, str], bytes, str]:
+    system = draw(st.sampled_from(SYSTEMS))
+    body = draw(bodies(system))
+    kind = draw(st.sampled_from(["right", "right", "wrong", "missing"]))
+    headers = draw(st.dictionaries(header_name, header_text, max_size=4))
+    headers.update(
+        draw(
+            st.fixed_dictionaries(
+                {},
+                optional={
+                    "X-Gitlab-Event": st.sampled_from(["Release Hook", "Tag Push Hook", "Push Hook"])
+                    | header_text,
+                    "Idempotency-Key": header_text,
+                    "X-Bridge-Event": header_text,
+                    "Content-Type": st.sampled_from(["application/json", "text/plain"]) | header_text,
+                },
+            )
+        )
+    )
+    headers.update(_credentials(system, SandboxSecrets(), body, kind, draw(header_text)))
+    return system, headers, body, kind
+
+
+@given(delivery=deliveries())
+@FUZZ
+def test_generated_deliveries_never_fail_and_refused_ones_store_nothing(
+    receiver: Receiver, delivery: tuple[str, dict[str, str], bytes, str]
+) -> None:
+    system, headers, body, kind = delivery
+    before = receiver.stored()
+    answer = receiver.client.post(f"/hooks/{system}", content=body, headers=headers)
+    after = receiver.stored()
+    event(f"{system} {kind} credentials: {answer.status_code}")
+    assert answer.status_code in {200, 202, 400, 401, 413, 422}, (answer.status_code, answer.text)
+    document = answer.json()
+    if answer.status_code == 202:
+        assert after == before + 1 and kind == "right" and document["duplicate"] is False
+    elif answer.status_code == 200:
+        assert after == before and kind == "right" and document["duplicate"] is True
+    else:
+        assert after == before, "a refused delivery was stored"
+        assert isinstance(document["error"], str) and document["error"]
+        for secret in (receiver.secrets.gitlab_hook_secret, receiver.secrets.ado_hook_password):
+            assert secret not in answer.text
+
+
+@given(
+    system=st.sampled_from(SYSTEMS),
+    name=st.from_regex(r"\A[A-Za-z0-9._~-]{0,30}\Z"),
+    method=st.sampled_from(["GET", "PUT", "DELETE"]),
+)
+@settings(FUZZ, max_examples=30)
+def test_other_paths_and_methods_are_answered_without_a_server_error(
+    receiver: Receiver, system: str, name: str, method: str
+) -> None:
+    before = receiver.stored()
+    answer = receiver.client.request(method, f"/hooks/{system}")
+    assert answer.status_code == 405
+    answer = receiver.client.post(f"/hooks/{name}x", content=b"{}")
+    assert answer.status_code == 404 and "error" in answer.json()
+    assert receiver.stored() == before
