@@ -5,11 +5,20 @@ from __future__ import annotations
 from playwright.sync_api import Page, expect
 
 from tests.browser_fixtures import Screenshot
-from tests.pages.conftest import MOVED, RFC, SINCE, RunningBridge, bridge_notes, defect_state, deploy, wait_for
+from tests.pages.conftest import (
+    MOVED,
+    RFC,
+    SINCE,
+    RunningBridge,
+    bridge_notes,
+    defect_state,
+    deploy,
+    wait_for,
+)
 
 
 def test_the_report_shows_the_defects_the_deployment_moved(
-    running_bridge: RunningBridge, page: Page, screenshot: Screenshot
+    page: Page, screenshot: Screenshot, running_bridge: RunningBridge
 ) -> None:
     box = running_bridge.box
     # The bridge's first cycle (its pollers start at once) links the RFC and writes its note.
