@@ -91,7 +91,7 @@ def test_markdown_has_a_table_per_section_and_the_moved_defect(
         assert f"\n{heading}\n" in text, heading
     row = next(line for line in text.splitlines() if line.startswith(f"| {moved} |"))
     assert "helix-settlement 1.1.0.0 | SIT-B" in row and row.endswith("| Ready for Retest |")
-    assert f"- **{len(report.moves)}** defects moved to retest" in text
+    assert len(report.moves) == 1 and "- **1** defect moved to retest" in text
     # Every table row has as many cells as its header: nothing in the data broke a table.
     for block in re.findall(r"((?:^\|.*\|\n)+)", text, flags=re.M):
         widths = {line.count(" | ") for line in block.splitlines() if not line.startswith("|---")}

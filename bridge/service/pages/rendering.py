@@ -111,18 +111,26 @@ def stylesheet() -> str:
     return STYLESHEET.read_text(encoding="utf-8")
 
 
+def _figure(count: int, one: str, many: str) -> Figure:
+    return Figure(count, one if count == 1 else many)
+
+
 def report_data(report: ReadinessReport) -> dict[str, Any]:
     """What both renderings of the report show: the report and its summary figures."""
     summary = [
-        Figure(len(report.releases), "releases published"),
-        Figure(len(report.deployments), "deployments"),
-        Figure(len(report.moves), "defects moved to retest"),
-        Figure(report.retested_count, "retested since"),
-        Figure(len(report.release_gaps), "releases with gaps"),
-        Figure(len(report.rfcs_without_release), "RFCs without a release"),
-        Figure(len(report.releases_without_rfc), "releases without an RFC"),
-        Figure(len(report.carry_forward), "emergency releases not carried forward"),
-        Figure(len(report.dead_actions), "dead actions"),
+        _figure(len(report.releases), "release published", "releases published"),
+        _figure(len(report.deployments), "deployment", "deployments"),
+        _figure(len(report.moves), "defect moved to retest", "defects moved to retest"),
+        _figure(report.retested_count, "retested since", "retested since"),
+        _figure(len(report.release_gaps), "release with gaps", "releases with gaps"),
+        _figure(len(report.rfcs_without_release), "RFC without a release", "RFCs without a release"),
+        _figure(len(report.releases_without_rfc), "release without an RFC", "releases without an RFC"),
+        _figure(
+            len(report.carry_forward),
+            "emergency release not carried forward",
+            "emergency releases not carried forward",
+        ),
+        _figure(len(report.dead_actions), "dead action", "dead actions"),
     ]
     return {"report": report, "summary": summary}
 
