@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from pydantic import BaseModel
 
 from bridge.domain.events import Source
@@ -16,6 +16,8 @@ from bridge.store.outbox import ActionStatus
 from bridge.store.store import Tx
 
 Result = TypeVar("Result")
+# ADO work item ids are positive 32-bit integers; the store keeps them as 64-bit.
+DefectId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The ADO work item id.")]
 
 
 class Problem(BaseModel):
@@ -37,9 +39,16 @@ def window(
 Paged = Annotated[Window, Depends(window)]
 
 
+def refuse_nul(request: Request) -> None:
+    """Refuse a NUL character in a path or query value: PostgreSQL text cannot hold one."""
+    values = [*request.path_params.values(), *request.query_params.values()]
+    if any("\x00" in str(value) for value in values):
+        raise HTTPException(422, "a path or query value contains a NUL character")
+
+
 def create_router(processor: Processor) -> APIRouter:
     """The read API over one processor's store and its newest plan."""
-    router = APIRouter(prefix="/api")
+    router = APIRouter(prefix="/api", dependencies=[Depends(refuse_nul)])
     environment_names = [e.name for e in processor.context.environments.environments]
 
     def read(query: Callable[[Tx], Result]) -> Result:
@@ -84,7 +93,7 @@ def create_router(processor: Processor) -> APIRouter:
         return read(lambda tx: views.list_defects(tx, page, state=state))
 
     @router.get("/defects/{defect_id}", tags=["defects"], responses=NOT_FOUND)
-    def get_defect(defect_id: int) -> views.DefectDetail:
+    def get_defect(defect_id: DefectId) -> views.DefectDetail:
         """A defect: its state, the releases that list it, and the bridge's moves of it."""
         return found(read(lambda tx: views.defect_detail(tx, defect_id)), f"defect {defect_id}")
 

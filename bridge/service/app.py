@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy.exc import DataError, SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from bridge import __version__
@@ -100,8 +101,10 @@ def create_app(
             401: {"description": "Not authenticated as the configured sender."},
             404: {"description": "No such system, or it is not configured."},
             413: {"description": "Over the configured size."},
-            422: {"description": "Lacks what the bridge needs."},
-            503: {"description": "The service is shutting down; the sender retries."},
+            422: {"description": "Lacks what the bridge needs, or holds what it cannot store."},
+            503: {
+                "description": "The service is shutting down or its store is unavailable; the sender retries."
+            },
         },
         tags=["webhooks"],
     )
@@ -138,6 +141,19 @@ def create_app(
                 extra={"source": source.value, "status": exc.status},
             )
             return JSONResponse({"error": str(exc)}, exc.status)
+        except DataError:
+            # E.g. a NUL character, which PostgreSQL's text and JSONB cannot hold: the sender's data.
+            log.info("webhook refused: the store cannot hold its content", extra={"source": source.value})
+            return JSONResponse(
+                {"error": "the payload holds a value the bridge cannot store (a NUL character?)"}, 422
+            )
+        except SQLAlchemyError as exc:
+            log.warning("webhook not stored: %s", type(exc).__name__, extra={"source": source.value})
+            return JSONResponse(
+                {"error": "the bridge's store is unavailable; send again later"},
+                503,
+                headers={"Retry-After": "5"},
+            )
         with correlated(inbox_correlation(source, put.id)):
             log.info(
                 "webhook %s",

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from bridge.config import load_settings
@@ -68,8 +68,9 @@ def receiver(tmp_path: Path, store: Store) -> Iterator[Receiver]:
 
 header_text = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=40)
 header_name = st.from_regex(r"\A[A-Za-z][A-Za-z0-9-]{0,20}\Z")
+any_text = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=40)
 json_value = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | header_text,
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | any_text,
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(header_text, inner, max_size=4),
     max_leaves=12,
 )
@@ -143,7 +144,15 @@ def deliveries(draw: st.DrawFn) -> tuple[str, dict[str, str], bytes, str]:
     return system, headers, body, kind
 
 
+def _with_nul() -> tuple[str, dict[str, str], bytes, str]:
+    document = _sample("gitlab/release_create.json")
+    document["description"] = "# Note\u0000with a NUL"
+    headers = {"X-Gitlab-Event": "Release Hook", "X-Gitlab-Token": SandboxSecrets().gitlab_hook_secret}
+    return "gitlab", headers, json.dumps(document).encode(), "right"
+
+
 @given(delivery=deliveries())
+@example(delivery=_with_nul())  # PostgreSQL refuses it (JSONB holds no NUL), SQLite stores it
 @FUZZ
 def test_generated_deliveries_never_fail_and_refused_ones_store_nothing(
     receiver: Receiver, delivery: tuple[str, dict[str, str], bytes, str]
@@ -181,3 +190,15 @@ def test_other_paths_and_methods_are_answered_without_a_server_error(
     answer = receiver.client.post(f"/hooks/{name}x", content=b"{}")
     assert answer.status_code == 404 and "error" in answer.json()
     assert receiver.stored() == before
+
+
+def test_a_payload_the_store_cannot_hold_is_refused_and_not_stored(
+    receiver: Receiver, store_backend: str
+) -> None:
+    system, headers, body, _ = _with_nul()
+    answer = receiver.client.post(f"/hooks/{system}", content=body, headers=headers)
+    if store_backend == "postgresql":
+        assert answer.status_code == 422 and "NUL" in answer.json()["error"]
+        assert receiver.stored() == 0
+    else:
+        assert answer.status_code == 202 and receiver.stored() == 1
