@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -198,3 +200,70 @@ def _is_write(route: str) -> bool:
 
 def open_store(url: str) -> Store:
     return Store.from_url(url)
+
+
+Delivery = tuple[dict[str, str], bytes]
+
+
+@contextmanager
+def taken_ado_hooks(box: Sandbox) -> Iterator[list[Delivery]]:
+    """ADO service hook deliveries (the simulator's own payloads, headers and basic auth) made inside
+    the block, taken from its sender instead of posted, so that a test can replay them at speed."""
+    taken: list[Any] = []
+    secrets = box.secrets
+    box.ado.add_subscription(
+        "workitem.created",
+        "http://127.0.0.1:9/hooks/ado",  # never posted to: the deliveries are taken before sending
+        basic_auth=(secrets.ado_hook_user, secrets.ado_hook_password),
+    )
+    box.ado.webhooks.send = taken.append  # type: ignore[method-assign]
+    deliveries: list[Delivery] = []
+    try:
+        yield deliveries
+    finally:
+        del box.ado.webhooks.send
+    for delivery in taken:
+        if delivery.url.startswith("http://127.0.0.1:9/"):
+            credentials = base64.b64encode(":".join(delivery.auth).encode()).decode()
+            deliveries.append(({**delivery.headers, "Authorization": f"Basic {credentials}"}, delivery.body))
+
+
+def post_all(
+    urls: list[str],
+    deliveries: list[Delivery],
+    *,
+    senders: int = 16,
+    on_accepted: Callable[[int], None] | None = None,
+) -> set[int]:
+    """Post every delivery from `senders` threads, spread over `urls`; the indexes answered 200 or 202.
+
+    A delivery whose connection fails is not accepted (the caller may send it again).
+    """
+    accepted: set[int] = set()
+    lock = threading.Lock()
+    pending = list(range(len(deliveries)))
+
+    def sender(url: str) -> None:
+        with httpx.Client(timeout=5) as client:
+            while True:
+                with lock:
+                    if not pending:
+                        return
+                    index = pending.pop()
+                headers, body = deliveries[index]
+                try:
+                    answer = client.post(url, content=body, headers=headers)
+                except httpx.HTTPError:
+                    continue
+                if answer.status_code in (200, 202):
+                    with lock:
+                        accepted.add(index)
+                        if on_accepted is not None:
+                            on_accepted(len(accepted))
+
+    threads = [threading.Thread(target=sender, args=(urls[n % len(urls)],)) for n in range(senders)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return accepted
