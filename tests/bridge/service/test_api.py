@@ -150,6 +150,7 @@ def test_environments_show_the_current_versions_and_each_components_history(depl
     assert component["deployments"][1]["deployed_to"] == component["deployments"][0]["deployed_from"]
     assert deployed.get("/api/environments/SIT-B?component=dip-platform")["components"] == []
     assert deployed.get("/api/environments/UIT") == {"name": "UIT", "components": []}
+    assert deployed.get("/api/environments/SIT%20Migration") == history  # an alias of SIT-B
 
 
 def test_findings_outbox_and_audit_filter_and_page(deployed: Deployed) -> None:

@@ -167,3 +167,22 @@ def test_each_app_has_a_registry_of_its_own(running: Running) -> None:
     assert not [line for line in lines if line.startswith("bridge_webhook_latency_seconds_count")]
     assert REGISTRY.get_sample_value("bridge_events_received_total", {"source": "gitlab"}) is None
     assert not [family.name for family in REGISTRY.collect() if family.name.startswith("bridge_")]
+
+
+def test_a_store_that_is_down_answers_503_and_shows_in_metrics(tmp_path: Path) -> None:
+    with Sandbox(ports={"gitlab": 0, "servicenow": 0, "ado": 0}, work_dir=tmp_path / "sandbox") as box:
+        settings = load_settings(box.config_path)
+        mappings = load_mappings()
+        # Nothing listens on port 9: every connection is refused.
+        down = Store.from_url(
+            "postgresql+psycopg://postgres@127.0.0.1:9/none", connect_args={"connect_timeout": 1}
+        )
+        processor = Processor(down, build_connectors(settings, mappings), engine_context(settings, mappings))
+        client = TestClient(create_app(processor))
+        body = (FIXTURES / "release_create.json").read_bytes()
+        answer = client.post("/hooks/gitlab", content=body, headers=_gitlab_hook(box, "down"))
+        assert answer.status_code == 503 and answer.headers["retry-after"] == "5"
+        metrics = client.get("/metrics").text
+        assert "bridge_store_up 0.0" in metrics
+        assert 'outcome="rejected",source="gitlab",status="503"} 1.0' in metrics
+        assert client.get("/readyz").status_code == 503
