@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, text
@@ -48,6 +48,9 @@ class Store:
         self.engine = engine
         self._local_locks: dict[str, threading.Lock] = {}
         self._local_locks_guard = threading.Lock()
+        # SQLite has one writer: this process's writers queue here in turn, rather than in SQLite's
+        # busy handler, which sleeps up to 100 ms between tries (a long tail for webhook answers).
+        self._sqlite_writer = threading.RLock()
 
     @classmethod
     def from_url(cls, url: str | URL, **engine_options: Any) -> Store:
@@ -77,7 +80,8 @@ class Store:
         options: dict[str, Any] = {}
         if readonly:
             options = {SQLITE_BEGIN: "DEFERRED"} if not self.is_postgres else {"postgresql_readonly": True}
-        with self.engine.connect().execution_options(**options) as connection, connection.begin():
+        writer = self._sqlite_writer if not readonly and not self.is_postgres else nullcontext()
+        with writer, self.engine.connect().execution_options(**options) as connection, connection.begin():
             yield Tx(connection)
 
     @contextmanager
