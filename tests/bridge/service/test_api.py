@@ -77,7 +77,7 @@ def test_a_release_shows_its_rfcs_defects_control_points_findings_and_note_check
     assert emergency["findings"] and {f["code"] for f in emergency["findings"]} >= {"control_point.8"}
 
 
-def test_lists_page_by_limit_and_offset_and_unknown_items_are_404(deployed: Deployed) -> None:
+def test_lists_page_unknown_items_are_404_and_openapi_documents_it_all(deployed: Deployed) -> None:
     everything = deployed.get("/api/releases")
     assert everything["total"] == 5
     dip = deployed.get("/api/releases?component=dip-platform")
@@ -99,6 +99,34 @@ def test_lists_page_by_limit_and_offset_and_unknown_items_are_404(deployed: Depl
     deployed.get("/api/releases?limit=100000", 422)
     deployed.get("/api/findings?offset=-1", 422)
     deployed.get("/api/outbox?status=lost", 422)
+
+    spec = deployed.get("/openapi.json")
+    paths = spec["paths"]
+    for path in (
+        "/api/releases",
+        "/api/releases/{component}/{version}",
+        "/api/rfcs",
+        "/api/rfcs/{number}",
+        "/api/defects/{defect_id}",
+        "/api/environments",
+        "/api/environments/{name}",
+        "/api/findings",
+        "/api/outbox",
+        "/api/outbox/dead",
+        "/api/audit",
+        "/metrics",
+    ):
+        assert path in paths, path
+    detail = paths["/api/releases/{component}/{version}"]["get"]["responses"]
+    assert detail["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/ReleaseDetail"
+    }
+    assert "404" in detail
+    assert {"ReleaseDetail", "RfcDetail", "DefectDetail", "EnvironmentHistory"} <= set(
+        spec["components"]["schemas"]
+    )
+    docs = deployed.client.get("/docs")
+    assert docs.status_code == 200 and "swagger" in docs.text.lower()
 
 
 def test_rfcs_defects_and_the_bridges_moves(deployed: Deployed) -> None:
@@ -193,34 +221,3 @@ def test_findings_outbox_and_audit_filter_and_page(deployed: Deployed) -> None:
     key = trail["items"][0]["action_key"]
     assert deployed.get(f"/api/audit?action_key={key}")["items"] == trail["items"]
     assert deployed.get("/api/audit?limit=1")["total"] > 1
-
-
-@pytest.mark.parametrize("store_backend", ["sqlite"], indirect=True)
-def test_openapi_documents_the_api_with_response_models(deployed: Deployed) -> None:
-    spec = deployed.get("/openapi.json")
-    paths = spec["paths"]
-    for path in (
-        "/api/releases",
-        "/api/releases/{component}/{version}",
-        "/api/rfcs",
-        "/api/rfcs/{number}",
-        "/api/defects/{defect_id}",
-        "/api/environments",
-        "/api/environments/{name}",
-        "/api/findings",
-        "/api/outbox",
-        "/api/outbox/dead",
-        "/api/audit",
-        "/metrics",
-    ):
-        assert path in paths, path
-    detail = paths["/api/releases/{component}/{version}"]["get"]["responses"]
-    assert detail["200"]["content"]["application/json"]["schema"] == {
-        "$ref": "#/components/schemas/ReleaseDetail"
-    }
-    assert "404" in detail
-    assert {"ReleaseDetail", "RfcDetail", "DefectDetail", "EnvironmentHistory"} <= set(
-        spec["components"]["schemas"]
-    )
-    docs = deployed.client.get("/docs")
-    assert docs.status_code == 200 and "swagger" in docs.text.lower()

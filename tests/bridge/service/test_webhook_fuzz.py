@@ -35,7 +35,7 @@ SAMPLES = {
 }
 SYSTEMS = tuple(SAMPLES)
 FUZZ = settings(
-    max_examples=120,
+    max_examples=80,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     derandomize=True,  # the same examples on every run: a failure here is a bug, never bad luck
