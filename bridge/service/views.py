@@ -392,16 +392,28 @@ def _page(tx: Tx, query: Select[Any], window: Window, convert: Callable[[Any], T
 
 def list_releases(tx: Tx, window: Window, *, component: str | None = None) -> Page[ReleaseSummary]:
     """Releases by component, newest version first."""
-    query = select(releases).where(releases.c.removed.is_(False))
+    columns = [releases.c[name] for name in ReleaseSummary.model_fields]
+    query = select(*columns).where(releases.c.removed.is_(False))
     if component is not None:
         query = query.where(releases.c.component == component)
-    records = [tx.get_release(row.project, row.tag) for row in tx.connection.execute(query)]
-    found = [r for r in records if r is not None]
+    found = [
+        ReleaseSummary(
+            component=row.component,
+            version=row.version,
+            project=row.project,
+            tag=row.tag,
+            release_type=row.release_type,
+            published_at=row.published_at,
+            web_url=row.web_url,
+            note_source=row.note_source,
+        )
+        for row in tx.connection.execute(query)
+    ]
     found.sort(key=lambda r: r.tag)
     found.sort(key=lambda r: _version_order(r.version), reverse=True)
     found.sort(key=lambda r: r.component)
     return Page[ReleaseSummary](
-        items=[release_summary(r) for r in window.cut(found)],
+        items=window.cut(found),
         total=len(found),
         limit=window.limit,
         offset=window.offset,
