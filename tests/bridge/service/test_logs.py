@@ -114,6 +114,10 @@ def test_bridge_run_logs_json_with_a_correlation_id_per_event_and_no_secret(
                 )
 
             _wait_for(read_in_log)
+            # The read API of the running service shows what its pollers brought in.
+            _wait_for(lambda: httpx.get(f"{url}/api/releases").json()["total"] == 5)
+            sit_b = httpx.get(f"{url}/api/environments/SIT-B").json()
+            assert [c["component"] for c in sit_b["components"]] == ["helix-settlement"]
             metrics = httpx.get(f"{url}/metrics").text
             labels = 'channel="webhook",outcome="rejected",source="gitlab",status="401"'
             assert f"bridge_events_received_total{{{labels}}} 1.0" in metrics
