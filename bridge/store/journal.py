@@ -6,11 +6,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from bridge.domain.codec import decode_event, encode_event
 from bridge.domain.events import DomainEvent
-from bridge.store.base import Queries, utcnow
+from bridge.store.base import Queries, lock_key, utcnow
 from bridge.store.schema import journal
 
 
@@ -24,6 +24,10 @@ class JournalQueries(Queries):
         """Record the revisions not recorded yet; returns how many were new."""
         added = 0
         at = now or utcnow()
+        if events and self.is_postgres:
+            # Writers take turns until they commit, so ids are given in commit order: a reader that
+            # has folded up to an id never sees a smaller one committed later (journal_after).
+            self.connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key("journal")})
         for event in events:
             kind, key, revision = journal_identity(event)
             statement = (

@@ -29,6 +29,8 @@ DEFAULT_MAX_ATTEMPTS = 8
 # Backoff between attempts: base * 2^(attempts-1), capped, with full jitter (a bounded total).
 RETRY_BASE = timedelta(seconds=30)
 RETRY_CAP = timedelta(hours=1)
+# Why supersede_waiting skipped an action; one planned again is waiting again (see enqueue).
+SUPERSEDED = "no longer wanted: the newest plan does not include it"
 
 
 def _snake(name: str) -> str:
@@ -216,9 +218,23 @@ class OutboxQueries(Queries):
                 .on_conflict_do_nothing(index_elements=["key"])
                 .returning(outbox.c.key)
             )
-            if self.connection.execute(statement).first() is not None:
+            if self.connection.execute(statement).first() is not None or self._revive(action, at):
                 added.append(action.key)
         return added
+
+    def _revive(self, action: Action, at: datetime) -> bool:
+        # A replica whose state lagged may have superseded an action another replica planned; the
+        # action planned again waits again, or it would never run.
+        revived = self.connection.execute(
+            update(outbox)
+            .where(
+                outbox.c.key == action.key,
+                outbox.c.status == ActionStatus.SKIPPED.value,
+                outbox.c.detail == SUPERSEDED,
+            )
+            .values(status=ActionStatus.PENDING.value, detail=None, next_attempt_at=at, updated_at=at)
+        )
+        return revived.rowcount == 1
 
     def claim_due(
         self,
@@ -393,7 +409,7 @@ class OutboxQueries(Queries):
                 .where(outbox.c.id.in_(gone))
                 .values(
                     status=ActionStatus.SKIPPED.value,
-                    detail="no longer wanted: the newest plan does not include it",
+                    detail=SUPERSEDED,
                     updated_at=now or utcnow(),
                 )
             )
