@@ -53,7 +53,7 @@ def test_the_demo_plays_the_release_and_reports_what_the_bridge_did_through_webh
     assert "8. Deployment issues captured (work notes during Implement): pass" in output
     assert "SIT-A runs dip-platform 1.0.2.0 (under CHG0000006)" in output
     assert "Serving" not in output
-    assert elapsed < 30, f"the scripted part took {elapsed:.0f} s"
+    assert elapsed < 60, f"the scripted part took {elapsed:.0f} s"
 
     # The bridge heard of the release and the RFC's moves by webhook, not by its 30-second polls.
     with sqlite3.connect(tmp_path / "bridge.db") as db:
