@@ -31,7 +31,7 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": Problem, "descripti
 
 def window(
     limit: Annotated[int, Query(ge=1, le=views.MAX_PAGE, description="Items per page.")] = 50,
-    offset: Annotated[int, Query(ge=0, description="Items to skip.")] = 0,
+    offset: Annotated[int, Query(ge=0, le=views.MAX_OFFSET, description="Items to skip.")] = 0,
 ) -> Window:
     return Window(limit=limit, offset=offset)
 

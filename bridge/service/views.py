@@ -26,6 +26,7 @@ from bridge.versions import Version, VersionError
 Item = TypeVar("Item")
 T = TypeVar("T")
 MAX_PAGE = 500
+MAX_OFFSET = 2**31 - 1  # beyond any list the bridge keeps; larger values overflow the databases' integers
 
 
 class Page(BaseModel, Generic[Item]):
@@ -41,7 +42,7 @@ class Window(BaseModel):
     """Which part of a list to show."""
 
     limit: int = Field(default=50, ge=1, le=MAX_PAGE)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
 
     def cut(self, items: Sequence[T]) -> list[T]:
         return list(items[self.offset : self.offset + self.limit])

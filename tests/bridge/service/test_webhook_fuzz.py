@@ -180,7 +180,7 @@ def test_generated_deliveries_never_fail_and_refused_ones_store_nothing(
     name=st.from_regex(r"\A[A-Za-z0-9._~-]{0,30}\Z"),
     method=st.sampled_from(["GET", "PUT", "DELETE"]),
 )
-@settings(FUZZ, max_examples=30)
+@settings(FUZZ, max_examples=20)
 def test_other_paths_and_methods_are_answered_without_a_server_error(
     receiver: Receiver, system: str, name: str, method: str
 ) -> None:
