@@ -20,7 +20,7 @@ from bridge.service.wiring import build_connectors, load_mappings
 from bridge.store import Store
 
 # A checklist answers in seconds: a system that does not answer is reported, not retried for minutes.
-DOCTOR_RETRY = RetrySettings(total_s=5, max_backoff_s=1)
+DOCTOR_RETRY = RetrySettings(total_s=2, max_backoff_s=0.5)
 DOCTOR_TIMEOUT_S = 10.0
 
 
