@@ -91,9 +91,8 @@ class JsonFormatter(_Masking):
             "message": self.mask(record.getMessage()),
             "correlation_id": getattr(record, "correlation_id", None) or correlation_id.get(),
         }
-        for key, value in record.__dict__.items():
-            if key not in _STANDARD and not key.startswith("_"):
-                document[key] = self.mask(value) if isinstance(value, str) else _plain(value)
+        for key, value in _extras(record).items():
+            document[key] = self.mask(value) if isinstance(value, str) else _plain(value)
         if record.exc_info:
             document["error"] = self.mask(self.formatException(record.exc_info))
         return json.dumps(document, default=lambda value: self.mask(str(value)), ensure_ascii=False)
@@ -107,9 +106,16 @@ class TextFormatter(_Masking):
         when = datetime.fromtimestamp(record.created, UTC).strftime("%Y-%m-%d %H:%M:%S")
         line = f"{when} {record.levelname:<7} {record.name}" + (f" [{cid}]" if cid else "")
         line += f" {record.getMessage()}"
+        extras = [f"{key}={value}" for key, value in _extras(record).items()]
+        line += f" ({', '.join(extras)})" if extras else ""
         if record.exc_info:
             line += "\n" + self.formatException(record.exc_info)
         return self.mask(line)
+
+
+def _extras(record: logging.LogRecord) -> dict[str, Any]:
+    """The fields a call gave with `extra=`."""
+    return {k: v for k, v in record.__dict__.items() if k not in _STANDARD and not k.startswith("_")}
 
 
 def _plain(value: Any) -> Any:
