@@ -72,7 +72,7 @@ class ProcessorObserver:
     def polled(self, source: Source, seconds: float, outcome: PollOutcome | None) -> None:
         """A poll ended: its outcome, or None when it failed."""
 
-    def dispatched(self, target: Source, kind: str, status: OutcomeStatus, attempts: int) -> None:
+    def dispatched(self, target: Source, key: str, kind: str, status: OutcomeStatus, attempts: int) -> None:
         """An action was carried out (or not) with this outcome; `attempts` counts this attempt too."""
 
     @contextmanager
@@ -380,7 +380,7 @@ class Processor:
                 outcome = by_key.get(row.key) or ActionOutcome(
                     row.key, OutcomeStatus.RETRY, "no outcome reported"
                 )
-                self.observer.dispatched(target, row.kind, outcome.status, row.attempts)
+                self.observer.dispatched(target, row.key, row.kind, outcome.status, row.attempts)
                 tx.complete(
                     row.id,
                     completion_for(outcome, attempts=row.attempts, now=now),
