@@ -55,9 +55,9 @@ class Observers(ProcessorObserver):
         for observer in self.observers:
             observer.polled(source, seconds, outcome)
 
-    def dispatched(self, target: Source, kind: str, status: OutcomeStatus, attempts: int) -> None:
+    def dispatched(self, target: Source, key: str, kind: str, status: OutcomeStatus, attempts: int) -> None:
         for observer in self.observers:
-            observer.dispatched(target, kind, status, attempts)
+            observer.dispatched(target, key, kind, status, attempts)
 
     @contextmanager
     def reading(self, row: InboxRow) -> Iterator[None]:

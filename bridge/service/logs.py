@@ -176,12 +176,19 @@ class LoggingObserver(ProcessorObserver):
                 extra={"source": source.value, "seconds": round(seconds, 3)},
             )
 
-    def dispatched(self, target: Source, kind: str, status: OutcomeStatus, attempts: int) -> None:
+    def dispatched(self, target: Source, key: str, kind: str, status: OutcomeStatus, attempts: int) -> None:
+        # The action's key is its correlation id: the outbox and the audit trail carry the same key.
         self.log.info(
             "action %s: %s",
             kind,
             status.value,
-            extra={"target": target.value, "kind": kind, "outcome": status.value, "attempt": attempts},
+            extra={
+                "correlation_id": key,
+                "target": target.value,
+                "kind": kind,
+                "outcome": status.value,
+                "attempt": attempts,
+            },
         )
 
     @contextmanager

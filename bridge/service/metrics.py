@@ -108,7 +108,7 @@ class ServiceMetrics(ProcessorObserver):
         if outcome.events > outcome.new:
             self.events.labels(source.value, "poll", "duplicate", "").inc(outcome.events - outcome.new)
 
-    def dispatched(self, target: Source, kind: str, status: OutcomeStatus, attempts: int) -> None:
+    def dispatched(self, target: Source, key: str, kind: str, status: OutcomeStatus, attempts: int) -> None:
         self.actions.labels(target.value, kind, status.value).inc()
         if attempts > 1:
             self.retries.labels(target.value, kind).inc()

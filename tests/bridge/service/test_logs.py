@@ -136,6 +136,9 @@ def test_bridge_run_logs_json_with_a_correlation_id_per_event_and_no_secret(
     (accepted,) = [line for line in lines if line["message"] == "webhook stored"]
     assert accepted["correlation_id"] == correlation and accepted["source"] == "gitlab"
     assert any(line["logger"].startswith("uvicorn") for line in lines)  # the server's lines are JSON too
+    # A write-back is logged under its action's key, the key the outbox and the audit trail show.
+    actions = [line for line in lines if line["message"].startswith("action ")]
+    assert actions and all(line["correlation_id"].startswith(f"{line['kind']}:") for line in actions)
 
 
 def _healthy(url: str) -> bool:
