@@ -129,7 +129,7 @@ def test_lists_page_unknown_items_are_404_and_openapi_documents_it_all(deployed:
     assert docs.status_code == 200 and "swagger" in docs.text.lower()
 
 
-def test_rfcs_defects_and_the_bridges_moves(deployed: Deployed) -> None:
+def test_rfcs_defects_moves_and_environments(deployed: Deployed) -> None:
     seeded = deployed.box.seeded
     rfcs = deployed.get("/api/rfcs")
     assert rfcs["total"] == 6 and [r["number"] for r in rfcs["items"]] == sorted(seeded.rfcs.values())
@@ -158,8 +158,7 @@ def test_rfcs_defects_and_the_bridges_moves(deployed: Deployed) -> None:
     listed = deployed.get("/api/defects?state=Ready%20for%20Retest")
     assert defect_id in [d["id"] for d in listed["items"]]
 
-
-def test_environments_show_the_current_versions_and_each_components_history(deployed: Deployed) -> None:
+    # Environments: the version of each component now, and each one's history.
     environments = {e["name"]: e["components"] for e in deployed.get("/api/environments")}
     assert set(environments) == {"SIT Staging", "SIT-A", "SIT-B", "UIT"}
     assert environments["UIT"] == []
