@@ -140,7 +140,7 @@ def test_webhooks_alone_carry_a_release_from_its_tag_to_retest(tmp_path: Path) -
 def test_polls_alone_carry_a_release_when_no_webhook_is_configured(tmp_path: Path) -> None:
     with (
         sandbox(tmp_path) as box,
-        running(box, tmp_path, database_url=f"sqlite:///{tmp_path / 'bridge.db'}", poll_interval_s=0.3),
+        running(box, tmp_path, database_url=f"sqlite:///{tmp_path / 'bridge.db'}", poll_interval_s=0.15),
     ):
         _carried_to_retest(box)
         _moved_once_each(box)
@@ -153,7 +153,7 @@ def test_lost_webhooks_are_recovered_by_polling(tmp_path: Path) -> None:
     with (
         sandbox(tmp_path, webhook_target=f"http://127.0.0.1:{port}", faults=lost) as box,
         running(
-            box, tmp_path, database_url=f"sqlite:///{tmp_path / 'bridge.db'}", port=port, poll_interval_s=0.5
+            box, tmp_path, database_url=f"sqlite:///{tmp_path / 'bridge.db'}", port=port, poll_interval_s=0.2
         ),
     ):
         _carried_to_retest(box)
