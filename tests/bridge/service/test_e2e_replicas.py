@@ -10,6 +10,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +18,10 @@ import httpx
 import pytest
 from sqlalchemy import text
 
+from bridge.domain.actions import MoveDefect
+from bridge.domain.events import DefectUpdated
 from bridge.store import Store
-from bridge.store.outbox import ActionStatus
+from bridge.store.outbox import ActionStatus, Completion
 from connectors.simulation import RunningServer, free_port
 from tests.bridge.service.test_e2e_support import (
     NEVER_S,
@@ -35,6 +38,7 @@ from tests.store_fixtures import PostgresDatabases
 os.environ.setdefault("AZURE_DEVOPS_CACHE_DIR", tempfile.mkdtemp(prefix="ado-cache-"))
 
 DEFECTS = 1000
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 # GitLab's poll reads each project's tags and releases; a re-read of one release has a longer path.
 POLL_PATH = re.compile(r"^/api/v4/projects/.+/(repository/tags|releases)$")
 
@@ -203,3 +207,57 @@ def test_two_replicas_move_a_thousand_defects_exactly_once_each(tmp_path: Path, 
     assert watch.most == 1, watch.most
     assert all(p["ok"] > 0 for p in polls), polls
     assert sum(p["skipped"] for p in polls) > 0, polls
+
+
+def _defect(defect_id: int, rev: int = 1) -> DefectUpdated:
+    return DefectUpdated(defect_id, rev, "Fixed", "3 - Medium", f"Defect {defect_id}", NOW, "Tester")
+
+
+def test_a_move_superseded_by_a_lagging_replica_waits_again_when_planned_again(store: Store) -> None:
+    move = MoveDefect(
+        defect_id=7,
+        expected_rev=2,
+        from_state="Fixed",
+        to_state="Ready for Retest",
+        comment="[Release bridge] dip-platform 1.0.2.0 deployed to SIT-A",
+        deployment="SIT-A:dip-platform:1.0.2.0:CHG0000006",
+    )
+    with store.transaction() as tx:
+        assert tx.enqueue([move], now=NOW) == [move.key]
+        # A replica that has not read the defect yet plans without the move.
+        assert tx.supersede_waiting(set(), kinds=("move_defect",), now=NOW) == 1
+        assert tx.enqueue([move], now=NOW) == [move.key]
+        row = tx.action_by_key(move.key)
+        assert row is not None and row.status is ActionStatus.PENDING
+        # An action that ran is never queued again.
+        claimed = tx.claim_due(move.target, 10, "replica-a", now=NOW)
+        tx.complete(claimed[0].id, Completion.done(), worker="replica-a", now=NOW)
+        assert tx.enqueue([move], now=NOW) == []
+
+
+@pytest.mark.postgres
+def test_journal_writers_take_turns_so_ids_follow_commit_order(postgres_url: str) -> None:
+    first, second = Store.from_url(postgres_url), Store.from_url(postgres_url)
+    try:
+        with first.transaction() as tx:
+            tx.append_journal([_defect(1)], now=NOW)
+            done = threading.Event()
+
+            def other_writer() -> None:
+                with second.transaction() as other:
+                    other.append_journal([_defect(2)], now=NOW)
+                done.set()
+
+            writer = threading.Thread(target=other_writer)
+            writer.start()
+            # The second writer waits for the first to commit; a reader never sees its row first.
+            assert not done.wait(0.5)
+            with second.transaction(readonly=True) as reader:
+                assert [event.id for _, event in reader.journal_after(0)] == []
+        writer.join(10)
+        assert done.is_set()
+        with first.transaction(readonly=True) as reader:
+            assert [event.id for _, event in reader.journal_after(0)] == [1, 2]
+    finally:
+        first.close()
+        second.close()
