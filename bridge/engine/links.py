@@ -84,8 +84,11 @@ def rfc_links(releases: list[Release], rfcs: dict[str, RfcRecord], context: Engi
                     f"note:{release.tag}",
                     Evidence.RELEASE_NOTE,
                 )
+    by_version: dict[str, list[Release]] = {}
+    for release in releases:
+        by_version.setdefault(str(release.version), []).append(release)
     for record in rfcs.values():
-        named = _releases_named(record, releases, context)
+        named = _releases_named(record, by_version, context)
         best: dict[str, tuple[int, int, Release, str]] = {}
         for release, strength, position, where in named:
             held = best.get(release.component)
@@ -106,7 +109,7 @@ def rfc_links(releases: list[Release], rfcs: dict[str, RfcRecord], context: Engi
 
 
 def _releases_named(
-    record: RfcRecord, releases: list[Release], context: EngineContext
+    record: RfcRecord, by_version: dict[str, list[Release]], context: EngineContext
 ) -> list[tuple[Release, int, int, str]]:
     """(release, evidence strength, position in the text, where) for each release the RFC names."""
     change = record.change
@@ -117,7 +120,13 @@ def _releases_named(
         (Evidence.RFC_SHORT_DESCRIPTION, "short description", change.short_description),
         (Evidence.RFC_DESCRIPTION, "description", change.description),
     )
-    for release in releases:
+    # Every way of naming a release holds its version: only releases of the versions mentioned (or
+    # the one the correlation id names) can be named, so the rest are never scanned.
+    mentioned = {match.group(1) for _, _, text in texts for match in _VERSION_TOKEN.finditer(text)}
+    if ours is not None:
+        mentioned.add(ours[1])
+    candidates = [release for version in sorted(mentioned) for release in by_version.get(version, [])]
+    for release in candidates:
         if ours == (release.component, str(release.version)):
             found.append((release, Evidence.RFC_CORRELATION, 0, "correlation id"))
             continue

@@ -146,19 +146,22 @@ def _both_fixed_and_open(releases: list[Release]) -> list[Finding]:
     for release in releases:
         by_component[release.component].append(release)
     for component_releases in by_component.values():
-        ordered = sorted(component_releases, key=lambda r: r.version)
-        for index, later in enumerate(ordered):
-            for earlier in ordered[:index]:
-                for defect_id in sorted(set(earlier.fixed_ids) & set(later.outstanding_ids)):
+        first_fixed: dict[int, Release] = {}
+        for release in sorted(component_releases, key=lambda r: r.version):
+            for defect_id in sorted(set(release.outstanding_ids)):
+                earlier = first_fixed.get(defect_id)
+                if earlier is not None:
                     findings.append(
                         Finding(
                             "defect.regressed",
                             FindingSeverity.WARNING,
-                            later.subject,
-                            f"Defect {defect_id} was fixed in {earlier.version} but {later.version} "
+                            release.subject,
+                            f"Defect {defect_id} was fixed in {earlier.version} but {release.version} "
                             "lists it as outstanding.",
                         )
                     )
+            for defect_id in release.fixed_ids:
+                first_fixed.setdefault(defect_id, release)
     return findings
 
 

@@ -134,7 +134,9 @@ def _version_findings(releases: list[Release]) -> list[Finding]:
                         tuple(("tag", t) for t in tags),
                     )
                 )
-            verdict = check_successor(version, versions[:index])
+            # Only the nearest earlier version decides a successor (and reuse is caught above),
+            # so each check is against that one: linear in the component's releases.
+            verdict = check_successor(version, versions[index - 1 : index])
             for problem in verdict.problems:
                 findings.append(
                     Finding(
