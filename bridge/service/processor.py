@@ -81,6 +81,34 @@ class ProcessorObserver:
         yield
 
 
+# Small enough that a webhook waiting for SQLite's write lock waits milliseconds, not a second.
+WRITES_PER_TRANSACTION = 50
+SQLITE_INBOX_BATCH = 100
+
+
+@dataclass(frozen=True)
+class _Write:
+    """One change to the stored plan: what kind, which record, and the value to store."""
+
+    kind: str  # finding, resolve, link, unlink, release
+    key: Any
+    value: Any
+
+
+def _mark(done: _Persisted, write: _Write, findings: Mapping[tuple[str, str, str], object]) -> None:
+    """Remember a committed write, so the next plan stores only what differs again."""
+    if write.kind == "finding":
+        done.findings.add(write.key)
+    elif write.kind == "resolve":
+        done.findings -= {key for key in done.findings if key[1] == write.key and key not in findings}
+    elif write.kind == "link":
+        done.links.add(write.key)
+    elif write.kind == "unlink":
+        done.links.discard(write.key)
+    elif write.kind == "release":
+        done.releases.add(write.key)
+
+
 @dataclass
 class _Persisted:
     """What the last stored plan held, so the next store writes only what changed."""
@@ -193,9 +221,10 @@ class Processor:
                 self._record(tx, events, done, failed)
                 handled = len(rows)
         else:
-            # SQLite has one writer: keep write transactions short, and re-read outside them.
+            # SQLite has one writer: keep write transactions short (a smaller batch), and re-read
+            # outside them.
             with self.store.transaction(readonly=True) as tx:
-                rows = tx.claim_inbox(limit, now=self.clock())
+                rows = tx.claim_inbox(min(limit, SQLITE_INBOX_BATCH), now=self.clock())
             events, done, failed = self._read_rows(rows)
             with self.store.transaction() as tx:
                 self._record(tx, events, done, failed)
@@ -303,9 +332,40 @@ class Processor:
             return result
 
     def _store_plan(self, result: Plan) -> None:
+        """Store what changed since the last stored plan: the actions first, in one transaction, then
+        the rest in small ones, so that webhooks never wait long behind the worker (SQLite has one
+        writer). What is stored is marked in memory only once its transaction has committed."""
         now = self.clock()
+        if self._persisted is None:
+            with self.store.transaction(readonly=True) as tx:
+                self._persisted = self._load_persisted(tx)
+        done = self._persisted
+        actions = {action.key for action in result.actions}
+        with self.store.transaction() as tx:
+            tx.enqueue([a for a in result.actions if a.key not in done.actions], cause="plan", now=now)
+            tx.supersede_waiting(actions, kinds=SUPERSEDED_KINDS, now=now)
+        done.actions |= actions
+
         findings = {(f.code, f.subject, f.message): f for f in result.findings}
         links = {(link.kind.value, link.release, link.other): link for link in result.links}
+        releases = {(r.project, r.tag, r.note_text): r for r in result.releases}
+        writes: list[_Write] = [
+            _Write("finding", key, findings[key]) for key in set(findings) - done.findings
+        ]
+        for subject in sorted({key[1] for key in done.findings - set(findings)}):
+            still = [f for key, f in findings.items() if key[1] == subject]
+            writes.append(_Write("resolve", subject, still))
+        writes += [_Write("link", key, links[key]) for key in set(links) - done.links]
+        writes += [_Write("unlink", key, None) for key in done.links - set(links)]
+        writes += [_Write("release", key, releases[key]) for key in set(releases) - done.releases]
+        for start in range(0, len(writes), WRITES_PER_TRANSACTION):
+            chunk = writes[start : start + WRITES_PER_TRANSACTION]
+            with self.store.transaction() as tx:
+                for write in chunk:
+                    self._apply(tx, write, now)
+            for write in chunk:
+                _mark(done, write, findings)
+
         ledger = tuple(
             DeploymentEntry(
                 e.environment,
@@ -318,35 +378,31 @@ class Processor:
             )
             for e in result.ledger
         )
-        actions = {action.key for action in result.actions}
-        releases = {(r.project, r.tag, r.note_text) for r in result.releases}
-        with self.store.transaction() as tx:
-            previous = self._persisted or self._load_persisted(tx)
-            tx.enqueue([a for a in result.actions if a.key not in previous.actions], cause="plan", now=now)
-            tx.supersede_waiting(actions, kinds=SUPERSEDED_KINDS, now=now)
-            for key in set(findings) - previous.findings:
-                tx.record_finding(findings[key], now=now)
-            for subject in {key[1] for key in previous.findings - set(findings)}:
-                still = [f for key, f in findings.items() if key[1] == subject]
-                tx.resolve_findings(subject, still, now=now)
-            for key in set(links) - previous.links:
-                link = links[key]
-                tx.add_link(
-                    LinkKind(key[0]),
-                    key[1],
-                    key[2],
-                    link.evidence,
-                    evidence_revision=link.revision,
-                    now=now,
-                )
-            for kind, left, right in previous.links - set(links):
-                tx.remove_link(LinkKind(kind), left, right)
-            if ledger != previous.ledger:
+        if ledger != done.ledger:
+            with self.store.transaction() as tx:
                 tx.replace_ledger(ledger)
-            for release in result.releases:
-                if (release.project, release.tag, release.note_text) not in previous.releases:
-                    tx.upsert_release(_release_record(release, self.state), now=now)
-        self._persisted = _Persisted(set(findings), set(links), ledger, previous.actions | actions, releases)
+            done.ledger = ledger
+
+    def _apply(self, tx: Tx, write: _Write, now: datetime) -> None:
+        if write.kind == "finding":
+            tx.record_finding(write.value, now=now)
+        elif write.kind == "resolve":
+            tx.resolve_findings(write.key, write.value, now=now)
+        elif write.kind == "link":
+            kind, left, right = write.key
+            tx.add_link(
+                LinkKind(kind),
+                left,
+                right,
+                write.value.evidence,
+                evidence_revision=write.value.revision,
+                now=now,
+            )
+        elif write.kind == "unlink":
+            kind, left, right = write.key
+            tx.remove_link(LinkKind(kind), left, right)
+        elif write.kind == "release":
+            tx.upsert_release(_release_record(write.value, self.state), now=now)
 
     def _load_persisted(self, tx: Tx) -> _Persisted:
         findings = {(f.code, f.subject, f.message) for f in tx.list_findings()}
