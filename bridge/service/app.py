@@ -20,6 +20,7 @@ from bridge.domain.events import Source
 from bridge.service.api import create_router
 from bridge.service.logs import LoggingObserver, correlated, inbox_correlation
 from bridge.service.metrics import ServiceMetrics
+from bridge.service.pages import pages_router
 from bridge.service.processor import PollOutcome, Processor, ProcessorObserver
 from bridge.store.inbox import InboxRow
 
@@ -90,6 +91,7 @@ def create_app(
     app.state.metrics = metrics
     processor.observer = Observers(metrics, LoggingObserver())
     app.include_router(create_router(processor))
+    app.include_router(pages_router(processor))
 
     @app.post(
         "/hooks/{system}",

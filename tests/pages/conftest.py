@@ -32,7 +32,6 @@ from tests.browser_fixtures import (  # noqa: F401 - fixtures are found by name
 os.environ.setdefault("AZURE_DEVOPS_CACHE_DIR", tempfile.mkdtemp(prefix="ado-cache-"))
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVE = Path(__file__).resolve().parent / "serve_bridge.py"
 RFC = "helix-1100"  # the demo programme's RFC that deploys helix-settlement 1.1.0.0 to SIT-B
 MOVED = "helix-negative"  # a defect its note lists as fixed, Fixed in ADO: it moves on deployment
 SINCE = "2024-01-01"  # the demo programme's releases are of early 2024
@@ -124,7 +123,7 @@ def running_bridge(tmp_path: Path) -> Iterator[RunningBridge]:
         env = {**os.environ, "AZURE_DEVOPS_CACHE_DIR": str(tmp_path / "ado-cache")}
         with log.open("wb") as sink:
             process = subprocess.Popen(
-                [sys.executable, str(SERVE), "run", "--config", str(config), "--port", str(port)],
+                [sys.executable, "-m", "bridge.cli", "run", "--config", str(config), "--port", str(port)],
                 cwd=ROOT,
                 env=env,
                 stdout=sink,
