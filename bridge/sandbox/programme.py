@@ -50,6 +50,7 @@ class RfcSeed(_Data):
     end_date: str = ""
     cab_date: str = ""
     governance_approval: str = ""
+    work_notes: str = ""  # written while it was implemented (control point 8)
 
 
 class DefectSeed(_Data):
@@ -162,6 +163,7 @@ def seed(
             "assignment_group": "Release Management",
             environment_field: rfc.environment,
             governance_field: rfc.governance_approval,
+            "work_notes": rfc.work_notes,
         }
         record = servicenow.insert("change_request", {k: v for k, v in fields.items() if v})
         seeded.rfcs[rfc.key] = record["number"]
