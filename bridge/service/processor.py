@@ -38,7 +38,7 @@ from bridge.errors import BridgeError, TransientError
 from bridge.store import Store
 from bridge.store.inbox import InboxKind, InboxPut, InboxRow
 from bridge.store.ledger import DeploymentEntry
-from bridge.store.outbox import completion_for
+from bridge.store.outbox import DRY_RUN, completion_for
 from bridge.store.records import ReleaseRecord, defect_record, rfc_record
 from bridge.store.store import Tx
 
@@ -423,7 +423,7 @@ class Processor:
             return 0
         actions = [row.action() for row in rows]
         if self.dry_run:
-            outcomes = [ActionOutcome(a.key, OutcomeStatus.SKIPPED, "dry run: not written") for a in actions]
+            outcomes = [ActionOutcome(a.key, OutcomeStatus.SKIPPED, DRY_RUN) for a in actions]
         else:
             try:
                 outcomes = connector.apply(actions)

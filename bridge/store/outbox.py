@@ -29,8 +29,9 @@ DEFAULT_MAX_ATTEMPTS = 8
 # Backoff between attempts: base * 2^(attempts-1), capped, with full jitter (a bounded total).
 RETRY_BASE = timedelta(seconds=30)
 RETRY_CAP = timedelta(hours=1)
-# Why supersede_waiting skipped an action; one planned again is waiting again (see enqueue).
+# Why supersede_waiting skipped an action, and why a dry run did; one planned again waits again.
 SUPERSEDED = "no longer wanted: the newest plan does not include it"
+DRY_RUN = "dry run: not written"
 
 
 def _snake(name: str) -> str:
@@ -223,14 +224,14 @@ class OutboxQueries(Queries):
         return added
 
     def _revive(self, action: Action, at: datetime) -> bool:
-        # A replica whose state lagged may have superseded an action another replica planned; the
-        # action planned again waits again, or it would never run.
+        # A replica whose state lagged may have superseded an action another replica planned, and a
+        # dry run skips what it plans: an action planned again waits again, or it would never run.
         revived = self.connection.execute(
             update(outbox)
             .where(
                 outbox.c.key == action.key,
                 outbox.c.status == ActionStatus.SKIPPED.value,
-                outbox.c.detail == SUPERSEDED,
+                outbox.c.detail.in_([SUPERSEDED, DRY_RUN]),
             )
             .values(status=ActionStatus.PENDING.value, detail=None, next_attempt_at=at, updated_at=at)
         )
