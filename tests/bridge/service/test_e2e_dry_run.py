@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from bridge.cli import app
 from bridge.store import Store
-from bridge.store.outbox import ActionStatus
+from bridge.store.outbox import ActionStatus, OutboxRow
 from tests.bridge.service.test_e2e_support import bridge_notes, sandbox, state, writes
 
 os.environ.setdefault("AZURE_DEVOPS_CACHE_DIR", tempfile.mkdtemp(prefix="ado-cache-"))
@@ -34,15 +34,29 @@ def test_a_dry_run_reconcile_computes_the_cycle_and_writes_nothing(tmp_path: Pat
         assert writes(box) == before
         assert state(box, "helix-negative") == "Fixed"
         assert bridge_notes(box, "helix-1100") == []
+        skipped, counts = _outbox(database_url)
+        # The move to Ready for Retest and the work notes were decided, and shown as not written.
+        assert any(row.kind == "move_defect" for row in skipped)
+        assert any(row.kind == "add_work_note" for row in skipped)
+        assert all(row.detail == "dry run: not written" for row in skipped)
+        assert counts[ActionStatus.DONE] == 0
+
+        # A real run afterwards, on the same database, carries out what the dry run showed.
+        result = CliRunner().invoke(
+            app,
+            ["reconcile", "--once", "--config", str(box.config_path)],
+            env={"BRIDGE_DATABASE__URL": database_url},
+        )
+        assert result.exit_code == 0, result.output
+        assert state(box, "helix-negative") == "Ready for Retest"
+        assert len(bridge_notes(box, "helix-1100")) == 1
+        assert _outbox(database_url)[1][ActionStatus.SKIPPED] == 0
+
+
+def _outbox(database_url: str) -> tuple[list[OutboxRow], dict[ActionStatus, int]]:
     store = Store.from_url(database_url)
     try:
         with store.transaction(readonly=True) as tx:
-            skipped = tx.list_actions(ActionStatus.SKIPPED, limit=1000)
-            counts = tx.outbox_counts()
+            return tx.list_actions(ActionStatus.SKIPPED, limit=1000), tx.outbox_counts()
     finally:
         store.close()
-    # The move to Ready for Retest and the work notes were decided, and shown as not written.
-    assert any(row.kind == "move_defect" for row in skipped)
-    assert any(row.kind == "add_work_note" for row in skipped)
-    assert all(row.detail == "dry run: not written" for row in skipped)
-    assert counts[ActionStatus.DONE] == 0
