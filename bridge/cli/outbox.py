@@ -75,7 +75,7 @@ def list_actions(
 @app.command("retry")
 def retry(
     action_id: Annotated[
-        int | None, typer.Argument(metavar="[ID]", help="The dead action to send again.", show_default=False)
+        int | None, typer.Argument(metavar="ID", help="The dead action to send again.", show_default=False)
     ] = None,
     dead: Annotated[bool, typer.Option("--dead", help="Send every dead action again.")] = False,
     config: ConfigOption = None,
