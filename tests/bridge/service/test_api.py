@@ -74,7 +74,10 @@ def test_a_release_shows_its_rfcs_defects_control_points_findings_and_note_check
     assert emergency["carry_forward"] == [
         {"emergency": "dip-platform:1.0.1.1", "regular": None, "dropped": [], "ancestry": None}
     ]
-    assert emergency["findings"] and {f["code"] for f in emergency["findings"]} >= {"control_point.8"}
+    assert emergency["findings"] and {f["code"] for f in emergency["findings"]} >= {
+        "control_point.4",
+        "note.missing_items",
+    }
 
 
 def test_lists_page_unknown_items_are_404_and_openapi_documents_it_all(deployed: Deployed) -> None:
@@ -186,8 +189,8 @@ def test_findings_outbox_and_audit_filter_and_page(deployed: Deployed) -> None:
     dip = deployed.get("/api/findings?subject=release:dip-platform")
     assert dip["items"] and all(f["subject"].startswith("release:dip-platform:") for f in dip["items"])
     assert deployed.get("/api/findings?subject=release:dip%25")["total"] == 0  # % is no wildcard
-    points = deployed.get("/api/findings?code=control_point.8&severity=warning")
-    assert points["items"] and {f["code"] for f in points["items"]} == {"control_point.8"}
+    points = deployed.get("/api/findings?code=control_point.4&severity=warning")
+    assert points["items"] and {f["code"] for f in points["items"]} == {"control_point.4"}
     assert deployed.get("/api/findings?severity=nonsense")["total"] == 0
 
     # A finding that no longer holds is shown only when asked for.
