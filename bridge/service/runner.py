@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -23,6 +24,10 @@ from bridge.service.wiring import build_processor
 
 log = logging.getLogger(__name__)
 
+# A burst of webhooks is let pass before processing: a lull of QUIET_S, or BURST_WAIT_S at the most.
+QUIET_S = 0.2
+BURST_WAIT_S = 2.0
+
 
 class Service:
     """One replica of the bridge: any number may share a PostgreSQL store."""
@@ -33,6 +38,7 @@ class Service:
         self.settings = settings
         self.processor = processor or build_processor(settings, dry_run=dry_run)
         self.wake = threading.Event()
+        self.last_webhook = 0.0  # monotonic time of the last webhook stored
         self.draining = threading.Event()
         self.stopped = threading.Event()
         self.scheduler = BackgroundScheduler(
@@ -42,7 +48,7 @@ class Service:
         self.app = create_app(
             self.processor,
             max_webhook_bytes=settings.service.max_webhook_bytes,
-            on_accepted=lambda _source: self.wake.set(),
+            on_accepted=self._webhook_stored,
             accepting=lambda: not self.draining.is_set(),
         )
         self.app.router.lifespan_context = self._lifespan
@@ -85,11 +91,27 @@ class Service:
         except BridgeError as exc:
             log.warning("poll of %s failed: %s", source.value, exc)
 
+    def _webhook_stored(self, _source: Source) -> None:
+        self.last_webhook = time.monotonic()
+        self.wake.set()
+
+    def _let_burst_pass(self) -> None:
+        # Answering webhooks comes first: while they keep arriving, processing (which shares this
+        # process's interpreter with the answers) waits for a lull, never longer than BURST_WAIT_S.
+        started = time.monotonic()
+        while (
+            not self.stopped.is_set()
+            and time.monotonic() - self.last_webhook < QUIET_S
+            and time.monotonic() - started < BURST_WAIT_S
+        ):
+            time.sleep(QUIET_S / 4)
+
     def _work(self) -> None:
         # One loop: process the inbox, replan, dispatch; sleep until woken by a webhook or a poll, or
         # a second has passed (due retries and other replicas' journal rows).
         while not self.stopped.is_set():
             self.wake.clear()
+            self._let_burst_pass()
             try:
                 self.cycle()
             except Exception:  # the worker must outlive any one failure; the error is in the log
@@ -101,6 +123,7 @@ class Service:
         done = 0
         while (count := self.processor.process_inbox()) > 0:
             done += count
+            self._let_burst_pass()
         self.processor.refresh()
         for source in self.processor.connectors:
             while (count := self.processor.dispatch(source)) > 0:
