@@ -284,7 +284,10 @@ def check_fields(query: Query, ctx: Context) -> Query:
 
 def run(query: Query, rows: Iterable[Mapping[str, object]], ctx: Context) -> list[int]:
     """The ids of the rows (work item fields) that match, in the query's order (else by id)."""
-    matched = [row for row in rows if query.where is None or _holds(query.where, row, ctx)]
+    # Each condition's field type and values are worked out once per query, not once per row: a
+    # poller's query can hold hundreds of exclusions.
+    compiled: dict[int, tuple[str, list[Any]]] = {}
+    matched = [row for row in rows if query.where is None or _holds(query.where, row, ctx, compiled)]
     matched.sort(key=lambda row: int(str(row["System.Id"])))
     for name, descending in reversed(query.order):
         kind = ctx.field_type(name)
@@ -299,19 +302,24 @@ def _by(name: str, kind: str) -> Callable[[Mapping[str, object]], Any]:
     return lambda row: _sort_key(row[name], kind)
 
 
-def _holds(expr: Expr, row: Mapping[str, object], ctx: Context) -> bool:
+def _holds(
+    expr: Expr, row: Mapping[str, object], ctx: Context, compiled: dict[int, tuple[str, list[Any]]]
+) -> bool:
     if isinstance(expr, BoolOp):
         if expr.op == "and":
-            return _holds(expr.left, row, ctx) and _holds(expr.right, row, ctx)
-        return _holds(expr.left, row, ctx) or _holds(expr.right, row, ctx)
+            return _holds(expr.left, row, ctx, compiled) and _holds(expr.right, row, ctx, compiled)
+        return _holds(expr.left, row, ctx, compiled) or _holds(expr.right, row, ctx, compiled)
     if isinstance(expr, Not):
-        return not _holds(expr.inner, row, ctx)
-    return _compare(expr, row.get(expr.field), ctx)
+        return not _holds(expr.inner, row, ctx, compiled)
+    known = compiled.get(id(expr))
+    if known is None:
+        kind = ctx.field_type(expr.field) or "string"
+        known = compiled[id(expr)] = (kind, [_resolve(v, kind, ctx) for v in expr.values])
+    return _compare(expr, row.get(expr.field), ctx, known)
 
 
-def _compare(cond: Condition, actual: object, ctx: Context) -> bool:
-    kind = ctx.field_type(cond.field) or "string"
-    wanted = [_resolve(v, kind, ctx) for v in cond.values]
+def _compare(cond: Condition, actual: object, ctx: Context, known: tuple[str, list[Any]]) -> bool:
+    kind, wanted = known
     have = _normalise(actual, kind, ctx)
     op = cond.op
     if op in {"in", "not in"}:
