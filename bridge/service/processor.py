@@ -141,6 +141,8 @@ class Processor:
         self.worker = worker or worker_name()
         self.dry_run = dry_run
         self.lease = lease
+        # Asked between poll pages; the service sets it to its draining flag.
+        self.stopping: Callable[[], bool] = lambda: False
         self.state = ProgrammeState()
         self.last_journal_id = 0
         self.last_plan: Plan | None = None
@@ -200,7 +202,8 @@ class Processor:
                         tx.record_poll(source, CURSOR_SCOPE)
                     events += len(page.events)
                     cursor = page.cursor
-                    if not page.more:
+                    # Stopping between pages loses nothing: the stored cursor resumes after this one.
+                    if not page.more or self.stopping():
                         break
             except BridgeError as exc:
                 with self.store.transaction() as tx:

@@ -52,6 +52,7 @@ class Service:
             accepting=lambda: not self.draining.is_set(),
         )
         self.app.router.lifespan_context = self._lifespan
+        self.processor.stopping = self.draining.is_set
 
     def poll_interval_s(self, source: Source) -> float:
         section = {
@@ -76,9 +77,12 @@ class Service:
         self.worker.start()
 
     def stop_background(self) -> None:
-        """Drain: refuse new webhooks, let a running poll and the worker's claimed work finish."""
+        """Drain: refuse new webhooks, let the worker's claimed work finish, abandon a running poll."""
         self.draining.set()
-        self.scheduler.shutdown(wait=True)
+        # A poll stores each page with its cursor in one transaction, so one cut short loses nothing:
+        # the next start reads on from the last stored page. Waiting for it could outlast the grace
+        # period the platform gives before it kills the process.
+        self.scheduler.shutdown(wait=False)
         self.stopped.set()
         self.wake.set()
         self.worker.join(timeout=60)
