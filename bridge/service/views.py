@@ -280,6 +280,38 @@ def _version_order(text: str) -> tuple[int, tuple[int, ...], str]:
         return (1, (), text)
 
 
+View = TypeVar("View", bound=BaseModel)
+
+
+def from_row(view: type[View], row: object) -> View:
+    """A view read from a store row by its attributes (enums become their values)."""
+    return view.model_validate(row, from_attributes=True)
+
+
+def finding_view(row: FindingRow) -> FindingView:
+    return from_row(FindingView, row)
+
+
+def audit_view(entry: AuditEntry) -> AuditView:
+    return from_row(AuditView, entry)
+
+
+def action_view(row: OutboxRow) -> ActionView:
+    return from_row(ActionView, row)
+
+
+def defect_summary(record: DefectRecord) -> DefectSummary:
+    return from_row(DefectSummary, record)
+
+
+def deployment_view(row: DeploymentRow) -> DeploymentView:
+    return from_row(DeploymentView, row)
+
+
+def _action_row_view(row: Any) -> ActionView:
+    return from_row(ActionView, row)
+
+
 def release_summary(record: ReleaseRecord) -> ReleaseSummary:
     return ReleaseSummary(
         component=record.component,
@@ -290,49 +322,6 @@ def release_summary(record: ReleaseRecord) -> ReleaseSummary:
         published_at=record.published_at,
         web_url=record.web_url,
         note_source=record.note_source.value,
-    )
-
-
-def finding_view(row: FindingRow) -> FindingView:
-    return FindingView(
-        id=row.id,
-        code=row.code,
-        severity=row.severity.value,
-        subject=row.subject,
-        message=row.message,
-        evidence=list(row.evidence),
-        first_seen=row.first_seen,
-        last_seen=row.last_seen,
-        resolved_at=row.resolved_at,
-    )
-
-
-def audit_view(entry: AuditEntry) -> AuditView:
-    return AuditView(
-        id=entry.id,
-        at=entry.at,
-        system=entry.system.value,
-        record=entry.record,
-        action_key=entry.action_key,
-        change=entry.change,
-        reason=entry.reason,
-    )
-
-
-def action_view(row: OutboxRow) -> ActionView:
-    return ActionView(
-        id=row.id,
-        key=row.key,
-        kind=row.kind,
-        target=row.target.value,
-        status=row.status.value,
-        attempts=row.attempts,
-        next_attempt_at=row.next_attempt_at,
-        last_error=row.last_error,
-        detail=row.detail,
-        cause=row.cause,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
     )
 
 
@@ -347,29 +336,6 @@ def rfc_summary(record: RfcRecord) -> RfcSummary:
         short_description=fields.get("short_description"),
         environment=fields.get("environment"),
         correlation_id=fields.get("correlation_id"),
-    )
-
-
-def defect_summary(record: DefectRecord) -> DefectSummary:
-    return DefectSummary(
-        id=record.id,
-        rev=record.rev,
-        state=record.state,
-        severity=record.severity,
-        title=record.title,
-        changed_at=record.changed_at,
-        changed_by=record.changed_by,
-    )
-
-
-def deployment_view(row: DeploymentRow) -> DeploymentView:
-    return DeploymentView(
-        version=row.version,
-        rfc_number=row.rfc_number,
-        deployed_from=row.deployed_from,
-        deployed_to=row.deployed_to,
-        rolled_back=row.rolled_back,
-        current=row.current,
     )
 
 
@@ -702,23 +668,6 @@ def list_outbox(
     if target is not None:
         query = query.where(outbox.c.target == target)
     return _page(tx, query, window, _action_row_view)
-
-
-def _action_row_view(row: Any) -> ActionView:
-    return ActionView(
-        id=row.id,
-        key=row.key,
-        kind=row.kind,
-        target=row.target,
-        status=row.status,
-        attempts=row.attempts,
-        next_attempt_at=row.next_attempt_at,
-        last_error=row.last_error,
-        detail=row.detail,
-        cause=row.cause,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
 
 
 def outbox_counts(tx: Tx) -> dict[str, int]:
