@@ -37,6 +37,7 @@ from bridge.engine.state import ProgrammeState
 from bridge.errors import BridgeError, TransientError
 from bridge.store import Store
 from bridge.store.inbox import InboxKind, InboxPut, InboxRow
+from bridge.store.journal import journal_identity
 from bridge.store.ledger import DeploymentEntry
 from bridge.store.outbox import DRY_RUN, completion_for
 from bridge.store.records import ReleaseRecord, defect_record, rfc_record
@@ -263,35 +264,31 @@ class Processor:
             event = carried.get((ref.source, ref.key))
             # Webhooks are hints: a payload is used only when its revision is ordered (a ServiceNow
             # mod count, an ADO rev) and newer than what is held; otherwise the record is re-read.
-            if event is not None and self._provably_current(event):
+            newer = self._newer_than_held(event) if event is not None else None
+            if newer is True and event is not None:
                 events.append(event)
                 continue
-            if event is not None and self._already_held(event):
+            if newer is False:
                 continue
             fetched = self.connectors[ref.source].fetch(ref)
             if fetched is not None:
                 events.append(fetched)
         return events
 
-    def _provably_current(self, event: DomainEvent) -> bool:
+    def _newer_than_held(self, event: DomainEvent) -> bool | None:
+        """Whether a payload's revision is newer than the one held; None when revisions are not
+        ordered (a GitLab release), so only a re-read can tell."""
         with self._lock:
+            held: int | None
             if isinstance(event, ChangeUpdated):
                 held_rfc = self.state.rfcs.get(event.sys_id)
-                return held_rfc is None or event.mod_count > held_rfc.change.mod_count
-            if isinstance(event, DefectUpdated):
+                held = held_rfc.change.mod_count if held_rfc is not None else None
+            elif isinstance(event, DefectUpdated):
                 held_defect = self.state.defects.get(event.id)
-                return held_defect is None or event.rev > held_defect.rev
-        return False  # a GitLab release has no ordered revision: always re-read
-
-    def _already_held(self, event: DomainEvent) -> bool:
-        with self._lock:
-            if isinstance(event, ChangeUpdated):
-                held_rfc = self.state.rfcs.get(event.sys_id)
-                return held_rfc is not None and held_rfc.change.mod_count >= event.mod_count
-            if isinstance(event, DefectUpdated):
-                held_defect = self.state.defects.get(event.id)
-                return held_defect is not None and held_defect.rev >= event.rev
-        return False
+                held = held_defect.rev if held_defect is not None else None
+            else:
+                return None
+        return held is None or event.revision > held
 
     def _record(
         self, tx: Tx, events: list[DomainEvent], done: list[int], failed: list[tuple[int, str, bool]]
@@ -479,7 +476,8 @@ class Processor:
 
 
 def _event_key(event: DomainEvent) -> str:
-    return f"{type(event).__name__}:{event.record_key}:{event.revision}"
+    """The inbox's delivery key for a polled or fed-back event: its journal identity."""
+    return ":".join(journal_identity(event))
 
 
 def _encode_ref(ref: RecordRef) -> dict[str, Any]:

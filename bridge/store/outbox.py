@@ -14,12 +14,13 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, cast, get_args, get_origin, get_type_hints
+from typing import Any, cast, get_args
 
 from sqlalchemy import Row, and_, func, or_, select, update
 
 from bridge.connector import ActionOutcome, OutcomeStatus
 from bridge.domain.actions import Action
+from bridge.domain.codec import decode
 from bridge.domain.events import Source
 from bridge.store.base import Queries, utcnow
 from bridge.store.schema import outbox
@@ -148,21 +149,7 @@ def decode_action(kind: str, payload: dict[str, Any]) -> Action:
         cls = ACTION_TYPES[kind]
     except KeyError:
         raise ValueError(f"unknown action kind {kind!r}") from None
-    return cast(Action, _from_json(cls, payload))
-
-
-def _from_json(hint: Any, value: Any) -> Any:
-    # JSON turns tuples into lists and dataclasses into objects; the field types say how to undo it.
-    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
-        hints = get_type_hints(hint)
-        fields = {field.name for field in dataclasses.fields(hint)}
-        return hint(**{name: _from_json(hints[name], item) for name, item in value.items() if name in fields})
-    if get_origin(hint) is tuple and isinstance(value, list | tuple):
-        args = get_args(hint)
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_from_json(args[0], item) for item in value)
-        return tuple(_from_json(arg, item) for arg, item in zip(args, value, strict=True))
-    return value
+    return cast(Action, decode(cls, payload))
 
 
 def _outbox_row(row: Row[Any]) -> OutboxRow:
