@@ -144,6 +144,10 @@ class ServiceSettings(Section):
     operator_token: SecretStr | None = Field(
         default=None, description="Token for write actions in the pages and API (retrying dead actions)."
     )
+    protect_pages: bool = Field(
+        default=False,
+        description="Ask for the operator token on the pages and the read API too, not only for writes.",
+    )
     max_webhook_bytes: int = Field(default=1024 * 1024, gt=0)
     action_lease_s: float = Field(
         default=300,

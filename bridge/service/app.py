@@ -20,7 +20,7 @@ from bridge.domain.events import Source
 from bridge.service.api import create_router
 from bridge.service.logs import LoggingObserver, correlated, inbox_correlation
 from bridge.service.metrics import ServiceMetrics
-from bridge.service.pages import pages_router
+from bridge.service.pages import PageOptions, pages_router
 from bridge.service.processor import PollOutcome, Processor, ProcessorObserver
 from bridge.store.inbox import InboxRow
 
@@ -75,12 +75,14 @@ def create_app(
     on_accepted: Callable[[Source], None] | None = None,
     accepting: Callable[[], bool] = lambda: True,
     metrics: ServiceMetrics | None = None,
+    pages: PageOptions | None = None,
 ) -> FastAPI:
     """The service's ASGI app around one processor.
 
     `on_accepted` is told of each stored webhook (the runner wakes the inbox processor);
     `accepting` turns webhooks away with 503 while the service drains. The app's metrics (a
-    registry of its own unless `metrics` is given) and logs observe the processor.
+    registry of its own unless `metrics` is given) and logs observe the processor. `pages` carries
+    the operator token and the systems' addresses the pages link to.
     """
     app = FastAPI(
         title="Release bridge",
@@ -91,7 +93,7 @@ def create_app(
     app.state.metrics = metrics
     processor.observer = Observers(metrics, LoggingObserver())
     app.include_router(create_router(processor))
-    app.include_router(pages_router(processor))
+    app.include_router(pages_router(processor, pages))
 
     @app.post(
         "/hooks/{system}",

@@ -19,6 +19,7 @@ from bridge.domain.events import Source
 from bridge.errors import BridgeError
 from bridge.service.app import create_app
 from bridge.service.logs import configure_logging, secret_values
+from bridge.service.pages import PageOptions
 from bridge.service.processor import Processor
 from bridge.service.wiring import build_processor
 
@@ -50,6 +51,7 @@ class Service:
             max_webhook_bytes=settings.service.max_webhook_bytes,
             on_accepted=self._webhook_stored,
             accepting=lambda: not self.draining.is_set(),
+            pages=PageOptions.from_settings(settings),
         )
         self.app.router.lifespan_context = self._lifespan
         self.processor.stopping = self.draining.is_set

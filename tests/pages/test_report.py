@@ -156,7 +156,7 @@ def test_the_report_page_its_markdown_and_the_stylesheet_are_served(
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert f'<td class="num">{seeded.box.seeded.defects[MOVED]}</td>' in page.text
     assert '<a href="/report" aria-current="page">Report</a>' in page.text
-    assert '<span aria-disabled="true" title="Not served yet">Environments</span>' in page.text
+    assert '<a href="/environments">Environments</a>' in page.text
     css_url = re.search(r'<link rel="stylesheet" href="([^"]+)">', page.text)
     assert css_url and css_url.group(1).startswith("/assets/bridge.css?v=")
     css = client.get(css_url.group(1))

@@ -19,11 +19,10 @@ STYLESHEET = HERE / "static" / "bridge.css"
 
 @dataclass(frozen=True)
 class NavItem:
-    """An entry of the navigation: a page of the bridge, served or still to come."""
+    """An entry of the navigation: a page of the bridge, marked when it is the one shown."""
 
     label: str
     path: str
-    available: bool = True
     current: bool = False
 
 
@@ -35,7 +34,7 @@ class Figure:
     label: str
 
 
-# The pages in the order managers use them; the router says which ones it serves.
+# The pages in the order managers use them.
 NAV_PAGES = (
     ("Releases", "/"),
     ("Environments", "/environments"),
@@ -45,9 +44,9 @@ NAV_PAGES = (
 )
 
 
-def navigation(served: set[str], current: str) -> list[NavItem]:
-    """The navigation, with the current page marked and pages not yet served shown as plain text."""
-    return [NavItem(label, path, path in served, path == current) for label, path in NAV_PAGES]
+def navigation(current: str) -> list[NavItem]:
+    """The navigation, with the current page marked."""
+    return [NavItem(label, path, path == current) for label, path in NAV_PAGES]
 
 
 def when(moment: datetime | None) -> str:
@@ -138,6 +137,15 @@ def report_data(report: ReadinessReport) -> dict[str, Any]:
 def render_report_markdown(report: ReadinessReport) -> str:
     """The report as Markdown, plain enough to paste into the weekly pack."""
     return markdown_environment().get_template("report.md").render(report_data(report))
+
+
+def render_page(template: str, *, nav: list[NavItem], css_url: str, **context: Any) -> str:
+    """One of the service's pages: `template` on the base layout, with the navigation and stylesheet."""
+    return (
+        html_environment()
+        .get_template(template)
+        .render(context, nav=nav, home_url="/", css_url=css_url, inline_css="")
+    )
 
 
 def render_report_html(

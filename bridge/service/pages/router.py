@@ -1,17 +1,22 @@
-"""The pages' routes: the stylesheet and the readiness report, on the processor's newest plan."""
+"""The pages' routes: one router composed of each page's own, on the processor's store and newest plan."""
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
+from pydantic import SecretStr
 
+from bridge.config import Settings
 from bridge.engine.reconcile import Plan
 from bridge.service.pages.rendering import (
+    NavItem,
     navigation,
+    render_page,
     render_report_html,
     render_report_markdown,
     stylesheet,
@@ -21,17 +26,43 @@ from bridge.service.report import ReadinessReport, build_report, period_start, p
 
 CSS_PATH = "/assets/bridge.css"
 REPORT_PATH = "/report"
-# Paths this router serves, for the navigation; the other pages come with the read API's views.
-SERVED = {REPORT_PATH}
 
 
-def _css_url() -> str:
+@dataclass(frozen=True)
+class PageOptions:
+    """What the pages need from configuration: the operator token and where the three systems are."""
+
+    operator_token: SecretStr | None = None
+    protect_pages: bool = False  # the read pages ask for the token too
+    servicenow_url: str | None = None
+    ado_url: str | None = None  # the organisation's URL
+    ado_project: str | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PageOptions:
+        ado = settings.ado
+        return cls(
+            operator_token=settings.service.operator_token,
+            protect_pages=settings.service.protect_pages,
+            servicenow_url=str(settings.servicenow.url) if settings.servicenow.url else None,
+            ado_url=str(ado.organization_url) if ado.organization_url else None,
+            ado_project=ado.project,
+        )
+
+
+def css_url() -> str:
     # The content's digest in the URL lets browsers keep the file for a long time, safely.
     digest = hashlib.sha256(stylesheet().encode("utf-8")).hexdigest()[:10]
     return f"{CSS_PATH}?v={digest}"
 
 
-def _plan(processor: Processor) -> Plan:
+def page_html(template: str, current: str, **context: object) -> HTMLResponse:
+    """A page of the service: `template` with the navigation (`current` marked) and the stylesheet."""
+    nav: list[NavItem] = navigation(current)
+    return HTMLResponse(render_page(template, nav=nav, css_url=css_url(), **context))
+
+
+def newest_plan(processor: Processor) -> Plan:
     """The processor's newest plan; before its first one, a plan folded from the journal (read only)."""
     return processor.last_plan or plan_from_journal(processor.store, processor.context, processor.clock())
 
@@ -39,12 +70,12 @@ def _plan(processor: Processor) -> Plan:
 def readiness_report(processor: Processor, since: date | None) -> ReadinessReport:
     """The readiness report from `since` (default: the last seven days) to now."""
     now = processor.clock()
-    result = _plan(processor)
+    result = newest_plan(processor)
     with processor.store.transaction(readonly=True) as tx:
         return build_report(result, tx, processor.context, since=period_start(since, now), now=now)
 
 
-def pages_router(processor: Processor) -> APIRouter:
+def pages_router(processor: Processor, options: PageOptions | None = None) -> APIRouter:
     """The pages of the running service; include it in the app beside the read API."""
     router = APIRouter(tags=["pages"], include_in_schema=False)
 
@@ -69,7 +100,7 @@ def pages_router(processor: Processor) -> APIRouter:
             raise HTTPException(422, "since is after today")
         if output == "md":
             return PlainTextResponse(render_report_markdown(data), media_type="text/markdown; charset=utf-8")
-        html = render_report_html(data, nav=navigation(SERVED, REPORT_PATH), css_url=_css_url())
+        html = render_report_html(data, nav=navigation(REPORT_PATH), css_url=css_url())
         return HTMLResponse(html)
 
     return router
