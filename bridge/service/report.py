@@ -14,10 +14,8 @@ from bridge.domain.events import RfcState, Source
 from bridge.domain.links import LinkKind
 from bridge.engine.context import EngineContext
 from bridge.engine.control_points import PointStatus
-from bridge.engine.reconcile import Plan, plan
+from bridge.engine.reconcile import Plan
 from bridge.engine.releases import Release
-from bridge.engine.state import ProgrammeState
-from bridge.store import Store
 from bridge.store.outbox import ActionStatus
 from bridge.store.schema import rfcs as rfc_table
 from bridge.store.store import Tx
@@ -154,20 +152,6 @@ def period_start(since: date | None, now: datetime) -> datetime:
     if since is None:
         return now - DEFAULT_PERIOD
     return datetime.combine(since, time(), tzinfo=UTC)
-
-
-def plan_from_journal(store: Store, context: EngineContext, now: datetime) -> Plan:
-    """The engine's plan folded from every journal revision; nothing is stored or sent."""
-    state = ProgrammeState()
-    last = 0
-    while True:
-        with store.transaction(readonly=True) as tx:
-            rows = tx.journal_after(last)
-        if not rows:
-            return plan(state, context, now)
-        for row_id, event in rows:
-            state.apply(event)
-            last = row_id
 
 
 def build_report(

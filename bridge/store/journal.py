@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -56,3 +56,14 @@ class JournalQueries(Queries):
             .limit(limit)
         )
         return [(row.id, decode_event(row.payload)) for row in rows]
+
+    def revisions_of(self, kind: type[DomainEvent], record_keys: Collection[str]) -> list[Any]:
+        """Every recorded revision of these records of one event kind, in the order first recorded."""
+        if not record_keys:
+            return []
+        rows = self.connection.execute(
+            select(journal.c.payload)
+            .where(journal.c.kind == kind.__name__, journal.c.record_key.in_(sorted(record_keys)))
+            .order_by(journal.c.id)
+        )
+        return [decode_event(row.payload) for row in rows]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -77,14 +78,21 @@ class LinkQueries(Queries):
         return result.rowcount > 0
 
     def links(
-        self, *, kind: LinkKind | None = None, left: str | None = None, right: str | None = None
+        self,
+        *,
+        kind: LinkKind | None = None,
+        left: str | None = None,
+        right: str | None = None,
+        lefts: Collection[str] | None = None,
     ) -> list[LinkRow]:
-        """Links matching every given criterion, oldest first."""
+        """Links matching every given criterion (`lefts`: any of these left keys), oldest first."""
         query = select(links)
         if kind is not None:
             query = query.where(links.c.kind == kind.value)
         if left is not None:
             query = query.where(links.c.left_key == left)
+        if lefts is not None:
+            query = query.where(links.c.left_key.in_(sorted(lefts)))
         if right is not None:
             query = query.where(links.c.right_key == right)
         return [_link(row) for row in self.connection.execute(query.order_by(links.c.id))]

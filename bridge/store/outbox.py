@@ -371,6 +371,19 @@ class OutboxQueries(Queries):
         query = query.order_by(outbox.c.id.desc()).limit(limit)
         return [_outbox_row(row) for row in self.connection.execute(query)]
 
+    def moves_of(self, defect_ids: Collection[int]) -> list[OutboxRow]:
+        """Every move of these defects the outbox holds, oldest first."""
+        found: list[OutboxRow] = []
+        ordered = sorted(set(defect_ids))
+        for start in range(0, len(ordered), 200):  # keeps each statement well within SQL's limits
+            prefixes = [
+                outbox.c.key.like(f"move\\_defect:{defect_id}:%", escape="\\")
+                for defect_id in ordered[start : start + 200]
+            ]
+            query = select(outbox).where(outbox.c.kind == "move_defect", or_(*prefixes))
+            found.extend(_outbox_row(row) for row in self.connection.execute(query))
+        return sorted(found, key=lambda row: row.id)
+
     def outbox_counts(self) -> dict[ActionStatus, int]:
         """How many actions are in each status (every status present, zero if none)."""
         counts = dict.fromkeys(ActionStatus, 0)

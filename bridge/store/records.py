@@ -6,7 +6,7 @@ events applied late, twice or out of order leave the newest revision in place.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -270,6 +270,13 @@ class RecordQueries(Queries):
     def rfc_by_number(self, number: str) -> RfcRecord | None:
         row = self.connection.execute(select(rfcs).where(rfcs.c.number == number)).first()
         return None if row is None else _rfc(row)
+
+    def rfcs_by_numbers(self, numbers: Collection[str]) -> dict[str, RfcRecord]:
+        """The RFCs known by these numbers, by number."""
+        if not numbers:
+            return {}
+        query = select(rfcs).where(rfcs.c.number.in_(sorted(numbers)))
+        return {record.number: record for record in map(_rfc, self.connection.execute(query))}
 
     def get_defect(self, defect_id: int) -> DefectRecord | None:
         row = self.connection.execute(select(defects).where(defects.c.id == defect_id)).first()

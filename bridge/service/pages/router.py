@@ -12,7 +12,6 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from pydantic import SecretStr
 
 from bridge.config import Settings
-from bridge.engine.reconcile import Plan
 from bridge.service.pages.rendering import (
     NavItem,
     navigation,
@@ -21,8 +20,9 @@ from bridge.service.pages.rendering import (
     render_report_markdown,
     stylesheet,
 )
+from bridge.service.plans import newest_plan
 from bridge.service.processor import Processor
-from bridge.service.report import ReadinessReport, build_report, period_start, plan_from_journal
+from bridge.service.report import ReadinessReport, build_report, period_start
 
 CSS_PATH = "/assets/bridge.css"
 REPORT_PATH = "/report"
@@ -60,11 +60,6 @@ def page_html(template: str, current: str, **context: object) -> HTMLResponse:
     """A page of the service: `template` with the navigation (`current` marked) and the stylesheet."""
     nav: list[NavItem] = navigation(current)
     return HTMLResponse(render_page(template, nav=nav, css_url=css_url(), **context))
-
-
-def newest_plan(processor: Processor) -> Plan:
-    """The processor's newest plan; before its first one, a plan folded from the journal (read only)."""
-    return processor.last_plan or plan_from_journal(processor.store, processor.context, processor.clock())
 
 
 def readiness_report(processor: Processor, since: date | None) -> ReadinessReport:
