@@ -36,6 +36,7 @@ class EngineContext:
     rfc_draft_after: timedelta = timedelta(hours=24)
     gitlab_url: str | None = None
     servicenow_url: str | None = None
+    ado_project_url: str | None = None  # the organisation's URL and the project, e.g. .../mhhs/Programme
     # RFC fields by role (as ChangeUpdated.fields carries them): where a release or approval is named.
     release_field: str = "release"
     governance_field: str = "governance_approval"
@@ -53,6 +54,11 @@ class EngineContext:
         if not self.servicenow_url:
             return None
         return f"{self.servicenow_url.rstrip('/')}/nav_to.do?uri=change_request.do?sys_id={sys_id}"
+
+    def defect_url(self, defect_id: int) -> str | None:
+        if not self.ado_project_url:
+            return None
+        return f"{self.ado_project_url.rstrip('/')}/_workitems/edit/{defect_id}"
 
 
 def correlation_id(component: str, version: str) -> str:

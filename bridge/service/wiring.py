@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from urllib.parse import quote
 
 from bridge.config import Settings
 from bridge.connector import Connector
@@ -41,9 +42,17 @@ def engine_context(settings: Settings, mappings: Mappings) -> EngineContext:
         rfc_draft_after=timedelta(hours=policies.rfc_draft_after_hours),
         gitlab_url=str(settings.gitlab.url) if settings.gitlab.url else None,
         servicenow_url=str(settings.servicenow.url) if settings.servicenow.url else None,
+        ado_project_url=_ado_project_url(settings),
         release_field="release",
         governance_field="governance_approval",
     )
+
+
+def _ado_project_url(settings: Settings) -> str | None:
+    ado = settings.ado
+    if ado.organization_url is None or not ado.project:
+        return None
+    return f"{str(ado.organization_url).rstrip('/')}/{quote(ado.project, safe='')}"
 
 
 def retry_policy(settings: Settings) -> RetryPolicy:
