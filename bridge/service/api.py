@@ -1,8 +1,10 @@
-"""The read API under /api: releases, RFCs, defects, environments, findings, outbox and audit, as JSON."""
+"""The read API under /api: releases, RFCs, defects, environments, findings, outbox and audit, as JSON;
+and the one write, retrying a dead action, for the operator."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
@@ -10,14 +12,19 @@ from pydantic import BaseModel
 
 from bridge.domain.events import Source
 from bridge.service import views
+from bridge.service.pages.access import Gate
+from bridge.service.pages.router import PageOptions
+from bridge.service.plans import newest_plan
 from bridge.service.processor import Processor
 from bridge.service.views import Window
 from bridge.store.outbox import ActionStatus
 from bridge.store.store import Tx
+from bridge.versions import ReleaseType
 
 Result = TypeVar("Result")
 # ADO work item ids are positive 32-bit integers; the store keeps them as 64-bit.
 DefectId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The ADO work item id.")]
+ActionId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The action's id in the outbox.")]
 
 
 class Problem(BaseModel):
@@ -39,6 +46,24 @@ def window(
 Paged = Annotated[Window, Depends(window)]
 
 
+def release_filter(
+    component: Annotated[str | None, Query(description="Only this component.")] = None,
+    release_type: Annotated[ReleaseType | None, Query(alias="type", description="Only this type.")] = None,
+    environment: Annotated[
+        str | None, Query(description="Only releases deployed there, now or before.")
+    ] = None,
+    has_findings: Annotated[
+        bool | None, Query(description="Only releases with (true) or without (false) open findings.")
+    ] = None,
+) -> views.ReleaseFilter:
+    return views.ReleaseFilter(
+        component, release_type.value if release_type else None, environment, has_findings
+    )
+
+
+ReleaseFilters = Annotated[views.ReleaseFilter, Depends(release_filter)]
+
+
 def refuse_nul(request: Request) -> None:
     """Refuse a NUL character in a path or query value: PostgreSQL text cannot hold one."""
     values = [*request.path_params.values(), *request.query_params.values()]
@@ -46,9 +71,11 @@ def refuse_nul(request: Request) -> None:
         raise HTTPException(422, "a path or query value contains a NUL character")
 
 
-def create_router(processor: Processor) -> APIRouter:
-    """The read API over one processor's store and its newest plan."""
-    router = APIRouter(prefix="/api", dependencies=[Depends(refuse_nul)])
+def create_router(processor: Processor, pages: PageOptions | None = None) -> APIRouter:
+    """The read API over one processor's store and its newest plan; `pages` carries the operator token
+    (for the retry, and for every request when `protect_pages` is set)."""
+    gate = Gate.from_options(pages)
+    router = APIRouter(prefix="/api", dependencies=[Depends(refuse_nul), Depends(gate.api)])
     environment_names = [e.name for e in processor.context.environments.environments]
 
     def read(query: Callable[[Tx], Result]) -> Result:
@@ -61,16 +88,22 @@ def create_router(processor: Processor) -> APIRouter:
         return item
 
     @router.get("/releases", tags=["releases"])
-    def list_releases(
-        page: Paged, component: Annotated[str | None, Query(description="Only this component.")] = None
-    ) -> views.Page[views.ReleaseSummary]:
-        """Releases by component, newest version first."""
-        return read(lambda tx: views.list_releases(tx, page, component=component))
+    def list_releases(page: Paged, only: ReleaseFilters) -> views.Page[views.ReleaseOverview]:
+        """Releases by component, newest version first, with their RFCs, fixes, note check and findings."""
+        if only.environment is not None:
+            only = replace(
+                only, environment=processor.context.environments.resolve(only.environment) or only.environment
+            )
+        return read(
+            lambda tx: views.release_overviews(tx, newest_plan(processor), processor.context, page, only)
+        )
 
     @router.get("/releases/{component}/{version}", tags=["releases"], responses=NOT_FOUND)
     def get_release(component: str, version: str) -> views.ReleaseDetail:
         """A release: linked RFCs and defects, control points, carry-forward, findings and note check."""
-        detail = read(lambda tx: views.release_detail(tx, processor.last_plan, component, version))
+        detail = read(
+            lambda tx: views.release_detail(tx, newest_plan(processor), processor.context, component, version)
+        )
         return found(detail, f"release {version} of {component}")
 
     @router.get("/rfcs", tags=["rfcs"])
@@ -150,6 +183,27 @@ def create_router(processor: Processor) -> APIRouter:
     def list_dead(page: Paged) -> views.Page[views.ActionView]:
         """Actions that failed for good, with their last error; they wait for an operator's retry."""
         return read(lambda tx: views.list_outbox(tx, page, status=ActionStatus.DEAD))
+
+    @router.post(
+        "/outbox/{action_id}/retry",
+        tags=["outbox"],
+        dependencies=[Depends(gate.operator)],
+        responses={
+            401: {"model": Problem, "description": "No operator token (`Authorization: Bearer <token>`)."},
+            403: {"model": Problem, "description": "Not the operator token, or none is configured."},
+            **NOT_FOUND,
+            409: {"model": Problem, "description": "The action is not dead: nothing to retry."},
+        },
+    )
+    def retry_dead(action_id: ActionId) -> views.ActionView:
+        """Put a dead action back in the queue, due now with a fresh budget of attempts."""
+        try:
+            with processor.store.transaction() as tx:
+                return views.retry_dead_action(tx, action_id, now=processor.clock())
+        except views.UnknownActionError as exc:
+            raise HTTPException(404, str(exc)) from exc
+        except views.NotDeadError as exc:
+            raise HTTPException(409, str(exc)) from exc
 
     @router.get("/outbox/counts", tags=["outbox"])
     def outbox_counts() -> dict[str, int]:

@@ -92,7 +92,7 @@ def create_app(
     metrics = metrics or ServiceMetrics(processor.store)
     app.state.metrics = metrics
     processor.observer = Observers(metrics, LoggingObserver())
-    app.include_router(create_router(processor))
+    app.include_router(create_router(processor, pages))
     app.include_router(pages_router(processor, pages))
 
     @app.post(

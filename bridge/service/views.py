@@ -3,16 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field
 from sqlalchemy import Select, func, select
 
+from bridge.domain.events import ChangeUpdated
 from bridge.domain.links import LinkKind
-from bridge.engine.control_points import BRIDGE_NOTE_MARK
+from bridge.engine.context import EngineContext
+from bridge.engine.control_points import BRIDGE_NOTE_MARK, ControlPoint, PointStatus
 from bridge.engine.reconcile import Plan
 from bridge.engine.releases import release_key
+from bridge.service.release_status import (
+    DefectFix,
+    FixStatus,
+    Move,
+    RfcRevision,
+    deployments_of,
+    fix_status,
+    release_of_deployment,
+    timeline,
+)
 from bridge.store.audit import AuditEntry
 from bridge.store.findings import FindingRow
 from bridge.store.ledger import DeploymentRow
@@ -71,6 +84,41 @@ class LinkedRfc(BaseModel):
     state: str | None  # None when the bridge has not read the RFC
     sys_id: str | None
     evidence: str
+    url: str | None = None  # the RFC in ServiceNow
+
+
+class MoveView(BaseModel):
+    """One of the bridge's moves of a defect and where its delivery stands."""
+
+    release: str | None  # the release it is for, e.g. dip-platform 1.0.2.0
+    deployment: str
+    reason: str  # retest or rollback
+    from_state: str
+    to_state: str
+    status: str
+    at: datetime
+    error: str | None
+
+
+class DefectFixView(BaseModel):
+    """A defect the release note lists as fixed: where it stands for this release, and why."""
+
+    id: int
+    title: str | None
+    state: str | None  # in ADO as last read; None when ADO shows no such defect
+    status: str  # moved, moved back, waiting, failed or left
+    why: str
+    url: str | None = None  # the defect in ADO
+    moves: list[MoveView] = []  # the bridge's moves of it for this release
+
+
+class TimelineView(BaseModel):
+    """One thing that happened to a release."""
+
+    at: datetime
+    what: str
+    text: str
+    source: str
 
 
 class LinkedDefect(BaseModel):
@@ -125,6 +173,20 @@ class NoteCheck(BaseModel):
     problems: list[str]
 
 
+class ReleaseOverview(ReleaseSummary):
+    """A release as the releases page lists it: links, fixes, note, control points, findings at a glance."""
+
+    rfcs: list[LinkedRfc]
+    fixes: list[DefectFixView]
+    fix_counts: dict[str, int]  # by status: moved, moved back, waiting, failed, left
+    note_complete: bool
+    note_missing: list[str]
+    control_points: dict[str, int] | None  # by status: pass, fail, pending, n/a; None before a plan
+    failed_points: list[str]
+    open_findings: int
+    deployed_in: list[str]  # environments where it is the current version
+
+
 class ReleaseDetail(ReleaseSummary):
     """A release with its links, control points, carry-forward verdict, findings and note check."""
 
@@ -134,8 +196,11 @@ class ReleaseDetail(ReleaseSummary):
     deployed_in: list[str]
     control_points: list[ControlPointView] | None  # None until the service has planned once
     carry_forward: list[CarryForwardView]
-    findings: list[FindingView]
+    findings: list[FindingView]  # open findings about the release, its RFCs and its fixed defects
     note_check: NoteCheck
+    fixes: list[DefectFixView]
+    fix_counts: dict[str, int]
+    timeline: list[TimelineView]
 
 
 class RfcSummary(BaseModel):
@@ -230,12 +295,14 @@ class DefectDetail(DefectSummary):
 
 
 class CurrentDeployment(BaseModel):
-    """The version of a component deployed now in an environment."""
+    """The version of a component deployed now in an environment, against the component's newest release."""
 
     component: str
     version: str
     since: datetime
     rfc_number: str | None
+    newest_version: str | None = None  # the component's newest release the bridge knows, if any
+    behind: bool = False  # the version deployed is not the newest release
 
 
 class EnvironmentSummary(BaseModel):
@@ -357,37 +424,231 @@ def _page(tx: Tx, query: Select[Any], window: Window, convert: Callable[[Any], T
 # --- releases --------------------------------------------------------------------------------------
 
 
-def list_releases(tx: Tx, window: Window, *, component: str | None = None) -> Page[ReleaseSummary]:
-    """Releases by component, newest version first."""
-    columns = [releases.c[name] for name in ReleaseSummary.model_fields]
-    query = select(*columns).where(releases.c.removed.is_(False))
-    if component is not None:
-        query = query.where(releases.c.component == component)
-    found = [
-        ReleaseSummary(
-            component=row.component,
-            version=row.version,
-            project=row.project,
-            tag=row.tag,
-            release_type=row.release_type,
-            published_at=row.published_at,
-            web_url=row.web_url,
-            note_source=row.note_source,
-        )
-        for row in tx.connection.execute(query)
-    ]
-    found.sort(key=lambda r: r.tag)
-    found.sort(key=lambda r: _version_order(r.version), reverse=True)
-    found.sort(key=lambda r: r.component)
-    return Page[ReleaseSummary](
-        items=window.cut(found),
-        total=len(found),
-        limit=window.limit,
-        offset=window.offset,
+def _release_row_summary(row: Any) -> ReleaseSummary:
+    return ReleaseSummary(
+        component=row.component,
+        version=row.version,
+        project=row.project,
+        tag=row.tag,
+        release_type=row.release_type,
+        published_at=row.published_at,
+        web_url=row.web_url,
+        note_source=row.note_source,
     )
 
 
-def release_detail(tx: Tx, plan: Plan | None, component: str, version: str) -> ReleaseDetail | None:
+def _newest_first(found: list[ReleaseSummary]) -> list[ReleaseSummary]:
+    found.sort(key=lambda r: r.tag)
+    found.sort(key=lambda r: _version_order(r.version), reverse=True)
+    found.sort(key=lambda r: r.component)
+    return found
+
+
+@dataclass(frozen=True)
+class ReleaseFilter:
+    """Which releases the releases page shows."""
+
+    component: str | None = None
+    release_type: str | None = None
+    environment: str | None = None  # deployed there, now or before
+    has_findings: bool | None = None  # with open findings about the release (or without)
+
+
+def release_overviews(
+    tx: Tx, plan: Plan | None, context: EngineContext, window: Window, only: ReleaseFilter = ReleaseFilter()
+) -> Page[ReleaseOverview]:
+    """Releases by component, newest version first, each with its links, fixes, note check and findings."""
+    query = select(*[releases.c[name] for name in ReleaseSummary.model_fields], releases.c.parsed_note).where(
+        releases.c.removed.is_(False)
+    )
+    if only.component is not None:
+        query = query.where(releases.c.component == only.component)
+    if only.release_type is not None:
+        query = query.where(releases.c.release_type == only.release_type)
+    rows = list(tx.connection.execute(query))
+    notes = {release_key(row.component, row.version): row.parsed_note for row in rows}
+    found = [_release_row_summary(row) for row in rows]
+    if only.environment is not None:
+        deployed = select(deployments.c.component, deployments.c.version).where(
+            deployments.c.environment == only.environment
+        )
+        there = {release_key(c, v) for c, v in tx.connection.execute(deployed)}
+        found = [r for r in found if release_key(r.component, r.version) in there]
+    findings_of = _open_release_findings(tx)
+    if only.has_findings is not None:
+        found = [
+            r
+            for r in found
+            if (findings_of.get(release_key(r.component, r.version), 0) > 0) == only.has_findings
+        ]
+    shown = window.cut(_newest_first(found))
+    keys = [release_key(r.component, r.version) for r in shown]
+    links = _ReleaseLinks.read(tx, keys, plan, context)
+    current: dict[str, list[str]] = {}
+    for row in tx.current_deployments():
+        current.setdefault(release_key(row.component, row.version), []).append(row.environment)
+    items = []
+    for summary, key in zip(shown, keys, strict=True):
+        check = note_check(notes[key])
+        points = plan.control_points.get(key, ()) if plan is not None else ()
+        fixes = links.fixes(key)
+        items.append(
+            ReleaseOverview(
+                **summary.model_dump(),
+                rfcs=links.rfcs(key),
+                fixes=fixes,
+                fix_counts=_fix_counts(fixes),
+                note_complete=check.complete,
+                note_missing=check.missing,
+                control_points=None if plan is None else _point_counts(points),
+                failed_points=[f"{p.number}. {p.name}" for p in points if p.status is PointStatus.FAIL],
+                open_findings=findings_of.get(key, 0),
+                deployed_in=sorted(current.get(key, [])),
+            )
+        )
+    return Page[ReleaseOverview](items=items, total=len(found), limit=window.limit, offset=window.offset)
+
+
+def _open_release_findings(tx: Tx) -> dict[str, int]:
+    query = (
+        select(findings.c.subject, func.count())
+        .where(findings.c.subject.like("release:%"), findings.c.resolved_at.is_(None))
+        .group_by(findings.c.subject)
+    )
+    return {subject.removeprefix("release:"): count for subject, count in tx.connection.execute(query)}
+
+
+def _point_counts(points: Sequence[ControlPoint]) -> dict[str, int]:
+    counts = {status.value: 0 for status in PointStatus}
+    for point in points:
+        counts[point.status.value] += 1
+    return counts
+
+
+def _fix_counts(fixes: Sequence[DefectFixView]) -> dict[str, int]:
+    counts = {status.value: 0 for status in FixStatus}
+    for item in fixes:
+        counts[item.status] += 1
+    return counts
+
+
+@dataclass
+class _ReleaseLinks:
+    """What the store links to some releases, read in a few queries: RFCs, fixed defects and their moves."""
+
+    rfc_links: dict[str, list[LinkRow]]
+    fixed_links: dict[str, list[LinkRow]]
+    rfc_records: dict[str, RfcRecord]
+    defect_records: dict[int, DefectRecord]
+    moves: dict[int, list[Move]]
+    plan: Plan | None
+    context: EngineContext
+
+    @classmethod
+    def read(cls, tx: Tx, keys: Sequence[str], plan: Plan | None, context: EngineContext) -> _ReleaseLinks:
+        rfc_links: dict[str, list[LinkRow]] = {key: [] for key in keys}
+        fixed_links: dict[str, list[LinkRow]] = {key: [] for key in keys}
+        for link in tx.links(kind=LinkKind.RELEASE_RFC, lefts=keys):
+            rfc_links[link.left].append(link)
+        for link in tx.links(kind=LinkKind.DEFECT_FIXED, lefts=keys):
+            fixed_links[link.left].append(link)
+        numbers = {link.right for found in rfc_links.values() for link in found}
+        ids = {int(link.right) for found in fixed_links.values() for link in found if link.right.isdigit()}
+        of_deployment = release_of_deployment(plan) if plan is not None else {}
+        moves: dict[int, list[Move]] = {}
+        for row in tx.moves_of(ids):
+            move = _move(row, of_deployment)
+            if move is not None:
+                moves.setdefault(move.defect_id, []).append(move)
+        return cls(
+            rfc_links=rfc_links,
+            fixed_links=fixed_links,
+            rfc_records=tx.rfcs_by_numbers(numbers),
+            defect_records={record.id: record for record in tx.get_defects(sorted(ids))},
+            moves=moves,
+            plan=plan,
+            context=context,
+        )
+
+    def rfcs(self, key: str) -> list[LinkedRfc]:
+        views = []
+        for link in self.rfc_links.get(key, []):
+            rfc = self.rfc_records.get(link.right)
+            views.append(
+                LinkedRfc(
+                    number=link.right,
+                    state=rfc.state if rfc else None,
+                    sys_id=rfc.sys_id if rfc else None,
+                    evidence=link.evidence,
+                    url=self.context.rfc_url(rfc.sys_id) if rfc else None,
+                )
+            )
+        return views
+
+    def fixes(self, key: str) -> list[DefectFixView]:
+        views = []
+        for link in self.fixed_links.get(key, []):
+            if not link.right.isdigit():
+                continue
+            defect_id = int(link.right)
+            moves = self.moves.get(defect_id, [])
+            if self.plan is None:
+                fix = DefectFix(defect_id, None, None, FixStatus.WAITING, "the bridge has not planned yet")
+            else:
+                record = self.defect_records.get(defect_id)
+                fix = fix_status(defect_id, record, key, moves, self.plan, self.context)
+            views.append(
+                DefectFixView(
+                    id=fix.id,
+                    title=fix.title,
+                    state=fix.state,
+                    status=fix.status.value,
+                    why=fix.why,
+                    url=self.context.defect_url(defect_id),
+                    moves=[_move_view(m) for m in moves if m.release == key],
+                )
+            )
+        return views
+
+
+def _move(row: OutboxRow, of_deployment: dict[str, str]) -> Move | None:
+    payload = row.payload
+    try:
+        defect_id = int(payload["defect_id"])
+        deployment = str(payload["deployment"])
+        return Move(
+            defect_id=defect_id,
+            release=of_deployment.get(deployment),
+            deployment=deployment,
+            reason=str(payload.get("reason", "retest")),
+            from_state=str(payload["from_state"]),
+            to_state=str(payload["to_state"]),
+            status=row.status,
+            at=row.updated_at,
+            error=row.last_error,
+            detail=row.detail,
+        )
+    except (KeyError, TypeError, ValueError):
+        return None  # an action of an older shape; the outbox page still shows it
+
+
+def _move_view(move: Move) -> MoveView:
+    component, version = _split_release_key(move.release) if move.release else ("", "")
+    return MoveView(
+        release=f"{component} {version}" if move.release else None,
+        deployment=move.deployment,
+        reason=move.reason,
+        from_state=move.from_state,
+        to_state=move.to_state,
+        status=move.status.value,
+        at=move.at,
+        error=move.error,
+    )
+
+
+def release_detail(
+    tx: Tx, plan: Plan | None, context: EngineContext, component: str, version: str
+) -> ReleaseDetail | None:
     """One release with everything known about it; None if the bridge knows no such release."""
     found = [r for r in tx.releases_of(component, version) if not r.removed]
     if not found:
@@ -395,27 +656,44 @@ def release_detail(tx: Tx, plan: Plan | None, component: str, version: str) -> R
     record = found[0]
     key = release_key(component, version)
     summary = release_summary(record)
+    known = _ReleaseLinks.read(tx, [key], plan, context)
+    rfcs = known.rfcs(key)
+    fixes = known.fixes(key)
+    subjects = [f"release:{key}", *(f"rfc:{r.number}" for r in rfcs), *(f"defect:{f.id}" for f in fixes)]
     return ReleaseDetail(
         **summary.model_dump(),
-        rfcs=[_linked_rfc(tx, link) for link in tx.links(kind=LinkKind.RELEASE_RFC, left=key)],
-        defects_fixed=_linked_defects(tx, tx.links(kind=LinkKind.DEFECT_FIXED, left=key)),
+        rfcs=rfcs,
+        defects_fixed=_linked_defects(tx, known.fixed_links[key]),
         defects_outstanding=_linked_defects(tx, tx.links(kind=LinkKind.DEFECT_OUTSTANDING, left=key)),
         deployed_in=tx.environments_running(component, version),
         control_points=_control_points(plan, key),
         carry_forward=_carry_forward(plan, key),
-        findings=[finding_view(f) for f in tx.list_findings(f"release:{key}", include_resolved=False)],
+        findings=[finding_view(f) for subject in subjects for f in tx.list_findings(subject)],
         note_check=note_check(record.parsed_note),
+        fixes=fixes,
+        fix_counts=_fix_counts(fixes),
+        timeline=_timeline(tx, plan, record, known, key),
     )
 
 
-def _linked_rfc(tx: Tx, link: LinkRow) -> LinkedRfc:
-    rfc = tx.rfc_by_number(link.right)
-    return LinkedRfc(
-        number=link.right,
-        state=rfc.state if rfc else None,
-        sys_id=rfc.sys_id if rfc else None,
-        evidence=link.evidence,
+def _timeline(
+    tx: Tx, plan: Plan | None, record: ReleaseRecord, known: _ReleaseLinks, key: str
+) -> list[TimelineView]:
+    sys_ids = {rfc.sys_id for rfc in known.rfc_records.values()}
+    revisions = [
+        RfcRevision(event.number, event.state.value.capitalize(), event.updated_at)
+        for event in tx.revisions_of(ChangeUpdated, sys_ids)
+        if isinstance(event, ChangeUpdated)
+    ]
+    entries = timeline(
+        tag=record.tag,
+        published_at=record.published_at,
+        rfc_revisions=revisions,
+        deployments=deployments_of(plan, key) if plan is not None else (),
+        stays=[e for e in plan.ledger if release_key(e.component, str(e.version)) == key] if plan else (),
+        moves=[m for found in known.moves.values() for m in found if m.release == key],
     )
+    return [TimelineView(at=e.at, what=e.what.value, text=e.text, source=e.source) for e in entries]
 
 
 def _linked_defects(tx: Tx, found: list[LinkRow]) -> list[LinkedDefect]:
@@ -581,8 +859,29 @@ def defect_detail(tx: Tx, defect_id: int) -> DefectDetail | None:
 # --- environments ----------------------------------------------------------------------------------
 
 
+def newest_versions(tx: Tx) -> dict[str, str]:
+    """Each component's newest release (by version; a tag whose version does not parse is left out)."""
+    newest: dict[str, tuple[tuple[int, ...], str]] = {}
+    query = select(releases.c.component, releases.c.version).where(releases.c.removed.is_(False))
+    for component, text in tx.connection.execute(query):
+        try:
+            parts = Version.parse(text).parts
+        except VersionError:
+            continue
+        if component not in newest or parts > newest[component][0]:
+            newest[component] = (parts, text)
+    return {component: text for component, (_, text) in newest.items()}
+
+
+def is_behind(version: str, newest: str | None) -> bool:
+    """Whether a deployed version differs from the component's newest release (unknown newest: no)."""
+    return newest is not None and version != newest
+
+
 def list_environments(tx: Tx, known: Sequence[str] = ()) -> list[EnvironmentSummary]:
-    """Every environment (the configured ones and any in the ledger) with what is deployed there now."""
+    """Every environment (the configured ones and any in the ledger) with what is deployed there now,
+    each version against its component's newest release."""
+    newest = newest_versions(tx)
     current: dict[str, list[CurrentDeployment]] = {name: [] for name in known}
     for row in tx.current_deployments():
         current.setdefault(row.environment, []).append(
@@ -591,6 +890,8 @@ def list_environments(tx: Tx, known: Sequence[str] = ()) -> list[EnvironmentSumm
                 version=row.version,
                 since=row.deployed_from,
                 rfc_number=row.rfc_number,
+                newest_version=newest.get(row.component),
+                behind=is_behind(row.version, newest.get(row.component)),
             )
         )
     return [EnvironmentSummary(name=name, components=current[name]) for name in sorted(current)]
@@ -658,6 +959,11 @@ def list_findings(
     )
 
 
+def finding_codes(tx: Tx) -> list[str]:
+    """Every finding code in the store, for choosing one in a filter."""
+    return sorted(tx.connection.execute(select(findings.c.code).distinct()).scalars())
+
+
 def list_outbox(
     tx: Tx, window: Window, *, status: ActionStatus | None = None, target: str | None = None
 ) -> Page[ActionView]:
@@ -673,6 +979,39 @@ def list_outbox(
 def outbox_counts(tx: Tx) -> dict[str, int]:
     """How many actions are in each status."""
     return {status.value: count for status, count in tx.outbox_counts().items()}
+
+
+class UnknownActionError(LookupError):
+    """No action with this id is in the outbox."""
+
+
+class NotDeadError(Exception):
+    """The action is not dead, so there is nothing to retry."""
+
+    def __init__(self, action_id: int, status: str) -> None:
+        super().__init__(f"action {action_id} is {status}, not dead: only a dead action can be retried")
+        self.status = status
+
+
+def retry_dead_action(tx: Tx, action_id: int, *, now: datetime) -> ActionView:
+    """Put one dead action back in the queue, due now with a fresh budget of attempts; the action after.
+
+    Raises UnknownActionError or NotDeadError (nothing changes then).
+    """
+    row = tx.get_action(action_id)
+    if row is None:
+        raise UnknownActionError(f"no action {action_id} in the outbox")
+    # The update checks the status again: another operator may have revived it in between.
+    if row.status is ActionStatus.DEAD and tx.retry_dead(action_id, now=now) == 1:
+        row = tx.get_action(action_id) or row
+        return action_view(row)
+    row = tx.get_action(action_id) or row
+    raise NotDeadError(action_id, row.status.value)
+
+
+def retry_all_dead(tx: Tx, *, now: datetime) -> int:
+    """Put every dead action back in the queue; how many."""
+    return tx.retry_dead(now=now)
 
 
 def list_audit(

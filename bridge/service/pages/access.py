@@ -1,0 +1,220 @@
+"""Who may read the pages and the read API, and who may write from them: the operator token.
+
+The token comes as `Authorization: Bearer <token>` or, for a browser, as a cookie the /login form
+sets. The cookie holds a keyed digest of the token, never the token, so a copied cookie does not
+reveal it and a new token invalidates every cookie. Every comparison takes constant time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated
+from urllib.parse import parse_qs, urlencode
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import SecretStr
+
+if TYPE_CHECKING:
+    from bridge.service.pages.router import PageOptions
+
+COOKIE_NAME = "bridge_operator"
+COOKIE_MAX_AGE_S = 12 * 60 * 60  # a working day; then the operator signs in again
+LOGIN_PATH = "/login"
+LOGOUT_PATH = "/logout"
+# Reachable without the token: the sign-in itself and the stylesheet it is drawn with.
+OPEN_PATHS = frozenset({LOGIN_PATH, LOGOUT_PATH})
+OPEN_PREFIXES = ("/assets/",)
+MAX_FORM_BYTES = 16 * 1024
+COOKIE_LABEL = b"release-bridge pages cookie v1"
+HOW_TO_SET = (
+    "Set service.operator_token in the bridge's configuration file "
+    "(or the BRIDGE_SERVICE__OPERATOR_TOKEN environment variable) and restart the bridge."
+)
+
+
+class Verdict(StrEnum):
+    """What a request's credentials are worth."""
+
+    ALLOWED = "allowed"  # the operator token, or its cookie
+    MISSING = "missing"  # no token given
+    WRONG = "wrong"  # a token was given, but not the operator token
+    UNSET = "unset"  # no operator token is configured: nobody can be let in
+
+
+def same(given: str, expected: str) -> bool:
+    """Compare two secrets in constant time (as bytes: compare_digest takes only ASCII str)."""
+    return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
+
+
+def bearer(request: Request) -> str | None:
+    """The token of an `Authorization: Bearer` header, if there is one."""
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+async def form_fields(request: Request) -> dict[str, str]:
+    """An HTML form's fields (application/x-www-form-urlencoded), the first value of each; at most 16 KiB."""
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM_BYTES:
+            raise HTTPException(413, "form over 16 KiB")
+    if "application/x-www-form-urlencoded" not in request.headers.get("content-type", ""):
+        return {}
+    fields = parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=True)
+    return {name: values[0] for name, values in fields.items()}
+
+
+Form = Annotated[dict[str, str], Depends(form_fields)]
+
+
+def local_path(target: str | None, default: str = "/") -> str:
+    """`target` if it is a path on this site, else `default`: a sign-in never sends anyone elsewhere."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    return target
+
+
+@dataclass(frozen=True)
+class Gate:
+    """The operator token's checks, for the pages and the read API (if protected) and for writes."""
+
+    token: SecretStr | None = None
+    protect_pages: bool = False
+
+    @classmethod
+    def from_options(cls, options: PageOptions | None) -> Gate:
+        if options is None:
+            return cls()
+        return cls(token=options.operator_token, protect_pages=options.protect_pages)
+
+    @property
+    def configured(self) -> bool:
+        return self.token is not None and bool(self.token.get_secret_value())
+
+    def check(self, given: str | None) -> Verdict:
+        """The operator token, given by a person or a header."""
+        if not self.configured:
+            return Verdict.UNSET
+        if not given:
+            return Verdict.MISSING
+        assert self.token is not None
+        return Verdict.ALLOWED if same(given, self.token.get_secret_value()) else Verdict.WRONG
+
+    def cookie_value(self) -> str:
+        """What the sign-in cookie holds: a digest keyed by the token (empty when no token is set)."""
+        if self.token is None:
+            return ""
+        key = self.token.get_secret_value().encode("utf-8")
+        return hmac.new(key, COOKIE_LABEL, hashlib.sha256).hexdigest()
+
+    def reader(self, request: Request) -> Verdict:
+        """Whether a request may read: always when the pages are open, else by bearer token or cookie."""
+        if not self.protect_pages:
+            return Verdict.ALLOWED
+        given = bearer(request)
+        if given is not None:
+            return self.check(given)
+        cookie = request.cookies.get(COOKIE_NAME)
+        if not self.configured:
+            return Verdict.UNSET
+        if not cookie:
+            return Verdict.MISSING
+        return Verdict.ALLOWED if same(cookie, self.cookie_value()) else Verdict.WRONG
+
+    # --- FastAPI dependencies ---------------------------------------------------------------------
+
+    def page(self, request: Request) -> None:
+        """Let a page through, or send the browser to sign in (the pages' router dependency)."""
+        path = request.url.path
+        if path in OPEN_PATHS or path.startswith(OPEN_PREFIXES):
+            return
+        verdict = self.reader(request)
+        if verdict is Verdict.ALLOWED:
+            return
+        if verdict is Verdict.UNSET:
+            raise HTTPException(403, f"The pages are protected but no operator token is set. {HOW_TO_SET}")
+        target = path + (f"?{request.url.query}" if request.url.query else "")
+        location = f"{LOGIN_PATH}?{urlencode({'next': target})}"
+        raise HTTPException(303, "sign in with the operator token", headers={"Location": location})
+
+    def api(self, request: Request) -> None:
+        """Let a read API request through, or answer 401 (no token) or 403 (a wrong one)."""
+        self._answer(self.reader(request))
+
+    def operator(self, request: Request) -> None:
+        """Let a write through only with the operator token as a bearer token (the cookie is not enough)."""
+        self._answer(self.check(bearer(request)))
+
+    @staticmethod
+    def _answer(verdict: Verdict) -> None:
+        if verdict is Verdict.MISSING:
+            raise HTTPException(
+                401, "send the operator token: Authorization: Bearer <token>", {"WWW-Authenticate": "Bearer"}
+            )
+        if verdict is Verdict.WRONG:
+            raise HTTPException(403, "that is not the operator token")
+        if verdict is Verdict.UNSET:
+            raise HTTPException(403, f"no operator token is configured, so nobody may do this. {HOW_TO_SET}")
+
+
+def login_router(gate: Gate) -> APIRouter:
+    """The sign-in form that sets the cookie the protected pages accept, and signing out."""
+    from bridge.service.pages.router import page_html  # router.py includes this router
+
+    router = APIRouter()
+
+    def login_page(next_path: str, problem: str | None = None, status: int = 200) -> HTMLResponse:
+        answer = page_html(
+            "login.html",
+            LOGIN_PATH,
+            next_path=next_path,
+            problem=problem,
+            protected=gate.protect_pages,
+            configured=gate.configured,
+            how_to_set=HOW_TO_SET,
+            login_path=LOGIN_PATH,
+            logout_path=LOGOUT_PATH,
+        )
+        answer.status_code = status
+        return answer
+
+    @router.get(LOGIN_PATH, response_class=HTMLResponse)
+    def login_form(request: Request) -> HTMLResponse:
+        """Ask for the operator token."""
+        return login_page(local_path(request.query_params.get("next")))
+
+    @router.post(LOGIN_PATH, response_model=None)
+    def login(request: Request, fields: Form) -> Response:
+        """Check the token; if right, set the cookie and go on to the page asked for."""
+        next_path = local_path(fields.get("next"))
+        verdict = gate.check(fields.get("token"))
+        if verdict is Verdict.UNSET:
+            return login_page(next_path, f"No operator token is configured. {HOW_TO_SET}", 403)
+        if verdict is not Verdict.ALLOWED:
+            return login_page(next_path, "That is not the operator token. Nothing was changed.", 403)
+        answer = RedirectResponse(next_path, status_code=303)
+        answer.set_cookie(
+            COOKIE_NAME,
+            gate.cookie_value(),
+            max_age=COOKIE_MAX_AGE_S,
+            path="/",
+            httponly=True,
+            samesite="strict",
+            # Only over HTTPS: a Secure cookie is never sent back over plain HTTP (loopback, the sandbox).
+            secure=request.url.scheme == "https",
+        )
+        return answer
+
+    @router.post(LOGOUT_PATH)
+    def logout() -> RedirectResponse:
+        """Forget the cookie."""
+        answer = RedirectResponse(LOGIN_PATH, status_code=303)
+        answer.delete_cookie(COOKIE_NAME, path="/", httponly=True, samesite="strict")
+        return answer
+
+    return router
