@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, cast, get_args
 
-from sqlalchemy import Row, and_, func, or_, select, update
+from sqlalchemy import Row, and_, func, or_, select, text, update
 
 from bridge.connector import ActionOutcome, OutcomeStatus
 from bridge.domain.actions import Action
@@ -376,12 +376,15 @@ class OutboxQueries(Queries):
         found: list[OutboxRow] = []
         ordered = sorted(set(defect_ids))
         for start in range(0, len(ordered), 200):  # keeps each statement well within SQL's limits
-            prefixes = [
-                outbox.c.key.like(f"move\\_defect:{defect_id}:%", escape="\\")
-                for defect_id in ordered[start : start + 200]
-            ]
-            query = select(outbox).where(outbox.c.kind == "move_defect", or_(*prefixes))
-            found.extend(_outbox_row(row) for row in self.connection.execute(query))
+            # A move's key starts "move_defect:<id>:"; as a range (":" sorts just before ";") each
+            # defect is a seek on the key's unique index rather than a scan of the outbox.
+            # Written as SQL text: building 400 comparisons as expressions costs more than the query.
+            chunk = ordered[start : start + 200]
+            ranges = text(" OR ".join(f"(key > :low{n} AND key < :high{n})" for n in range(len(chunk))))
+            bounds = {f"low{n}": f"move_defect:{i}:" for n, i in enumerate(chunk)}
+            bounds |= {f"high{n}": f"move_defect:{i};" for n, i in enumerate(chunk)}
+            rows = self.connection.execute(select(outbox).where(ranges), bounds)
+            found.extend(_outbox_row(row) for row in rows)
         return sorted(found, key=lambda row: row.id)
 
     def outbox_counts(self) -> dict[ActionStatus, int]:

@@ -234,3 +234,19 @@ def test_concurrent_dispatchers_never_claim_the_same_row(store: Store) -> None:
     assert len(set(every)) == total
     if store.is_postgres:
         assert sum(1 for ids in claimed.values() if ids) > 1  # they really did share the work
+
+
+def test_the_moves_of_some_defects_are_theirs_alone(store: Store) -> None:
+    # 7, 70 and 700 share a prefix: a key's range must end at the id, not run into the next one.
+    back = MoveDefect(
+        7, 4, "Ready for Retest", "Resolved", "rolled back", "SIT-A:x:1:CHG1", reason="rollback"
+    )
+    with store.transaction() as tx:
+        tx.enqueue([_move(7), _move(70), _move(700), _note(7), back, *(_move(n) for n in range(1000, 1450))])
+    with store.transaction(readonly=True) as tx:
+        assert [row.key for row in tx.moves_of([7])] == [_move(7).key, back.key]
+        assert {row.payload["defect_id"] for row in tx.moves_of([70, 700, 9])} == {70, 700}
+        # More ids than one statement takes are read in parts, each once.
+        many = tx.moves_of(range(1000, 1450))
+        assert [row.payload["defect_id"] for row in many] == list(range(1000, 1450))
+        assert tx.moves_of([]) == []
