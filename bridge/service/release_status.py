@@ -58,22 +58,23 @@ class DefectFix:
     why: str
 
 
-def release_of_deployment(plan: Plan) -> dict[str, str]:
-    """Each deployment key (and note key) the plan knows, with the release key it deploys."""
-    keys = {d.key: d.release_key for d in plan.deployments}
-    keys.update({f"note:{r.key}": r.key for r in plan.releases})
-    return keys
+@dataclass(frozen=True)
+class Deployed:
+    """What a plan says is deployed, indexed once per page: by release, in place, and by deployment."""
 
+    by_release: dict[str, list[Deployment]]  # each release's deployments, oldest first
+    in_place: frozenset[str]  # keys of deployments not undone (backed out, or replaced by an older one)
+    release_of: dict[str, str]  # each deployment key (and note key) with the release key it deploys
 
-def deployments_of(plan: Plan, key: str) -> list[Deployment]:
-    """The deployments of one release, oldest first."""
-    return sorted((d for d in plan.deployments if d.release_key == key), key=lambda d: d.at)
-
-
-def in_place(plan: Plan) -> set[str]:
-    """Keys of the deployments not undone (not backed out, not replaced by an older version)."""
-    undone = {e.deployment for e in plan.ledger if e.undone}
-    return {d.key for d in plan.deployments if d.key not in undone}
+    @classmethod
+    def of(cls, plan: Plan) -> Deployed:
+        by_release: dict[str, list[Deployment]] = {}
+        for deployment in sorted(plan.deployments, key=lambda d: d.at):
+            by_release.setdefault(deployment.release_key, []).append(deployment)
+        undone = {e.deployment for e in plan.ledger if e.undone}
+        release_of = {d.key: d.release_key for d in plan.deployments}
+        release_of.update({f"note:{r.key}": r.key for r in plan.releases})
+        return cls(by_release, frozenset(d.key for d in plan.deployments if d.key not in undone), release_of)
 
 
 def fix_status(
@@ -81,7 +82,7 @@ def fix_status(
     record: DefectRecord | None,
     release: str,
     moves: Sequence[Move],
-    plan: Plan,
+    deployed: Deployed,
     context: EngineContext,
 ) -> DefectFix:
     """The status of one fixed defect for `release`, from its moves (all releases'), its state, the plan."""
@@ -127,12 +128,11 @@ def fix_status(
         return fix(FixStatus.LEFT, why)
     if context.retest_on == "release_note":
         return fix(FixStatus.WAITING, "to be moved at the bridge's next cycle")
-    placed = in_place(plan)
-    deployed = [d for d in deployments_of(plan, release) if d.key in placed]
-    if not deployed:
+    placed = [d for d in deployed.by_release.get(release, []) if d.key in deployed.in_place]
+    if not placed:
         return fix(FixStatus.WAITING, "waiting for a deployment under an approved RFC")
-    if not any(d.approved for d in deployed):
-        rfcs = ", ".join(sorted({d.rfc_number for d in deployed}))
+    if not any(d.approved for d in placed):
+        rfcs = ", ".join(sorted({d.rfc_number for d in placed}))
         return fix(FixStatus.WAITING, f"deployed under {rfcs}, which is not approved")
     return fix(FixStatus.WAITING, "to be moved at the bridge's next cycle")
 

@@ -18,12 +18,11 @@ from bridge.engine.reconcile import Plan
 from bridge.engine.releases import release_key
 from bridge.service.release_status import (
     DefectFix,
+    Deployed,
     FixStatus,
     Move,
     RfcRevision,
-    deployments_of,
     fix_status,
-    release_of_deployment,
     timeline,
 )
 from bridge.store.audit import AuditEntry
@@ -541,7 +540,7 @@ class _ReleaseLinks:
     rfc_records: dict[str, RfcRecord]
     defect_records: dict[int, DefectRecord]
     moves: dict[int, list[Move]]
-    plan: Plan | None
+    deployed: Deployed | None  # None before the first plan
     context: EngineContext
 
     @classmethod
@@ -554,10 +553,10 @@ class _ReleaseLinks:
             fixed_links[link.left].append(link)
         numbers = {link.right for found in rfc_links.values() for link in found}
         ids = {int(link.right) for found in fixed_links.values() for link in found if link.right.isdigit()}
-        of_deployment = release_of_deployment(plan) if plan is not None else {}
+        deployed = Deployed.of(plan) if plan is not None else None
         moves: dict[int, list[Move]] = {}
         for row in tx.moves_of(ids):
-            move = _move(row, of_deployment)
+            move = _move(row, deployed.release_of if deployed else {})
             if move is not None:
                 moves.setdefault(move.defect_id, []).append(move)
         return cls(
@@ -566,7 +565,7 @@ class _ReleaseLinks:
             rfc_records=tx.rfcs_by_numbers(numbers),
             defect_records={record.id: record for record in tx.get_defects(sorted(ids))},
             moves=moves,
-            plan=plan,
+            deployed=deployed,
             context=context,
         )
 
@@ -592,11 +591,11 @@ class _ReleaseLinks:
                 continue
             defect_id = int(link.right)
             moves = self.moves.get(defect_id, [])
-            if self.plan is None:
+            if self.deployed is None:
                 fix = DefectFix(defect_id, None, None, FixStatus.WAITING, "the bridge has not planned yet")
             else:
                 record = self.defect_records.get(defect_id)
-                fix = fix_status(defect_id, record, key, moves, self.plan, self.context)
+                fix = fix_status(defect_id, record, key, moves, self.deployed, self.context)
             views.append(
                 DefectFixView(
                     id=fix.id,
@@ -689,7 +688,7 @@ def _timeline(
         tag=record.tag,
         published_at=record.published_at,
         rfc_revisions=revisions,
-        deployments=deployments_of(plan, key) if plan is not None else (),
+        deployments=known.deployed.by_release.get(key, []) if known.deployed else (),
         stays=[e for e in plan.ledger if release_key(e.component, str(e.version)) == key] if plan else (),
         moves=[m for found in known.moves.values() for m in found if m.release == key],
     )

@@ -57,6 +57,11 @@ def day(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d")
 
 
+def words(key: str) -> str:
+    """A key as words: backout_plan reads "Backout plan"."""
+    return key.replace("_", " ").strip().capitalize()
+
+
 def cell(value: object) -> str:
     """Text safe inside a Markdown table cell: pipes escaped, line breaks flattened."""
     return " ".join(str(value).split()).replace("|", "\\|")
@@ -74,7 +79,12 @@ def deployment_tone(line: DeploymentLine) -> str:
 
 def _filters(environment: Environment) -> Environment:
     environment.filters.update(
-        when=when, day=day, cell=cell, deployment_status=deployment_status, deployment_tone=deployment_tone
+        when=when,
+        day=day,
+        cell=cell,
+        words=words,
+        deployment_status=deployment_status,
+        deployment_tone=deployment_tone,
     )
     return environment
 

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from pydantic import SecretStr
 
 from bridge.config import Settings
+from bridge.service.pages.access import Gate, login_router
 from bridge.service.pages.rendering import (
     NavItem,
     navigation,
@@ -71,8 +72,21 @@ def readiness_report(processor: Processor, since: date | None) -> ReadinessRepor
 
 
 def pages_router(processor: Processor, options: PageOptions | None = None) -> APIRouter:
-    """The pages of the running service; include it in the app beside the read API."""
-    router = APIRouter(tags=["pages"], include_in_schema=False)
+    """The pages of the running service; include it in the app beside the read API.
+
+    With `protect_pages` every page asks for the operator token (the gate lets the sign-in through).
+    """
+    # Each page's module renders with page_html from here.
+    from bridge.service.pages.environments import environments_router
+    from bridge.service.pages.operations import operations_router
+    from bridge.service.pages.releases import releases_router
+
+    gate = Gate.from_options(options)
+    router = APIRouter(tags=["pages"], include_in_schema=False, dependencies=[Depends(gate.page)])
+    router.include_router(login_router(gate))
+    router.include_router(releases_router(processor))
+    router.include_router(environments_router(processor))
+    router.include_router(operations_router(processor, options))
 
     @router.get(CSS_PATH)
     def css() -> Response:

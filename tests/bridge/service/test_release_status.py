@@ -10,6 +10,7 @@ import pytest
 from bridge.engine.deployments import Deployment, LedgerEntry
 from bridge.engine.reconcile import Plan
 from bridge.service.release_status import (
+    Deployed,
     FixStatus,
     Happening,
     Move,
@@ -28,8 +29,8 @@ SIT_B = Deployment("SIT-B", "helix", Version.parse("1.1.0.0"), "CHG1", "s1", at(
 DEPLOYMENT = SIT_B.key
 
 
-def plan_with(*deployments: Deployment, ledger: tuple[LedgerEntry, ...] = ()) -> Plan:
-    return Plan((), (), deployments, ledger, {}, (), (), ())
+def plan_with(*deployments: Deployment, ledger: tuple[LedgerEntry, ...] = ()) -> Deployed:
+    return Deployed.of(Plan((), (), deployments, ledger, {}, (), (), ()))
 
 
 def defect(state: str) -> DefectRecord:
