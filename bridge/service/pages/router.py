@@ -31,23 +31,18 @@ REPORT_PATH = "/report"
 
 @dataclass(frozen=True)
 class PageOptions:
-    """What the pages need from configuration: the operator token and where the three systems are."""
+    """What the pages need from configuration: the operator token, and whether reading needs it too.
+
+    Links to GitLab, ServiceNow and ADO come from the engine's context, as the bridge writes them.
+    """
 
     operator_token: SecretStr | None = None
     protect_pages: bool = False  # the read pages ask for the token too
-    servicenow_url: str | None = None
-    ado_url: str | None = None  # the organisation's URL
-    ado_project: str | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PageOptions:
-        ado = settings.ado
         return cls(
-            operator_token=settings.service.operator_token,
-            protect_pages=settings.service.protect_pages,
-            servicenow_url=str(settings.servicenow.url) if settings.servicenow.url else None,
-            ado_url=str(ado.organization_url) if ado.organization_url else None,
-            ado_project=ado.project,
+            operator_token=settings.service.operator_token, protect_pages=settings.service.protect_pages
         )
 
 
