@@ -89,7 +89,7 @@ def test_the_releases_page_shows_each_release_at_a_glance(seeded: Seeded, client
     assert '<a href="/" aria-current="page">Releases</a>' in page.text
     row = _row(page.text, "helix-settlement 1.1.0.0")
     assert "current in SIT-B" in row
-    assert f"{_rfc_number(seeded)} review" in row
+    assert f"{_rfc_number(seeded)} Review" in row
     assert "1 moved" in row and "left" in row
     assert '<a href="/releases/helix-settlement/1.1.0.0">' in page.text
     # The reasons a listed defect was not moved are one click away, in the page itself.
