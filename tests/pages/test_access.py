@@ -15,7 +15,7 @@ from bridge.service.pages.access import COOKIE_NAME, Gate, Verdict, local_path
 from tests.pages.conftest import Seeded
 
 TOKEN = "access-test-operator-token"
-PAGES = ("/environments", "/environments/SIT-B/helix-settlement", "/findings", "/outbox", "/report")
+PAGES = ("/", "/environments", "/environments/SIT-B/helix-settlement", "/findings", "/outbox", "/report")
 API = ("/api/environments", "/api/findings", "/api/outbox", "/api/releases")
 
 
