@@ -378,17 +378,9 @@ def _action_row_view(row: Any) -> ActionView:
     return from_row(ActionView, row)
 
 
-def release_summary(record: ReleaseRecord) -> ReleaseSummary:
-    return ReleaseSummary(
-        component=record.component,
-        version=record.version,
-        project=record.project,
-        tag=record.tag,
-        release_type=record.release_type,
-        published_at=record.published_at,
-        web_url=record.web_url,
-        note_source=record.note_source.value,
-    )
+def release_summary(record: object) -> ReleaseSummary:
+    """A release as listed, from a store record or a row of the releases table."""
+    return from_row(ReleaseSummary, record)
 
 
 def rfc_summary(record: RfcRecord) -> RfcSummary:
@@ -423,19 +415,6 @@ def _page(tx: Tx, query: Select[Any], window: Window, convert: Callable[[Any], T
 # --- releases --------------------------------------------------------------------------------------
 
 
-def _release_row_summary(row: Any) -> ReleaseSummary:
-    return ReleaseSummary(
-        component=row.component,
-        version=row.version,
-        project=row.project,
-        tag=row.tag,
-        release_type=row.release_type,
-        published_at=row.published_at,
-        web_url=row.web_url,
-        note_source=row.note_source,
-    )
-
-
 def _newest_first(found: list[ReleaseSummary]) -> list[ReleaseSummary]:
     found.sort(key=lambda r: r.tag)
     found.sort(key=lambda r: _version_order(r.version), reverse=True)
@@ -466,7 +445,7 @@ def release_overviews(
         query = query.where(releases.c.release_type == only.release_type)
     rows = list(tx.connection.execute(query))
     notes = {release_key(row.component, row.version): row.parsed_note for row in rows}
-    found = [_release_row_summary(row) for row in rows]
+    found = [release_summary(row) for row in rows]
     if only.environment is not None:
         deployed = select(deployments.c.component, deployments.c.version).where(
             deployments.c.environment == only.environment

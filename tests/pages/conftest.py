@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
 from bridge.config import load_settings
 from bridge.sandbox.runner import Sandbox
+from bridge.service.app import create_app
 from bridge.service.processor import Processor
 from bridge.service.wiring import build_connectors, engine_context, load_mappings
 from bridge.store import Store
@@ -91,6 +93,12 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
             store.close()
 
 
+@pytest.fixture(scope="module")
+def client(seeded: Seeded) -> TestClient:
+    """The service's app (read API and pages, the pages open) on the seeded processor."""
+    return TestClient(create_app(seeded.processor))
+
+
 @dataclass
 class RunningBridge:
     """A `bridge run` process on the sandbox, its webhooks pointed at it."""
@@ -99,6 +107,14 @@ class RunningBridge:
     box: Sandbox
     process: subprocess.Popen[bytes]
     log: Path
+
+
+def deployed(bridge: RunningBridge) -> None:
+    """Once the running bridge has linked the RFC, deploy it (ServiceNow tells the bridge by webhook)
+    and wait for the defect to move to retest."""
+    wait_for(lambda: len(bridge_notes(bridge.box, RFC)) >= 1, "the bridge's work note on the RFC")
+    deploy(bridge.box)
+    wait_for(lambda: defect_state(bridge.box, MOVED) == "Ready for Retest", "the defect to move to retest")
 
 
 def _healthy(url: str) -> bool:

@@ -10,17 +10,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import delete
 
-from bridge.service.app import create_app
 from bridge.service.pages.environments import against_newest, environment_url
 from bridge.store.schema import deployments
 from tests.pages.conftest import RFC, Seeded
 
 HELIX = "helix-settlement"
-
-
-@pytest.fixture(scope="module")
-def client(seeded: Seeded) -> TestClient:
-    return TestClient(create_app(seeded.processor))
 
 
 def cell_of(html: str, href: str) -> str:

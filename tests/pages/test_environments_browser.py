@@ -9,7 +9,7 @@ import urllib.request
 from playwright.sync_api import Page, expect
 
 from tests.browser_fixtures import Screenshot
-from tests.pages.conftest import MOVED, RFC, RunningBridge, bridge_notes, defect_state, deploy, wait_for
+from tests.pages.conftest import RFC, RunningBridge, deployed, wait_for
 
 
 def _sit_b_runs_helix_1100(url: str) -> bool:
@@ -24,9 +24,7 @@ def test_a_cell_of_the_matrix_drills_down_to_its_history(
     page: Page, screenshot: Screenshot, running_bridge: RunningBridge
 ) -> None:
     box = running_bridge.box
-    wait_for(lambda: len(bridge_notes(box, RFC)) >= 1, "the bridge's work note on the RFC")
-    deploy(box)
-    wait_for(lambda: defect_state(box, MOVED) == "Ready for Retest", "the defect to move to retest")
+    deployed(running_bridge)
     wait_for(lambda: _sit_b_runs_helix_1100(running_bridge.url), "SIT-B to run helix-settlement 1.1.0.0")
     rfc = box.seeded.rfcs[RFC]
 

@@ -12,7 +12,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import delete
 
 from bridge.domain.findings import Finding, FindingSeverity
-from bridge.service.app import create_app
 from bridge.store.schema import findings
 from tests.pages.conftest import Seeded
 
@@ -22,11 +21,6 @@ ROW = re.compile(
     re.S,
 )
 PAGED = 60  # findings of one subject prefix, more than a page of 50
-
-
-@pytest.fixture(scope="module")
-def client(seeded: Seeded) -> TestClient:
-    return TestClient(create_app(seeded.processor))
 
 
 @pytest.fixture(scope="module")

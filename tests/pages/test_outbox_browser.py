@@ -16,7 +16,7 @@ from bridge.store import Store
 from bridge.store.outbox import ActionStatus
 from bridge.store.schema import outbox
 from tests.browser_fixtures import Screenshot
-from tests.pages.conftest import MOVED, RFC, RunningBridge, bridge_notes, defect_state, deploy, wait_for
+from tests.pages.conftest import MOVED, RunningBridge, deployed, wait_for
 
 ERROR = "gave up after 8 attempts: 503 Service Unavailable"
 DEAD = "Dead: failed for good, waiting for an operator ({})"
@@ -55,9 +55,7 @@ def test_a_dead_action_is_retried_with_the_token_and_refused_without_it(
     page: Page, screenshot: Screenshot, running_bridge: RunningBridge
 ) -> None:
     box, url = running_bridge.box, running_bridge.url
-    wait_for(lambda: len(bridge_notes(box, RFC)) >= 1, "the bridge's work note on the RFC")
-    deploy(box)
-    wait_for(lambda: defect_state(box, MOVED) == "Ready for Retest", "the defect to move to retest")
+    deployed(running_bridge)
     dead = write_dead_action(box)
     token = box.secrets.operator_token
 

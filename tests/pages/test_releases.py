@@ -5,29 +5,11 @@ from __future__ import annotations
 import re
 from html import unescape
 
-import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from bridge.service.api import create_router
-from bridge.service.pages import pages_router
 from tests.pages.conftest import MOVED, RFC, Seeded
 
 RELEASE = "/releases/helix-settlement/1.1.0.0"
-
-
-@pytest.fixture(scope="module")
-def client(seeded: Seeded) -> TestClient:
-    app = FastAPI()
-    app.include_router(create_router(seeded.processor))
-    app.include_router(pages_router(seeded.processor))
-    return TestClient(app)
-
-
-def _rfc_number(seeded: Seeded) -> str:
-    record = seeded.box.servicenow.get("change_request", seeded.box.seeded.rfc_sys_ids[RFC])
-    assert record is not None
-    return str(record["number"])
 
 
 def _text(html: str) -> str:
@@ -52,11 +34,11 @@ def test_the_api_lists_each_release_with_its_rfcs_fixes_and_checks(
     items = {item["version"]: item for item in answer.json()["items"]}
     assert list(items) == ["1.1.0.0", "1.0.0.0"]  # newest first
     release = items["1.1.0.0"]
-    assert [(r["number"], r["state"]) for r in release["rfcs"]] == [(_rfc_number(seeded), "review")]
+    assert [(r["number"], r["state"]) for r in release["rfcs"]] == [(seeded.box.seeded.rfcs[RFC], "review")]
     fixes = {f["id"]: f for f in release["fixes"]}
     moved = seeded.box.seeded.defects[MOVED]
     assert fixes[moved]["status"] == "moved"
-    assert "SIT-B" in fixes[moved]["why"] and _rfc_number(seeded) in fixes[moved]["why"]
+    assert "SIT-B" in fixes[moved]["why"] and seeded.box.seeded.rfcs[RFC] in fixes[moved]["why"]
     assert release["fix_counts"]["moved"] == 1
     assert sum(release["fix_counts"].values()) == len(release["fixes"])
     # A defect someone already put in Ready for Retest is left, and the reason says so.
@@ -89,7 +71,7 @@ def test_the_releases_page_shows_each_release_at_a_glance(seeded: Seeded, client
     assert '<a href="/" aria-current="page">Releases</a>' in page.text
     row = _row(page.text, "helix-settlement 1.1.0.0")
     assert "current in SIT-B" in row
-    assert f"{_rfc_number(seeded)} Review" in row
+    assert f"{seeded.box.seeded.rfcs[RFC]} Review" in row
     assert "1 moved" in row and "left" in row
     assert '<a href="/releases/helix-settlement/1.1.0.0">' in page.text
     # The reasons a listed defect was not moved are one click away, in the page itself.
@@ -118,7 +100,7 @@ def test_a_release_page_shows_the_evidence_rfcs_defects_and_timeline(
     page = client.get(RELEASE)
     assert page.status_code == 200
     html = page.text
-    rfc = _rfc_number(seeded)
+    rfc = seeded.box.seeded.rfcs[RFC]
     moved = seeded.box.seeded.defects[MOVED]
     for heading in (
         "Release note",

@@ -7,20 +7,16 @@ import re
 from playwright.sync_api import Page, expect
 
 from tests.browser_fixtures import Screenshot
-from tests.pages.conftest import MOVED, RFC, RunningBridge, bridge_notes, defect_state, deploy, wait_for
+from tests.pages.conftest import MOVED, RFC, RunningBridge, deployed
 
 
 def test_the_release_page_shows_the_moved_defect_and_the_rfc(
     page: Page, screenshot: Screenshot, running_bridge: RunningBridge
 ) -> None:
     box = running_bridge.box
-    wait_for(lambda: len(bridge_notes(box, RFC)) >= 1, "the bridge's work note on the RFC")
-    deploy(box)  # ServiceNow tells the bridge by webhook
-    wait_for(lambda: defect_state(box, MOVED) == "Ready for Retest", "the defect to move to retest")
+    deployed(running_bridge)
     moved = box.seeded.defects[MOVED]
-    record = box.servicenow.get("change_request", box.seeded.rfc_sys_ids[RFC])
-    assert record is not None
-    rfc = str(record["number"])
+    rfc = box.seeded.rfcs[RFC]
 
     # The releases list: the release with its RFC and one defect moved, filtered by environment.
     page.goto(f"{running_bridge.url}/")

@@ -6,10 +6,9 @@ import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from bridge.service.pages import pages_router, render_report_html, render_report_markdown
+from bridge.service.pages import render_report_html, render_report_markdown
 from bridge.service.pages.router import readiness_report
 from bridge.service.report import DeploymentLine, ReadinessReport, RetestMove, period_start
 from tests.pages.conftest import MOVED, RFC, Seeded
@@ -22,24 +21,11 @@ def report(seeded: Seeded) -> ReadinessReport:
     return readiness_report(seeded.processor, SINCE)
 
 
-@pytest.fixture(scope="module")
-def client(seeded: Seeded) -> TestClient:
-    app = FastAPI()
-    app.include_router(pages_router(seeded.processor))
-    return TestClient(app)
-
-
-def _rfc_number(seeded: Seeded) -> str:
-    record = seeded.box.servicenow.get("change_request", seeded.box.seeded.rfc_sys_ids[RFC])
-    assert record is not None
-    return str(record["number"])
-
-
 def test_the_report_holds_the_periods_moves_deployments_and_open_items(
     seeded: Seeded, report: ReadinessReport
 ) -> None:
     moved = seeded.box.seeded.defects[MOVED]
-    rfc = _rfc_number(seeded)
+    rfc = seeded.box.seeded.rfcs[RFC]
     [move] = [m for m in report.moves if m.defect_id == moved]
     assert (move.release, move.environment, move.rfc_number) == ("helix-settlement 1.1.0.0", "SIT-B", rfc)
     assert move.state_now == "Ready for Retest" and not move.retested

@@ -7,13 +7,9 @@ from playwright.sync_api import Page, expect
 from tests.browser_fixtures import Screenshot
 from tests.pages.conftest import (
     MOVED,
-    RFC,
     SINCE,
     RunningBridge,
-    bridge_notes,
-    defect_state,
-    deploy,
-    wait_for,
+    deployed,
 )
 
 
@@ -21,10 +17,7 @@ def test_the_report_shows_the_defects_the_deployment_moved(
     page: Page, screenshot: Screenshot, running_bridge: RunningBridge
 ) -> None:
     box = running_bridge.box
-    # The bridge's first cycle (its pollers start at once) links the RFC and writes its note.
-    wait_for(lambda: len(bridge_notes(box, RFC)) >= 1, "the bridge's work note on the RFC")
-    deploy(box)  # ServiceNow tells the bridge by webhook
-    wait_for(lambda: defect_state(box, MOVED) == "Ready for Retest", "the defect to move to retest")
+    deployed(running_bridge)
 
     page.goto(f"{running_bridge.url}/report?since={SINCE}")
     expect(page.get_by_role("heading", level=1)).to_have_text("Readiness report")
