@@ -154,6 +154,13 @@ class ServiceSettings(Section):
         gt=0,
         description="How long a claimed action is held before another dispatcher may retry it.",
     )
+    worker_process: bool = Field(
+        default=True,
+        description=(
+            "Run the pollers, inbox processing and dispatch in a process of their own beside the one that"
+            " answers webhooks and serves the API (false: on threads of that one process)."
+        ),
+    )
 
 
 class RetestTrigger(StrEnum):

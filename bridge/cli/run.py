@@ -19,4 +19,6 @@ def run(
     """Run the bridge: webhooks, pollers, processing and dispatch, until SIGTERM or Ctrl-C."""
     settings = settings_or_exit(config)
     processor = processor_or_exit(settings, dry_run=dry_run)
-    Service(settings, processor=processor).serve(host, port)
+    status = Service(settings, processor=processor).serve(host, port)
+    if status:
+        raise typer.Exit(status)

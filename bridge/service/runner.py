@@ -1,60 +1,66 @@
-"""The running service: the app on uvicorn, pollers on APScheduler, and one worker that processes the
-inbox and dispatches the outbox; SIGTERM drains it (no new webhooks, claimed work finished, exit)."""
+"""The running service: the app on uvicorn, and a worker (pollers on APScheduler, one loop that
+processes the inbox and dispatches the outbox), by default in a process of its own beside the HTTP
+process. SIGTERM drains both (no new webhooks, claimed work finished, a running poll stopped after its
+page), then the service exits 0."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import multiprocessing
+import os
+import select
+import signal
 import threading
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
+from multiprocessing.connection import Connection
+from typing import Any, Protocol
 
 import uvicorn
 from apscheduler.schedulers.background import BackgroundScheduler
 from fastapi import FastAPI
 
 from bridge.config import Settings
+from bridge.connector import OutcomeStatus
 from bridge.domain.events import Source
+from bridge.engine.reconcile import Plan, plan
 from bridge.errors import BridgeError
-from bridge.service.app import create_app
-from bridge.service.logs import configure_logging, secret_values
+from bridge.service.app import Observers, create_app
+from bridge.service.logs import LoggingObserver, configure_logging, secret_values
+from bridge.service.metrics import ServiceMetrics
 from bridge.service.pages import PageOptions
-from bridge.service.processor import Processor
+from bridge.service.processor import PollOutcome, Processor, ProcessorObserver
 from bridge.service.wiring import build_processor
+from bridge.store import Store
 
 log = logging.getLogger(__name__)
 
 # A burst of webhooks is let pass before processing: a lull of QUIET_S, or BURST_WAIT_S at the most.
 QUIET_S = 0.2
 BURST_WAIT_S = 2.0
+# How long a drain may take before the worker is stopped without finishing its claimed work.
+DRAIN_S = 60.0
+# A worker process that dies on its own is started again after this pause.
+RESTART_S = 1.0
 
 
-class Service:
-    """One replica of the bridge: any number may share a PostgreSQL store."""
+class Worker:
+    """Pollers on their intervals and one loop that processes the inbox and dispatches the outbox."""
 
-    def __init__(
-        self, settings: Settings, *, dry_run: bool = False, processor: Processor | None = None
-    ) -> None:
+    def __init__(self, settings: Settings, processor: Processor) -> None:
         self.settings = settings
-        self.processor = processor or build_processor(settings, dry_run=dry_run)
+        self.processor = processor
         self.wake = threading.Event()
         self.last_webhook = 0.0  # monotonic time of the last webhook stored
-        self.draining = threading.Event()
         self.stopped = threading.Event()
         self.scheduler = BackgroundScheduler(
             timezone=UTC, job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30}
         )
-        self.worker = threading.Thread(target=self._work, name="bridge-worker", daemon=True)
-        self.app = create_app(
-            self.processor,
-            max_webhook_bytes=settings.service.max_webhook_bytes,
-            on_accepted=self._webhook_stored,
-            accepting=lambda: not self.draining.is_set(),
-            pages=PageOptions.from_settings(settings),
-        )
-        self.app.router.lifespan_context = self._lifespan
-        self.processor.stopping = self.draining.is_set
+        self.thread = threading.Thread(target=self._work, name="bridge-worker", daemon=True)
+        self.processor.stopping = self.stopped.is_set
 
     def poll_interval_s(self, source: Source) -> float:
         section = {
@@ -64,8 +70,8 @@ class Service:
         }
         return section[source]
 
-    def start_background(self) -> None:
-        """Pollers on their intervals (each starts at once), and the worker."""
+    def start(self) -> None:
+        """Pollers on their intervals (each starts at once), and the processing loop."""
         for source in self.processor.connectors:
             self.scheduler.add_job(
                 self._poll,
@@ -76,18 +82,22 @@ class Service:
                 next_run_time=datetime.now(UTC),
             )
         self.scheduler.start()
-        self.worker.start()
+        self.thread.start()
 
-    def stop_background(self) -> None:
-        """Drain: refuse new webhooks, let the worker's claimed work finish, abandon a running poll."""
-        self.draining.set()
+    def stop(self, timeout_s: float = DRAIN_S) -> bool:
+        """Drain: the claimed work finishes, a running poll stops after its page; whether it ended."""
+        self.stopped.set()
         # A poll stores each page with its cursor in one transaction, so one cut short loses nothing:
         # the next start reads on from the last stored page. Waiting for it could outlast the grace
         # period the platform gives before it kills the process.
         self.scheduler.shutdown(wait=False)
-        self.stopped.set()
         self.wake.set()
-        self.worker.join(timeout=60)
+        self.thread.join(timeout=timeout_s)
+        return not self.thread.is_alive()
+
+    def webhook_stored(self) -> None:
+        self.last_webhook = time.monotonic()
+        self.wake.set()
 
     def _poll(self, source: Source) -> None:
         try:
@@ -97,13 +107,10 @@ class Service:
         except BridgeError as exc:
             log.warning("poll of %s failed: %s", source.value, exc)
 
-    def _webhook_stored(self, _source: Source) -> None:
-        self.last_webhook = time.monotonic()
-        self.wake.set()
-
     def _let_burst_pass(self) -> None:
-        # Answering webhooks comes first: while they keep arriving, processing (which shares this
-        # process's interpreter with the answers) waits for a lull, never longer than BURST_WAIT_S.
+        # Answering webhooks comes first: while they keep arriving, processing (which competes with
+        # the answers for the interpreter or the cores, and for SQLite's one writer) waits for a
+        # lull, never longer than BURST_WAIT_S.
         started = time.monotonic()
         while (
             not self.stopped.is_set()
@@ -138,6 +145,272 @@ class Service:
                     return done
         return done
 
+
+class JournalFollower(Processor):
+    """The HTTP process's processor when the worker runs in a process of its own: it stores webhooks,
+    and its plan (for the read API and the pages) is folded from the journal the worker writes, when
+    asked and only if the journal grew; it never stores a plan nor carries out an action."""
+
+    _plan: Plan | None = None
+
+    @classmethod
+    def following(cls, processor: Processor) -> JournalFollower:
+        return cls(
+            processor.store,
+            processor.connectors,
+            processor.context,
+            clock=processor.clock,
+            worker=processor.worker,
+            dry_run=processor.dry_run,
+            lease=processor.lease,
+        )
+
+    @property
+    def last_plan(self) -> Plan | None:
+        with self._lock:
+            applied = 0
+            while rows := self._journal_after(self.last_journal_id):
+                for row_id, event in rows:
+                    self.state.apply(event)
+                    self.last_journal_id = row_id
+                applied += len(rows)
+            if applied or self._plan is None:
+                self._plan = plan(self.state, self.context, self.clock())
+            return self._plan
+
+    @last_plan.setter
+    def last_plan(self, value: Plan | None) -> None:
+        self._plan = value
+
+    def _journal_after(self, row_id: int) -> list[tuple[int, Any]]:
+        with self.store.transaction(readonly=True) as tx:
+            return tx.journal_after(row_id)
+
+
+class _Reporter(ProcessorObserver):
+    """In the worker process: tells the HTTP process what the processor did, for its /metrics."""
+
+    def __init__(self, channel: Connection) -> None:
+        self.channel = channel
+        self.lock = threading.Lock()
+
+    def _send(self, *message: Any) -> None:
+        try:
+            with self.lock:
+                self.channel.send(message)
+        except OSError:  # the HTTP process is gone; the worker is draining already
+            pass
+
+    def polled(self, source: Source, seconds: float, outcome: PollOutcome | None) -> None:
+        self._send("polled", source, seconds, outcome)
+
+    def dispatched(self, target: Source, key: str, kind: str, status: OutcomeStatus, attempts: int) -> None:
+        self._send("dispatched", target, key, kind, status, attempts)
+
+
+def _worker_main(settings: Settings, dry_run: bool, wake: Connection, reports: Connection) -> None:
+    """The worker process: runs until the HTTP process closes its end of `wake` (or dies), then drains."""
+    configure_logging(settings.log_format, secrets=secret_values(settings))
+    # Ctrl-C reaches the whole process group; the HTTP process decides when the worker stops.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda _signal, _frame: stopping.set())
+    # The HTTP process has migrated the store already.
+    processor = build_processor(settings, dry_run=dry_run, store=Store.from_settings(settings.database))
+    processor.observer = Observers(LoggingObserver(), _Reporter(reports))
+    worker = Worker(settings, processor)
+    worker.start()
+    log.info("worker process started", extra={"pid": os.getpid()})
+    fd = wake.fileno()
+    while not stopping.is_set():
+        readable, _, _ = select.select([fd], [], [], 0.5)
+        if not readable:
+            continue
+        if not os.read(fd, 4096):  # end of file: the HTTP process asks the worker to stop, or died
+            break
+        worker.webhook_stored()
+    drained = worker.stop()
+    processor.store.close()
+    log.info("worker process stopped", extra={"drained": drained})
+    # A worker that could not finish its claimed work says so with its exit code. (SystemExit, not
+    # os._exit: the process ends only once a running poll has stored its page.)
+    raise SystemExit(0 if drained else 1)
+
+
+class _Background(Protocol):
+    def start(self) -> None: ...
+    def stop(self) -> bool: ...
+    def webhook_stored(self) -> None: ...
+
+
+class _InProcess:
+    """The worker on threads of the HTTP process."""
+
+    def __init__(self, worker: Worker) -> None:
+        self.worker = worker
+
+    def start(self) -> None:
+        self.worker.start()
+
+    def stop(self) -> bool:
+        return self.worker.stop()
+
+    def webhook_stored(self) -> None:
+        self.worker.webhook_stored()
+
+
+class WorkerProcess:
+    """The worker in a process of its own, so that processing never holds up the HTTP process's
+    interpreter. The HTTP process wakes it with a byte down a pipe per webhook stored and stops it by
+    closing the pipe (which its death does too); the worker sends back what its processor did, for
+    the HTTP process's /metrics. A worker that dies on its own is started again."""
+
+    def __init__(self, settings: Settings, *, dry_run: bool, metrics: ServiceMetrics) -> None:
+        self.settings = settings
+        self.dry_run = dry_run
+        self.metrics = metrics
+        self.context = multiprocessing.get_context("spawn")  # a fresh interpreter: no threads forked
+        self.stopping = threading.Event()
+        self._lock = threading.Lock()  # no worker is started once stopping has begun
+        self.process: multiprocessing.process.BaseProcess | None = None
+        self._wake_fd: int | None = None
+        self._wake: Connection | None = None
+        self._supervisor: threading.Thread | None = None
+
+    def start(self) -> None:
+        reports = self._spawn()
+        assert reports is not None
+        self._supervisor = threading.Thread(
+            target=self._supervise, args=(reports,), name="bridge-worker-supervisor", daemon=True
+        )
+        self._supervisor.start()
+
+    def _spawn(self) -> Connection | None:
+        with self._lock:
+            if self.stopping.is_set():
+                return None
+            return self._spawn_locked()
+
+    def _spawn_locked(self) -> Connection:
+        wake_read, wake_write = self.context.Pipe(duplex=False)
+        reports_read, reports_write = self.context.Pipe(duplex=False)
+        process = self.context.Process(
+            target=_worker_main,
+            args=(self.settings, self.dry_run, wake_read, reports_write),
+            name="bridge-worker",
+            daemon=True,  # ended with the HTTP process should it exit without stopping it
+        )
+        process.start()
+        # Only the worker holds these ends now, so its death is an end of file here, and ours there.
+        wake_read.close()
+        reports_write.close()
+        self._wake_fd = wake_write.fileno()
+        os.set_blocking(self._wake_fd, False)  # a full pipe already holds a wake: never wait
+        self._wake = wake_write
+        self.process = process
+        return reports_read
+
+    def webhook_stored(self) -> None:
+        # Under the lock: the pipe is never written after it is closed (its number may be reused).
+        with self._lock, contextlib.suppress(BlockingIOError, BrokenPipeError):  # woken already
+            if self._wake_fd is not None:
+                os.write(self._wake_fd, b"w")
+
+    def _supervise(self, reports: Connection | None) -> None:
+        while reports is not None:
+            self._relay(reports)
+            process = self.process
+            assert process is not None
+            process.join(timeout=DRAIN_S)
+            # A worker stopped by a signal of its own (SIGTERM to the process group) drained cleanly
+            # and the HTTP process is stopping too; one that failed or was killed is replaced.
+            if self.stopping.is_set() or process.exitcode == 0:
+                return
+            log.error(
+                "worker process ended on its own; starting another", extra={"exitcode": process.exitcode}
+            )
+            with self._lock:
+                self._close_wake()
+            time.sleep(RESTART_S)
+            reports = self._spawn()
+
+    def _relay(self, reports: Connection) -> None:
+        """Until the worker ends: what its processor did goes to this process's metrics."""
+        with reports:
+            while True:
+                try:
+                    name, *args = reports.recv()
+                except (EOFError, OSError):
+                    return
+                if name == "polled":
+                    self.metrics.polled(*args)
+                elif name == "dispatched":
+                    self.metrics.dispatched(*args)
+
+    def _close_wake(self) -> None:
+        wake, self._wake, self._wake_fd = self._wake, None, None
+        if wake is not None:
+            wake.close()
+
+    def stop(self) -> bool:
+        with self._lock:
+            self.stopping.set()
+            self._close_wake()
+        process = self.process
+        if process is None:
+            return True
+        process.join(timeout=DRAIN_S)
+        if process.is_alive():
+            log.error("worker process did not drain in %.0f s; stopping it", DRAIN_S)
+            process.kill()
+            process.join(timeout=5)
+        if self._supervisor is not None:
+            self._supervisor.join(timeout=5)
+        return process.exitcode == 0
+
+
+class Service:
+    """One replica of the bridge: any number may share a PostgreSQL store."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        dry_run: bool = False,
+        processor: Processor | None = None,
+        worker_process: bool | None = None,
+    ) -> None:
+        self.settings = settings
+        processor = processor or build_processor(settings, dry_run=dry_run)
+        self.worker_process = settings.service.worker_process if worker_process is None else worker_process
+        self.draining = threading.Event()
+        self.drained = False
+        metrics = ServiceMetrics(processor.store)
+        self.processor = JournalFollower.following(processor) if self.worker_process else processor
+        self.background: _Background = (
+            WorkerProcess(settings, dry_run=processor.dry_run, metrics=metrics)
+            if self.worker_process
+            else _InProcess(Worker(settings, processor))
+        )
+        self.app = create_app(
+            self.processor,
+            max_webhook_bytes=settings.service.max_webhook_bytes,
+            on_accepted=lambda _source: self.background.webhook_stored(),
+            accepting=lambda: not self.draining.is_set(),
+            metrics=metrics,
+            pages=PageOptions.from_settings(settings),
+        )
+        self.app.router.lifespan_context = self._lifespan
+
+    def start_background(self) -> None:
+        """Pollers on their intervals (each starts at once), and the processing loop."""
+        self.background.start()
+
+    def stop_background(self) -> None:
+        """Drain: refuse new webhooks, let the worker's claimed work finish, stop a running poll."""
+        self.draining.set()
+        self.drained = self.background.stop()
+
     @asynccontextmanager
     async def _lifespan(self, app: FastAPI) -> AsyncIterator[None]:
         self.start_background()
@@ -147,8 +420,9 @@ class Service:
             self.stop_background()
             self.processor.store.close()
 
-    def serve(self, host: str | None = None, port: int | None = None) -> None:
-        """Serve until SIGTERM or Ctrl-C; uvicorn stops taking connections, then the lifespan drains."""
+    def serve(self, host: str | None = None, port: int | None = None) -> int:
+        """Serve until SIGTERM or Ctrl-C; uvicorn stops taking connections, then the lifespan drains.
+        The exit status: 0 after a clean drain."""
         configure_logging(self.settings.log_format, secrets=secret_values(self.settings))
         config = uvicorn.Config(
             self.app,
@@ -159,4 +433,20 @@ class Service:
             log_config=None,  # uvicorn's records go through the bridge's handler (JSON or text)
             lifespan="on",
         )
-        uvicorn.Server(config).run()
+        with _signals_handled():
+            uvicorn.Server(config).run()
+        return 0 if self.drained else 1
+
+
+@contextmanager
+def _signals_handled() -> Iterator[None]:
+    # Uvicorn raises the signal that stopped it again once it has shut down, which would end the
+    # process by that signal (-15) after a clean drain; with a handler of ours in place instead of
+    # the default, that signal is spent here and the service exits with its own status.
+    signals = (signal.SIGTERM, signal.SIGINT)
+    previous = {sig: signal.signal(sig, lambda _signal, _frame: None) for sig in signals}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -119,15 +119,17 @@ class BridgeProcess:
         return result
 
     def stop(self) -> None:
-        """SIGTERM, and SIGKILL if it has not drained within 20 s."""
+        """SIGTERM, and SIGKILL if it has not drained within 20 s; a clean drain exits 0."""
         if self.process is None or self.process.poll() is not None:
             return
         self.process.send_signal(signal.SIGTERM)
         try:
-            self.process.wait(20)
+            status = self.process.wait(20)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(5)
+            raise AssertionError(f"{self.url} did not drain within 20 s") from None
+        assert status == 0, f"{self.url} exited {status} after SIGTERM; see {self.log}"
 
     def kill(self) -> None:
         assert self.process is not None

@@ -1,0 +1,160 @@
+"""`bridge run`'s worker process: it processes what the HTTP process stores, reports to its /metrics,
+drains with it (exit 0), is never left behind when the HTTP process is killed, and is replaced when it
+dies; the HTTP process's plan follows the journal the worker writes."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+from bridge.config import load_settings
+from bridge.sandbox.runner import Sandbox
+from bridge.service.runner import JournalFollower
+from bridge.service.wiring import build_processor
+from bridge.store import Store
+from tests.bridge.service.test_e2e_support import running, sandbox, wait_for
+
+FIXTURES = Path(__file__).parents[2] / "fixtures" / "gitlab"
+
+
+def _children(pid: int) -> list[int]:
+    """The worker processes whose parent is `pid` (from /proc); multiprocessing's resource tracker,
+    another child, is left out."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # The command name (in parentheses) may hold spaces: the fields after it are fixed.
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid and b"spawn_main" in _cmdline(entry):
+            found.append(int(entry.name))
+    return found
+
+
+def _cmdline(entry: Path) -> bytes:
+    try:
+        return (entry / "cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = (Path("/proc") / str(pid) / "stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def _samples(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    text = httpx.get(f"{url}/metrics").text
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def _webhook(url: str, box: Sandbox, key: str) -> httpx.Response:
+    secret = box.secrets.gitlab_hook_secret
+    return httpx.post(
+        f"{url}/hooks/gitlab",
+        content=(FIXTURES / "release_create.json").read_bytes(),
+        headers={"X-Gitlab-Event": "Release Hook", "X-Gitlab-Token": secret, "Idempotency-Key": key},
+    )
+
+
+def test_the_worker_process_processes_reports_its_polls_and_drains_with_the_service(tmp_path: Path) -> None:
+    database = tmp_path / "bridge.db"
+    with sandbox(tmp_path) as box, running(box, tmp_path, database_url=f"sqlite:///{database}") as bridge:
+        assert bridge.process is not None
+        (worker,) = wait_for(lambda: _children(bridge.process.pid), what="the worker process")
+        # The first polls ran in the worker; the HTTP process's /metrics shows them.
+        samples = _samples(bridge.url)
+        for source in ("gitlab", "servicenow", "ado"):
+            assert (
+                samples[("bridge_poll_duration_seconds_count", (("result", "ok"), ("source", source)))] >= 1
+            )
+        assert _webhook(bridge.url, box, "worker-1").status_code == 202
+        store = Store.from_url(f"sqlite:///{database}")
+        try:
+
+            def processed() -> bool:
+                with store.transaction(readonly=True) as tx:
+                    return tx.inbox_stats().unprocessed == 0
+
+            wait_for(processed, what="the webhook processed")
+        finally:
+            store.close()
+        # The read API's plan is folded from the journal the worker wrote.
+        releases = httpx.get(f"{bridge.url}/api/releases", params={"component": "dip-platform"}).json()
+        version = releases["items"][0]["version"]
+        detail = httpx.get(f"{bridge.url}/api/releases/dip-platform/{version}").json()
+        assert detail["control_points"], detail
+        bridge.process.send_signal(signal.SIGTERM)
+        assert bridge.process.wait(30) == 0, bridge.log.read_text()
+        assert not _alive(worker)
+    log = bridge.log.read_text()
+    assert "worker process stopped (drained=True)" in log  # the sandbox's configuration logs text
+
+
+def test_the_worker_process_ends_when_the_http_process_is_killed(tmp_path: Path) -> None:
+    with (
+        sandbox(tmp_path) as box,
+        running(box, tmp_path, database_url=f"sqlite:///{tmp_path / 'bridge.db'}") as bridge,
+    ):
+        assert bridge.process is not None
+        (worker,) = wait_for(lambda: _children(bridge.process.pid), what="the worker process")
+        bridge.kill()
+        wait_for(lambda: not _alive(worker), timeout_s=15, what="the worker to end")
+
+
+def test_a_worker_process_that_dies_is_replaced_and_work_goes_on(tmp_path: Path) -> None:
+    database = tmp_path / "bridge.db"
+    with sandbox(tmp_path) as box, running(box, tmp_path, database_url=f"sqlite:///{database}") as bridge:
+        assert bridge.process is not None
+        (worker,) = wait_for(lambda: _children(bridge.process.pid), what="the worker process")
+        os.kill(worker, signal.SIGKILL)
+        (replacement,) = wait_for(
+            lambda: [pid for pid in _children(bridge.process.pid) if pid != worker and _alive(pid)],
+            what="a new worker process",
+        )
+        assert replacement != worker
+        assert _webhook(bridge.url, box, "after-restart").status_code == 202
+        store = Store.from_url(f"sqlite:///{database}")
+        try:
+
+            def processed() -> bool:
+                with store.transaction(readonly=True) as tx:
+                    stats = tx.inbox_stats()
+                return stats.unprocessed == 0 and stats.processed > 0
+
+            wait_for(processed, what="the webhook processed by the new worker")
+        finally:
+            store.close()
+
+
+def test_the_http_process_plan_follows_the_journal(tmp_path: Path, store: Store) -> None:
+    with sandbox(tmp_path) as box:
+        settings = load_settings(box.config_path)
+        worker = build_processor(settings, store=store)
+        follower = JournalFollower.following(build_processor(settings, store=store))
+        empty = follower.last_plan
+        assert empty is not None and not empty.releases
+        for source in worker.connectors:
+            worker.poll(source)
+        worker.process_inbox()
+        assert worker.last_plan is not None
+        followed = follower.last_plan
+        assert followed is not None
+        assert {(r.project, r.tag) for r in followed.releases} == {
+            (r.project, r.tag) for r in worker.last_plan.releases
+        }
+        assert follower.last_plan is followed, "replanned though the journal did not grow"
