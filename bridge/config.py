@@ -162,6 +162,15 @@ class ServiceSettings(Section):
         ),
     )
 
+    @model_validator(mode="after")
+    def _protected_pages_need_a_token(self) -> ServiceSettings:
+        token = self.operator_token.get_secret_value() if self.operator_token else ""
+        if self.protect_pages and not token.strip():
+            raise ValueError(
+                "protect_pages is true but no operator_token is set: nobody could read the pages"
+            )
+        return self
+
 
 class RetestTrigger(StrEnum):
     """When the fixed defects of a release move to Ready for Retest."""

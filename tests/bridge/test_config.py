@@ -94,6 +94,11 @@ def test_bridge_config_names_the_file(tmp_path: Path, monkeypatch: pytest.Monkey
             "either oauth_token or user and password",
         ),
         ("[service\nport = 1\n", "not valid TOML"),
+        ("[service]\nprotect_pages = true\n", "protect_pages is true but no operator_token is set"),
+        (
+            "[service]\nprotect_pages = true\noperator_token = '  '\n",
+            "protect_pages is true but no operator_token is set",
+        ),
     ],
 )
 def test_a_bad_value_names_its_key(tmp_path: Path, text: str, expected: str) -> None:
