@@ -26,12 +26,13 @@ from fastapi import FastAPI
 from bridge.config import Settings
 from bridge.connector import OutcomeStatus
 from bridge.domain.events import Source
-from bridge.engine.reconcile import Plan, plan
+from bridge.engine.reconcile import Plan
 from bridge.errors import BridgeError
 from bridge.service.app import Observers, create_app
 from bridge.service.logs import LoggingObserver, configure_logging, secret_values
 from bridge.service.metrics import ServiceMetrics
 from bridge.service.pages import PageOptions
+from bridge.service.plans import JournalPlan
 from bridge.service.processor import PollOutcome, Processor, ProcessorObserver
 from bridge.service.wiring import build_processor
 from bridge.store import Store
@@ -149,13 +150,13 @@ class Worker:
 class JournalFollower(Processor):
     """The HTTP process's processor when the worker runs in a process of its own: it stores webhooks,
     and its plan (for the read API and the pages) is folded from the journal the worker writes, when
-    asked and only if the journal grew; it never stores a plan nor carries out an action."""
+    asked (see bridge.service.plans); it never stores a plan nor carries out an action."""
 
-    _plan: Plan | None = None
+    _journal: JournalPlan | None = None
 
     @classmethod
     def following(cls, processor: Processor) -> JournalFollower:
-        return cls(
+        follower = cls(
             processor.store,
             processor.connectors,
             processor.context,
@@ -164,27 +165,16 @@ class JournalFollower(Processor):
             dry_run=processor.dry_run,
             lease=processor.lease,
         )
+        follower._journal = JournalPlan(processor.store, processor.context)
+        return follower
 
     @property
     def last_plan(self) -> Plan | None:
-        with self._lock:
-            applied = 0
-            while rows := self._journal_after(self.last_journal_id):
-                for row_id, event in rows:
-                    self.state.apply(event)
-                    self.last_journal_id = row_id
-                applied += len(rows)
-            if applied or self._plan is None:
-                self._plan = plan(self.state, self.context, self.clock())
-            return self._plan
+        return self._journal.newest(self.clock()) if self._journal is not None else None
 
     @last_plan.setter
     def last_plan(self, value: Plan | None) -> None:
-        self._plan = value
-
-    def _journal_after(self, row_id: int) -> list[tuple[int, Any]]:
-        with self.store.transaction(readonly=True) as tx:
-            return tx.journal_after(row_id)
+        pass  # the plan is the journal's, folded when asked
 
 
 class _Reporter(ProcessorObserver):
