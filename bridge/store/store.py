@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import URL
@@ -41,6 +43,43 @@ class Tx(
     """One transaction, with every store query on it; it commits when its `with` block ends."""
 
 
+class SqliteWriter:
+    """SQLite's one writer, taken in turn by this process's threads and, through a lock file beside
+    the database, by the other processes on it (the service's HTTP process and its worker).
+
+    Writers queue here rather than in SQLite's busy handler, which sleeps up to 100 ms between tries:
+    a long tail for webhook answers. The busy handler stays as the safety net for other writers.
+    """
+
+    def __init__(self, database: str | None) -> None:
+        self._threads = threading.RLock()
+        self._depth = 0  # nested transactions of the thread holding the turn
+        in_memory = not database or database == ":memory:" or database.startswith("file::memory:")
+        self._path = None if in_memory else Path(f"{database}.writer-lock")
+        self._file: IO[bytes] | None = None
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        with self._threads:
+            self._depth += 1
+            try:
+                if self._depth == 1 and self._path is not None:
+                    if self._file is None:
+                        self._file = self._path.open("ab")  # held for the store's life
+                    fcntl.flock(self._file.fileno(), fcntl.LOCK_EX)
+                yield
+            finally:
+                if self._depth == 1 and self._file is not None:
+                    fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
+                self._depth -= 1
+
+    def close(self) -> None:
+        with self._threads:
+            if self._file is not None:
+                self._file.close()
+                self._file = None
+
+
 class Store:
     """The bridge's database, SQLite or PostgreSQL, built from a URL; no global state."""
 
@@ -48,9 +87,7 @@ class Store:
         self.engine = engine
         self._local_locks: dict[str, threading.Lock] = {}
         self._local_locks_guard = threading.Lock()
-        # SQLite has one writer: this process's writers queue here in turn, rather than in SQLite's
-        # busy handler, which sleeps up to 100 ms between tries (a long tail for webhook answers).
-        self._sqlite_writer = threading.RLock()
+        self._sqlite_writer = SqliteWriter(engine.url.database if engine.dialect.name == "sqlite" else None)
 
     @classmethod
     def from_url(cls, url: str | URL, **engine_options: Any) -> Store:
@@ -69,6 +106,7 @@ class Store:
     def close(self) -> None:
         """Close the pool's connections."""
         self.engine.dispose()
+        self._sqlite_writer.close()
 
     @contextmanager
     def transaction(self, *, readonly: bool = False) -> Iterator[Tx]:
@@ -80,7 +118,7 @@ class Store:
         options: dict[str, Any] = {}
         if readonly:
             options = {SQLITE_BEGIN: "DEFERRED"} if not self.is_postgres else {"postgresql_readonly": True}
-        writer = self._sqlite_writer if not readonly and not self.is_postgres else nullcontext()
+        writer = self._sqlite_writer.turn() if not readonly and not self.is_postgres else nullcontext()
         with writer, self.engine.connect().execution_options(**options) as connection, connection.begin():
             yield Tx(connection)
 
