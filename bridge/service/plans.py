@@ -45,6 +45,12 @@ class JournalPlan:
                 self.last_id = row_id
             applied += len(rows)
 
+    def current(self) -> ProgrammeState:
+        """The state folded from everything recorded so far."""
+        with self._lock:
+            self.catch_up()
+            return self.state
+
     def newest(self, now: datetime) -> Plan:
         """The plan on everything recorded so far; the previous one while nothing is new and it is fresh."""
         with self._lock:

@@ -27,6 +27,7 @@ from bridge.config import Settings
 from bridge.connector import OutcomeStatus
 from bridge.domain.events import Source
 from bridge.engine.reconcile import Plan
+from bridge.engine.state import ProgrammeState
 from bridge.errors import BridgeError
 from bridge.service.app import Observers, create_app
 from bridge.service.logs import LoggingObserver, configure_logging, secret_values
@@ -175,6 +176,14 @@ class JournalFollower(Processor):
     @last_plan.setter
     def last_plan(self, value: Plan | None) -> None:
         pass  # the plan is the journal's, folded when asked
+
+    @property
+    def state(self) -> ProgrammeState:
+        return self._journal.current() if self._journal is not None else ProgrammeState()
+
+    @state.setter
+    def state(self, value: ProgrammeState) -> None:
+        pass  # the state is the journal's, folded when asked
 
 
 class _Reporter(ProcessorObserver):
