@@ -21,6 +21,7 @@ from bridge.service.api import create_router
 from bridge.service.logs import LoggingObserver, correlated, inbox_correlation
 from bridge.service.metrics import ServiceMetrics
 from bridge.service.pages import PageOptions, pages_router
+from bridge.service.pages.problems import add_problem_pages
 from bridge.service.processor import PollOutcome, Processor, ProcessorObserver
 from bridge.store.inbox import InboxRow
 
@@ -94,6 +95,7 @@ def create_app(
     processor.observer = Observers(metrics, LoggingObserver())
     app.include_router(create_router(processor, pages))
     app.include_router(pages_router(processor, pages))
+    add_problem_pages(app)
 
     @app.post(
         "/hooks/{system}",

@@ -146,3 +146,27 @@ def test_what_a_release_note_says_is_escaped(seeded: Seeded, client: TestClient)
     page = client.get(RELEASE)
     assert "<script" not in page.text.lower()
     assert page.text.count("<table") == page.text.count("</table>")
+
+
+def test_a_person_reads_errors_as_pages_and_programs_keep_json(client: TestClient) -> None:
+    browser = {"accept": "text/html,application/xhtml+xml"}
+    missing = client.get("/releases/helix-settlement/9.9.9.9", headers=browser)
+    assert missing.status_code == 404 and missing.headers["content-type"].startswith("text/html")
+    assert (
+        '<p class="problem" role="alert">no release 9.9.9.9 of helix-settlement known to the bridge</p>'
+        in (missing.text)
+    )
+    assert '<a href="/environments">Environments</a>' in missing.text  # the navigation, to go on
+    bad = client.get("/", params={"findings": "maybe"}, headers=browser)
+    assert bad.status_code == 422 and "findings: String should match pattern" in bad.text
+    assert client.get("/no-such-page", headers=browser).status_code == 404
+    api = client.get("/api/releases/helix-settlement/9.9.9.9", headers=browser)
+    assert api.status_code == 404 and api.json() == {
+        "detail": "no release 9.9.9.9 of helix-settlement known to the bridge"
+    }
+    assert client.get("/api/releases", params={"type": "hotfix"}, headers=browser).json()["detail"][0][
+        "loc"
+    ] == [
+        "query",
+        "type",
+    ]
