@@ -141,6 +141,9 @@ def rollback_moves(
         defect = defects.get(defect_id)
         if defect is None:
             continue
+        if defect.state == move.from_state:
+            # Already back where it was: the rollback move's reply was lost, or a person moved it.
+            continue
         if defect.state != context.ready_for_retest:
             findings.append(
                 Finding(

@@ -165,6 +165,19 @@ def test_rfc_closed_backed_out_returns_moved_defects_still_in_ready_for_retest()
     assert entry.undone and entry.deployed_to == at(9)
 
 
+def test_a_defect_already_back_in_its_state_before_the_move_is_neither_moved_nor_reported() -> None:
+    # The bridge's rollback move reached ADO but its reply was lost (or a person moved it back).
+    result = _plan(
+        *BASE,
+        rfc("CHG0031245", RfcState.REVIEW, mod=7, updated=at(5)),
+        rfc("CHG0031245", RfcState.CLOSED, mod=9, updated=at(9), close_code="unsuccessful"),
+        defect(48211, "Fixed", rev=6),
+        moved(48211, DEPLOYMENT, rev=5),
+    )
+    assert 48211 not in _moves(result)
+    assert not {code for code, subject in _codes(result) if subject == "defect:48211"}
+
+
 def test_an_older_version_deployed_again_undoes_the_newer_one() -> None:
     result = _plan(
         *BASE,
