@@ -19,6 +19,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -410,10 +411,35 @@ class WebhookSender:
 # --- serving ------------------------------------------------------------------------------------
 
 
+EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+LOWEST_FREE_PORT = 20000
+# Its own source of randomness: tests seed the global one, and two processes seeded alike would agree.
+_ports = random.SystemRandom()
+
+
+def _ephemeral_floor() -> int:
+    try:
+        return int(EPHEMERAL_RANGE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
+    """A port nothing listens on, to serve on soon after.
+
+    It is chosen below the kernel's ephemeral range: a port the kernel hands out (port 0) can be
+    taken by any outgoing connection before the server binds it, which made servers fail to start.
+    """
+    floor = _ephemeral_floor()
+    for _ in range(50):
+        port = _ports.randrange(LOWEST_FREE_PORT, floor) if floor > LOWEST_FREE_PORT + 100 else 0
+        with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
+            try:
+                sock.bind((host, port))
+            except OSError:
+                continue
+            return int(sock.getsockname()[1])
+    raise OSError(f"no free port on {host} between {LOWEST_FREE_PORT} and {floor}")
 
 
 class RunningServer:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +19,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from connectors.simulation import (
+    LOWEST_FREE_PORT,
     Delivery,
     FaultPlan,
     Faults,
@@ -25,6 +29,7 @@ from connectors.simulation import (
     SystemReplies,
     WebhookSender,
     control_routes,
+    free_port,
 )
 
 
@@ -156,3 +161,13 @@ def test_a_receiver_that_is_down_is_recorded_as_failed() -> None:
     sender.flush()
     sender.stop()
     assert [r["outcome"] for r in sender.log()] == ["failed"]
+
+
+def test_a_free_port_is_bindable_and_below_the_ports_outgoing_connections_take() -> None:
+    floor = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    ports = {free_port() for _ in range(20)}
+    assert all(LOWEST_FREE_PORT <= port < floor for port in ports)
+    assert len(ports) > 1  # chosen afresh each time
+    port = ports.pop()
+    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
+        sock.bind(("127.0.0.1", port))
