@@ -14,7 +14,7 @@ from enum import StrEnum
 from bridge.engine.context import EngineContext
 from bridge.engine.deployments import Deployment, LedgerEntry
 from bridge.engine.reconcile import Plan
-from bridge.engine.retest import ROLLBACK
+from bridge.engine.retest import ROLLBACK, note_target_key
 from bridge.store.outbox import ActionStatus
 from bridge.store.records import DefectRecord
 
@@ -73,7 +73,7 @@ class Deployed:
             by_release.setdefault(deployment.release_key, []).append(deployment)
         undone = {e.deployment for e in plan.ledger if e.undone}
         release_of = {d.key: d.release_key for d in plan.deployments}
-        release_of.update({f"note:{r.key}": r.key for r in plan.releases})
+        release_of.update({note_target_key(r): r.key for r in plan.releases})
         return cls(by_release, frozenset(d.key for d in plan.deployments if d.key not in undone), release_of)
 
 
@@ -143,14 +143,6 @@ def _where(move: Move) -> str:
     environment, _, rest = move.deployment.partition(":")
     rfc = rest.rpartition(":")[2]
     return f"the deployment to {environment} under {rfc}" if rfc else f"the deployment to {environment}"
-
-
-def fix_counts(fixes: Iterable[DefectFix]) -> dict[str, int]:
-    """How many fixes are in each status, every status present (zero included), in a stable order."""
-    counts = {status.value: 0 for status in FixStatus}
-    for item in fixes:
-        counts[item.status.value] += 1
-    return counts
 
 
 # --- the timeline ----------------------------------------------------------------------------------

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field
 from sqlalchemy import Select, func, select
 
+from bridge.domain.actions import MoveDefect
 from bridge.domain.events import ChangeUpdated
 from bridge.domain.links import LinkKind
 from bridge.engine.context import EngineContext
-from bridge.engine.control_points import BRIDGE_NOTE_MARK, ControlPoint, PointStatus
+from bridge.engine.control_points import BRIDGE_NOTE_MARK, PointStatus
 from bridge.engine.reconcile import Plan
 from bridge.engine.releases import release_key
 from bridge.service.release_status import (
@@ -475,10 +477,10 @@ def release_overviews(
                 **summary.model_dump(),
                 rfcs=links.rfcs(key),
                 fixes=fixes,
-                fix_counts=_fix_counts(fixes),
+                fix_counts=_tally(FixStatus, (f.status for f in fixes)),
                 note_complete=check.complete,
                 note_missing=check.missing,
-                control_points=None if plan is None else _point_counts(points),
+                control_points=None if plan is None else _tally(PointStatus, (p.status for p in points)),
                 failed_points=[f"{p.number}. {p.name}" for p in points if p.status is PointStatus.FAIL],
                 open_findings=findings_of.get(key, 0),
                 deployed_in=sorted(current.get(key, [])),
@@ -496,17 +498,11 @@ def _open_release_findings(tx: Tx) -> dict[str, int]:
     return {subject.removeprefix("release:"): count for subject, count in tx.connection.execute(query)}
 
 
-def _point_counts(points: Sequence[ControlPoint]) -> dict[str, int]:
-    counts = {status.value: 0 for status in PointStatus}
-    for point in points:
-        counts[point.status.value] += 1
-    return counts
-
-
-def _fix_counts(fixes: Sequence[DefectFixView]) -> dict[str, int]:
-    counts = {status.value: 0 for status in FixStatus}
-    for item in fixes:
-        counts[item.status] += 1
+def _tally(statuses: Iterable[StrEnum], found: Iterable[str]) -> dict[str, int]:
+    """How many of `found` are in each status, every status present (zero included), in its order."""
+    counts = {status.value: 0 for status in statuses}
+    for status in found:
+        counts[status] += 1
     return counts
 
 
@@ -590,24 +586,24 @@ class _ReleaseLinks:
 
 
 def _move(row: OutboxRow, of_deployment: dict[str, str]) -> Move | None:
-    payload = row.payload
     try:
-        defect_id = int(payload["defect_id"])
-        deployment = str(payload["deployment"])
-        return Move(
-            defect_id=defect_id,
-            release=of_deployment.get(deployment),
-            deployment=deployment,
-            reason=str(payload.get("reason", "retest")),
-            from_state=str(payload["from_state"]),
-            to_state=str(payload["to_state"]),
-            status=row.status,
-            at=row.updated_at,
-            error=row.last_error,
-            detail=row.detail,
-        )
-    except (KeyError, TypeError, ValueError):
+        action = row.action()
+    except ValueError:
         return None  # an action of an older shape; the outbox page still shows it
+    if not isinstance(action, MoveDefect):
+        return None
+    return Move(
+        defect_id=action.defect_id,
+        release=of_deployment.get(action.deployment),
+        deployment=action.deployment,
+        reason=action.reason,
+        from_state=action.from_state,
+        to_state=action.to_state,
+        status=row.status,
+        at=row.updated_at,
+        error=row.last_error,
+        detail=row.detail,
+    )
 
 
 def _move_view(move: Move) -> MoveView:
@@ -649,7 +645,7 @@ def release_detail(
         findings=[finding_view(f) for subject in subjects for f in tx.list_findings(subject)],
         note_check=note_check(record.parsed_note),
         fixes=fixes,
-        fix_counts=_fix_counts(fixes),
+        fix_counts=_tally(FixStatus, (f.status for f in fixes)),
         timeline=_timeline(tx, plan, record, known, key),
     )
 
