@@ -135,6 +135,11 @@ class EnvironmentMapping(_MappingModel):
                 return environment.name
         return None
 
+    def canonical(self, name: str) -> str:
+        """The configured name `name` stands for; `name` as given when the mapping does not know it (an
+        environment only the ledger has)."""
+        return self.resolve(name) or name
+
     def find_in(self, text: str) -> str | None:
         """The environment named anywhere in a sentence ("Deploy dip-platform 1.0.2.0 to SIT-A").
 

@@ -244,7 +244,7 @@ def show_environment(
 ) -> None:
     """An environment: the version of each component deployed now, and every earlier one."""
     with _view(config) as view, view.store.transaction(readonly=True) as tx:
-        environment = view.context.environments.resolve(name) or name
+        environment = view.context.environments.canonical(name)
         current = tx.current_deployments(environment)
         out = view.console
         out.print(f"[bold]{environment}[/]")

@@ -91,9 +91,7 @@ def create_router(processor: Processor, pages: PageOptions | None = None) -> API
     def list_releases(page: Paged, only: ReleaseFilters) -> views.Page[views.ReleaseOverview]:
         """Releases by component, newest version first, with their RFCs, fixes, note check and findings."""
         if only.environment is not None:
-            only = replace(
-                only, environment=processor.context.environments.resolve(only.environment) or only.environment
-            )
+            only = replace(only, environment=processor.context.environments.canonical(only.environment))
         return read(
             lambda tx: views.release_overviews(tx, newest_plan(processor), processor.context, page, only)
         )
@@ -140,7 +138,7 @@ def create_router(processor: Processor, pages: PageOptions | None = None) -> API
         name: str, component: Annotated[str | None, Query(description="Only this component.")] = None
     ) -> views.EnvironmentHistory:
         """An environment's history: every version of each component, newest first."""
-        canonical = processor.context.environments.resolve(name) or name
+        canonical = processor.context.environments.canonical(name)
         history = read(
             lambda tx: views.environment_history(tx, canonical, component=component, known=environment_names)
         )

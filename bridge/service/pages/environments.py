@@ -166,7 +166,7 @@ def environments_router(processor: Processor) -> APIRouter:
         )
 
     def history_page(name: str, component: str | None) -> HTMLResponse:
-        canonical = mapping.resolve(name) or name
+        canonical = mapping.canonical(name)
         with processor.store.transaction(readonly=True) as tx:
             history = views.environment_history(tx, canonical, component=component, known=known)
             newest = views.newest_versions(tx)

@@ -71,9 +71,7 @@ def releases_router(processor: Processor) -> APIRouter:
         only = views.ReleaseFilter(
             component=_blank(component),
             release_type=chosen_type,
-            environment=context.environments.resolve(chosen_environment) or chosen_environment
-            if chosen_environment
-            else None,
+            environment=context.environments.canonical(chosen_environment) if chosen_environment else None,
             has_findings=_has_findings(findings),
         )
         window = views.Window(limit=PAGE_SIZE, offset=offset)
