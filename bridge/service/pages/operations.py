@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from bridge.service import views
 from bridge.service.pages.access import HOW_TO_SET, Form, Gate, Verdict
-from bridge.service.pages.router import PageOptions, page_html
+from bridge.service.pages.router import PageOptions, Pager, page_html
 from bridge.service.processor import Processor
 from bridge.store.outbox import ActionStatus
 
@@ -47,28 +47,6 @@ class FindingFilters:
 
     def api_query(self) -> str:
         return "/api" + self.query()
-
-
-@dataclass(frozen=True)
-class Pager:
-    """Where a page of a list starts and ends, and the addresses of its neighbours."""
-
-    first: int  # 1-based; 0 when the list is empty
-    last: int
-    total: int
-    previous: str | None
-    next: str | None
-
-
-def findings_pager(found: views.Page[views.FindingView], filters: FindingFilters) -> Pager:
-    offset, limit, total = found.offset, found.limit, found.total
-    return Pager(
-        first=offset + 1 if found.items else 0,
-        last=offset + len(found.items),
-        total=total,
-        previous=filters.query(max(offset - limit, 0)) if offset > 0 else None,
-        next=filters.query(offset + limit) if offset + limit < total else None,
-    )
 
 
 @dataclass(frozen=True)
@@ -112,7 +90,7 @@ def operations_router(processor: Processor, options: PageOptions | None = None) 
             FINDINGS_PATH,
             found=found,
             filters=filters,
-            pager=findings_pager(found, filters),
+            pager=Pager.of(found, filters.query),
             codes=codes,
             severities=SEVERITIES,
             findings_path=FINDINGS_PATH,

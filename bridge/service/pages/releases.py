@@ -50,7 +50,7 @@ def _has_findings(value: str | None) -> bool | None:
 
 def releases_router(processor: Processor) -> APIRouter:
     """`/` and `/releases/{component}/{version}`, on the same views as `/api/releases`."""
-    from bridge.service.pages.router import page_html  # the router includes this module
+    from bridge.service.pages.router import Pager, page_html  # the router includes this module
 
     router = APIRouter()
     context = processor.context
@@ -98,8 +98,7 @@ def releases_router(processor: Processor) -> APIRouter:
             types=_choices([t.value for t in ReleaseType], only.release_type),
             environments=_choices([e.name for e in context.environments.environments], only.environment),
             findings=_choices(["yes", "no"], findings, {"yes": "with open findings", "no": "without"}),
-            previous=at(max(0, offset - PAGE_SIZE)) if offset > 0 else None,
-            next=at(offset + PAGE_SIZE) if offset + PAGE_SIZE < page.total else None,
+            pager=Pager.of(page, at),
             release_path=release_path,
             fix_tones=FIX_TONES,
             point_tones=POINT_TONES,

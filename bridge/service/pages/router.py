@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
@@ -24,6 +25,7 @@ from bridge.service.pages.rendering import (
 from bridge.service.plans import newest_plan
 from bridge.service.processor import Processor
 from bridge.service.report import ReadinessReport, build_report, period_start
+from bridge.service.views import Page
 
 CSS_PATH = "/assets/bridge.css"
 REPORT_PATH = "/report"
@@ -43,6 +45,29 @@ class PageOptions:
     def from_settings(cls, settings: Settings) -> PageOptions:
         return cls(
             operator_token=settings.service.operator_token, protect_pages=settings.service.protect_pages
+        )
+
+
+@dataclass(frozen=True)
+class Pager:
+    """Where a page of a list starts and ends, and the addresses of its neighbours."""
+
+    first: int  # 1-based; 0 when the list is empty
+    last: int
+    total: int
+    previous: str | None
+    next: str | None
+
+    @classmethod
+    def of(cls, found: Page[Any], address: Callable[[int], str]) -> Pager:
+        """The pager of `found`; `address(offset)` is the list's address from `offset`."""
+        offset, limit, total = found.offset, found.limit, found.total
+        return cls(
+            first=offset + 1 if found.items else 0,
+            last=offset + len(found.items),
+            total=total,
+            previous=address(max(offset - limit, 0)) if offset > 0 else None,
+            next=address(offset + limit) if offset + limit < total else None,
         )
 
 
