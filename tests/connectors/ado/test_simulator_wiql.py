@@ -13,23 +13,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from connectors.ado.simulator import wiql
+from tests.support.clock import Clock
 
 START = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
 
 
-class Clock:
-    """A settable clock for the simulator, so dates in queries can be exact."""
-
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
 def clock(ado: Any) -> Iterator[Clock]:
-    fake = Clock()
+    fake = Clock(START)
     real = ado.sim.store.clock
     ado.sim.store.clock = fake
     yield fake

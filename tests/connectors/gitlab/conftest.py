@@ -6,7 +6,7 @@ import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,25 +20,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from connectors.gitlab.simulator import GitLabSimulator
 from connectors.simulation import RunningServer
+from tests.support.clock import Clock
 
 TOKEN = "glpat-sim-3xampl3t0k3n"
 INSTANCE = "https://gitlab.example.com"
 START = datetime(2026, 3, 2, 9, 0, 0, tzinfo=UTC)
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "gitlab"
 PROJECT = "mhhs/dip-platform"
-
-
-class Clock:
-    """A clock the tests move by hand, so timestamps in payloads are known."""
-
-    def __init__(self, now: datetime = START) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 @dataclass(frozen=True)
@@ -106,7 +94,7 @@ class Instance:
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(START)
 
 
 class Swappable:

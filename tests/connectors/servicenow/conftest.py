@@ -6,7 +6,7 @@ import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,24 +20,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from connectors.servicenow.simulator import ServiceNowSimulator
 from connectors.simulation import RunningServer
+from tests.support.clock import Clock
 
 USER, PASSWORD = "bridge.integration", "s3cret-pw"
 SECRET = "bridge-shared-key"
 START = datetime(2024, 5, 1, 10, 0, 0, tzinfo=UTC)
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "servicenow"
-
-
-class Clock:
-    """A clock the tests move by hand, so timestamps in payloads are known."""
-
-    def __init__(self, now: datetime = START) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 @dataclass(frozen=True)
@@ -136,7 +124,7 @@ def _receiver() -> Iterator[Receiver]:
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(START)
 
 
 @pytest.fixture
