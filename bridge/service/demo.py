@@ -167,6 +167,8 @@ class DemoStack:
     def urls(self) -> dict[str, str]:
         box = self.box
         return {
+            "bridge pages": f"{self.bridge_url}/",
+            "the release": f"{self.bridge_url}/releases/{COMPONENT}/{VERSION}",
             "bridge API": f"{self.bridge_url}/docs",
             "bridge health": f"{self.bridge_url}/readyz",
             "GitLab": f"{box.url('gitlab')}/api/v4/projects",

@@ -84,6 +84,10 @@ def test_the_demo_keeps_serving_until_interrupted(tmp_path: Path) -> None:
         with urllib.request.urlopen(f"{api.group(1)}/healthz", timeout=5) as answer:
             assert answer.status == 200
         assert re.search(r"ServiceNow\s+http://127\.0\.0\.1:\d+/api/now/table/change_request", output)
+        release = re.search(r"the release\s+(http://\S+/releases/dip-platform/1\.0\.2\.0)", output)
+        assert release, output
+        with urllib.request.urlopen(release.group(1), timeout=5) as answer:
+            assert answer.status == 200 and "<h1>dip-platform 1.0.2.0</h1>" in answer.read().decode()
         demo.send_signal(signal.SIGINT)
         rest, _ = demo.communicate(timeout=30)
         assert demo.returncode == 0, output + rest
