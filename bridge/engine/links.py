@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -67,64 +68,96 @@ def defect_links(releases: list[Release]) -> list[Link]:
 def rfc_links(releases: list[Release], rfcs: dict[str, RfcRecord], context: EngineContext) -> list[Link]:
     """Release-RFC links in both directions: the note names the RFC, or the RFC names the release.
 
-    Of the releases of one component an RFC names, only the best evidenced is kept, and of those the
-    first named: "deploy 1.0.2.0, back out to 1.0.1.3" deploys 1.0.2.0, "redeploy 1.0.1.0 after a
-    failed 1.0.2.0" deploys 1.0.1.0.
+    A note's link is the strongest evidence: where both say so, the note's link is kept.
     """
-    by_number = {record.change.number: record for record in rfcs.values()}
+    numbers = {record.change.number for record in rfcs.values()}
     links: dict[tuple[str, str], Link] = {}
     for release in releases:
-        for number in release.note.rfcs:
-            if number in by_number:
-                links[(release.key, number)] = Link(
-                    LinkKind.RELEASE_RFC,
-                    release.key,
-                    number,
-                    f"release note of {release.tag} names {number}",
-                    f"note:{release.tag}",
-                    Evidence.RELEASE_NOTE,
-                )
+        for link in note_links(release, numbers):
+            links[(link.release, link.other)] = link
     by_version: dict[str, list[Release]] = {}
     for release in releases:
         by_version.setdefault(str(release.version), []).append(release)
     for record in rfcs.values():
-        named = _releases_named(record, by_version, context)
-        best: dict[str, tuple[int, int, Release, str]] = {}
-        for release, strength, position, where in named:
-            held = best.get(release.component)
-            if held is None or (strength, -position) > (held[0], -held[1]):
-                best[release.component] = (strength, position, release, where)
-        for strength, _, release, where in best.values():
-            key = (release.key, record.change.number)
-            if key not in links:
-                links[key] = Link(
-                    LinkKind.RELEASE_RFC,
-                    release.key,
-                    record.change.number,
-                    f"{record.change.number} names {release.component} {release.version} in its {where}",
-                    f"rfc:{record.change.sys_id}@{record.change.mod_count}",
-                    strength,
-                )
+        for link in named_links(record, by_version, context):
+            links.setdefault((link.release, link.other), link)
     return sorted(links.values(), key=lambda link: (link.release, link.other))
 
 
-def _releases_named(
-    record: RfcRecord, by_version: dict[str, list[Release]], context: EngineContext
-) -> list[tuple[Release, int, int, str]]:
-    """(release, evidence strength, position in the text, where) for each release the RFC names."""
+def note_links(release: Release, numbers: Collection[str]) -> list[Link]:
+    """The links of the RFCs a release's note names, of those that exist (`numbers`)."""
+    return [
+        Link(
+            LinkKind.RELEASE_RFC,
+            release.key,
+            number,
+            f"release note of {release.tag} names {number}",
+            f"note:{release.tag}",
+            Evidence.RELEASE_NOTE,
+        )
+        for number in release.note.rfcs
+        if number in numbers
+    ]
+
+
+def named_links(
+    record: RfcRecord, by_version: Mapping[str, list[Release]], context: EngineContext
+) -> list[Link]:
+    """The links of the releases an RFC names (`by_version`: the releases of each version).
+
+    Of the releases of one component an RFC names, only the best evidenced is kept, and of those the
+    first named: "deploy 1.0.2.0, back out to 1.0.1.3" deploys 1.0.2.0, "redeploy 1.0.1.0 after a
+    failed 1.0.2.0" deploys 1.0.1.0.
+    """
+    best: dict[str, tuple[int, int, Release, str]] = {}
+    for release, strength, position, where in _releases_named(record, by_version, context):
+        held = best.get(release.component)
+        if held is None or (strength, -position) > (held[0], -held[1]):
+            best[release.component] = (strength, position, release, where)
+    return [
+        Link(
+            LinkKind.RELEASE_RFC,
+            release.key,
+            record.change.number,
+            f"{record.change.number} names {release.component} {release.version} in its {where}",
+            f"rfc:{record.change.sys_id}@{record.change.mod_count}",
+            strength,
+        )
+        for strength, _, release, where in best.values()
+    ]
+
+
+def versions_named(record: RfcRecord, context: EngineContext) -> set[str]:
+    """The versions an RFC's texts (and its correlation id) mention: only releases of these can be named."""
     change = record.change
-    found: list[tuple[Release, int, int, str]] = []
+    mentioned = {
+        match.group(1) for _, _, text in _texts(record, context) for match in _VERSION_TOKEN.finditer(text)
+    }
     ours = parse_correlation_id(change.correlation_id)
-    texts = (
+    if ours is not None:
+        mentioned.add(ours[1])
+    return mentioned
+
+
+def _texts(record: RfcRecord, context: EngineContext) -> tuple[tuple[Evidence, str, str], ...]:
+    change = record.change
+    return (
         (Evidence.RFC_RELEASE_FIELD, "release field", change.field(context.release_field) or ""),
         (Evidence.RFC_SHORT_DESCRIPTION, "short description", change.short_description),
         (Evidence.RFC_DESCRIPTION, "description", change.description),
     )
+
+
+def _releases_named(
+    record: RfcRecord, by_version: Mapping[str, list[Release]], context: EngineContext
+) -> list[tuple[Release, int, int, str]]:
+    """(release, evidence strength, position in the text, where) for each release the RFC names."""
+    found: list[tuple[Release, int, int, str]] = []
+    ours = parse_correlation_id(record.change.correlation_id)
+    texts = _texts(record, context)
     # Every way of naming a release holds its version: only releases of the versions mentioned (or
     # the one the correlation id names) can be named, so the rest are never scanned.
-    mentioned = {match.group(1) for _, _, text in texts for match in _VERSION_TOKEN.finditer(text)}
-    if ours is not None:
-        mentioned.add(ours[1])
+    mentioned = versions_named(record, context)
     candidates = [release for version in sorted(mentioned) for release in by_version.get(version, [])]
     for release in candidates:
         if ours == (release.component, str(release.version)):

@@ -13,6 +13,7 @@ does independent of the order in which it learns of deployments.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from bridge.domain.actions import Hyperlink, MoveDefect
@@ -58,6 +59,15 @@ def retest_moves(
     """Moves for the fixes in place; of several targets listing a defect, the newest not yet used moves it."""
     actions: list[MoveDefect] = []
     findings: list[Finding] = []
+    for (_, defect_id), candidates in sorted(listings(targets).items()):
+        action, finding = retest_move(defect_id, candidates, defects.get(defect_id), moves, context)
+        actions += [action] if action else []
+        findings += [finding] if finding else []
+    return actions, findings
+
+
+def listings(targets: list[Target]) -> dict[tuple[str, int], list[Target]]:
+    """The targets that list each defect fixed, by place (an environment, or a note) and defect."""
     listing: dict[tuple[str, int], list[Target]] = defaultdict(list)
     for target in targets:
         if target.deployment is not None and not target.deployment.approved:
@@ -65,55 +75,55 @@ def retest_moves(
         place = target.key if target.deployment is None else target.deployment.environment
         for defect_id in target.release.fixed_ids:
             listing[(place, defect_id)].append(target)
-    for (_, defect_id), candidates in sorted(listing.items()):
-        candidates.sort(key=_newest_last)
-        newest = candidates[-1]
-        release = newest.release
-        subject = f"defect:{defect_id}"
-        defect = defects.get(defect_id)
-        if defect is None:
-            findings.append(
-                Finding(
-                    "retest.defect_not_found",
-                    FindingSeverity.WARNING,
-                    subject,
-                    f"The note of {release.component} {release.version} lists defect {defect_id} as "
-                    "fixed, but ADO shows no such defect (yet).",
-                )
-            )
-            continue
-        if defect.state == context.ready_for_retest or defect.state in context.retested_states:
-            continue
-        if defect.state not in context.eligible_states:
-            findings.append(
-                Finding(
-                    "retest.left_alone",
-                    FindingSeverity.INFO,
-                    subject,
-                    f"Defect {defect_id} is {defect.state}, not {' or '.join(context.eligible_states)}: "
-                    f"left alone for {release.component} {release.version}"
-                    + (f" in {newest.deployment.environment}." if newest.deployment else "."),
-                    (("state", defect.state), ("revision", str(defect.rev))),
-                )
-            )
-            continue
-        unused = [t for t in candidates if (defect_id, t.key, RETEST) not in moves]
-        if not unused:
-            continue
-        target = unused[-1]
-        actions.append(
-            MoveDefect(
-                defect_id=defect_id,
-                expected_rev=defect.rev,
-                from_state=defect.state,
-                to_state=context.ready_for_retest,
-                comment=_retest_comment(target.release, target.deployment),
-                deployment=target.key,
-                links=_links(target.release, target.deployment, context),
-                reason=RETEST,
-            )
+    return listing
+
+
+def retest_move(
+    defect_id: int,
+    candidates: list[Target],
+    defect: DefectUpdated | None,
+    moves: Mapping[tuple[int, str, str], DefectMoved],
+    context: EngineContext,
+) -> tuple[MoveDefect | None, Finding | None]:
+    """The move (or the finding) for one defect that these targets, all in one place, list fixed."""
+    candidates = sorted(candidates, key=_newest_last)
+    newest = candidates[-1]
+    release = newest.release
+    subject = f"defect:{defect_id}"
+    if defect is None:
+        return None, Finding(
+            "retest.defect_not_found",
+            FindingSeverity.WARNING,
+            subject,
+            f"The note of {release.component} {release.version} lists defect {defect_id} as "
+            "fixed, but ADO shows no such defect (yet).",
         )
-    return actions, findings
+    if defect.state == context.ready_for_retest or defect.state in context.retested_states:
+        return None, None
+    if defect.state not in context.eligible_states:
+        return None, Finding(
+            "retest.left_alone",
+            FindingSeverity.INFO,
+            subject,
+            f"Defect {defect_id} is {defect.state}, not {' or '.join(context.eligible_states)}: "
+            f"left alone for {release.component} {release.version}"
+            + (f" in {newest.deployment.environment}." if newest.deployment else "."),
+            (("state", defect.state), ("revision", str(defect.rev))),
+        )
+    unused = [t for t in candidates if (defect_id, t.key, RETEST) not in moves]
+    if not unused:
+        return None, None
+    target = unused[-1]
+    return MoveDefect(
+        defect_id=defect_id,
+        expected_rev=defect.rev,
+        from_state=defect.state,
+        to_state=context.ready_for_retest,
+        comment=_retest_comment(target.release, target.deployment),
+        deployment=target.key,
+        links=_links(target.release, target.deployment, context),
+        reason=RETEST,
+    ), None
 
 
 def _newest_last(target: Target) -> tuple[object, ...]:
@@ -136,43 +146,51 @@ def rollback_moves(
         deployment = undone_keys.get(deployment_key)
         if reason != RETEST or deployment is None or (defect_id, deployment_key, ROLLBACK) in moves:
             continue
-        if defect_id in in_place.get((deployment.environment, deployment.component), set()):
-            continue  # another deployment in place still carries the fix
-        defect = defects.get(defect_id)
-        if defect is None:
-            continue
-        if defect.state == move.from_state:
-            # Already back where it was: the rollback move's reply was lost, or a person moved it.
-            continue
-        if defect.state != context.ready_for_retest:
-            findings.append(
-                Finding(
-                    "rollback.already_retested",
-                    FindingSeverity.WARNING,
-                    f"defect:{defect_id}",
-                    f"{deployment.component} {deployment.version} was rolled back in "
-                    f"{deployment.environment}, but defect {defect_id} is already {defect.state}: "
-                    "not moved back.",
-                    (("state", defect.state), ("deployment", deployment_key)),
-                )
-            )
-            continue
-        actions.append(
-            MoveDefect(
-                defect_id=defect_id,
-                expected_rev=defect.rev,
-                from_state=defect.state,
-                to_state=move.from_state,
-                comment=(
-                    f"Release bridge: {deployment.component} {deployment.version} was rolled back in "
-                    f"{deployment.environment} (RFC {deployment.rfc_number}); the fix is no longer deployed "
-                    f"there, so this defect returns to {move.from_state}."
-                ),
-                deployment=deployment_key,
-                reason=ROLLBACK,
-            )
-        )
+        carried = defect_id in in_place.get((deployment.environment, deployment.component), set())
+        action, finding = rollback_move(move, deployment, carried, defects.get(defect_id), context)
+        actions += [action] if action else []
+        findings += [finding] if finding else []
     return actions, findings
+
+
+def rollback_move(
+    move: DefectMoved,
+    deployment: Deployment,
+    carried: bool,
+    defect: DefectUpdated | None,
+    context: EngineContext,
+) -> tuple[MoveDefect | None, Finding | None]:
+    """Whether a defect the bridge moved for an undone deployment goes back (`carried`: another
+    deployment in place there still carries the fix)."""
+    if carried or defect is None:
+        return None, None
+    if defect.state == move.from_state:
+        # Already back where it was: the rollback move's reply was lost, or a person moved it.
+        return None, None
+    defect_id = move.defect_id
+    if defect.state != context.ready_for_retest:
+        return None, Finding(
+            "rollback.already_retested",
+            FindingSeverity.WARNING,
+            f"defect:{defect_id}",
+            f"{deployment.component} {deployment.version} was rolled back in "
+            f"{deployment.environment}, but defect {defect_id} is already {defect.state}: "
+            "not moved back.",
+            (("state", defect.state), ("deployment", deployment.key)),
+        )
+    return MoveDefect(
+        defect_id=defect_id,
+        expected_rev=defect.rev,
+        from_state=defect.state,
+        to_state=move.from_state,
+        comment=(
+            f"Release bridge: {deployment.component} {deployment.version} was rolled back in "
+            f"{deployment.environment} (RFC {deployment.rfc_number}); the fix is no longer deployed "
+            f"there, so this defect returns to {move.from_state}."
+        ),
+        deployment=deployment.key,
+        reason=ROLLBACK,
+    ), None
 
 
 def _retest_comment(release: Release, deployment: Deployment | None) -> str:
