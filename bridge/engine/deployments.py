@@ -176,7 +176,7 @@ def ledger_of(deployments: list[Deployment]) -> list[LedgerEntry]:
     for deployment in deployments:
         by_place[(deployment.environment, deployment.component)].append(deployment)
     for place_deployments in by_place.values():
-        entries.extend(_stays(place_deployments))
+        entries.extend(stays(place_deployments))
     return sorted(entries, key=lambda e: (e.environment, e.component, e.deployed_from, e.version))
 
 
@@ -187,7 +187,7 @@ class _Stay:
     undone: bool = False
 
 
-def _stays(deployments: list[Deployment]) -> list[LedgerEntry]:
+def stays(deployments: list[Deployment]) -> list[LedgerEntry]:
     # Walk deployments and back-outs in time order, keeping the versions in place as a stack: a
     # back-out takes its deployment off and makes the one below current again; an older version
     # deployed again undoes every newer one in place.

@@ -74,7 +74,7 @@ def plan(state: ProgrammeState, context: EngineContext, now: datetime) -> Plan:
         undone, carried_fixes(in_place), state.defects, state.moves, context
     )
     findings += retest_findings + rollback_findings
-    findings += _both_fixed_and_open(releases)
+    findings += regressions(releases)
 
     verdicts, ancestry_checks, carry_findings = carry_forward(releases, state.ancestry)
     findings += carry_findings
@@ -87,9 +87,9 @@ def plan(state: ProgrammeState, context: EngineContext, now: datetime) -> Plan:
             rfcs_of[link.release].append(by_number[link.other])
             releases_of_rfc[link.other].append(by_key[link.release])
     points = {r.key: tuple(control_points(r, rfcs_of.get(r.key, []), context)) for r in releases}
-    findings += _failed_points(releases, points)
+    findings += failed_points(releases, points)
 
-    findings = _unique(findings)
+    findings = unique_findings(findings)
     write_backs: list[Action] = []
     for number, linked in sorted(releases_of_rfc.items()):
         record = by_number[number]
@@ -138,7 +138,7 @@ def change_window_findings(rfcs: dict[str, RfcRecord]) -> list[Finding]:
     return findings
 
 
-def _both_fixed_and_open(releases: list[Release]) -> list[Finding]:
+def regressions(releases: list[Release]) -> list[Finding]:
     # The parser reports a defect both fixed and outstanding within one note; across releases of one
     # component, a defect fixed earlier and listed outstanding later means the fix was lost.
     findings = []
@@ -165,7 +165,7 @@ def _both_fixed_and_open(releases: list[Release]) -> list[Finding]:
     return findings
 
 
-def _failed_points(releases: list[Release], points: dict[str, tuple[ControlPoint, ...]]) -> list[Finding]:
+def failed_points(releases: list[Release], points: dict[str, tuple[ControlPoint, ...]]) -> list[Finding]:
     findings = []
     for release in releases:
         for point in points.get(release.key, ()):
@@ -182,7 +182,7 @@ def _failed_points(releases: list[Release], points: dict[str, tuple[ControlPoint
     return findings
 
 
-def _unique(findings: list[Finding]) -> list[Finding]:
+def unique_findings(findings: list[Finding]) -> list[Finding]:
     seen: dict[tuple[str, str, str], Finding] = {}
     for finding in findings:
         seen.setdefault((finding.code, finding.subject, finding.message), finding)

@@ -66,41 +66,50 @@ def releases_of(
     """The releases the tags show, and findings about tags and versions."""
     releases: list[Release] = []
     findings: list[Finding] = []
-    for (project, tag), event in sorted(events.items()):
-        component = context.component(project)
-        if component is None or event.removed:
-            continue
-        version = version_from_tag(tag, component.name, component.tag_patterns)
-        if version is None:
-            findings.append(
-                Finding(
-                    "tag.not_a_release",
-                    FindingSeverity.INFO,
-                    f"tag:{project}:{tag}",
-                    f"Tag {tag} of {project} matches none of the tag patterns "
-                    f"({', '.join(component.tag_patterns)}), so it is not a release.",
-                )
-            )
-            continue
-        note = _parse(event.note, component.name, component.tag_patterns)
-        releases.append(
-            Release(
-                component=component.name,
-                project=project,
-                version=version,
-                tag=tag,
-                commit_sha=event.commit_sha,
-                published_at=event.published_at,
-                web_url=event.web_url,
-                note_source=event.note_source,
-                note_text=event.note,
-                note=note,
-            )
-        )
-    findings.extend(_version_findings(releases))
+    for event in (events[key] for key in sorted(events)):
+        read = release_of(event, context)
+        if isinstance(read, Release):
+            releases.append(read)
+        elif read is not None:
+            findings.append(read)
+    return chain_of(releases, findings)
+
+
+def chain_of(releases: list[Release], findings: list[Finding]) -> tuple[list[Release], list[Finding]]:
+    """The releases of one version each, and the findings about their versions and notes after `findings`."""
+    findings = [*findings, *_version_findings(releases)]
     for release in releases:
         findings.extend(_note_findings(release))
     return _unique_versions(releases), findings
+
+
+def release_of(event: ReleasePublished, context: EngineContext) -> Release | Finding | None:
+    """The release a tag shows; a finding when the tag names no version; None when it is not a
+    configured component's, or is gone."""
+    component = context.component(event.project)
+    if component is None or event.removed:
+        return None
+    version = version_from_tag(event.tag, component.name, component.tag_patterns)
+    if version is None:
+        return Finding(
+            "tag.not_a_release",
+            FindingSeverity.INFO,
+            f"tag:{event.project}:{event.tag}",
+            f"Tag {event.tag} of {event.project} matches none of the tag patterns "
+            f"({', '.join(component.tag_patterns)}), so it is not a release.",
+        )
+    return Release(
+        component=component.name,
+        project=event.project,
+        version=version,
+        tag=event.tag,
+        commit_sha=event.commit_sha,
+        published_at=event.published_at,
+        web_url=event.web_url,
+        note_source=event.note_source,
+        note_text=event.note,
+        note=_parse(event.note, component.name, component.tag_patterns),
+    )
 
 
 def _unique_versions(releases: list[Release]) -> list[Release]:

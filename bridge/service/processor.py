@@ -14,7 +14,8 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -30,9 +31,12 @@ from bridge.domain.events import (
     RecordRef,
     Source,
 )
+from bridge.domain.findings import Finding
 from bridge.domain.links import LinkKind
 from bridge.engine.context import EngineContext
-from bridge.engine.reconcile import Plan, plan
+from bridge.engine.deployments import LedgerEntry
+from bridge.engine.incremental import PlanChanges, Planner
+from bridge.engine.reconcile import Plan
 from bridge.engine.state import ProgrammeState
 from bridge.errors import BridgeError, TransientError
 from bridge.store import Store
@@ -99,9 +103,10 @@ class _Write:
 def _mark(done: _Persisted, write: _Write, findings: Mapping[tuple[str, str, str], object]) -> None:
     """Remember a committed write, so the next plan stores only what differs again."""
     if write.kind == "finding":
-        done.findings.add(write.key)
+        done.findings[write.key[1]].add(write.key)
     elif write.kind == "resolve":
-        done.findings -= {key for key in done.findings if key[1] == write.key and key not in findings}
+        held = done.findings.get(write.key, set())
+        held -= {key for key in held if key not in findings}
     elif write.kind == "link":
         done.links.add(write.key)
     elif write.kind == "unlink":
@@ -114,7 +119,9 @@ def _mark(done: _Persisted, write: _Write, findings: Mapping[tuple[str, str, str
 class _Persisted:
     """What the last stored plan held, so the next store writes only what changed."""
 
-    findings: set[tuple[str, str, str]] = field(default_factory=set)
+    findings: defaultdict[str, set[tuple[str, str, str]]] = field(
+        default_factory=lambda: defaultdict(set)
+    )  # by subject
     links: set[tuple[str, str, str]] = field(default_factory=set)
     ledger: tuple[DeploymentEntry, ...] | None = None
     actions: set[str] = field(default_factory=set)
@@ -144,12 +151,22 @@ class Processor:
         self.lease = lease
         # Asked between poll pages; the service sets it to its draining flag.
         self.stopping: Callable[[], bool] = lambda: False
-        self.state = ProgrammeState()
+        self.planner = Planner(context)
         self.last_journal_id = 0
-        self.last_plan: Plan | None = None
+        self._planned = False  # whether the planner's plan has been stored once, whole
         self._persisted: _Persisted | None = None
         self._lock = threading.RLock()
         self.observer = ProcessorObserver()
+
+    @property
+    def state(self) -> ProgrammeState:
+        """Everything the journal told so far, folded (the planner's)."""
+        return self.planner.state
+
+    @property
+    def last_plan(self) -> Plan | None:
+        """The whole plan, once there is one (built on demand: the worker itself stores changes)."""
+        return self.planner.plan() if self._planned else None
 
     # --- intake ----------------------------------------------------------------------------------
 
@@ -311,25 +328,76 @@ class Processor:
                 tx.mark_inbox_failed(row_id, error, retry_at=now + timedelta(days=7), now=now)
             log.warning("inbox row %s not processed: %s", row_id, error)
 
-    def refresh(self) -> Plan | None:
-        """Fold journal revisions not yet seen (from any replica) into the state; replan and store."""
+    def refresh(self) -> PlanChanges | None:
+        """Fold journal revisions not yet seen (from any replica) into the plan; store what changed.
+
+        The first time, the whole plan is stored (what differs from the store); after that, each
+        batch plans again only what its events reach, and stores only that.
+        """
         with self._lock:
-            applied = 0
+            events: list[DomainEvent] = []
             while True:
                 with self.store.transaction(readonly=True) as tx:
                     rows = tx.journal_after(self.last_journal_id)
                 if not rows:
                     break
                 for row_id, event in rows:
-                    self.state.apply(event)
+                    events.append(event)
                     self.last_journal_id = row_id
-                applied += len(rows)
-            if applied == 0 and self.last_plan is not None:
+            now = self.clock()
+            if not self._planned:
+                for event in events:
+                    self.planner.state.apply(event)
+                self.planner = Planner.of(self.planner.state, self.context, now)
+                self._store_plan(self.planner.plan())
+                self._planned = True
                 return None
-            result = plan(self.state, self.context, self.clock())
-            self._store_plan(result)
-            self.last_plan = result
-            return result
+            if not events and not self.context.create_rfc_drafts:
+                return None
+            changes = self.planner.apply(events, now)
+            if not changes.empty:
+                self._store_changes(changes)
+            return changes
+
+    def _store_changes(self, changes: PlanChanges) -> None:
+        """Store what one batch changed in the plan: the actions first, then findings, links, releases
+        and the ledger, in small transactions (SQLite has one writer)."""
+        now = self.clock()
+        done = self._persisted
+        assert done is not None  # the whole plan was stored first
+        planner = self.planner
+        with self.store.transaction() as tx:
+            tx.enqueue([a for a in changes.added if a.key not in done.actions], cause="plan", now=now)
+            tx.supersede(changes.gone, kinds=SUPERSEDED_KINDS, now=now)
+        done.actions |= {a.key for a in changes.added}
+        writes: list[_Write] = []
+        findings: dict[tuple[str, str, str], Finding] = {}
+        for subject in sorted(changes.subjects):
+            about = planner.findings_about(subject)
+            findings.update(((f.code, f.subject, f.message), f) for f in about)
+            writes += [_Write("finding", (f.code, f.subject, f.message), f) for f in about]
+            writes.append(_Write("resolve", subject, about))
+        for kind, left, right in sorted(changes.links):
+            link = planner.link(kind, left, right)
+            if link is None:
+                writes.append(_Write("unlink", (kind, left, right), None))
+            else:
+                writes.append(_Write("link", (kind, left, right), link))
+        for key in sorted(changes.releases):
+            release = planner.release(key)
+            if release is not None:
+                writes.append(_Write("release", (release.project, release.tag, release.note_text), release))
+        for start in range(0, len(writes), WRITES_PER_TRANSACTION):
+            chunk = writes[start : start + WRITES_PER_TRANSACTION]
+            with self.store.transaction() as tx:
+                for write in chunk:
+                    self._apply(tx, write, now)
+            for write in chunk:
+                _mark(done, write, findings)
+        if changes.places:
+            with self.store.transaction() as tx:
+                for place in sorted(changes.places):
+                    tx.replace_ledger_of(place, _ledger_entries(planner.ledger_of(place)))
 
     def _store_plan(self, result: Plan) -> None:
         """Store what changed since the last stored plan: the actions first, in one transaction, then
@@ -349,10 +417,9 @@ class Processor:
         findings = {(f.code, f.subject, f.message): f for f in result.findings}
         links = {(link.kind.value, link.release, link.other): link for link in result.links}
         releases = {(r.project, r.tag, r.note_text): r for r in result.releases}
-        writes: list[_Write] = [
-            _Write("finding", key, findings[key]) for key in set(findings) - done.findings
-        ]
-        for subject in sorted({key[1] for key in done.findings - set(findings)}):
+        stored = {key for keys in done.findings.values() for key in keys}
+        writes: list[_Write] = [_Write("finding", key, findings[key]) for key in set(findings) - stored]
+        for subject in sorted({key[1] for key in stored - set(findings)}):
             still = [f for key, f in findings.items() if key[1] == subject]
             writes.append(_Write("resolve", subject, still))
         writes += [_Write("link", key, links[key]) for key in set(links) - done.links]
@@ -366,18 +433,7 @@ class Processor:
             for write in chunk:
                 _mark(done, write, findings)
 
-        ledger = tuple(
-            DeploymentEntry(
-                e.environment,
-                e.component,
-                str(e.version),
-                e.rfc_number,
-                e.deployed_from,
-                e.deployed_to,
-                e.undone,
-            )
-            for e in result.ledger
-        )
+        ledger = _ledger_entries(result.ledger)
         if ledger != done.ledger:
             with self.store.transaction() as tx:
                 tx.replace_ledger(ledger)
@@ -405,9 +461,10 @@ class Processor:
             tx.upsert_release(_release_record(write.value, self.state), now=now)
 
     def _load_persisted(self, tx: Tx) -> _Persisted:
-        findings = {(f.code, f.subject, f.message) for f in tx.list_findings()}
-        links = {(link.kind.value, link.left, link.right) for link in tx.links()}
-        return _Persisted(findings=findings, links=links)
+        persisted = _Persisted(links={(link.kind.value, link.left, link.right) for link in tx.links()})
+        for f in tx.list_findings():
+            persisted.findings[f.subject].add((f.code, f.subject, f.message))
+        return persisted
 
     # --- dispatch --------------------------------------------------------------------------------
 
@@ -473,6 +530,15 @@ class Processor:
             "processed": processed,
             "dispatched": dispatched,
         }
+
+
+def _ledger_entries(entries: Iterable[LedgerEntry]) -> tuple[DeploymentEntry, ...]:
+    return tuple(
+        DeploymentEntry(
+            e.environment, e.component, str(e.version), e.rfc_number, e.deployed_from, e.deployed_to, e.undone
+        )
+        for e in entries
+    )
 
 
 def _event_key(event: DomainEvent) -> str:

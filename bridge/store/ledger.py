@@ -153,6 +153,19 @@ class LedgerQueries(Queries):
     def replace_ledger(self, entries: Iterable[DeploymentEntry]) -> None:
         """Make the ledger exactly these stays: the engine derives the whole ledger from the records."""
         self.connection.execute(delete(deployments))
+        self._insert_stays(entries)
+
+    def replace_ledger_of(self, place: tuple[str, str], entries: Iterable[DeploymentEntry]) -> None:
+        """Make one (environment, component)'s ledger exactly these stays."""
+        environment, component = place
+        self.connection.execute(
+            delete(deployments).where(
+                deployments.c.environment == environment, deployments.c.component == component
+            )
+        )
+        self._insert_stays(entries)
+
+    def _insert_stays(self, entries: Iterable[DeploymentEntry]) -> None:
         rows = [
             {
                 "environment": e.environment,

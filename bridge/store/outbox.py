@@ -395,6 +395,21 @@ class OutboxQueries(Queries):
             counts[ActionStatus(status)] = count
         return counts
 
+    def supersede(self, keys: Collection[str], *, kinds: Collection[str], now: datetime | None = None) -> int:
+        """Skip the waiting actions of `kinds` with these keys, which the plan no longer wants; count them."""
+        if not keys:
+            return 0
+        result = self.connection.execute(
+            update(outbox)
+            .where(
+                outbox.c.key.in_(sorted(keys)),
+                outbox.c.status.in_([ActionStatus.PENDING.value, ActionStatus.RETRY.value]),
+                outbox.c.kind.in_(list(kinds)),
+            )
+            .values(status=ActionStatus.SKIPPED.value, detail=SUPERSEDED, updated_at=now or utcnow())
+        )
+        return int(result.rowcount or 0)
+
     def supersede_waiting(
         self, wanted: Collection[str], *, kinds: Collection[str], now: datetime | None = None
     ) -> int:
