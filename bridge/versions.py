@@ -56,12 +56,17 @@ class Version:
         return (self.major, self.minor, self.patch, self.emergency)
 
     def __str__(self) -> str:
-        return ".".join(str(p) for p in self.parts)
+        return f"{self.major}.{self.minor}.{self.patch}.{self.emergency}"
 
     def __lt__(self, other: object) -> bool:
         if not isinstance(other, Version):
             return NotImplemented
-        return self.parts < other.parts
+        return (self.major, self.minor, self.patch, self.emergency) < (
+            other.major,
+            other.minor,
+            other.patch,
+            other.emergency,
+        )
 
     @property
     def release_type(self) -> ReleaseType | None:

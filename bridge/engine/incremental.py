@@ -39,7 +39,7 @@ from bridge.domain.events import (
 from bridge.domain.findings import Finding
 from bridge.domain.links import LinkKind
 from bridge.engine.carry_forward import CarryForward, carry_forward
-from bridge.engine.context import EngineContext
+from bridge.engine.context import CORRELATION_PREFIX, EngineContext
 from bridge.engine.control_points import ControlPoint, control_points
 from bridge.engine.deployments import Deployment, LedgerEntry, deployments_of, stays
 from bridge.engine.links import Link, defect_links, named_links, note_links, versions_named
@@ -270,7 +270,8 @@ class Planner:
             after = {release.key: release for release in chain}
             self._chains[name] = after
             for key in sorted(before.keys() | after.keys()):
-                if before.get(key) != after.get(key):
+                # The same tag's unchanged event gives the same release object: no deep compare.
+                if before.get(key) is not after.get(key) and before.get(key) != after.get(key):
                     self._release_changed(key, before.get(key), after.get(key), dirty, changed)
 
     def _release_read(self, key: tuple[str, str]) -> Release | Finding | None:
@@ -290,6 +291,9 @@ class Planner:
         for release, present in ((before, False), (after, True)):
             if release is None:
                 continue
+            changed.links.update(
+                (link.kind.value, link.release, link.other) for link in defect_links([release])
+            )
             version = str(release.version)
             for defect_id in release.fixed_ids:
                 _toggle(self._fixed_in[defect_id], key, present)
@@ -299,12 +303,11 @@ class Planner:
                 self._releases[key] = release
                 self._by_version[version][key] = release
             dirty.defects.update(release.fixed_ids)
-            dirty.rfcs.update(self._mentions.get(version, ()))
+            dirty.rfcs.update(s for s in self._mentions.get(version, ()) if self._may_name(s, release))
         if after is None:
             self._releases.pop(key, None)
             self._by_version[str(before.version if before else "")].pop(key, None)
             self._unlinked.discard(key)
-            self._points.pop(key, None)
         elif not self._rfcs_of.get(key):
             self._unlinked.add(key)
         dirty.notes_read.add(key)
@@ -336,6 +339,16 @@ class Planner:
                 self._mentions[version].add(sys_id)
             self._mentioned[sys_id] = mentioned
             dirty.deployments.add(sys_id)
+
+    def _may_name(self, sys_id: str, release: Release) -> bool:
+        """Whether an RFC that mentions a release's version may name it: every way of naming a release
+        holds its component's name (in its tag or beside the version) or is the bridge's correlation id."""
+        change = self.state.rfcs[sys_id].change
+        if change.correlation_id.startswith(CORRELATION_PREFIX):
+            return True
+        texts = (change.field(self.context.release_field) or "", change.short_description, change.description)
+        component = release.component.lower()
+        return any(component in text.lower() for text in texts)
 
     def _plan_links(self, dirty: _Dirty, changed: _Changed) -> None:
         pairs: set[tuple[str, str]] = set()
@@ -519,6 +532,8 @@ class Planner:
             release = self._releases.get(key)
             if release is None:
                 self._set(("release", key), (), (), changed)
+                if self._points.pop(key, None) is not None:
+                    changed.points.add(key)
                 continue
             records = [self._record(number) for number in sorted(self._rfcs_of.get(key, ()))]
             points = tuple(control_points(release, records, self.context))

@@ -4,13 +4,15 @@ duplicates, its plan is the full plan of the same state: the same actions, findi
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bridge.domain.events import DomainEvent, RfcState
+from bridge.domain.findings import Finding
 from bridge.engine.context import EngineContext
-from bridge.engine.incremental import Planner
+from bridge.engine.incremental import PlanChanges, Planner
 from bridge.engine.reconcile import Plan, plan
 from bridge.engine.state import ProgrammeState
 from support.histories import histories
@@ -44,14 +46,57 @@ def _batches(data: st.DataObject, events: list[DomainEvent]) -> list[list[Domain
     return batches
 
 
+def _differ(before: dict[Any, Any], after: dict[Any, Any]) -> set[Any]:
+    return {key for key in before.keys() | after.keys() if before.get(key) != after.get(key)}
+
+
+def _reported(changes: PlanChanges, before: Plan, after: Plan) -> None:
+    """Every difference between two consecutive plans is among the changes reported (the store writes
+    only those)."""
+
+    def links(p: Plan) -> dict[Any, Any]:
+        return {(link.kind.value, link.release, link.other): link for link in p.links}
+
+    def subjects(p: Plan) -> dict[str, Any]:
+        found: dict[str, list[Finding]] = {}
+        for finding in p.findings:
+            found.setdefault(finding.subject, []).append(finding)
+        return found
+
+    def ledger(p: Plan) -> dict[Any, Any]:
+        places: dict[Any, list[Any]] = {}
+        for entry in p.ledger:
+            places.setdefault((entry.environment, entry.component), []).append(entry)
+        return places
+
+    assert _differ(links(before), links(after)) <= changes.links
+    assert _differ(subjects(before), subjects(after)) <= changes.subjects
+    assert _differ(ledger(before), ledger(after)) <= changes.places
+    assert (
+        _differ({r.key: r for r in before.releases}, {r.key: r for r in after.releases}) <= changes.releases
+    )
+    assert _differ(before.control_points, after.control_points) <= changes.points
+    wanted_before = {a.key: a for a in before.actions}
+    wanted_after = {a.key: a for a in after.actions}
+    assert set(wanted_before) - set(wanted_after) <= changes.gone
+    assert {k for k in wanted_after if wanted_before.get(k) != wanted_after[k]} <= {
+        a.key for a in changes.added
+    }
+    assert not changes.gone & set(wanted_after)
+
+
 def _follow(batches: list[list[DomainEvent]], ctx: EngineContext) -> None:
     planner = Planner(ctx)
     state = ProgrammeState()
+    before = plan(state, ctx, NOW)
     for batch in batches:
-        planner.apply(batch, NOW)
+        changes = planner.apply(batch, NOW)
         for event in batch:
             state.apply(event)
-        _same(planner.plan(), plan(state, ctx, NOW))
+        after = plan(state, ctx, NOW)
+        _same(planner.plan(), after)
+        _reported(changes, before, after)
+        before = after
 
 
 @settings(max_examples=150, deadline=None)
