@@ -43,6 +43,12 @@ class Deployment:
         return f"{self.component}:{self.version}"
 
 
+def deployed_release(key: str) -> str | None:
+    """The release key of a deployment key (environment:component:version:rfc), None if it is not one."""
+    parts = key.split(":")
+    return f"{parts[1]}:{parts[2]}" if len(parts) == 4 else None
+
+
 @dataclass(frozen=True)
 class LedgerEntry:
     """One stay of a version in an environment."""
@@ -55,6 +61,8 @@ class LedgerEntry:
     deployed_to: datetime | None  # None while it is the current version
     undone: bool  # rolled back: backed out, or replaced by an older version
     deployment: str  # the deployment's key
+    approved: bool = True  # its RFC is approved (no defect moves for it otherwise)
+    rfc_sys_id: str = ""
 
     @property
     def current(self) -> bool:
@@ -220,6 +228,8 @@ def stays(deployments: list[Deployment]) -> list[LedgerEntry]:
             stays[d.key].to,
             stays[d.key].undone,
             d.key,
+            d.approved,
+            d.rfc_sys_id,
         )
         for d in deployments
     ]

@@ -20,9 +20,10 @@ from bridge.domain.actions import Hyperlink, MoveDefect
 from bridge.domain.events import DefectMoved, DefectUpdated
 from bridge.domain.findings import Finding, FindingSeverity
 from bridge.engine.context import EngineContext
-from bridge.engine.deployments import Deployment
+from bridge.engine.deployments import Deployment, deployed_release
 from bridge.engine.releases import Release
 
+NOTE_TARGET = "note:"
 RETEST = "retest"
 ROLLBACK = "rollback"
 
@@ -37,7 +38,14 @@ class Target:
 
 
 def note_target_key(release: Release) -> str:
-    return f"note:{release.key}"
+    return f"{NOTE_TARGET}{release.key}"
+
+
+def target_release(target: str) -> str | None:
+    """The release key a move's target names: a note (`note:{release key}`) or a deployment."""
+    if target.startswith(NOTE_TARGET):
+        return target.removeprefix(NOTE_TARGET)
+    return deployed_release(target)
 
 
 def carried_fixes(targets: list[Target]) -> dict[tuple[str, str], set[int]]:

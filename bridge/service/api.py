@@ -14,7 +14,6 @@ from bridge.domain.events import Source
 from bridge.service import views
 from bridge.service.pages.access import Gate
 from bridge.service.pages.router import PageOptions
-from bridge.service.plans import newest_plan
 from bridge.service.processor import Processor
 from bridge.service.views import Window
 from bridge.store.outbox import ActionStatus
@@ -92,16 +91,12 @@ def create_router(processor: Processor, pages: PageOptions | None = None) -> API
         """Releases by component, newest version first, with their RFCs, fixes, note check and findings."""
         if only.environment is not None:
             only = replace(only, environment=processor.context.environments.canonical(only.environment))
-        return read(
-            lambda tx: views.release_overviews(tx, newest_plan(processor), processor.context, page, only)
-        )
+        return read(lambda tx: views.release_overviews(tx, processor.context, page, only))
 
     @router.get("/releases/{component}/{version}", tags=["releases"], responses=NOT_FOUND)
     def get_release(component: str, version: str) -> views.ReleaseDetail:
         """A release: linked RFCs and defects, control points, carry-forward, findings and note check."""
-        detail = read(
-            lambda tx: views.release_detail(tx, newest_plan(processor), processor.context, component, version)
-        )
+        detail = read(lambda tx: views.release_detail(tx, processor.context, component, version))
         return found(detail, f"release {version} of {component}")
 
     @router.get("/rfcs", tags=["rfcs"])

@@ -15,7 +15,7 @@ import socket
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -33,13 +33,16 @@ from bridge.domain.events import (
 )
 from bridge.domain.findings import Finding
 from bridge.domain.links import LinkKind
+from bridge.engine.carry_forward import CarryForward
 from bridge.engine.context import EngineContext
+from bridge.engine.control_points import ControlPoint
 from bridge.engine.deployments import LedgerEntry
 from bridge.engine.incremental import PlanChanges, Planner
 from bridge.engine.reconcile import Plan
 from bridge.engine.state import ProgrammeState
 from bridge.errors import BridgeError, TransientError
 from bridge.store import Store
+from bridge.store.decisions import PointRow, VerdictRow
 from bridge.store.inbox import InboxKind, InboxPut, InboxRow
 from bridge.store.journal import journal_identity
 from bridge.store.ledger import DeploymentEntry
@@ -349,7 +352,12 @@ class Processor:
                 for event in events:
                     self.planner.state.apply(event)
                 self.planner = Planner.of(self.planner.state, self.context, now)
-                self._store_plan(self.planner.plan())
+                whole = self.planner.plan()
+                self._store_plan(whole)
+                self._store_decisions(
+                    {r.key for r in whole.releases} | self._stored_point_keys(),
+                    {r.component for r in whole.releases} | self._stored_components(),
+                )
                 self._planned = True
                 return None
             if not events and not self.context.create_rfc_drafts:
@@ -398,6 +406,31 @@ class Processor:
             with self.store.transaction() as tx:
                 for place in sorted(changes.places):
                     tx.replace_ledger_of(place, _ledger_entries(planner.ledger_of(place)))
+        self._store_decisions(changes.points, changes.components)
+
+    def _store_decisions(self, releases: Collection[str], components: Collection[str]) -> None:
+        """Store the control points of these releases and the carry-forward verdicts of these components,
+        as the planner holds them, for the readers."""
+        planner = self.planner
+        keys = sorted(releases)
+        for start in range(0, len(keys), WRITES_PER_TRANSACTION):
+            with self.store.transaction() as tx:
+                for key in keys[start : start + WRITES_PER_TRANSACTION]:
+                    tx.replace_control_points(key, [_point_row(p) for p in planner.points_of(key)])
+        if components:
+            with self.store.transaction() as tx:
+                for component in sorted(components):
+                    tx.replace_carry_forward(
+                        component, [_verdict_row(v) for v in planner.verdicts_of(component)]
+                    )
+
+    def _stored_point_keys(self) -> set[str]:
+        with self.store.transaction(readonly=True) as tx:
+            return tx.point_release_keys()
+
+    def _stored_components(self) -> set[str]:
+        with self.store.transaction(readonly=True) as tx:
+            return tx.carry_forward_components()
 
     def _store_plan(self, result: Plan) -> None:
         """Store what changed since the last stored plan: the actions first, in one transaction, then
@@ -532,10 +565,26 @@ class Processor:
         }
 
 
+def _point_row(point: ControlPoint) -> PointRow:
+    return PointRow(point.number, point.name, point.status.value, point.evidence, point.source)
+
+
+def _verdict_row(verdict: CarryForward) -> VerdictRow:
+    return VerdictRow(verdict.emergency, verdict.regular, verdict.dropped, verdict.ancestry)
+
+
 def _ledger_entries(entries: Iterable[LedgerEntry]) -> tuple[DeploymentEntry, ...]:
     return tuple(
         DeploymentEntry(
-            e.environment, e.component, str(e.version), e.rfc_number, e.deployed_from, e.deployed_to, e.undone
+            e.environment,
+            e.component,
+            str(e.version),
+            e.rfc_number,
+            e.deployed_from,
+            e.deployed_to,
+            e.undone,
+            e.approved,
+            e.rfc_sys_id,
         )
         for e in entries
     )

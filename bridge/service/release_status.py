@@ -1,7 +1,7 @@
 """Where a release stands, in release managers' words: each fixed defect's status and why, the timeline.
 
-Read from what the store holds (defects as last read, the outbox's moves) and the newest plan
-(deployments in place); free of HTTP and of queries, so the pages, the read API and their tests share it.
+Read from what the store holds (defects as last read, the outbox's moves, the ledger the worker
+stored); free of HTTP and of queries, so the pages, the read API and their tests share it.
 """
 
 from __future__ import annotations
@@ -13,10 +13,11 @@ from enum import StrEnum
 
 from bridge.engine.context import EngineContext
 from bridge.engine.deployments import Deployment, LedgerEntry
-from bridge.engine.reconcile import Plan
-from bridge.engine.retest import ROLLBACK, note_target_key
+from bridge.engine.retest import ROLLBACK
+from bridge.store.ledger import DeploymentRow
 from bridge.store.outbox import ActionStatus
 from bridge.store.records import DefectRecord
+from bridge.versions import Version
 
 WAITING_STATUSES = (ActionStatus.PENDING, ActionStatus.RUNNING, ActionStatus.RETRY)
 
@@ -60,21 +61,48 @@ class DefectFix:
 
 @dataclass(frozen=True)
 class Deployed:
-    """What a plan says is deployed, indexed once per page: by release, in place, and by deployment."""
+    """What the stored ledger says is deployed, indexed once per page: by release, and in place."""
 
     by_release: dict[str, list[Deployment]]  # each release's deployments, oldest first
     in_place: frozenset[str]  # keys of deployments not undone (backed out, or replaced by an older one)
-    release_of: dict[str, str]  # each deployment key (and note key) with the release key it deploys
+    stays: dict[str, list[LedgerEntry]]  # each release's stays in environments, oldest first
 
     @classmethod
-    def of(cls, plan: Plan) -> Deployed:
+    def of_ledger(cls, rows: Iterable[DeploymentRow]) -> Deployed:
+        """From the ledger rows of some releases (each stay is one deployment)."""
         by_release: dict[str, list[Deployment]] = {}
-        for deployment in sorted(plan.deployments, key=lambda d: d.at):
+        stays: dict[str, list[LedgerEntry]] = {}
+        in_place: set[str] = set()
+        for row in sorted(rows, key=lambda r: (r.deployed_from, r.id)):
+            version = Version.parse(row.version)
+            deployment = Deployment(
+                row.environment,
+                row.component,
+                version,
+                row.rfc_number or "",
+                row.rfc_sys_id or "",
+                row.deployed_from,
+                row.approved,
+                None,
+            )
             by_release.setdefault(deployment.release_key, []).append(deployment)
-        undone = {e.deployment for e in plan.ledger if e.undone}
-        release_of = {d.key: d.release_key for d in plan.deployments}
-        release_of.update({note_target_key(r): r.key for r in plan.releases})
-        return cls(by_release, frozenset(d.key for d in plan.deployments if d.key not in undone), release_of)
+            stays.setdefault(deployment.release_key, []).append(
+                LedgerEntry(
+                    row.environment,
+                    row.component,
+                    version,
+                    row.rfc_number or "",
+                    row.deployed_from,
+                    row.deployed_to,
+                    row.rolled_back,
+                    deployment.key,
+                    row.approved,
+                    row.rfc_sys_id or "",
+                )
+            )
+            if not row.rolled_back:
+                in_place.add(deployment.key)
+        return cls(by_release, frozenset(in_place), stays)
 
 
 def fix_status(
@@ -85,7 +113,7 @@ def fix_status(
     deployed: Deployed,
     context: EngineContext,
 ) -> DefectFix:
-    """The status of one fixed defect for `release`, from its moves (all releases'), its state, the plan."""
+    """The status of one fixed defect for `release`, from its moves (all releases'), its state, the ledger."""
     title = record.title if record else None
     state = record.state if record else None
 
@@ -189,7 +217,7 @@ def timeline(
 ) -> list[TimelineEntry]:
     """Published, each RFC state change, deployed, each defect moved, rolled back: oldest first.
 
-    `stays` are the release's stays in environments, from the plan's ledger.
+    `stays` are the release's stays in environments, from the stored ledger.
     """
     entries: list[TimelineEntry] = []
     if published_at is not None:

@@ -1,4 +1,4 @@
-"""Views: what the read API and the pages show, read from the store and the newest plan, free of HTTP."""
+"""Views: what the read API and the pages show, read from the store (what the worker stored), free of HTTP."""
 
 from __future__ import annotations
 
@@ -16,10 +16,9 @@ from bridge.domain.events import ChangeUpdated
 from bridge.domain.links import LinkKind
 from bridge.engine.context import EngineContext
 from bridge.engine.control_points import BRIDGE_NOTE_MARK, PointStatus
-from bridge.engine.reconcile import Plan
 from bridge.engine.releases import release_key
+from bridge.engine.retest import target_release
 from bridge.service.release_status import (
-    DefectFix,
     Deployed,
     FixStatus,
     Move,
@@ -435,7 +434,7 @@ class ReleaseFilter:
 
 
 def release_overviews(
-    tx: Tx, plan: Plan | None, context: EngineContext, window: Window, only: ReleaseFilter = ReleaseFilter()
+    tx: Tx, context: EngineContext, window: Window, only: ReleaseFilter = ReleaseFilter()
 ) -> Page[ReleaseOverview]:
     """Releases by component, newest version first, each with its links, fixes, note check and findings."""
     query = select(*[releases.c[name] for name in ReleaseSummary.model_fields], releases.c.parsed_note).where(
@@ -463,14 +462,15 @@ def release_overviews(
         ]
     shown = window.cut(_newest_first(found))
     keys = [release_key(r.component, r.version) for r in shown]
-    links = _ReleaseLinks.read(tx, keys, plan, context)
+    links = _ReleaseLinks.read(tx, keys, context)
+    judged = tx.control_points_of(keys)
     current: dict[str, list[str]] = {}
     for row in tx.current_deployments():
         current.setdefault(release_key(row.component, row.version), []).append(row.environment)
     items = []
     for summary, key in zip(shown, keys, strict=True):
         check = note_check(notes[key])
-        points = plan.control_points.get(key, ()) if plan is not None else ()
+        points = judged.get(key, [])
         fixes = links.fixes(key)
         items.append(
             ReleaseOverview(
@@ -480,8 +480,8 @@ def release_overviews(
                 fix_counts=_tally(FixStatus, (f.status for f in fixes)),
                 note_complete=check.complete,
                 note_missing=check.missing,
-                control_points=None if plan is None else _tally(PointStatus, (p.status for p in points)),
-                failed_points=[f"{p.number}. {p.name}" for p in points if p.status is PointStatus.FAIL],
+                control_points=_tally(PointStatus, (p.status for p in points)) if key in judged else None,
+                failed_points=[f"{p.number}. {p.name}" for p in points if p.status == PointStatus.FAIL],
                 open_findings=findings_of.get(key, 0),
                 deployed_in=sorted(current.get(key, [])),
             )
@@ -515,11 +515,11 @@ class _ReleaseLinks:
     rfc_records: dict[str, RfcRecord]
     defect_records: dict[int, DefectRecord]
     moves: dict[int, list[Move]]
-    deployed: Deployed | None  # None before the first plan
+    deployed: Deployed
     context: EngineContext
 
     @classmethod
-    def read(cls, tx: Tx, keys: Sequence[str], plan: Plan | None, context: EngineContext) -> _ReleaseLinks:
+    def read(cls, tx: Tx, keys: Sequence[str], context: EngineContext) -> _ReleaseLinks:
         rfc_links: dict[str, list[LinkRow]] = {key: [] for key in keys}
         fixed_links: dict[str, list[LinkRow]] = {key: [] for key in keys}
         for link in tx.links(kind=LinkKind.RELEASE_RFC, lefts=keys):
@@ -528,10 +528,10 @@ class _ReleaseLinks:
             fixed_links[link.left].append(link)
         numbers = {link.right for found in rfc_links.values() for link in found}
         ids = {int(link.right) for found in fixed_links.values() for link in found if link.right.isdigit()}
-        deployed = Deployed.of(plan) if plan is not None else None
+        deployed = Deployed.of_ledger(tx.stays_of([_split_release_key(key) for key in keys]))
         moves: dict[int, list[Move]] = {}
         for row in tx.moves_of(ids):
-            move = _move(row, deployed.release_of if deployed else {})
+            move = _move(row)
             if move is not None:
                 moves.setdefault(move.defect_id, []).append(move)
         return cls(
@@ -566,11 +566,8 @@ class _ReleaseLinks:
                 continue
             defect_id = int(link.right)
             moves = self.moves.get(defect_id, [])
-            if self.deployed is None:
-                fix = DefectFix(defect_id, None, None, FixStatus.WAITING, "the bridge has not planned yet")
-            else:
-                record = self.defect_records.get(defect_id)
-                fix = fix_status(defect_id, record, key, moves, self.deployed, self.context)
+            record = self.defect_records.get(defect_id)
+            fix = fix_status(defect_id, record, key, moves, self.deployed, self.context)
             views.append(
                 DefectFixView(
                     id=fix.id,
@@ -585,7 +582,7 @@ class _ReleaseLinks:
         return views
 
 
-def _move(row: OutboxRow, of_deployment: dict[str, str]) -> Move | None:
+def _move(row: OutboxRow) -> Move | None:
     try:
         action = row.action()
     except ValueError:
@@ -594,7 +591,7 @@ def _move(row: OutboxRow, of_deployment: dict[str, str]) -> Move | None:
         return None
     return Move(
         defect_id=action.defect_id,
-        release=of_deployment.get(action.deployment),
+        release=target_release(action.deployment),
         deployment=action.deployment,
         reason=action.reason,
         from_state=action.from_state,
@@ -620,9 +617,7 @@ def _move_view(move: Move) -> MoveView:
     )
 
 
-def release_detail(
-    tx: Tx, plan: Plan | None, context: EngineContext, component: str, version: str
-) -> ReleaseDetail | None:
+def release_detail(tx: Tx, context: EngineContext, component: str, version: str) -> ReleaseDetail | None:
     """One release with everything known about it; None if the bridge knows no such release."""
     found = [r for r in tx.releases_of(component, version) if not r.removed]
     if not found:
@@ -630,7 +625,7 @@ def release_detail(
     record = found[0]
     key = release_key(component, version)
     summary = release_summary(record)
-    known = _ReleaseLinks.read(tx, [key], plan, context)
+    known = _ReleaseLinks.read(tx, [key], context)
     rfcs = known.rfcs(key)
     fixes = known.fixes(key)
     subjects = [f"release:{key}", *(f"rfc:{r.number}" for r in rfcs), *(f"defect:{f.id}" for f in fixes)]
@@ -640,19 +635,17 @@ def release_detail(
         defects_fixed=_linked_defects(tx, known.fixed_links[key]),
         defects_outstanding=_linked_defects(tx, tx.links(kind=LinkKind.DEFECT_OUTSTANDING, left=key)),
         deployed_in=tx.environments_running(component, version),
-        control_points=_control_points(plan, key),
-        carry_forward=_carry_forward(plan, key),
+        control_points=_control_points(tx, key),
+        carry_forward=_carry_forward(tx, key),
         findings=[finding_view(f) for subject in subjects for f in tx.list_findings(subject)],
         note_check=note_check(record.parsed_note),
         fixes=fixes,
         fix_counts=_tally(FixStatus, (f.status for f in fixes)),
-        timeline=_timeline(tx, plan, record, known, key),
+        timeline=_timeline(tx, record, known, key),
     )
 
 
-def _timeline(
-    tx: Tx, plan: Plan | None, record: ReleaseRecord, known: _ReleaseLinks, key: str
-) -> list[TimelineView]:
+def _timeline(tx: Tx, record: ReleaseRecord, known: _ReleaseLinks, key: str) -> list[TimelineView]:
     sys_ids = {rfc.sys_id for rfc in known.rfc_records.values()}
     revisions = [
         RfcRevision(event.number, event.state.value.capitalize(), event.updated_at)
@@ -663,8 +656,8 @@ def _timeline(
         tag=record.tag,
         published_at=record.published_at,
         rfc_revisions=revisions,
-        deployments=known.deployed.by_release.get(key, []) if known.deployed else (),
-        stays=[e for e in plan.ledger if release_key(e.component, str(e.version)) == key] if plan else (),
+        deployments=known.deployed.by_release.get(key, []),
+        stays=known.deployed.stays.get(key, []),
         moves=[m for found in known.moves.values() for m in found if m.release == key],
     )
     return [TimelineView(at=e.at, what=e.what.value, text=e.text, source=e.source) for e in entries]
@@ -688,26 +681,23 @@ def _linked_defects(tx: Tx, found: list[LinkRow]) -> list[LinkedDefect]:
     return views
 
 
-def _control_points(plan: Plan | None, key: str) -> list[ControlPointView] | None:
-    if plan is None:
+def _control_points(tx: Tx, key: str) -> list[ControlPointView] | None:
+    """The release's control points as the worker stored them; None before they were judged."""
+    points = tx.control_points_of([key]).get(key)
+    if points is None:
         return None
     return [
-        ControlPointView(
-            number=p.number, name=p.name, status=p.status.value, evidence=p.evidence, source=p.source
-        )
-        for p in plan.control_points.get(key, ())
+        ControlPointView(number=p.number, name=p.name, status=p.status, evidence=p.evidence, source=p.source)
+        for p in points
     ]
 
 
-def _carry_forward(plan: Plan | None, key: str) -> list[CarryForwardView]:
-    if plan is None:
-        return []
+def _carry_forward(tx: Tx, key: str) -> list[CarryForwardView]:
     return [
         CarryForwardView(
             emergency=v.emergency, regular=v.regular, dropped=list(v.dropped), ancestry=v.ancestry
         )
-        for v in plan.carry_forward
-        if key in (v.emergency, v.regular)
+        for v in tx.carry_forward_of(key)
     ]
 
 

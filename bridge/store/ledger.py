@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -25,6 +25,8 @@ class DeploymentRow:
     deployed_from: datetime
     deployed_to: datetime | None
     rolled_back: bool
+    approved: bool = True  # under an approved RFC (no defect moves for it otherwise)
+    rfc_sys_id: str | None = None
 
     @property
     def current(self) -> bool:
@@ -41,6 +43,8 @@ def _deployment(row: Row[Any]) -> DeploymentRow:
         deployed_from=row.deployed_from,
         deployed_to=row.deployed_to,
         rolled_back=row.rolled_back,
+        approved=row.approved,
+        rfc_sys_id=row.rfc_sys_id,
     )
 
 
@@ -150,6 +154,23 @@ class LedgerQueries(Queries):
         )
         return [_deployment(row) for row in self.connection.execute(query)]
 
+    def stays_of(self, releases: Collection[tuple[str, str]]) -> list[DeploymentRow]:
+        """Every stay of these (component, version) releases in any environment, oldest first."""
+        if not releases:
+            return []
+        components = sorted({component for component, _ in releases})
+        query = (
+            select(deployments)
+            .where(deployments.c.component.in_(components))
+            .order_by(deployments.c.deployed_from, deployments.c.id)
+        )
+        wanted = set(releases)
+        return [
+            _deployment(row)
+            for row in self.connection.execute(query)
+            if (row.component, row.version) in wanted
+        ]
+
     def replace_ledger(self, entries: Iterable[DeploymentEntry]) -> None:
         """Make the ledger exactly these stays: the engine derives the whole ledger from the records."""
         self.connection.execute(delete(deployments))
@@ -175,6 +196,8 @@ class LedgerQueries(Queries):
                 "deployed_from": e.deployed_from,
                 "deployed_to": e.deployed_to,
                 "rolled_back": e.rolled_back,
+                "approved": e.approved,
+                "rfc_sys_id": e.rfc_sys_id,
             }
             for e in entries
         ]
@@ -193,3 +216,5 @@ class DeploymentEntry:
     deployed_from: datetime
     deployed_to: datetime | None
     rolled_back: bool
+    approved: bool = True
+    rfc_sys_id: str | None = None

@@ -20,7 +20,9 @@ from sqlalchemy import (
     Dialect,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -195,6 +197,8 @@ deployments = Table(
     Column("deployed_from", UtcDateTime(), nullable=False),
     Column("deployed_to", UtcDateTime()),
     Column("rolled_back", Boolean(), nullable=False, server_default=text("false")),
+    Column("approved", Boolean(), nullable=False, server_default=text("true")),
+    Column("rfc_sys_id", String(64)),
     comment="Environment ledger: which version of a component was deployed where, when, by which RFC.",
 )
 Index(
@@ -296,4 +300,43 @@ journal = Table(
     UniqueConstraint("kind", "record_key", "revision"),
     _one_of("source", SOURCES, "source"),
     comment="Each revision of each record read, once: the engine's state is their fold.",
+)
+
+control_points = Table(
+    "control_points",
+    metadata,
+    Column("release_key", String(256), nullable=False),
+    Column("position", Integer(), nullable=False),
+    Column("number", String(16), nullable=False),
+    Column("name", String(256), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("evidence", Text(), nullable=False),
+    Column("source", String(512), nullable=False),
+    PrimaryKeyConstraint("release_key", "position"),
+    comment="Each release's control points as the engine judged them last, in the approach's order.",
+)
+
+carry_forward = Table(
+    "carry_forward",
+    metadata,
+    Column("emergency", String(256), nullable=False),
+    Column("component", String(128), nullable=False),
+    Column("regular", String(256)),
+    Column("dropped", _json(), nullable=False),
+    Column("ancestry", Boolean()),
+    PrimaryKeyConstraint("emergency"),
+    comment="Each emergency release's carry-forward verdict: into which regular release, what was dropped.",
+)
+Index("ix_carry_forward_regular", carry_forward.c.regular)
+Index("ix_carry_forward_component", carry_forward.c.component)
+
+snapshots = Table(
+    "snapshots",
+    metadata,
+    _id(),
+    Column("journal_id", BigInteger(), nullable=False),
+    Column("taken_at", UtcDateTime(), nullable=False),
+    Column("format", Integer(), nullable=False),
+    Column("payload", LargeBinary(), nullable=False),
+    comment="The engine's state folded from the journal up to journal_id, compressed.",
 )

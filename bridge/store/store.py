@@ -16,6 +16,7 @@ from bridge.store import migrate
 from bridge.store.audit import AuditQueries
 from bridge.store.base import lock_key
 from bridge.store.cursors import CursorQueries
+from bridge.store.decisions import DecisionQueries
 from bridge.store.engine import SQLITE_BEGIN, make_engine
 from bridge.store.findings import FindingQueries
 from bridge.store.inbox import InboxQueries
@@ -39,6 +40,7 @@ class Tx(
     OutboxQueries,
     AuditQueries,
     CursorQueries,
+    DecisionQueries,
 ):
     """One transaction, with every store query on it; it commits when its `with` block ends."""
 

@@ -10,7 +10,6 @@ from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import HTMLResponse
 
 from bridge.service import views
-from bridge.service.plans import newest_plan
 from bridge.service.processor import Processor
 from bridge.versions import ReleaseType
 
@@ -76,7 +75,7 @@ def releases_router(processor: Processor) -> APIRouter:
         )
         window = views.Window(limit=PAGE_SIZE, offset=offset)
         with processor.store.transaction(readonly=True) as tx:
-            page = views.release_overviews(tx, newest_plan(processor), context, window, only)
+            page = views.release_overviews(tx, context, window, only)
         query = {
             "component": only.component or "",
             "type": only.release_type or "",
@@ -108,7 +107,7 @@ def releases_router(processor: Processor) -> APIRouter:
     def release_page(component: str, version: str) -> HTMLResponse:
         """One release: its note's check, control points, RFCs, defects, carry-forward, timeline, findings."""
         with processor.store.transaction(readonly=True) as tx:
-            detail = views.release_detail(tx, newest_plan(processor), context, component, version)
+            detail = views.release_detail(tx, context, component, version)
         if detail is None:
             raise HTTPException(404, f"no release {version} of {component} known to the bridge")
         return page_html(

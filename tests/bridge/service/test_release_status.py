@@ -8,7 +8,6 @@ from datetime import timedelta
 import pytest
 
 from bridge.engine.deployments import Deployment, LedgerEntry
-from bridge.engine.reconcile import Plan
 from bridge.service.release_status import (
     Deployed,
     FixStatus,
@@ -18,6 +17,7 @@ from bridge.service.release_status import (
     fix_status,
     timeline,
 )
+from bridge.store.ledger import DeploymentRow
 from bridge.store.outbox import ActionStatus
 from bridge.store.records import DefectRecord
 from bridge.versions import Version
@@ -30,7 +30,23 @@ DEPLOYMENT = SIT_B.key
 
 
 def plan_with(*deployments: Deployment, ledger: tuple[LedgerEntry, ...] = ()) -> Deployed:
-    return Deployed.of(Plan((), (), deployments, ledger, {}, (), (), ()))
+    """What the stored ledger holds for these deployments (undone where `ledger` says so)."""
+    undone = {entry.deployment for entry in ledger if entry.undone}
+    return Deployed.of_ledger(
+        DeploymentRow(
+            n,
+            d.environment,
+            d.component,
+            str(d.version),
+            d.rfc_number,
+            d.at,
+            None,
+            d.key in undone,
+            d.approved,
+            d.rfc_sys_id,
+        )
+        for n, d in enumerate(deployments)
+    )
 
 
 def defect(state: str) -> DefectRecord:

@@ -1,0 +1,152 @@
+"""What the engine decided, stored for readers: each release's control points and each emergency
+release's carry-forward verdict (the ledger is in `ledger`, findings in `findings`), and snapshots of
+the engine's state."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, or_, select
+
+from bridge.store.base import Queries, utcnow
+from bridge.store.schema import carry_forward, control_points, journal, snapshots
+
+
+@dataclass(frozen=True)
+class PointRow:
+    """One control point of a release, as the engine judged it last."""
+
+    number: str
+    name: str
+    status: str
+    evidence: str
+    source: str
+
+
+@dataclass(frozen=True)
+class VerdictRow:
+    """An emergency release's carry-forward verdict (release keys; `regular` None until there is one)."""
+
+    emergency: str
+    regular: str | None
+    dropped: tuple[int, ...]
+    ancestry: bool | None  # None until GitLab has answered
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    journal_id: int
+    taken_at: datetime
+    format: int
+    payload: bytes
+
+
+class DecisionQueries(Queries):
+    """Control points, carry-forward verdicts and snapshots."""
+
+    def replace_control_points(self, release_key: str, points: Iterable[PointRow]) -> None:
+        """Make one release's control points exactly these (none: the release is gone)."""
+        self.connection.execute(delete(control_points).where(control_points.c.release_key == release_key))
+        rows = [
+            {"release_key": release_key, "position": position, **point.__dict__}
+            for position, point in enumerate(points)
+        ]
+        if rows:
+            self.connection.execute(control_points.insert(), rows)
+
+    def control_points_of(self, release_keys: Collection[str]) -> dict[str, list[PointRow]]:
+        """The control points of these releases, in order; a release never judged has none."""
+        found: dict[str, list[PointRow]] = {}
+        if not release_keys:
+            return found
+        query = (
+            select(control_points)
+            .where(control_points.c.release_key.in_(sorted(release_keys)))
+            .order_by(control_points.c.release_key, control_points.c.position)
+        )
+        for row in self.connection.execute(query):
+            found.setdefault(row.release_key, []).append(
+                PointRow(row.number, row.name, row.status, row.evidence, row.source)
+            )
+        return found
+
+    def point_release_keys(self) -> set[str]:
+        return set(self.connection.execute(select(control_points.c.release_key).distinct()).scalars())
+
+    def carry_forward_components(self) -> set[str]:
+        return set(self.connection.execute(select(carry_forward.c.component).distinct()).scalars())
+
+    def replace_carry_forward(self, component: str, verdicts: Iterable[VerdictRow]) -> None:
+        """Make one component's carry-forward verdicts exactly these."""
+        self.connection.execute(delete(carry_forward).where(carry_forward.c.component == component))
+        rows = [
+            {
+                "emergency": v.emergency,
+                "component": component,
+                "regular": v.regular,
+                "dropped": list(v.dropped),
+                "ancestry": v.ancestry,
+            }
+            for v in verdicts
+        ]
+        if rows:
+            self.connection.execute(carry_forward.insert(), rows)
+
+    def carry_forward_of(self, release_key: str) -> list[VerdictRow]:
+        """The verdicts that concern a release, as the emergency release or the regular one."""
+        query = (
+            select(carry_forward)
+            .where(or_(carry_forward.c.emergency == release_key, carry_forward.c.regular == release_key))
+            .order_by(carry_forward.c.emergency)
+        )
+        return [_verdict(row) for row in self.connection.execute(query)]
+
+    def carry_forward_all(self) -> list[VerdictRow]:
+        return [_verdict(row) for row in self.connection.execute(select(carry_forward))]
+
+    # --- snapshots ---------------------------------------------------------------------------------
+
+    def save_snapshot(
+        self, journal_id: int, payload: bytes, *, format: int, now: datetime | None = None
+    ) -> None:
+        """Keep a snapshot of the state folded up to `journal_id`; older snapshots go."""
+        self.connection.execute(
+            snapshots.insert().values(
+                journal_id=journal_id, taken_at=now or utcnow(), format=format, payload=payload
+            )
+        )
+        newest = (
+            select(snapshots.c.id).order_by(snapshots.c.journal_id.desc(), snapshots.c.id.desc()).limit(1)
+        )
+        self.connection.execute(delete(snapshots).where(snapshots.c.id.not_in(newest.scalar_subquery())))
+
+    def newest_snapshot(self) -> Snapshot | None:
+        row = self.connection.execute(
+            select(snapshots).order_by(snapshots.c.journal_id.desc(), snapshots.c.id.desc()).limit(1)
+        ).first()
+        return None if row is None else Snapshot(row.journal_id, row.taken_at, row.format, bytes(row.payload))
+
+    def compact_journal(self, *, before: datetime) -> int:
+        """Delete journal rows recorded before `before` that the newest snapshot holds; count them.
+
+        Only rows a snapshot covers go, so the state can always be rebuilt: the snapshot, then the
+        journal after it."""
+        snapshot = self.newest_snapshot()
+        if snapshot is None:
+            return 0
+        result = self.connection.execute(
+            delete(journal).where(journal.c.id <= snapshot.journal_id, journal.c.recorded_at < before)
+        )
+        return int(result.rowcount or 0)
+
+    def journal_span(self) -> tuple[int, int]:
+        """(rows, newest id) of the journal."""
+        count, newest = self.connection.execute(select(func.count(), func.max(journal.c.id))).one()
+        return int(count or 0), int(newest or 0)
+
+
+def _verdict(row: Any) -> VerdictRow:
+    return VerdictRow(row.emergency, row.regular, tuple(int(d) for d in row.dropped), row.ancestry)
