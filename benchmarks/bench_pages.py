@@ -22,7 +22,6 @@ from bridge.domain.events import (
 from bridge.engine.context import Component, EngineContext
 from bridge.mappings import environment_mapping, servicenow_mapping
 from bridge.service.app import create_app
-from bridge.service.plans import plan_from_journal
 from bridge.service.processor import Processor
 from bridge.store import Store
 from bridge.store.inbox import InboxKind
@@ -185,10 +184,6 @@ def run() -> dict[str, object]:
     seeded_s = time.perf_counter() - started
 
     figures: dict[str, object] = {"pages_seed_s": round(seeded_s, 1)}
-    # Beside a worker process, the HTTP process folds the journal and plans when it has grown.
-    started = time.perf_counter()
-    plan_from_journal(store, context, processor.clock())
-    figures["pages_plan_from_journal_s"] = round(time.perf_counter() - started, 2)
     with store.transaction(readonly=True) as tx:
         counts = tx.outbox_counts()
     figures["pages_actions_waiting"] = sum(counts.values())

@@ -87,11 +87,9 @@ def _check_samples(console: Console, samples: Path) -> None:
 
 def _show_programme(console: Console, stack: DemoStack) -> None:
     assert stack.service is not None
-    state = stack.service.processor.state
-    console.print(
-        f"The bridge has read the programme: {len(state.releases)} releases, "
-        f"{len(state.rfcs)} RFCs, {len(state.defects)} defects."
-    )
+    with stack.service.processor.store.transaction(readonly=True) as tx:
+        releases, rfcs, defects = tx.record_counts()
+    console.print(f"The bridge has read the programme: {releases} releases, {rfcs} RFCs, {defects} defects.")
 
 
 def _show_account(console: Console, result: Account) -> None:

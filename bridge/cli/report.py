@@ -34,7 +34,6 @@ def report(
 ) -> None:
     """The readiness report: releases, deployments and retest moves of the period, and what is open."""
     from bridge.service.pages.rendering import render_report_html, render_report_markdown
-    from bridge.service.plans import plan_from_journal
     from bridge.service.report import build_report, period_start
     from bridge.service.wiring import engine_context, load_mappings
     from bridge.store import Store
@@ -44,10 +43,9 @@ def report(
     now = datetime.now(UTC)
     store = Store.from_settings(settings.database)
     try:
-        result = plan_from_journal(store, context, now)
         with store.transaction(readonly=True) as tx:
             data = build_report(
-                result, tx, context, since=period_start(since.date() if since else None, now), now=now
+                tx, context, since=period_start(since.date() if since else None, now), now=now
             )
     finally:
         store.close()

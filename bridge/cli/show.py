@@ -1,11 +1,11 @@
-"""`bridge show`: a release, RFCs, a defect or an environment, readable, from the store and a fresh plan."""
+"""`bridge show`: a release, RFCs, a defect or an environment, readable, from what the service stored."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 import typer
@@ -17,8 +17,6 @@ from bridge.cli.options import ConfigOption, settings_or_exit
 from bridge.domain.actions import MoveDefect
 from bridge.domain.links import LinkKind
 from bridge.engine.context import EngineContext
-from bridge.engine.reconcile import Plan, plan
-from bridge.engine.state import ProgrammeState
 from bridge.service.wiring import engine_context, load_mappings
 from bridge.store import Store
 from bridge.store.audit import AuditEntry
@@ -30,27 +28,11 @@ app = typer.Typer(help="Show a release, RFCs, a defect or an environment.", no_a
 
 @dataclass
 class View:
-    """What every view reads: the store, the engine's context, and a plan made now from the journal."""
+    """What every view reads: the store (what the worker stored) and the engine's context."""
 
     store: Store
     context: EngineContext
-    plan: Plan
     console: Console
-
-
-def fresh_plan(store: Store, context: EngineContext, now: datetime) -> Plan:
-    """The engine's plan from every journal revision; computed here, nothing stored or sent."""
-    state = ProgrammeState()
-    last = 0
-    while True:
-        with store.transaction(readonly=True) as tx:
-            rows = tx.journal_after(last)
-        if not rows:
-            break
-        for row_id, event in rows:
-            state.apply(event)
-            last = row_id
-    return plan(state, context, now)
 
 
 @contextmanager
@@ -59,7 +41,7 @@ def _view(config: ConfigOption) -> Iterator[View]:
     context = engine_context(settings, load_mappings())
     store = Store.from_settings(settings.database)
     try:
-        yield View(store, context, fresh_plan(store, context, datetime.now(UTC)), Console(width=120))
+        yield View(store, context, Console(width=120))
     finally:
         store.close()
 
@@ -118,7 +100,7 @@ def show_release(
         out.print(f"Deployed now in: {', '.join(environments) or 'no environment'}")
         _release_rfcs(view, tx, key)
         _release_defects(view, tx, key)
-        _control_points(view, key)
+        _control_points(view, tx, key)
         _findings(view, tx.list_findings(f"release:{key}"))
 
 
@@ -154,16 +136,16 @@ def _release_defects(view: View, tx: Tx, key: str) -> None:
     view.console.print(table)
 
 
-def _control_points(view: View, key: str) -> None:
-    points = view.plan.control_points.get(key, ())
+def _control_points(view: View, tx: Tx, key: str) -> None:
+    points = tx.control_points_of([key]).get(key)
     if not points:
-        view.console.print("Control points: not evaluated (the release is not in the plan)")
+        view.console.print("Control points: not evaluated yet (the service has not judged the release)")
         return
     table = Table(title="Control points", title_justify="left")
     for column in ("point", "name", "status", "evidence"):
         table.add_column(column, overflow="fold")
     for point in points:
-        table.add_row(point.number, point.name, point.status.value, escape(point.evidence))
+        table.add_row(point.number, point.name, point.status, escape(point.evidence))
     view.console.print(table)
 
 
@@ -191,10 +173,10 @@ def show_rfc(
             links = tx.links(kind=LinkKind.RELEASE_RFC, right=record.number)
             releases = ", ".join(f"{link.left.replace(':', ' ')} ({link.evidence})" for link in links)
             out.print(f"Releases: {escape(releases) or 'none linked'}")
-            stays = [e for e in view.plan.ledger if e.rfc_number == record.number]
+            stays = [e for e in tx.ledger() if e.rfc_number == record.number]
             for stay in stays:
                 until = "now" if stay.deployed_to is None else _when(stay.deployed_to)
-                undone = " (rolled back)" if stay.undone else ""
+                undone = " (rolled back)" if stay.rolled_back else ""
                 out.print(
                     f"Deployed {stay.component} {stay.version} to {stay.environment}"
                     f" from {_when(stay.deployed_from)} to {until}{undone}"
@@ -228,11 +210,10 @@ def show_defect(
         ):
             links = tx.links(kind=kind, right=str(record.id))
             out.print(f"{label}: {', '.join(link.left.replace(':', ' ') for link in links) or 'none'}")
-        planned = [a for a in view.plan.actions if isinstance(a, MoveDefect) and a.defect_id == record.id]
-        for move in planned:
-            status = tx.action_by_key(move.key)
-            where = status.status.value if status else "not yet in the outbox"
-            out.print(f"Move {move.from_state} → {move.to_state} ({move.reason}): {where}")
+        for row in tx.moves_of([record.id]):
+            move = row.action()
+            if isinstance(move, MoveDefect):
+                out.print(f"Move {move.from_state} → {move.to_state} ({move.reason}): {row.status.value}")
         _findings(view, tx.list_findings(f"defect:{record.id}"))
         _audit(view, tx.audit_trail(record=f"defect:{record.id}"))
 

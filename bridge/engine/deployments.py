@@ -36,11 +36,16 @@ class Deployment:
 
     @property
     def key(self) -> str:
-        return f"{self.environment}:{self.component}:{self.version}:{self.rfc_number}"
+        return deployment_key(self.environment, self.component, str(self.version), self.rfc_number)
 
     @property
     def release_key(self) -> str:
         return f"{self.component}:{self.version}"
+
+
+def deployment_key(environment: str, component: str, version: str, rfc_number: str) -> str:
+    """A deployment's key: what a move is for, in the outbox and the ledger."""
+    return f"{environment}:{component}:{version}:{rfc_number}"
 
 
 def deployed_release(key: str) -> str | None:

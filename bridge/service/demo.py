@@ -17,10 +17,11 @@ import pysnow
 import uvicorn
 
 from bridge.config import load_settings
-from bridge.engine.reconcile import Plan
+from bridge.domain.links import LinkKind
 from bridge.sandbox.programme import Programme
 from bridge.sandbox.runner import DEFAULT_PORTS, SYSTEMS, Sandbox
 from bridge.service.runner import Service
+from bridge.store.store import Tx
 from connectors.simulation import free_port
 
 PROJECT = "mhhs/dip-platform"
@@ -159,8 +160,10 @@ class DemoStack:
             with service.processor.store.transaction(readonly=True) as tx:
                 done = {p.source for p in tx.poll_states() if p.last_success_at is not None}
                 waiting = tx.inbox_stats().unprocessed
+                planned = tx.planned_through()
+                _, newest = tx.journal_span()
             polled_all = done >= set(service.processor.connectors)
-            return polled_all and waiting == 0 and service.processor.last_plan is not None
+            return polled_all and waiting == 0 and planned is not None and planned >= newest
 
         _until(polled, timeout_s, "the first polls")
 
@@ -339,9 +342,8 @@ def account(stack: DemoStack, started: float) -> Account:
         comment = _bridge_comment(box, defect_id)
         result.defects.append(DefectOutcome(defect_id, titles[key], state, bool(comment), comment))
     result.work_note = _work_note(box)
-    latest = stack.service.processor.last_plan
-    if latest is not None:
-        _from_plan(result, latest)
+    with stack.service.processor.store.transaction(readonly=True) as tx:
+        _from_store(result, tx)
     moved = [d for d in result.defects if d.moved]
     result.complete = (
         len(moved) == len(FIXED) - 1
@@ -351,23 +353,22 @@ def account(stack: DemoStack, started: float) -> Account:
     return result
 
 
-def _from_plan(result: Account, latest: Plan) -> None:
+def _from_store(result: Account, tx: Tx) -> None:
+    """What the bridge decided about the demo's release, as its worker stored it."""
     release = f"{COMPONENT}:{VERSION}"
-    result.rfc_links = sorted(
-        link.other for link in latest.links if link.kind.value == "release-rfc" and link.release == release
-    )
-    for entry in latest.ledger:
-        if entry.environment == ENVIRONMENT and entry.component == COMPONENT and entry.current:
-            result.environment_version = str(entry.version)
-            result.environment_rfc = entry.rfc_number
-    ids = {f"defect:{d.id}" for d in result.defects}
-    result.left_alone = [
-        f.message for f in latest.findings if f.code == "retest.left_alone" and f.subject in ids
-    ]
+    result.rfc_links = sorted(link.right for link in tx.links(kind=LinkKind.RELEASE_RFC, left=release))
+    for row in tx.current_deployments(ENVIRONMENT):
+        if row.component == COMPONENT and not row.rolled_back:
+            result.environment_version = row.version
+            result.environment_rfc = row.rfc_number
+    about = [f for d in result.defects for f in tx.list_findings(f"defect:{d.id}")]
+    result.left_alone = [f.message for f in about if f.code == "retest.left_alone"]
+    subjects = [f"release:{release}", f"rfc:{result.rfc_number}"]
     result.findings = [
         f"[{f.severity.value}] {f.message}"
-        for f in latest.findings
-        if f.code != "retest.left_alone" and (VERSION in f.message or result.rfc_number in f.subject)
+        for subject in subjects
+        for f in tx.list_findings(subject)
+        if f.code != "retest.left_alone"
     ]
 
 

@@ -359,13 +359,20 @@ class Processor:
                     {r.component for r in whole.releases} | self._stored_components(),
                 )
                 self._planned = True
+                self._mark_planned()
                 return None
             if not events and not self.context.create_rfc_drafts:
                 return None
             changes = self.planner.apply(events, now)
             if not changes.empty:
                 self._store_changes(changes)
+            if events:
+                self._mark_planned()
             return changes
+
+    def _mark_planned(self) -> None:
+        with self.store.transaction() as tx:
+            tx.mark_planned(self.worker, self.last_journal_id, now=self.clock())
 
     def _store_changes(self, changes: PlanChanges) -> None:
         """Store what one batch changed in the plan: the actions first, then findings, links, releases

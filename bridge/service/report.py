@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -14,11 +14,15 @@ from bridge.domain.events import RfcState, Source
 from bridge.domain.links import LinkKind
 from bridge.engine.context import EngineContext
 from bridge.engine.control_points import PointStatus
-from bridge.engine.reconcile import Plan
-from bridge.engine.releases import Release
+from bridge.engine.deployments import deployment_key
+from bridge.engine.releases import release_key
+from bridge.engine.retest import NOTE_TARGET
+from bridge.store.ledger import DeploymentRow
 from bridge.store.outbox import ActionStatus
+from bridge.store.schema import releases
 from bridge.store.schema import rfcs as rfc_table
 from bridge.store.store import Tx
+from bridge.versions import Version, VersionError
 
 DEFAULT_PERIOD = timedelta(days=7)
 # The audit trail and the outbox are read in bounded pages; a week of a programme stays far below.
@@ -154,29 +158,81 @@ def period_start(since: date | None, now: datetime) -> datetime:
     return datetime.combine(since, time(), tzinfo=UTC)
 
 
-def build_report(
-    result: Plan, tx: Tx, context: EngineContext, *, since: datetime, now: datetime
-) -> ReadinessReport:
-    """The report of [since, now] from the engine's plan and what the store holds."""
-    rfcs_of = _rfcs_of(result)
-    in_play = _releases_in_play(result, since)
+def build_report(tx: Tx, context: EngineContext, *, since: datetime, now: datetime) -> ReadinessReport:
+    """The report of [since, now] from what the worker stored: releases, links, the ledger, control
+    points, carry-forward verdicts, the audit trail and the outbox."""
+    stored = _Stored.read(tx)
+    in_play = _releases_in_play(stored, since)
     return ReadinessReport(
         generated_at=now,
         since=since,
         until=now,
-        releases=_period_releases(result, rfcs_of, since),
-        deployments=_period_deployments(result, since),
-        moves=_moves(result, tx, context, since),
-        release_gaps=_release_gaps(result, in_play),
-        rfcs_without_release=_unlinked_rfcs(result, tx, since),
+        releases=_period_releases(stored, since),
+        deployments=_period_deployments(stored, since),
+        moves=_moves(stored, tx, context, since),
+        release_gaps=_release_gaps(tx, in_play),
+        rfcs_without_release=_unlinked_rfcs(stored, tx, since),
         releases_without_rfc=tuple(
-            UnlinkedRelease(r.component, str(r.version), r.tag, r.published_at)
+            UnlinkedRelease(r.component, r.version, r.tag, r.published_at)
             for r in in_play
-            if not rfcs_of.get(r.key)
+            if not stored.rfcs_of.get(r.key)
         ),
-        carry_forward=_carry_forward(result),
+        carry_forward=_carry_forward(tx),
         dead_actions=_dead_actions(tx),
     )
+
+
+@dataclass(frozen=True)
+class _ReleaseRow:
+    component: str
+    version: str
+    release_type: str | None
+    tag: str
+    published_at: datetime | None
+    web_url: str | None
+    project: str
+
+    @property
+    def key(self) -> str:
+        return release_key(self.component, self.version)
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """What the report reads of every release: the releases (without their notes), their RFCs, the ledger."""
+
+    releases: list[_ReleaseRow]  # by component, then version
+    rfcs_of: dict[str, list[str]]
+    ledger: list[DeploymentRow]
+
+    @classmethod
+    def read(cls, tx: Tx) -> _Stored:
+        query = select(
+            releases.c.component,
+            releases.c.version,
+            releases.c.release_type,
+            releases.c.tag,
+            releases.c.published_at,
+            releases.c.web_url,
+            releases.c.project,
+        ).where(releases.c.removed.is_(False))
+        rows = [_ReleaseRow(*row) for row in tx.connection.execute(query)]
+        rows.sort(key=lambda r: (r.component, _version_order(r.version), r.tag))
+        unique: dict[str, _ReleaseRow] = {}
+        for row in rows:
+            unique.setdefault(row.key, row)
+        linked: dict[str, list[str]] = defaultdict(list)
+        for link in tx.links(kind=LinkKind.RELEASE_RFC):
+            linked[link.left].append(link.right)
+        rfcs_of = {key: sorted(set(numbers)) for key, numbers in linked.items()}
+        return cls(list(unique.values()), rfcs_of, tx.ledger())
+
+
+def _version_order(version: str) -> tuple[int, ...]:
+    try:
+        return Version.parse(version).parts
+    except VersionError:
+        return ()
 
 
 def _within(moment: datetime | None, since: datetime) -> bool:
@@ -189,60 +245,54 @@ def _label(key: str) -> str:
     return key.replace(":", " ", 1)
 
 
-def _rfcs_of(result: Plan) -> dict[str, list[str]]:
-    linked: dict[str, list[str]] = defaultdict(list)
-    for link in result.links:
-        if link.kind is LinkKind.RELEASE_RFC:
-            linked[link.release].append(link.other)
-    return {key: sorted(set(numbers)) for key, numbers in linked.items()}
-
-
-def _ordered(releases: Iterable[Release]) -> list[Release]:
-    return sorted(releases, key=lambda r: (r.component, r.version))
-
-
-def _releases_in_play(result: Plan, since: datetime) -> list[Release]:
+def _releases_in_play(stored: _Stored, since: datetime) -> list[_ReleaseRow]:
     """Releases published in the period or deployed somewhere now: the ones a weekly pack cares about."""
-    deployed = {f"{e.component}:{e.version}" for e in result.ledger if e.deployed_to is None and not e.undone}
-    return _ordered(r for r in result.releases if r.key in deployed or _within(r.published_at, since))
+    deployed = {
+        release_key(e.component, e.version)
+        for e in stored.ledger
+        if e.deployed_to is None and not e.rolled_back
+    }
+    return [r for r in stored.releases if r.key in deployed or _within(r.published_at, since)]
 
 
-def _period_releases(result: Plan, rfcs_of: dict[str, list[str]], since: datetime) -> tuple[ReleaseLine, ...]:
+def _period_releases(stored: _Stored, since: datetime) -> tuple[ReleaseLine, ...]:
     return tuple(
         ReleaseLine(
             component=r.component,
-            version=str(r.version),
-            release_type=r.release_type.value if r.release_type else "unknown",
+            version=r.version,
+            release_type=r.release_type or "unknown",
             tag=r.tag,
             published_at=r.published_at,
-            rfcs=tuple(rfcs_of.get(r.key, ())),
+            rfcs=tuple(stored.rfcs_of.get(r.key, ())),
             web_url=r.web_url,
         )
-        for r in _ordered(result.releases)
+        for r in stored.releases
         if _within(r.published_at, since)
     )
 
 
-def _period_deployments(result: Plan, since: datetime) -> tuple[DeploymentLine, ...]:
+def _period_deployments(stored: _Stored, since: datetime) -> tuple[DeploymentLine, ...]:
     lines = [
         DeploymentLine(
             environment=e.environment,
             component=e.component,
-            version=str(e.version),
-            rfc_number=e.rfc_number,
+            version=e.version,
+            rfc_number=e.rfc_number or "",
             deployed_at=e.deployed_from,
-            current=e.deployed_to is None and not e.undone,
-            rolled_back=e.undone,
+            current=e.deployed_to is None and not e.rolled_back,
+            rolled_back=e.rolled_back,
         )
-        for e in result.ledger
+        for e in stored.ledger
         if _within(e.deployed_from, since)
     ]
     return tuple(sorted(lines, key=lambda d: (d.environment, d.deployed_at, d.component)))
 
 
-def _moves(result: Plan, tx: Tx, context: EngineContext, since: datetime) -> tuple[RetestMove, ...]:
+def _moves(stored: _Stored, tx: Tx, context: EngineContext, since: datetime) -> tuple[RetestMove, ...]:
     """Retest moves from the audit trail (what the bridge did), joined to the deployment they were for."""
-    deployments = {d.key: d for d in result.deployments}
+    deployments = {
+        deployment_key(e.environment, e.component, e.version, e.rfc_number or ""): e for e in stored.ledger
+    }
     found: list[tuple[int, datetime, MoveDefect | None]] = []
     for entry in tx.audit_trail(limit=MAX_ROWS):
         if entry.at < since:
@@ -267,8 +317,8 @@ def _moves(result: Plan, tx: Tx, context: EngineContext, since: datetime) -> tup
         release = "unknown release"
         if deployment is not None:
             release = f"{deployment.component} {deployment.version}"
-        elif move is not None and move.deployment.startswith("note:"):
-            release = _label(move.deployment.removeprefix("note:"))
+        elif move is not None and move.deployment.startswith(NOTE_TARGET):
+            release = _label(move.deployment.removeprefix(NOTE_TARGET))
         moves.append(
             RetestMove(
                 defect_id=defect_id,
@@ -284,22 +334,25 @@ def _moves(result: Plan, tx: Tx, context: EngineContext, since: datetime) -> tup
     return tuple(sorted(moves, key=lambda m: (m.moved_at, m.defect_id)))
 
 
-def _release_gaps(result: Plan, in_play: Sequence[Release]) -> tuple[ReleaseGap, ...]:
+def _release_gaps(tx: Tx, in_play: Sequence[_ReleaseRow]) -> tuple[ReleaseGap, ...]:
+    points = tx.control_points_of([r.key for r in in_play])
     gaps = []
     for release in in_play:
         failed = tuple(
             f"{p.number} {p.name}: {p.evidence}"
-            for p in result.control_points.get(release.key, ())
-            if p.status is PointStatus.FAIL
+            for p in points.get(release.key, ())
+            if p.status == PointStatus.FAIL
         )
-        if release.note.missing or failed:
-            gaps.append(ReleaseGap(release.component, str(release.version), release.note.missing, failed))
+        record = tx.get_release(release.project, release.tag)
+        parsed = record.parsed_note if record is not None else None
+        missing = tuple(str(key) for key in (parsed or {}).get("missing", []))
+        if missing or failed:
+            gaps.append(ReleaseGap(release.component, release.version, missing, failed))
     return tuple(gaps)
 
 
-def _unlinked_rfcs(result: Plan, tx: Tx, since: datetime) -> tuple[UnlinkedRfc, ...]:
-    linked = {link.other for link in result.links if link.kind is LinkKind.RELEASE_RFC}
-    # The store holds each RFC's latest revision; the engine's state is not shared across threads.
+def _unlinked_rfcs(stored: _Stored, tx: Tx, since: datetime) -> tuple[UnlinkedRfc, ...]:
+    linked = {number for numbers in stored.rfcs_of.values() for number in numbers}
     rows = tx.connection.execute(select(rfc_table).order_by(rfc_table.c.number))
     unlinked = []
     for row in rows:
@@ -319,12 +372,14 @@ def _unlinked_rfcs(result: Plan, tx: Tx, since: datetime) -> tuple[UnlinkedRfc, 
     return tuple(unlinked)
 
 
-def _carry_forward(result: Plan) -> tuple[CarryForwardGap, ...]:
-    by_key = {r.key: r for r in result.releases}
+def _carry_forward(tx: Tx) -> tuple[CarryForwardGap, ...]:
     gaps = []
-    for verdict in result.carry_forward:
-        emergency = by_key.get(verdict.emergency)
-        fixes = emergency.fixed_ids if emergency is not None else ()
+    for verdict in sorted(tx.carry_forward_all(), key=lambda v: v.emergency):
+        fixes = tuple(
+            int(link.right)
+            for link in tx.links(kind=LinkKind.DEFECT_FIXED, left=verdict.emergency)
+            if link.right.isdigit()
+        )
         if verdict.regular is None:
             gaps.append(CarryForwardGap(_label(verdict.emergency), fixes, None, "no regular release since"))
         elif verdict.dropped:

@@ -26,14 +26,11 @@ from fastapi import FastAPI
 from bridge.config import Settings
 from bridge.connector import OutcomeStatus
 from bridge.domain.events import Source
-from bridge.engine.reconcile import Plan
-from bridge.engine.state import ProgrammeState
 from bridge.errors import BridgeError
 from bridge.service.app import Observers, create_app
 from bridge.service.logs import LoggingObserver, configure_logging, secret_values
 from bridge.service.metrics import ServiceMetrics
 from bridge.service.pages import PageOptions
-from bridge.service.plans import JournalPlan
 from bridge.service.processor import PollOutcome, Processor, ProcessorObserver
 from bridge.service.wiring import build_processor
 from bridge.store import Store
@@ -146,44 +143,6 @@ class Worker:
                 if self.stopped.is_set():
                     return done
         return done
-
-
-class JournalFollower(Processor):
-    """The HTTP process's processor when the worker runs in a process of its own: it stores webhooks,
-    and its plan (for the read API and the pages) is folded from the journal the worker writes, when
-    asked (see bridge.service.plans); it never stores a plan nor carries out an action."""
-
-    _journal: JournalPlan | None = None
-
-    @classmethod
-    def following(cls, processor: Processor) -> JournalFollower:
-        follower = cls(
-            processor.store,
-            processor.connectors,
-            processor.context,
-            clock=processor.clock,
-            worker=processor.worker,
-            dry_run=processor.dry_run,
-            lease=processor.lease,
-        )
-        follower._journal = JournalPlan(processor.store, processor.context)
-        return follower
-
-    @property
-    def last_plan(self) -> Plan | None:
-        return self._journal.newest(self.clock()) if self._journal is not None else None
-
-    @last_plan.setter
-    def last_plan(self, value: Plan | None) -> None:
-        pass  # the plan is the journal's, folded when asked
-
-    @property
-    def state(self) -> ProgrammeState:
-        return self._journal.current() if self._journal is not None else ProgrammeState()
-
-    @state.setter
-    def state(self, value: ProgrammeState) -> None:
-        pass  # the state is the journal's, folded when asked
 
 
 class _Reporter(ProcessorObserver):
@@ -385,7 +344,8 @@ class Service:
         self.draining = threading.Event()
         self.drained = False
         metrics = ServiceMetrics(processor.store)
-        self.processor = JournalFollower.following(processor) if self.worker_process else processor
+        # Beside a worker process this one only stores webhooks and serves what the worker stored.
+        self.processor = processor
         self.background: _Background = (
             WorkerProcess(settings, dry_run=processor.dry_run, metrics=metrics)
             if self.worker_process

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select
 
 from bridge.store.base import Queries, utcnow
-from bridge.store.schema import carry_forward, control_points, journal, snapshots
+from bridge.store.schema import carry_forward, control_points, journal, planned, snapshots
 
 
 @dataclass(frozen=True)
@@ -106,6 +106,23 @@ class DecisionQueries(Queries):
 
     def carry_forward_all(self) -> list[VerdictRow]:
         return [_verdict(row) for row in self.connection.execute(select(carry_forward))]
+
+    # --- progress ---------------------------------------------------------------------------------
+
+    def mark_planned(self, worker: str, journal_id: int, *, now: datetime | None = None) -> None:
+        """Record that `worker` has stored what it decided from the journal up to `journal_id`."""
+        values = {"worker": worker, "journal_id": journal_id, "planned_at": now or utcnow()}
+        statement = self.insert(planned).values(**values)
+        self.connection.execute(
+            statement.on_conflict_do_update(
+                index_elements=["worker"], set_={"journal_id": journal_id, "planned_at": values["planned_at"]}
+            )
+        )
+
+    def planned_through(self) -> int | None:
+        """The furthest journal id any worker has planned and stored; None before any has."""
+        value = self.connection.execute(select(func.max(planned.c.journal_id))).scalar()
+        return None if value is None else int(value)
 
     # --- snapshots ---------------------------------------------------------------------------------
 

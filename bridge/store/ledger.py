@@ -154,6 +154,11 @@ class LedgerQueries(Queries):
         )
         return [_deployment(row) for row in self.connection.execute(query)]
 
+    def ledger(self) -> list[DeploymentRow]:
+        """Every stay of every version in every environment, oldest first."""
+        query = select(deployments).order_by(deployments.c.deployed_from, deployments.c.id)
+        return [_deployment(row) for row in self.connection.execute(query)]
+
     def stays_of(self, releases: Collection[tuple[str, str]]) -> list[DeploymentRow]:
         """Every stay of these (component, version) releases in any environment, oldest first."""
         if not releases:

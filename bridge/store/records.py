@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Table, and_, select, update
+from sqlalchemy import ColumnElement, Row, Table, and_, func, select, update
 
 from bridge.domain.events import ChangeUpdated, DefectUpdated, NoteSource
 from bridge.store.base import Queries, utcnow
@@ -248,6 +248,15 @@ class RecordQueries(Queries):
             "stored_at": now or utcnow(),
         }
         return self._forward_upsert(defects, ["id"], values, lambda t, new: t.c.rev < new.rev)
+
+    def record_counts(self) -> tuple[int, int, int]:
+        """How many releases (tags not removed), RFCs and defects the store holds."""
+        tags = select(func.count()).select_from(releases).where(releases.c.removed.is_(False))
+        return (
+            int(self.connection.execute(tags).scalar() or 0),
+            int(self.connection.execute(select(func.count()).select_from(rfcs)).scalar() or 0),
+            int(self.connection.execute(select(func.count()).select_from(defects)).scalar() or 0),
+        )
 
     def get_release(self, project: str, tag: str) -> ReleaseRecord | None:
         row = self.connection.execute(

@@ -330,6 +330,16 @@ carry_forward = Table(
 Index("ix_carry_forward_regular", carry_forward.c.regular)
 Index("ix_carry_forward_component", carry_forward.c.component)
 
+planned = Table(
+    "planned",
+    metadata,
+    Column("worker", String(256), nullable=False),
+    Column("journal_id", BigInteger(), nullable=False),
+    Column("planned_at", UtcDateTime(), nullable=False),
+    PrimaryKeyConstraint("worker"),
+    comment="How far each worker has planned the journal and stored what it decided.",
+)
+
 snapshots = Table(
     "snapshots",
     metadata,

@@ -1,4 +1,4 @@
-"""The pages' routes: one router composed of each page's own, on the processor's store and newest plan."""
+"""The pages' routes: one router composed of each page's own, on what the worker stored."""
 
 from __future__ import annotations
 
@@ -22,7 +22,6 @@ from bridge.service.pages.rendering import (
     render_report_markdown,
     stylesheet,
 )
-from bridge.service.plans import newest_plan
 from bridge.service.processor import Processor
 from bridge.service.report import ReadinessReport, build_report, period_start
 from bridge.service.views import Page
@@ -86,9 +85,8 @@ def page_html(template: str, current: str, **context: object) -> HTMLResponse:
 def readiness_report(processor: Processor, since: date | None) -> ReadinessReport:
     """The readiness report from `since` (default: the last seven days) to now."""
     now = processor.clock()
-    result = newest_plan(processor)
     with processor.store.transaction(readonly=True) as tx:
-        return build_report(result, tx, processor.context, since=period_start(since, now), now=now)
+        return build_report(tx, processor.context, since=period_start(since, now), now=now)
 
 
 def pages_router(processor: Processor, options: PageOptions | None = None) -> APIRouter:

@@ -9,11 +9,12 @@ import signal
 from pathlib import Path
 
 import httpx
+from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from bridge.config import load_settings
 from bridge.sandbox.runner import Sandbox
-from bridge.service.runner import JournalFollower
+from bridge.service.app import create_app
 from bridge.service.wiring import build_processor
 from bridge.store import Store
 from tests.bridge.service.test_e2e_support import running, sandbox, wait_for
@@ -141,20 +142,24 @@ def test_a_worker_process_that_dies_is_replaced_and_work_goes_on(tmp_path: Path)
             store.close()
 
 
-def test_the_http_process_plan_follows_the_journal(tmp_path: Path, store: Store) -> None:
+def test_the_http_process_reads_what_the_worker_stored_and_plans_nothing(
+    tmp_path: Path, store: Store
+) -> None:
     with sandbox(tmp_path) as box:
         settings = load_settings(box.config_path)
         worker = build_processor(settings, store=store)
-        follower = JournalFollower.following(build_processor(settings, store=store))
-        empty = follower.last_plan
-        assert empty is not None and not empty.releases
-        for source in worker.connectors:
-            worker.poll(source)
-        worker.process_inbox()
-        assert worker.last_plan is not None
-        followed = follower.last_plan
-        assert followed is not None
-        assert {(r.project, r.tag) for r in followed.releases} == {
-            (r.project, r.tag) for r in worker.last_plan.releases
-        }
-        assert follower.last_plan is followed, "replanned though the journal did not grow"
+        reader = build_processor(settings, store=store)  # as in the HTTP process: it never processes
+        with TestClient(create_app(reader)) as client:
+            before = client.get("/api/releases").json()
+            assert before["items"] == []
+            for source in worker.connectors:
+                worker.poll(source)
+            worker.process_inbox()
+            with store.transaction(readonly=True) as tx:
+                assert tx.planned_through() == tx.journal_span()[1] > 0
+            after = client.get("/api/releases").json()["items"]
+        assert after, "the releases the worker stored are shown"
+        assert all(item["control_points"] is not None for item in after), "judged by the worker"
+        assert any(item["rfcs"] for item in after)
+        # The reader folded and planned nothing: its engine state is as empty as when it was made.
+        assert not reader.state.releases and not reader.state.rfcs and reader.last_plan is None

@@ -49,6 +49,14 @@ def upgrade() -> None:
     op.create_index("ix_carry_forward_regular", "carry_forward", ["regular"])
     op.create_index("ix_carry_forward_component", "carry_forward", ["component"])
     op.create_table(
+        "planned",
+        sa.Column("worker", sa.String(256), nullable=False),
+        sa.Column("journal_id", sa.BigInteger(), nullable=False),
+        sa.Column("planned_at", TIMESTAMP, nullable=False),
+        sa.PrimaryKeyConstraint("worker", name="pk_planned"),
+        comment="How far each worker has planned the journal and stored what it decided.",
+    )
+    op.create_table(
         "snapshots",
         sa.Column("id", ROW_ID, primary_key=True, autoincrement=True),
         sa.Column("journal_id", sa.BigInteger(), nullable=False),
@@ -62,6 +70,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("snapshots")
+    op.drop_table("planned")
     op.drop_index("ix_carry_forward_component", table_name="carry_forward")
     op.drop_index("ix_carry_forward_regular", table_name="carry_forward")
     op.drop_table("carry_forward")
