@@ -375,11 +375,7 @@ def _unlinked_rfcs(stored: _Stored, tx: Tx, since: datetime) -> tuple[UnlinkedRf
 def _carry_forward(tx: Tx) -> tuple[CarryForwardGap, ...]:
     gaps = []
     for verdict in sorted(tx.carry_forward_all(), key=lambda v: v.emergency):
-        fixes = tuple(
-            int(link.right)
-            for link in tx.links(kind=LinkKind.DEFECT_FIXED, left=verdict.emergency)
-            if link.right.isdigit()
-        )
+        fixes = _fixed_in(tx, verdict.emergency)
         if verdict.regular is None:
             gaps.append(CarryForwardGap(_label(verdict.emergency), fixes, None, "no regular release since"))
         elif verdict.dropped:
@@ -401,6 +397,15 @@ def _carry_forward(tx: Tx) -> tuple[CarryForwardGap, ...]:
                 )
             )
     return tuple(gaps)
+
+
+def _fixed_in(tx: Tx, key: str) -> tuple[int, ...]:
+    """The defects a release's note lists as fixed, in the note's order."""
+    component, _, version = key.partition(":")
+    for record in tx.releases_of(component, version):
+        if not record.removed and record.parsed_note:
+            return tuple(int(d["id"]) for d in record.parsed_note.get("defects_fixed", []))
+    return ()
 
 
 def _dead_actions(tx: Tx) -> tuple[DeadAction, ...]:
