@@ -126,6 +126,22 @@ class DatabaseSettings(Section):
     migrate_on_start: bool = Field(
         default=True, description="Bring the schema up to date when the bridge starts (safe with replicas)."
     )
+    snapshot_every: int = Field(
+        default=10_000,
+        gt=0,
+        description=(
+            "Keep a snapshot of the engine's state every so many journal rows; a start replays at most"
+            " that many."
+        ),
+    )
+    journal_retention_days: int | None = Field(
+        default=None,
+        gt=0,
+        description=(
+            "Compact the journal: revisions older than this that a snapshot holds are deleted (RFC revisions,"
+            " which release timelines show, are kept). None keeps everything."
+        ),
+    )
 
     @field_validator("url")
     @classmethod

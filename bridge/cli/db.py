@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+from typing import Annotated
+
 import typer
 
 from bridge.cli.options import ConfigOption, settings_or_exit
@@ -21,3 +24,56 @@ def upgrade(config: ConfigOption = None) -> None:
         typer.echo(f"database at revision {store.current_revision()} (was {before or 'empty'})")
     finally:
         store.close()
+
+
+@app.command("snapshot")
+def snapshot(config: ConfigOption = None) -> None:
+    """Fold the journal and keep a snapshot of the engine's state, so the next start replays nothing
+    older (run it after a backfill, or before compacting)."""
+    from bridge.service.wiring import build_processor
+
+    settings = settings_or_exit(config)
+    processor = build_processor(settings)
+    try:
+        processor.refresh()
+        row = processor.snapshot()
+        typer.echo(f"snapshot kept at journal row {row}")
+    finally:
+        processor.store.close()
+
+
+@app.command("compact")
+def compact(
+    keep_days: Annotated[
+        int | None,
+        typer.Option(
+            "--keep-days",
+            min=1,
+            help="Keep this many days of revisions (default: database.journal_retention_days).",
+        ),
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Delete journal revisions older than the retention that the newest snapshot holds (RFC revisions,
+    which release timelines show, are kept)."""
+    from bridge.service.wiring import build_processor
+
+    settings = settings_or_exit(config)
+    days = keep_days or settings.database.journal_retention_days
+    if days is None:
+        typer.echo("error: give --keep-days or set database.journal_retention_days", err=True)
+        raise typer.Exit(2)
+    processor = build_processor(settings)
+    try:
+        with processor.store.transaction(readonly=True) as tx:
+            held = tx.newest_snapshot()
+        if held is None:
+            typer.echo("error: no snapshot yet: run `bridge db snapshot` first", err=True)
+            raise typer.Exit(2)
+        gone = processor.compact(timedelta(days=days))
+        typer.echo(
+            f"{gone} journal revisions deleted (older than {days} days,"
+            f" held by the snapshot at row {held.journal_id})"
+        )
+    finally:
+        processor.store.close()

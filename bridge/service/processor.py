@@ -14,6 +14,7 @@ import os
 import socket
 import threading
 import time
+import zlib
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -41,6 +42,8 @@ from bridge.engine.incremental import PlanChanges, Planner
 from bridge.engine.reconcile import Plan
 from bridge.engine.state import ProgrammeState
 from bridge.errors import BridgeError, TransientError
+from bridge.service.snapshots import FORMAT as SNAPSHOT_FORMAT
+from bridge.service.snapshots import decode_state, encode_state
 from bridge.store import Store
 from bridge.store.decisions import PointRow, VerdictRow
 from bridge.store.inbox import InboxKind, InboxPut, InboxRow
@@ -88,6 +91,9 @@ class ProcessorObserver:
         """Around the reading of one inbox row (e.g. to log under its correlation id)."""
         yield
 
+
+# A snapshot of the engine's state every so many journal rows: a start replays at most that many.
+SNAPSHOT_EVERY = 10_000
 
 # Small enough that a webhook waiting for SQLite's write lock waits milliseconds, not a second.
 WRITES_PER_TRANSACTION = 50
@@ -144,6 +150,8 @@ class Processor:
         worker: str | None = None,
         dry_run: bool = False,
         lease: timedelta = timedelta(minutes=5),
+        snapshot_every: int = SNAPSHOT_EVERY,
+        journal_retention: timedelta | None = None,
     ) -> None:
         self.store = store
         self.connectors = dict(connectors)
@@ -156,6 +164,9 @@ class Processor:
         self.stopping: Callable[[], bool] = lambda: False
         self.planner = Planner(context)
         self.last_journal_id = 0
+        self.snapshot_every = snapshot_every
+        self.journal_retention = journal_retention
+        self._snapshot_at = 0  # the journal row the newest snapshot holds
         self._planned = False  # whether the planner's plan has been stored once, whole
         self._persisted: _Persisted | None = None
         self._lock = threading.RLock()
@@ -338,6 +349,8 @@ class Processor:
         batch plans again only what its events reach, and stores only that.
         """
         with self._lock:
+            if not self._planned:
+                self._restore()
             events: list[DomainEvent] = []
             while True:
                 with self.store.transaction(readonly=True) as tx:
@@ -360,6 +373,7 @@ class Processor:
                 )
                 self._planned = True
                 self._mark_planned()
+                self._snapshot_when_due()
                 return None
             if not events and not self.context.create_rfc_drafts:
                 return None
@@ -368,7 +382,49 @@ class Processor:
                 self._store_changes(changes)
             if events:
                 self._mark_planned()
+                self._snapshot_when_due()
             return changes
+
+    def _restore(self) -> None:
+        """Start from the newest snapshot, if there is one this version can read."""
+        with self.store.transaction(readonly=True) as tx:
+            snapshot = tx.newest_snapshot()
+        if snapshot is None or snapshot.format != SNAPSHOT_FORMAT:
+            return
+        try:
+            state = decode_state(snapshot.payload)
+        except (ValueError, zlib.error, KeyError, TypeError) as exc:
+            log.warning(
+                "snapshot of journal row %s unreadable (%s): replaying the journal", snapshot.journal_id, exc
+            )
+            return
+        self.planner.state = state
+        self.last_journal_id = self._snapshot_at = snapshot.journal_id
+        log.info("started from the snapshot of journal row %s", snapshot.journal_id)
+
+    def _snapshot_when_due(self) -> None:
+        if self.last_journal_id - self._snapshot_at >= self.snapshot_every:
+            self.snapshot()
+
+    def snapshot(self) -> int:
+        """Keep the state folded so far, so a start need not replay the journal; returns its journal row."""
+        with self._lock:
+            payload = encode_state(self.planner.state)
+            with self.store.transaction() as tx:
+                tx.save_snapshot(self.last_journal_id, payload, format=SNAPSHOT_FORMAT, now=self.clock())
+            self._snapshot_at = self.last_journal_id
+            if self.journal_retention is not None:
+                self.compact(self.journal_retention)
+            return self.last_journal_id
+
+    def compact(self, retention: timedelta) -> int:
+        """Delete the journal's revisions older than `retention` that the newest snapshot holds, but the
+        RFCs' (release timelines show their states); returns how many went."""
+        with self.store.transaction() as tx:
+            gone = tx.compact_journal(before=self.clock() - retention, keep_kinds=(ChangeUpdated.__name__,))
+        if gone:
+            log.info("journal compacted: %s revisions older than %s went", gone, retention)
+        return gone
 
     def _mark_planned(self) -> None:
         with self.store.transaction() as tx:

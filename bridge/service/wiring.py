@@ -102,4 +102,10 @@ def build_processor(settings: Settings, *, dry_run: bool = False, store: Store |
         engine_context(settings, mappings),
         dry_run=dry_run,
         lease=timedelta(seconds=settings.service.action_lease_s),
+        snapshot_every=settings.database.snapshot_every,
+        journal_retention=(
+            timedelta(days=settings.database.journal_retention_days)
+            if settings.database.journal_retention_days
+            else None
+        ),
     )

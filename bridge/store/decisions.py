@@ -146,17 +146,19 @@ class DecisionQueries(Queries):
         ).first()
         return None if row is None else Snapshot(row.journal_id, row.taken_at, row.format, bytes(row.payload))
 
-    def compact_journal(self, *, before: datetime) -> int:
-        """Delete journal rows recorded before `before` that the newest snapshot holds; count them.
+    def compact_journal(self, *, before: datetime, keep_kinds: Collection[str] = ()) -> int:
+        """Delete journal rows recorded before `before` that the newest snapshot holds, except those of
+        `keep_kinds`; count them.
 
         Only rows a snapshot covers go, so the state can always be rebuilt: the snapshot, then the
         journal after it."""
         snapshot = self.newest_snapshot()
         if snapshot is None:
             return 0
-        result = self.connection.execute(
-            delete(journal).where(journal.c.id <= snapshot.journal_id, journal.c.recorded_at < before)
-        )
+        condition = (journal.c.id <= snapshot.journal_id) & (journal.c.recorded_at < before)
+        if keep_kinds:
+            condition &= journal.c.kind.not_in(sorted(keep_kinds))
+        result = self.connection.execute(delete(journal).where(condition))
         return int(result.rowcount or 0)
 
     def journal_span(self) -> tuple[int, int]:
