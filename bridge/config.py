@@ -240,10 +240,31 @@ def load_settings(path: Path | str | None = None) -> Settings:
             raise ConfigError(f"{file}: cannot be read ({exc.strerror})") from exc
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{file}: not valid TOML: {exc}") from exc
+        data = _paths_from(file.resolve().parent, data)
     try:
         return Settings(**data)
     except ValidationError as exc:
         raise ConfigError(_describe(exc, source)) from exc
+
+
+def _paths_from(folder: Path, data: dict[str, Any]) -> dict[str, Any]:
+    """The file's data with its relative paths (a SQLite file) made absolute against the file's folder,
+    so that a configuration means the same store from whichever folder it is used."""
+    database = data.get("database")
+    if not isinstance(database, dict) or not isinstance(database.get("url"), str):
+        return data
+    return {**data, "database": {**database, "url": _sqlite_url_from(folder, database["url"])}}
+
+
+def _sqlite_url_from(folder: Path, url: str) -> str:
+    """`url` with a relative SQLite file made absolute against `folder`; any other URL as given."""
+    scheme, sep, rest = url.partition(":///")
+    if not sep or not scheme.startswith("sqlite"):
+        return url
+    path, query_sep, query = rest.partition("?")
+    if not path or path == ":memory:" or path.startswith(("/", "file:")) or Path(path).is_absolute():
+        return url
+    return f"{scheme}:///{(folder / path).as_posix()}{query_sep}{query}"
 
 
 def _describe(exc: ValidationError, source: str) -> str:

@@ -26,6 +26,7 @@ FIELDS = {
 }
 DEFAULT_PORTS = {"gitlab": 8181, "servicenow": 8182, "ado": 8183}
 DEFAULT_BRIDGE_URL = "http://127.0.0.1:8080"
+STORE_FILE = "bridge.db"
 Seed = Literal["demo", "empty"]
 
 
@@ -59,7 +60,8 @@ class Sandbox:
     secrets: SandboxSecrets = field(default_factory=SandboxSecrets)
     programme: Programme | None = None
     seeded: Seeded = field(default_factory=Seeded)
-    # Where the simulators' state is kept between runs: loaded at start when there, saved at stop.
+    # Where the simulators' state and the bridge's store are kept together between runs: loaded at
+    # start when there, saved at stop. Without it both start afresh on every start.
     state_dir: Path | None = None
 
     def __post_init__(self) -> None:
@@ -103,6 +105,11 @@ class Sandbox:
     def config_path(self) -> Path:
         return self.work_dir / "bridge.toml"
 
+    @property
+    def store_path(self) -> Path:
+        """The bridge's SQLite store for this sandbox: beside the simulators' kept state, if any."""
+        return (self.state_dir or self.work_dir) / STORE_FILE
+
     # --- life ------------------------------------------------------------------------------------
 
     def start(self) -> Sandbox:
@@ -118,9 +125,12 @@ class Sandbox:
         if self._load_state():
             self.programme = demo_programme() if self.seed == "demo" else None
             self._reseeded_keys()
-        elif self.seed == "demo":
-            self.programme = demo_programme()
-            self.seeded = seed_programme(self.programme, self.gitlab, self.servicenow, self.ado)
+        else:
+            # Freshly seeded systems: a store filled from earlier ones would hold records that are gone.
+            self._forget_store()
+            if self.seed == "demo":
+                self.programme = demo_programme()
+                self.seeded = seed_programme(self.programme, self.gitlab, self.servicenow, self.ado)
         if self.webhook_target:
             self._subscribe(self.webhook_target.rstrip("/"))
         self.write_config()
@@ -156,6 +166,13 @@ class Sandbox:
             simulator.load_from(files[name])
         return True
 
+    def _forget_store(self) -> None:
+        """Remove the bridge's store and SQLite's companion files (journal, WAL, writer lock)."""
+        folder = self.store_path.parent
+        if folder.is_dir():
+            for leftover in folder.glob(f"{STORE_FILE}*"):
+                leftover.unlink()
+
     def _reseeded_keys(self) -> None:
         """Find the demo programme's records again in loaded state (projects by path, RFCs by text)."""
         if self.programme is None:
@@ -189,7 +206,8 @@ class Sandbox:
         port = urllib.parse.urlsplit(bridge_url).port or 8080
         return {
             "log_format": "text",
-            "database": {"url": f"sqlite:///{(self.work_dir / 'bridge.db').as_posix()}"},
+            # Absolute: the configuration names the same store from whichever folder it is run.
+            "database": {"url": f"sqlite:///{self.store_path.resolve().as_posix()}"},
             "service": {
                 "host": self.host,
                 "port": port,

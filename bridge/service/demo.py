@@ -114,9 +114,7 @@ class DemoStack:
     def start(self) -> DemoStack:
         """A fresh database, the seeded sandbox, then the service (its first polls read the programme)."""
         self.work_dir.mkdir(parents=True, exist_ok=True)
-        for leftover in self.work_dir.glob("bridge.db*"):
-            leftover.unlink()  # the sandbox is seeded afresh, so the bridge starts afresh too
-        self.box.start()
+        self.box.start()  # seeded afresh, and so is the bridge's store beside it
         config = self.box.write_config(self.bridge_url)
         self.service = Service(load_settings(config))
         self._server = uvicorn.Server(
