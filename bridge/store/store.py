@@ -24,6 +24,7 @@ from bridge.store.ledger import LedgerQueries
 from bridge.store.links import LinkQueries
 from bridge.store.outbox import OutboxQueries
 from bridge.store.records import RecordQueries
+from bridge.store.systems import SystemQueries
 
 if TYPE_CHECKING:  # the store needs only the URL; configuration loading stays out of its imports
     from bridge.config import DatabaseSettings
@@ -39,6 +40,7 @@ class Tx(
     OutboxQueries,
     AuditQueries,
     CursorQueries,
+    SystemQueries,
 ):
     """One transaction, with every store query on it; it commits when its `with` block ends."""
 
