@@ -209,6 +209,10 @@ class Settings(BaseSettings):
     policies: PolicySettings = PolicySettings()
     retry: RetrySettings = RetrySettings()
     log_format: Literal["json", "text"] = "json"
+    log_file: Path | None = Field(
+        default=None,
+        description="Write the log here instead of standard error (warnings and errors go there too).",
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -248,12 +252,15 @@ def load_settings(path: Path | str | None = None) -> Settings:
 
 
 def _paths_from(folder: Path, data: dict[str, Any]) -> dict[str, Any]:
-    """The file's data with its relative paths (a SQLite file) made absolute against the file's folder,
+    """The file's data with its relative paths (a SQLite file, the log) made absolute against its folder,
     so that a configuration means the same store from whichever folder it is used."""
+    resolved = dict(data)
+    if isinstance(data.get("log_file"), str):
+        resolved["log_file"] = str(folder / data["log_file"])
     database = data.get("database")
-    if not isinstance(database, dict) or not isinstance(database.get("url"), str):
-        return data
-    return {**data, "database": {**database, "url": _sqlite_url_from(folder, database["url"])}}
+    if isinstance(database, dict) and isinstance(database.get("url"), str):
+        resolved["database"] = {**database, "url": _sqlite_url_from(folder, database["url"])}
+    return resolved
 
 
 def _sqlite_url_from(folder: Path, url: str) -> str:

@@ -20,6 +20,7 @@ from bridge.config import load_settings
 from bridge.engine.reconcile import Plan
 from bridge.sandbox.programme import Programme
 from bridge.sandbox.runner import DEFAULT_PORTS, SYSTEMS, Sandbox
+from bridge.service.logs import configure_logging, secret_values, unconfigure_logging
 from bridge.service.runner import Service
 from connectors.simulation import free_port
 
@@ -108,6 +109,11 @@ class DemoStack:
         self._thread: threading.Thread | None = None
 
     @property
+    def log_path(self) -> Path:
+        """The bridge's log for this run."""
+        return self.work_dir / "bridge.log"
+
+    @property
     def bridge_url(self) -> str:
         return f"http://{self.host}:{self.bridge_port}"
 
@@ -116,7 +122,12 @@ class DemoStack:
         self.work_dir.mkdir(parents=True, exist_ok=True)
         self.box.start()  # seeded afresh, and so is the bridge's store beside it
         config = self.box.write_config(self.bridge_url)
-        self.service = Service(load_settings(config))
+        # The account is the demo's story: the bridge's log goes to a file, only its warnings and
+        # errors to the console (the worker process logs the same way, from the same settings).
+        self.log_path.unlink(missing_ok=True)
+        settings = load_settings(config).model_copy(update={"log_file": self.log_path.resolve()})
+        configure_logging(settings.log_format, secrets=secret_values(settings), log_file=settings.log_file)
+        self.service = Service(settings)
         self._server = uvicorn.Server(
             uvicorn.Config(
                 self.service.app,
@@ -124,6 +135,7 @@ class DemoStack:
                 port=self.bridge_port,
                 log_level="warning",
                 access_log=False,
+                log_config=None,  # uvicorn's records go through the bridge's handlers
                 lifespan="on",
             )
         )
@@ -137,6 +149,7 @@ class DemoStack:
             self._server.should_exit = True
             self._thread.join(timeout=60)
         self.box.stop()
+        unconfigure_logging()
 
     def __enter__(self) -> DemoStack:
         try:

@@ -79,6 +79,12 @@ def test_the_demo_keeps_serving_until_interrupted(tmp_path: Path) -> None:
             if line.startswith("Ctrl-C stops"):
                 break
         output = "".join(lines)
+        # The account stands alone: the bridge's log lines (of both its processes) went to the file.
+        assert " INFO " not in output and "reading inbox row" not in output, output
+        assert "The bridge's log: " in output  # the path may wrap at the console's width
+        assert re.search(rf"bridge log\s+{re.escape(str(tmp_path / 'bridge.log'))}", output)
+        log = (tmp_path / "bridge.log").read_text(encoding="utf-8")
+        assert "worker process started" in log and "reading inbox row" in log
         api = re.search(r"bridge API\s+(http://\S+)/docs", output)
         assert api, output
         with urllib.request.urlopen(f"{api.group(1)}/healthz", timeout=5) as answer:

@@ -20,7 +20,7 @@ import pytest
 
 from bridge.config import load_settings
 from bridge.sandbox.runner import Sandbox
-from bridge.service.logs import MASK, configure_logging, correlated, secret_values
+from bridge.service.logs import MASK, configure_logging, correlated, secret_values, unconfigure_logging
 
 ROOT = Path(__file__).parents[3]
 FIXTURES = ROOT / "tests" / "fixtures" / "gitlab"
@@ -196,3 +196,29 @@ def test_settings_secrets_are_found_and_their_repr_shows_none(tmp_path: Path) ->
     finally:
         logging.getLogger().removeHandler(handler)
     assert not [secret for secret in secret_values(settings) if secret in stream.getvalue()]
+
+
+def test_with_a_log_file_only_warnings_and_errors_reach_the_console(tmp_path: Path) -> None:
+    stream = io.StringIO()
+    path = tmp_path / "logs" / "bridge.log"
+    configure_logging("text", secrets=["s3cret-token-value"], stream=stream, log_file=path)
+    log = logging.getLogger("bridge.test")
+    try:
+        log.info("reading inbox row")
+        log.warning("poll of ado failed: s3cret-token-value refused")
+        log.error("action dead")
+    finally:
+        unconfigure_logging()
+    console = stream.getvalue()
+    assert "reading inbox row" not in console
+    assert "poll of ado failed" in console and "action dead" in console
+    written = path.read_text(encoding="utf-8")
+    assert "reading inbox row" in written and "poll of ado failed" in written and "action dead" in written
+    assert "s3cret-token-value" not in console + written
+    # Configured again, the handlers are replaced, not added to.
+    configure_logging("text", stream=stream, log_file=path)
+    try:
+        names = [h.get_name() for h in logging.getLogger().handlers]
+    finally:
+        unconfigure_logging()
+    assert names.count("bridge") == 1 and names.count("bridge-file") == 1
