@@ -12,11 +12,16 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from bridge.cli import app
 
 ROOT = Path(__file__).resolve().parents[3]
+
+
+# Starts the sandbox, a bridge or a browser: `make test-fast` leaves it out.
+pytestmark = pytest.mark.slow
 
 
 def test_the_demo_plays_the_release_and_reports_what_the_bridge_did_through_webhooks(

@@ -35,6 +35,7 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
         yield box
 
 
+@pytest.mark.slow
 def test_gitlab_holds_the_demo_releases_with_notes_naming_the_seeded_defects(sandbox: Sandbox) -> None:
     described = sandbox.describe()["gitlab"]
     client = gitlab.Gitlab(described["url"], private_token=described["token"])
@@ -58,6 +59,7 @@ def test_gitlab_holds_the_demo_releases_with_notes_naming_the_seeded_defects(san
     ]
 
 
+@pytest.mark.slow
 def test_servicenow_holds_rfcs_in_several_states(sandbox: Sandbox) -> None:
     described = sandbox.describe()["servicenow"]
     client = pysnow.Client(
@@ -72,6 +74,7 @@ def test_servicenow_holds_rfcs_in_several_states(sandbox: Sandbox) -> None:
     assert {r["u_environment"] for r in records} == {"SIT-A", "SIT-B"}
 
 
+@pytest.mark.slow
 def test_ado_holds_thirty_defects_across_the_states(sandbox: Sandbox) -> None:
     described = sandbox.describe()["ado"]
     connection = Connection(base_url=described["url"], creds=BasicAuthentication("", described["pat"]))
@@ -96,6 +99,7 @@ def test_ado_holds_thirty_defects_across_the_states(sandbox: Sandbox) -> None:
     }
 
 
+@pytest.mark.slow
 def test_the_written_configuration_points_at_the_sandbox_and_loads(sandbox: Sandbox) -> None:
     settings = load_settings(sandbox.config_path)
     assert str(settings.gitlab.url).rstrip("/") == sandbox.url("gitlab")
@@ -121,6 +125,7 @@ def test_a_bad_fault_flag_is_refused() -> None:
     assert "SYSTEM.NAME=VALUE" in result.output
 
 
+@pytest.mark.slow
 def test_webhooks_go_to_the_target_once_subscribed(tmp_path: Path) -> None:
     received: list[str] = []
     from starlette.applications import Starlette
@@ -151,6 +156,7 @@ def test_webhooks_go_to_the_target_once_subscribed(tmp_path: Path) -> None:
     assert Counter(received) == {"/hooks/gitlab": 2, "/hooks/servicenow": 1, "/hooks/ado": 1}
 
 
+@pytest.mark.slow
 def test_the_command_describes_itself_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     command = [
         sys.executable,
@@ -187,6 +193,7 @@ def test_the_command_describes_itself_and_stops_cleanly_on_sigterm(tmp_path: Pat
             process.kill()
 
 
+@pytest.mark.slow
 def test_state_kept_in_a_folder_survives_a_restart(tmp_path: Path) -> None:
     state = tmp_path / "state"
     ports = {"gitlab": 0, "servicenow": 0, "ado": 0}
@@ -223,6 +230,7 @@ def _bridge_notes(box: Sandbox, key: str, seeded: Sandbox | None = None) -> list
     return [entry["value"] for entry in journal if entry["value"].startswith("[Release bridge]")]
 
 
+@pytest.mark.slow
 def test_a_second_start_without_state_gives_the_bridge_a_fresh_store_too(tmp_path: Path) -> None:
     ports = {"gitlab": 0, "servicenow": 0, "ado": 0}
     outcomes = []
@@ -236,6 +244,7 @@ def test_a_second_start_without_state_gives_the_bridge_a_fresh_store_too(tmp_pat
     assert outcomes[0]["polled"] == outcomes[1]["polled"] == {"gitlab": 5, "servicenow": 6, "ado": 30}
 
 
+@pytest.mark.slow
 def test_with_state_the_store_is_kept_beside_the_simulators(tmp_path: Path) -> None:
     ports = {"gitlab": 0, "servicenow": 0, "ado": 0}
     state = tmp_path / "state"
@@ -251,6 +260,7 @@ def test_with_state_the_store_is_kept_beside_the_simulators(tmp_path: Path) -> N
         assert len(_bridge_notes(second, "helix-1100", seeded=first)) == 1
 
 
+@pytest.mark.slow
 def test_a_store_without_the_simulators_it_came_from_is_not_kept(tmp_path: Path) -> None:
     state = tmp_path / "state"
     state.mkdir()

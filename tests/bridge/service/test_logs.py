@@ -45,6 +45,7 @@ def _lines(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
+@pytest.mark.slow
 def test_bridge_run_logs_json_with_a_correlation_id_per_event_and_no_secret(
     tmp_path: Path, database_url: str
 ) -> None:
@@ -175,6 +176,7 @@ def test_secrets_are_masked_in_messages_fields_and_errors_in_either_format(log_f
         assert "[gitlab-42] sent Bearer" in output and "Traceback" in output
 
 
+@pytest.mark.slow
 def test_settings_secrets_are_found_and_their_repr_shows_none(tmp_path: Path) -> None:
     with Sandbox(ports={"gitlab": 0, "servicenow": 0, "ado": 0}, work_dir=tmp_path / "sandbox") as box:
         settings = load_settings(box.config_path)

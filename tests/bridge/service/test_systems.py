@@ -53,52 +53,47 @@ def test_the_first_start_records_the_configured_systems(store: Store) -> None:
     assert recorded[Source.ADO].recorded_at == T0
 
 
-@pytest.mark.parametrize(
-    "same",
-    [
-        {"servicenow__url": "https://ACME.service-now.com/"},
-        {"gitlab__url": "https://gitlab.example.com/"},
-        {"ado__organization_url": "https://dev.azure.com/mhhs/"},
-    ],
-)
-def test_the_same_systems_written_another_way_start(store: Store, same: dict[str, str]) -> None:
-    check_systems(store, _settings())
-    check_systems(store, _settings(**same))
+SAME = [
+    {"servicenow__url": "https://ACME.service-now.com/"},
+    {"gitlab__url": "https://gitlab.example.com/"},
+    {"ado__organization_url": "https://dev.azure.com/mhhs/"},
+]
+# Each names another system, and how the refusal names both.
+OTHERS = [
+    (
+        {"servicenow__url": "https://acme-test.service-now.com"},
+        "ServiceNow: the store's is instance https://acme.service-now.com; "
+        "the configuration's is instance https://acme-test.service-now.com",
+    ),
+    (
+        {"gitlab__url": "https://gitlab.other.org"},
+        "GitLab: the store's is url https://gitlab.example.com; "
+        "the configuration's is url https://gitlab.other.org",
+    ),
+    (
+        {"ado__project": "Sandbox"},
+        "Azure DevOps: the store's is organization https://dev.azure.com/mhhs project Programme; "
+        "the configuration's is organization https://dev.azure.com/mhhs project Sandbox",
+    ),
+    (
+        {"ado__organization_url": "https://dev.azure.com/elexon"},
+        "the configuration's is organization https://dev.azure.com/elexon project Programme",
+    ),
+]
 
 
-@pytest.mark.parametrize(
-    ("other", "named"),
-    [
-        (
-            {"servicenow__url": "https://acme-test.service-now.com"},
-            "ServiceNow: the store's is instance https://acme.service-now.com; "
-            "the configuration's is instance https://acme-test.service-now.com",
-        ),
-        (
-            {"gitlab__url": "https://gitlab.other.org"},
-            "GitLab: the store's is url https://gitlab.example.com; "
-            "the configuration's is url https://gitlab.other.org",
-        ),
-        (
-            {"ado__project": "Sandbox"},
-            "Azure DevOps: the store's is organization https://dev.azure.com/mhhs project Programme; "
-            "the configuration's is organization https://dev.azure.com/mhhs project Sandbox",
-        ),
-        (
-            {"ado__organization_url": "https://dev.azure.com/elexon"},
-            "the configuration's is organization https://dev.azure.com/elexon project Programme",
-        ),
-    ],
-)
-def test_other_systems_are_refused_naming_both(store: Store, other: dict[str, str], named: str) -> None:
+def test_the_same_systems_written_another_way_start_and_others_are_refused_naming_both(store: Store) -> None:
     check_systems(store, _settings())
-    with pytest.raises(OtherSystemsError) as raised:
-        check_systems(store, _settings(**other))
-    assert named in str(raised.value)
-    assert "bridge db repoint" in str(raised.value)
-    # Refused, not recorded: the store still names the systems it was filled from.
-    with pytest.raises(OtherSystemsError):
-        check_systems(store, _settings(**other))
+    for same in SAME:
+        check_systems(store, _settings(**same))
+    for other, named in OTHERS:
+        with pytest.raises(OtherSystemsError) as raised:
+            check_systems(store, _settings(**other))
+        assert named in str(raised.value)
+        assert "bridge db repoint" in str(raised.value)
+        # Refused, not recorded: the store still names the systems it was filled from.
+        with pytest.raises(OtherSystemsError):
+            check_systems(store, _settings(**other))
 
 
 def test_every_other_system_is_named_at_once(store: Store) -> None:
