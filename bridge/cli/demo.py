@@ -94,6 +94,13 @@ def _show_programme(console: Console, stack: DemoStack) -> None:
         f"The bridge has read the programme: {len(state.releases)} releases, "
         f"{len(state.rfcs)} RFCs, {len(state.defects)} defects."
     )
+    number, field, stored, table, read = stack.environment_reference()
+    if table:
+        console.print(
+            f"RFC environments are references to {table} records: {number}'s {field} holds {stored}; "
+            f"the bridge read its display value, {read or 'nothing'}.",
+            markup=False,
+        )
 
 
 def _show_account(console: Console, result: Account) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from bridge.config import to_toml
+from bridge.mappings import environment_mapping
 from bridge.sandbox.programme import Programme, Seeded, demo_programme
 from bridge.sandbox.programme import seed as seed_programme
 from connectors.ado.simulator import AdoSimulator
@@ -24,6 +25,9 @@ FIELDS = {
     "release": "u_release",
     "governance_approval": "u_governance_approval",
 }
+# Which of them are references, to which table: the environment is a record of its own, as programmes
+# often configure it, so the bridge reads its display value (a sys_id is stored on the RFC).
+REFERENCES = {"u_environment": "u_test_environment"}
 DEFAULT_PORTS = {"gitlab": 8181, "servicenow": 8182, "ado": 8183}
 DEFAULT_BRIDGE_URL = "http://127.0.0.1:8080"
 STORE_FILE = "bridge.db"
@@ -75,6 +79,7 @@ class Sandbox:
             password=s.servicenow_password,
             faults=self._faults("servicenow"),
             extra_fields=tuple(FIELDS.values()),
+            references=REFERENCES,
         )
         self.ado = AdoSimulator(
             organization=s.ado_organization, project=s.ado_project, pat=s.ado_pat, faults=self._faults("ado")
@@ -128,6 +133,7 @@ class Sandbox:
         else:
             # Freshly seeded systems: a store filled from earlier ones would hold records that are gone.
             self._forget_store()
+            self._seed_environments()
             if self.seed == "demo":
                 self.programme = demo_programme()
                 self.seeded = seed_programme(self.programme, self.gitlab, self.servicenow, self.ado)
@@ -165,6 +171,11 @@ class Sandbox:
         for name, simulator in self._simulators().items():
             simulator.load_from(files[name])
         return True
+
+    def _seed_environments(self) -> None:
+        """The instance's environment records, one per environment the mapping names."""
+        for environment in environment_mapping().environments:
+            self.servicenow.insert(REFERENCES["u_environment"], {"name": environment.name})
 
     def _forget_store(self) -> None:
         """Remove the bridge's store and SQLite's companion files (journal, WAL, writer lock)."""

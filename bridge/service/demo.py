@@ -19,7 +19,7 @@ import uvicorn
 from bridge.config import load_settings
 from bridge.engine.reconcile import Plan
 from bridge.sandbox.programme import Programme
-from bridge.sandbox.runner import DEFAULT_PORTS, SYSTEMS, Sandbox
+from bridge.sandbox.runner import DEFAULT_PORTS, FIELDS, REFERENCES, SYSTEMS, Sandbox
 from bridge.service.logs import configure_logging, secret_values, unconfigure_logging
 from bridge.service.runner import Service
 from connectors.simulation import free_port
@@ -174,6 +174,17 @@ class DemoStack:
             return polled_all and waiting == 0 and service.processor.last_plan is not None
 
         _until(polled, timeout_s, "the first polls")
+
+    def environment_reference(self) -> tuple[str, str, str, str, str | None]:
+        """How the demo RFC holds its environment and what the bridge read: (RFC number, field, stored
+        sys_id, referenced table, the environment the bridge's state has for the RFC)."""
+        box = self.box
+        field = FIELDS["environment"]
+        sys_id = box.seeded.rfc_sys_ids[RFC]
+        record = box.servicenow.get("change_request", sys_id) or {}
+        read = self.service.processor.state.rfcs.get(sys_id) if self.service is not None else None
+        environment = read.change.environment if read is not None else None
+        return record.get("number", ""), field, record.get(field, ""), REFERENCES.get(field, ""), environment
 
     def urls(self) -> dict[str, str]:
         box = self.box

@@ -176,6 +176,7 @@ def _servicenow(connector: Connector) -> list[Check]:
     return [
         Check("servicenow", "credentials", CheckStatus.OK, f"{check.table} readable"),
         Check("servicenow", "fields", status, check.describe()),
+        Check("servicenow", "references", CheckStatus.OK, check.describe_references()),
     ]
 
 

@@ -343,9 +343,7 @@ class ServiceNowSimulator:
             return now
         return (datetime.strptime(previous, TIME_FORMAT) + timedelta(seconds=1)).strftime(TIME_FORMAT)
 
-    def _insert(
-        self, table: Table, fields: Mapping[str, Any], user: str, *, by_name: bool = False
-    ) -> Record:
+    def _insert(self, table: Table, fields: Mapping[str, Any], user: str, *, by_name: bool = False) -> Record:
         row = {c.name: c.default for c in table.columns}
         notes = self._assign(table, row, fields, by_name=by_name)
         wanted = stored_text(fields.get("sys_id"))

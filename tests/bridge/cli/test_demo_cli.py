@@ -46,6 +46,12 @@ def test_the_demo_plays_the_release_and_reports_what_the_bridge_did_through_webh
     # The sample notes are still checked first.
     assert "dip-1.0.2.0-patch.md: 1.0.2.0 (patch), 3 fixed, 2 outstanding, RFCs CHG0031245" in output
     assert "The bridge has read the programme: 5 releases, 6 RFCs, 30 defects." in output
+    # The demo's RFCs hold their environment as a reference: a sys_id the bridge reads as the name.
+    assert re.search(
+        r"references to u_test_environment records: CHG0000006's u_environment holds\s+[0-9a-f]{32}; "
+        r"the bridge read its display value, SIT-A\.",
+        output,
+    ), output
     assert "ServiceNow: CHG0000006 → Review" in output
     assert "RFC linked to dip-platform/1.0.2.0: CHG0000006" in output
     assert "Defects moved to Ready for Retest (4):" in output

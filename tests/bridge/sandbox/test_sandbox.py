@@ -71,7 +71,11 @@ def test_servicenow_holds_rfcs_in_several_states(sandbox: Sandbox) -> None:
     records = client.resource(api_path="/table/change_request").get(query={}).all()
     assert len(records) == 6
     assert Counter(r["state"] for r in records) == {"3": 3, "0": 1, "-2": 1, "-5": 1}
-    assert {r["u_environment"] for r in records} == {"SIT-A", "SIT-B"}
+    # The environment is a reference, as on many instances: a sys_id with a link, and a name to display.
+    assert all(r["u_environment"]["link"].endswith(r["u_environment"]["value"]) for r in records)
+    shown = client.resource(api_path="/table/change_request")
+    shown.parameters.display_value = True
+    assert {r["u_environment"]["display_value"] for r in shown.get(query={}).all()} == {"SIT-A", "SIT-B"}
 
 
 @pytest.mark.slow
