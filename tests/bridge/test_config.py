@@ -96,6 +96,19 @@ def test_a_relative_path_in_the_file_is_read_from_the_files_folder(
         assert url == expected.format(folder=folder.resolve().as_posix())
 
 
+def test_a_relative_log_file_is_read_from_the_files_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    folder = tmp_path / "etc"
+    folder.mkdir()
+    path = _write(folder, 'log_file = "logs/bridge.log"\n')
+    assert load_settings(path).log_file == folder.resolve() / "logs" / "bridge.log"
+    absolute = _write(folder, 'log_file = "/var/log/bridge.log"\n')
+    assert load_settings(absolute).log_file == Path("/var/log/bridge.log")
+    assert load_settings(_write(folder, "")).log_file is None
+
+
 def test_a_relative_path_from_the_environment_stays_as_given(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
