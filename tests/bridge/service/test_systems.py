@@ -10,6 +10,7 @@ import pytest
 
 from bridge.config import Settings
 from bridge.domain.events import Source
+from bridge.service.doctor import CheckStatus, systems_check
 from bridge.service.systems import (
     OtherSystemsError,
     check_systems,
@@ -146,3 +147,15 @@ def test_repoint_changes_the_record_on_purpose_and_says_what_it_means(store: Sto
     assert configured_systems(other)[Source.SERVICENOW] == {
         "instance": "https://acme-restored.service-now.com"
     }
+
+
+def test_the_doctor_tells_whether_the_store_belongs_to_the_configured_systems(store: Store) -> None:
+    fresh = systems_check(store, _settings())
+    assert fresh.status is CheckStatus.OK and "none recorded yet" in fresh.detail
+    check_systems(store, _settings(ado=None))
+    same = systems_check(store, _settings())
+    assert (same.status, same.detail) == (CheckStatus.OK, "filled from the configured GitLab, ServiceNow")
+    other = systems_check(store, _settings(servicenow__url="https://acme-test.service-now.com"))
+    assert other.status is CheckStatus.FAILED
+    assert "the configuration's is instance https://acme-test.service-now.com" in other.detail
+    assert "bridge db repoint" in other.detail
