@@ -1,5 +1,16 @@
 # The release bridge as a container: `bridge run` as a non-root user, configured by BRIDGE_* variables
-# (or a TOML file mounted and named by BRIDGE_CONFIG). See README.md, "Running the service".
+# (or a TOML file mounted and named by BRIDGE_CONFIG). See README.md, "Container".
+
+# Stage 1: build the wheel from the source tree (the wheel carries the mappings, pages and migrations).
+FROM python:3.11-slim AS build
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY bridge ./bridge
+COPY connectors ./connectors
+RUN pip wheel --no-deps --wheel-dir /dist .
+
+# Stage 2: the runtime, with the wheel installed (not editable) and no source tree.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -8,21 +19,17 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     BRIDGE_SERVICE__HOST=0.0.0.0 \
     BRIDGE_SERVICE__PORT=8080 \
-    BRIDGE_DATABASE__URL=sqlite:////app/var/bridge.db \
-    BRIDGE_MAPPINGS_DIR=/app/mappings
+    BRIDGE_DATABASE__URL=sqlite:////app/var/bridge.db
 
-WORKDIR /app
-COPY pyproject.toml README.md ./
-COPY bridge ./bridge
-COPY connectors ./connectors
-COPY mappings ./mappings
-COPY config ./config
-# Installed in place (-e): the code runs from /app beside its page templates, migrations and data.
-RUN pip install -e . \
+COPY --from=build /dist/ /tmp/dist/
+RUN pip install /tmp/dist/*.whl \
+    && rm -rf /tmp/dist \
     && useradd --system --uid 10001 --create-home --home-dir /home/bridge bridge \
     && mkdir -p /app/var && chown bridge /app/var
 
 USER bridge
+# /app holds only the store's folder (a volume in most deployments); the code is in site-packages.
+WORKDIR /app
 EXPOSE 8080
 # /healthz answers while the process is up; /readyz (store and sources) suits a load balancer's check.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CODE := bridge connectors
 
-.PHONY: test lint typecheck pytest demo bench sandbox clean
+.PHONY: test test-fast lint typecheck pytest demo bench sandbox clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ pytest: $(STAMP)
 	$(BIN)/pytest -q
 
 test: lint typecheck pytest
+
+# The tests that start no process, sandbox, bridge or browser (the `slow` marker): under a minute.
+test-fast: $(STAMP)
+	$(BIN)/pytest -q -m "not slow"
 
 demo: $(STAMP)
 	$(BIN)/bridge demo

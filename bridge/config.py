@@ -225,6 +225,10 @@ class Settings(BaseSettings):
     policies: PolicySettings = PolicySettings()
     retry: RetrySettings = RetrySettings()
     log_format: Literal["json", "text"] = "json"
+    log_file: Path | None = Field(
+        default=None,
+        description="Write the log here instead of standard error (warnings and errors go there too).",
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -256,10 +260,34 @@ def load_settings(path: Path | str | None = None) -> Settings:
             raise ConfigError(f"{file}: cannot be read ({exc.strerror})") from exc
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{file}: not valid TOML: {exc}") from exc
+        data = _paths_from(file.resolve().parent, data)
     try:
         return Settings(**data)
     except ValidationError as exc:
         raise ConfigError(_describe(exc, source)) from exc
+
+
+def _paths_from(folder: Path, data: dict[str, Any]) -> dict[str, Any]:
+    """The file's data with its relative paths (a SQLite file, the log) made absolute against its folder,
+    so that a configuration means the same store from whichever folder it is used."""
+    resolved = dict(data)
+    if isinstance(data.get("log_file"), str):
+        resolved["log_file"] = str(folder / data["log_file"])
+    database = data.get("database")
+    if isinstance(database, dict) and isinstance(database.get("url"), str):
+        resolved["database"] = {**database, "url": _sqlite_url_from(folder, database["url"])}
+    return resolved
+
+
+def _sqlite_url_from(folder: Path, url: str) -> str:
+    """`url` with a relative SQLite file made absolute against `folder`; any other URL as given."""
+    scheme, sep, rest = url.partition(":///")
+    if not sep or not scheme.startswith("sqlite"):
+        return url
+    path, query_sep, query = rest.partition("?")
+    if not path or path == ":memory:" or path.startswith(("/", "file:")) or Path(path).is_absolute():
+        return url
+    return f"{scheme}:///{(folder / path).as_posix()}{query_sep}{query}"
 
 
 def _describe(exc: ValidationError, source: str) -> str:

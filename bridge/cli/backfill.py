@@ -19,7 +19,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from bridge.cli.options import ConfigOption, DryRunOption, settings_or_exit
+from bridge.cli.options import ConfigOption, DryRunOption, settings_or_exit, systems_or_exit
 from bridge.connector import ActionOutcome, Connector, PollPage, WebhookDelivery
 from bridge.domain.actions import Action
 from bridge.domain.events import DomainEvent, RecordRef, Source
@@ -165,6 +165,7 @@ def backfill(
     moment = parse_since(since)
     settings = settings_or_exit(config)
     processor = build_processor(settings, dry_run=dry_run)
+    systems_or_exit(processor.store, settings)
     console = Console(stderr=True)
     try:
         wanted = [Source(name.value) for name in source] if source else list(processor.connectors)

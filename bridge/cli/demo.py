@@ -58,12 +58,14 @@ def demo(
     try:
         stack.start()
         console.print(f"bridge {stack.bridge_url} on {work_dir / 'bridge.db'}, webhooks from the sandbox")
+        console.print(f"The bridge's log: {stack.log_path} (warnings and errors also here).")
         stack.wait_until_read()
         _show_programme(console, stack)
         console.rule(f"[bold]Release {COMPONENT} {VERSION}, deployed to {ENVIRONMENT}")
         result = play(stack, on_step=lambda step: console.print(f"  {step}"))
         _show_account(console, result)
         console.print(f"Scripted part: {time.monotonic() - began:.1f} s from start.")
+        console.print(f"What the bridge logged meanwhile: {stack.log_path}")
         if not result.complete:
             console.print("[red]The bridge had not finished within the time allowed.[/red]")
             raise typer.Exit(1)
@@ -90,6 +92,13 @@ def _show_programme(console: Console, stack: DemoStack) -> None:
     with stack.service.processor.store.transaction(readonly=True) as tx:
         releases, rfcs, defects = tx.record_counts()
     console.print(f"The bridge has read the programme: {releases} releases, {rfcs} RFCs, {defects} defects.")
+    number, field, stored, table, read = stack.environment_reference()
+    if table:
+        console.print(
+            f"RFC environments are references to {table} records: {number}'s {field} holds {stored}; "
+            f"the bridge read its display value, {read or 'nothing'}.",
+            markup=False,
+        )
 
 
 def _show_account(console: Console, result: Account) -> None:
@@ -123,6 +132,7 @@ def _serve(console: Console, stack: DemoStack) -> None:
     console.rule("[bold]Serving")
     for name, url in stack.urls().items():
         console.print(f"{name:14} {url}")
+    console.print(f"{'bridge log':14} {stack.log_path}")
     console.print("Ctrl-C stops the bridge and the sandbox.")
     stopped = threading.Event()
     # SIGTERM too, and SIGINT even where a shell started the demo with it ignored.

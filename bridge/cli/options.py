@@ -12,6 +12,7 @@ from bridge.mappings import MappingError
 
 if TYPE_CHECKING:  # the service is loaded only by the commands that run it
     from bridge.service.processor import Processor
+    from bridge.store import Store
 
 ConfigOption = Annotated[
     Path | None,
@@ -41,4 +42,18 @@ def processor_or_exit(settings: Settings, *, dry_run: bool = False) -> Processor
         return build_processor(settings, dry_run=dry_run)
     except MappingError as exc:
         typer.echo(f"error: a mapping is not valid: {exc}", err=True)
+        raise typer.Exit(2) from exc
+
+
+def systems_or_exit(store: Store, settings: Settings) -> None:
+    """Go on only against the systems the store was filled from; else exit 2 naming both."""
+    from bridge.service.systems import OtherSystemsError, check_systems
+
+    if not store.is_up_to_date():
+        return  # an old schema is reported by /readyz and `bridge doctor`; there is nothing to compare
+    try:
+        check_systems(store, settings)
+    except OtherSystemsError as exc:
+        store.close()
+        typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc

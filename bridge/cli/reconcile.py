@@ -7,7 +7,13 @@ from typing import Annotated
 
 import typer
 
-from bridge.cli.options import ConfigOption, DryRunOption, processor_or_exit, settings_or_exit
+from bridge.cli.options import (
+    ConfigOption,
+    DryRunOption,
+    processor_or_exit,
+    settings_or_exit,
+    systems_or_exit,
+)
 from bridge.errors import BridgeError
 
 
@@ -25,6 +31,7 @@ def reconcile(
         raise typer.Exit(2)
     settings = settings_or_exit(config)
     processor = processor_or_exit(settings, dry_run=dry_run)
+    systems_or_exit(processor.store, settings)
     try:
         result = processor.run_once()
     except BridgeError as exc:

@@ -6,7 +6,13 @@ from typing import Annotated
 
 import typer
 
-from bridge.cli.options import ConfigOption, DryRunOption, processor_or_exit, settings_or_exit
+from bridge.cli.options import (
+    ConfigOption,
+    DryRunOption,
+    processor_or_exit,
+    settings_or_exit,
+    systems_or_exit,
+)
 from bridge.service.runner import Service
 
 
@@ -19,6 +25,7 @@ def run(
     """Run the bridge: webhooks, pollers, processing and dispatch, until SIGTERM or Ctrl-C."""
     settings = settings_or_exit(config)
     processor = processor_or_exit(settings, dry_run=dry_run)
+    systems_or_exit(processor.store, settings)
     status = Service(settings, processor=processor).serve(host, port)
     if status:
         raise typer.Exit(status)

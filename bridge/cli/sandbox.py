@@ -58,7 +58,10 @@ def sandbox(
     state: Annotated[
         Path | None,
         typer.Option(
-            help="Keep the simulators' state in this folder: loaded at start if there, saved at stop."
+            help=(
+                "Keep the simulators' state and the bridge's store together in this folder: loaded at start"
+                " if there, saved at stop. Without it, both start afresh each run."
+            )
         ),
     ] = None,
     print_config: Annotated[
@@ -102,6 +105,8 @@ def sandbox(
             typer.echo(f"GitLab      {box.url('gitlab')}/api/v4")
             typer.echo(f"ServiceNow  {box.url('servicenow')}/api/now/table/change_request")
             typer.echo(f"ADO         {box.ado_organization_url}")
+            kept = f"kept in {box.state_dir}" if box.state_dir else "fresh this run"
+            typer.echo(f"Bridge store  {box.store_path} ({kept})")
             typer.echo(f"Configuration written to {box.config_path}; Ctrl-C stops the sandbox.")
         stop.wait()
     finally:

@@ -95,7 +95,9 @@ class GitLabSeeding(Protocol):
 
 
 class ServiceNowSeeding(Protocol):
-    def insert(self, table: str, fields: dict[str, str]) -> dict[str, str]: ...
+    def insert(
+        self, table: str, fields: dict[str, str], *, input_display_value: bool = False
+    ) -> dict[str, str]: ...
 
 
 class AdoSeeding(Protocol):
@@ -165,7 +167,10 @@ def seed(
             governance_field: rfc.governance_approval,
             "work_notes": rfc.work_notes,
         }
-        record = servicenow.insert("change_request", {k: v for k, v in fields.items() if v})
+        # Written as a person would type them: a reference field (the environment) by its record's name.
+        record = servicenow.insert(
+            "change_request", {k: v for k, v in fields.items() if v}, input_display_value=True
+        )
         seeded.rfcs[rfc.key] = record["number"]
         seeded.rfc_sys_ids[rfc.key] = record["sys_id"]
     for component in programme.components:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from bridge.config import to_toml
+from bridge.mappings import environment_mapping
 from bridge.sandbox.programme import Programme, Seeded, demo_programme
 from bridge.sandbox.programme import seed as seed_programme
 from connectors.ado.simulator import AdoSimulator
@@ -24,8 +25,12 @@ FIELDS = {
     "release": "u_release",
     "governance_approval": "u_governance_approval",
 }
+# Which of them are references, to which table: the environment is a record of its own, as programmes
+# often configure it, so the bridge reads its display value (a sys_id is stored on the RFC).
+REFERENCES = {"u_environment": "u_test_environment"}
 DEFAULT_PORTS = {"gitlab": 8181, "servicenow": 8182, "ado": 8183}
 DEFAULT_BRIDGE_URL = "http://127.0.0.1:8080"
+STORE_FILE = "bridge.db"
 Seed = Literal["demo", "empty"]
 
 
@@ -59,7 +64,8 @@ class Sandbox:
     secrets: SandboxSecrets = field(default_factory=SandboxSecrets)
     programme: Programme | None = None
     seeded: Seeded = field(default_factory=Seeded)
-    # Where the simulators' state is kept between runs: loaded at start when there, saved at stop.
+    # Where the simulators' state and the bridge's store are kept together between runs: loaded at
+    # start when there, saved at stop. Without it both start afresh on every start.
     state_dir: Path | None = None
 
     def __post_init__(self) -> None:
@@ -73,6 +79,7 @@ class Sandbox:
             password=s.servicenow_password,
             faults=self._faults("servicenow"),
             extra_fields=tuple(FIELDS.values()),
+            references=REFERENCES,
         )
         self.ado = AdoSimulator(
             organization=s.ado_organization, project=s.ado_project, pat=s.ado_pat, faults=self._faults("ado")
@@ -103,6 +110,11 @@ class Sandbox:
     def config_path(self) -> Path:
         return self.work_dir / "bridge.toml"
 
+    @property
+    def store_path(self) -> Path:
+        """The bridge's SQLite store for this sandbox: beside the simulators' kept state, if any."""
+        return (self.state_dir or self.work_dir) / STORE_FILE
+
     # --- life ------------------------------------------------------------------------------------
 
     def start(self) -> Sandbox:
@@ -118,9 +130,13 @@ class Sandbox:
         if self._load_state():
             self.programme = demo_programme() if self.seed == "demo" else None
             self._reseeded_keys()
-        elif self.seed == "demo":
-            self.programme = demo_programme()
-            self.seeded = seed_programme(self.programme, self.gitlab, self.servicenow, self.ado)
+        else:
+            # Freshly seeded systems: a store filled from earlier ones would hold records that are gone.
+            self._forget_store()
+            self._seed_environments()
+            if self.seed == "demo":
+                self.programme = demo_programme()
+                self.seeded = seed_programme(self.programme, self.gitlab, self.servicenow, self.ado)
         if self.webhook_target:
             self._subscribe(self.webhook_target.rstrip("/"))
         self.write_config()
@@ -156,6 +172,18 @@ class Sandbox:
             simulator.load_from(files[name])
         return True
 
+    def _seed_environments(self) -> None:
+        """The instance's environment records, one per environment the mapping names."""
+        for environment in environment_mapping().environments:
+            self.servicenow.insert(REFERENCES["u_environment"], {"name": environment.name})
+
+    def _forget_store(self) -> None:
+        """Remove the bridge's store and SQLite's companion files (journal, WAL, writer lock)."""
+        folder = self.store_path.parent
+        if folder.is_dir():
+            for leftover in folder.glob(f"{STORE_FILE}*"):
+                leftover.unlink()
+
     def _reseeded_keys(self) -> None:
         """Find the demo programme's records again in loaded state (projects by path, RFCs by text)."""
         if self.programme is None:
@@ -189,7 +217,8 @@ class Sandbox:
         port = urllib.parse.urlsplit(bridge_url).port or 8080
         return {
             "log_format": "text",
-            "database": {"url": f"sqlite:///{(self.work_dir / 'bridge.db').as_posix()}"},
+            # Absolute: the configuration names the same store from whichever folder it is run.
+            "database": {"url": f"sqlite:///{self.store_path.resolve().as_posix()}"},
             "service": {
                 "host": self.host,
                 "port": port,

@@ -19,7 +19,8 @@ import uvicorn
 from bridge.config import load_settings
 from bridge.domain.links import LinkKind
 from bridge.sandbox.programme import Programme
-from bridge.sandbox.runner import DEFAULT_PORTS, SYSTEMS, Sandbox
+from bridge.sandbox.runner import DEFAULT_PORTS, FIELDS, REFERENCES, SYSTEMS, Sandbox
+from bridge.service.logs import configure_logging, secret_values, unconfigure_logging
 from bridge.service.runner import Service
 from bridge.store.store import Tx
 from connectors.simulation import free_port
@@ -109,17 +110,25 @@ class DemoStack:
         self._thread: threading.Thread | None = None
 
     @property
+    def log_path(self) -> Path:
+        """The bridge's log for this run."""
+        return self.work_dir / "bridge.log"
+
+    @property
     def bridge_url(self) -> str:
         return f"http://{self.host}:{self.bridge_port}"
 
     def start(self) -> DemoStack:
         """A fresh database, the seeded sandbox, then the service (its first polls read the programme)."""
         self.work_dir.mkdir(parents=True, exist_ok=True)
-        for leftover in self.work_dir.glob("bridge.db*"):
-            leftover.unlink()  # the sandbox is seeded afresh, so the bridge starts afresh too
-        self.box.start()
+        self.box.start()  # seeded afresh, and so is the bridge's store beside it
         config = self.box.write_config(self.bridge_url)
-        self.service = Service(load_settings(config))
+        # The account is the demo's story: the bridge's log goes to a file, only its warnings and
+        # errors to the console (the worker process logs the same way, from the same settings).
+        self.log_path.unlink(missing_ok=True)
+        settings = load_settings(config).model_copy(update={"log_file": self.log_path.resolve()})
+        configure_logging(settings.log_format, secrets=secret_values(settings), log_file=settings.log_file)
+        self.service = Service(settings)
         self._server = uvicorn.Server(
             uvicorn.Config(
                 self.service.app,
@@ -127,6 +136,7 @@ class DemoStack:
                 port=self.bridge_port,
                 log_level="warning",
                 access_log=False,
+                log_config=None,  # uvicorn's records go through the bridge's handlers
                 lifespan="on",
             )
         )
@@ -140,6 +150,7 @@ class DemoStack:
             self._server.should_exit = True
             self._thread.join(timeout=60)
         self.box.stop()
+        unconfigure_logging()
 
     def __enter__(self) -> DemoStack:
         try:
@@ -166,6 +177,17 @@ class DemoStack:
             return polled_all and waiting == 0 and planned is not None and planned >= newest
 
         _until(polled, timeout_s, "the first polls")
+
+    def environment_reference(self) -> tuple[str, str, str, str, str | None]:
+        """How the demo RFC holds its environment and what the bridge read: (RFC number, field, stored
+        sys_id, referenced table, the environment the bridge's state has for the RFC)."""
+        box = self.box
+        field = FIELDS["environment"]
+        sys_id = box.seeded.rfc_sys_ids[RFC]
+        record = box.servicenow.get("change_request", sys_id) or {}
+        read = self.service.processor.state.rfcs.get(sys_id) if self.service is not None else None
+        environment = read.change.environment if read is not None else None
+        return record.get("number", ""), field, record.get(field, ""), REFERENCES.get(field, ""), environment
 
     def urls(self) -> dict[str, str]:
         box = self.box

@@ -16,6 +16,7 @@ from bridge.config import GitLabSettings, PolicySettings, RetrySettings, Setting
 from bridge.connector import Connector
 from bridge.domain.events import Source
 from bridge.errors import BridgeError
+from bridge.service.systems import TITLES, differences
 from bridge.service.wiring import build_connectors, load_mappings
 from bridge.store import Store
 
@@ -118,16 +119,31 @@ def _database(settings: Settings) -> list[Check]:
         try:
             revision = store.current_revision()
             current = store.is_up_to_date()
+            systems = systems_check(store, settings) if current else None
         except SQLAlchemyError as exc:
             reason = " ".join(str(getattr(exc, "orig", None) or exc).split())
             return [Check("database", "reachable", CheckStatus.FAILED, f"{where}: {reason}")]
     finally:
         store.close()
     reached = Check("database", "reachable", CheckStatus.OK, where)
-    if current:
-        return [reached, Check("database", "migrated", CheckStatus.OK, f"schema at {revision}")]
+    if current and systems is not None:
+        return [reached, Check("database", "migrated", CheckStatus.OK, f"schema at {revision}"), systems]
     detail = f"schema at {revision or 'nothing'}, not the newest: run `bridge db upgrade`"
     return [reached, Check("database", "migrated", CheckStatus.FAILED, detail)]
+
+
+def systems_check(store: Store, settings: Settings) -> Check:
+    """Whether the store was filled from the systems the configuration names (read only)."""
+    found = differences(store, settings)
+    if found:
+        detail = "; ".join(d.describe() for d in found) + " (see `bridge db repoint`)"
+        return Check("database", "systems", CheckStatus.FAILED, detail)
+    with store.transaction(readonly=True) as tx:
+        recorded = tx.recorded_systems()
+    if not recorded:
+        return Check("database", "systems", CheckStatus.OK, "none recorded yet: the first run records them")
+    names = ", ".join(TITLES[source] for source in recorded)
+    return Check("database", "systems", CheckStatus.OK, f"filled from the configured {names}")
 
 
 def _gitlab(settings: GitLabSettings) -> list[Check]:
@@ -176,6 +192,7 @@ def _servicenow(connector: Connector) -> list[Check]:
     return [
         Check("servicenow", "credentials", CheckStatus.OK, f"{check.table} readable"),
         Check("servicenow", "fields", status, check.describe()),
+        Check("servicenow", "references", CheckStatus.OK, check.describe_references()),
     ]
 
 

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Literal, TextIO
 
 from pydantic import BaseModel, SecretStr
@@ -128,6 +129,7 @@ def formatter(log_format: LogFormat, secrets: Iterable[str] = ()) -> logging.For
 
 
 _HANDLER_NAME = "bridge"
+_FILE_HANDLER_NAME = "bridge-file"
 
 
 def configure_logging(
@@ -136,18 +138,27 @@ def configure_logging(
     secrets: Iterable[str] = (),
     level: int = logging.INFO,
     stream: TextIO | None = None,
+    log_file: Path | None = None,
 ) -> logging.Handler:
     """Send every logger's records (uvicorn's too) to one handler in the given format; returns it.
 
-    Called again, it replaces the handler it installed before rather than adding another.
+    With `log_file`, every record is appended to that file and only warnings and errors reach the
+    stream as well. Called again, it replaces the handlers it installed before rather than adding more.
     """
+    secrets = tuple(secrets)
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.set_name(_HANDLER_NAME)
     handler.setFormatter(formatter(log_format, secrets))
+    unconfigure_logging()
     root = logging.getLogger()
-    for old in [h for h in root.handlers if h.get_name() == _HANDLER_NAME]:
-        root.removeHandler(old)
     root.addHandler(handler)
+    if log_file is not None:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        to_file = logging.FileHandler(log_file, encoding="utf-8")
+        to_file.set_name(_FILE_HANDLER_NAME)
+        to_file.setFormatter(formatter(log_format, secrets))
+        root.addHandler(to_file)
+        handler.setLevel(logging.WARNING)
     root.setLevel(level)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         # Uvicorn's own handlers would print in its format; its records go to ours instead.
@@ -157,6 +168,14 @@ def configure_logging(
     for name in QUIET:
         logging.getLogger(name).setLevel(max(level, logging.WARNING))
     return handler
+
+
+def unconfigure_logging() -> None:
+    """Remove the handlers configure_logging installed (closing the log file)."""
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if h.get_name() in {_HANDLER_NAME, _FILE_HANDLER_NAME}]:
+        root.removeHandler(old)
+        old.close()
 
 
 class LoggingObserver(ProcessorObserver):

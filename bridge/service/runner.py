@@ -168,7 +168,7 @@ class _Reporter(ProcessorObserver):
 
 def _worker_main(settings: Settings, dry_run: bool, wake: Connection, reports: Connection) -> None:
     """The worker process: runs until the HTTP process closes its end of `wake` (or dies), then drains."""
-    configure_logging(settings.log_format, secrets=secret_values(settings))
+    configure_logging(settings.log_format, secrets=secret_values(settings), log_file=settings.log_file)
     # Ctrl-C reaches the whole process group; the HTTP process decides when the worker stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     stopping = threading.Event()
@@ -382,7 +382,9 @@ class Service:
     def serve(self, host: str | None = None, port: int | None = None) -> int:
         """Serve until SIGTERM or Ctrl-C; uvicorn stops taking connections, then the lifespan drains.
         The exit status: 0 after a clean drain."""
-        configure_logging(self.settings.log_format, secrets=secret_values(self.settings))
+        configure_logging(
+            self.settings.log_format, secrets=secret_values(self.settings), log_file=self.settings.log_file
+        )
         config = uvicorn.Config(
             self.app,
             host=host or self.settings.service.host,

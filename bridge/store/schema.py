@@ -302,6 +302,17 @@ journal = Table(
     comment="Each revision of each record read, once: the engine's state is their fold.",
 )
 
+systems = Table(
+    "systems",
+    metadata,
+    Column("source", String(16), primary_key=True),
+    Column("identity", _json(), nullable=False),
+    Column("recorded_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    _one_of("source", SOURCES, "source"),
+    comment="The system each source's records were read from (URL, instance, organisation, project).",
+)
+
 control_points = Table(
     "control_points",
     metadata,

@@ -25,6 +25,7 @@ from bridge.store.ledger import LedgerQueries
 from bridge.store.links import LinkQueries
 from bridge.store.outbox import OutboxQueries
 from bridge.store.records import RecordQueries
+from bridge.store.systems import SystemQueries
 
 if TYPE_CHECKING:  # the store needs only the URL; configuration loading stays out of its imports
     from bridge.config import DatabaseSettings
@@ -41,6 +42,7 @@ class Tx(
     AuditQueries,
     CursorQueries,
     DecisionQueries,
+    SystemQueries,
 ):
     """One transaction, with every store query on it; it commits when its `with` block ends."""
 

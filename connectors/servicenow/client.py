@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -76,12 +76,15 @@ class TableClient:
     def __repr__(self) -> str:
         return f"TableClient({self._client.base_url})"
 
-    def _resource(self, table: str, fields: Sequence[str] = ()) -> Any:
+    def _resource(
+        self, table: str, fields: Sequence[str] = (), *, displayed: bool = False, links: bool = False
+    ) -> Any:
         resource = self._client.resource(api_path=f"/table/{table}", timeout=self._timeout_s)
         # Plain sys_ids for references, stored values (never labels) for choices: the same values the
-        # business rule's events carry (config/servicenow/README.md).
-        resource.parameters.exclude_reference_link = True
-        resource.parameters.display_value = False
+        # business rule's events carry (config/servicenow/README.md). Where display values are wanted
+        # too, `all` gives every field as {"display_value", "value"} and the stored values stay at hand.
+        resource.parameters.exclude_reference_link = not links
+        resource.parameters.display_value = "all" if displayed else False
         if fields:
             resource.parameters.fields = list(fields)
         return resource
@@ -90,20 +93,47 @@ class TableClient:
         return calling(fn, secrets=self._secrets, now=self._clock)
 
     def select(
-        self, table: str, query: str, *, fields: Sequence[str], limit: int, offset: int = 0
+        self,
+        table: str,
+        query: str,
+        *,
+        fields: Sequence[str],
+        limit: int,
+        offset: int = 0,
+        displayed: Collection[str] = (),
     ) -> list[Row]:
-        """One page of a query, in the query's order (pysnow does not follow `Link`)."""
-        resource = self._resource(table)
-        rows = self._call(
+        """One page of a query, in the query's order (pysnow does not follow `Link`); the `displayed`
+        fields by their display values (a reference's record name), the others by their stored ones."""
+        rows = self.select_raw(
+            table, query, fields=fields, limit=limit, offset=offset, displayed=bool(displayed)
+        )
+        return [_strings(row, displayed) for row in rows]
+
+    def select_raw(
+        self,
+        table: str,
+        query: str,
+        *,
+        fields: Sequence[str],
+        limit: int,
+        offset: int = 0,
+        displayed: bool = False,
+        links: bool = False,
+    ) -> list[dict[str, Any]]:
+        """One page of a query as the instance sent it (references, display values and links as asked)."""
+        resource = self._resource(table, displayed=displayed, links=links)
+        rows: list[Any] = self._call(
             lambda: list(
                 resource.get(query=query, fields=list(fields), limit=limit, offset=offset, stream=True).all()
             )
         )
-        return [_strings(row) for row in rows]
+        return [row for row in rows if isinstance(row, dict)]
 
-    def get(self, table: str, sys_id: str, *, fields: Sequence[str]) -> Row | None:
-        """One record by sys_id, None when the instance says 404."""
-        resource = self._resource(table, fields)
+    def get(
+        self, table: str, sys_id: str, *, fields: Sequence[str], displayed: Collection[str] = ()
+    ) -> Row | None:
+        """One record by sys_id, None when the instance says 404; `displayed` as for select()."""
+        resource = self._resource(table, fields, displayed=bool(displayed))
 
         def read() -> Any:
             try:
@@ -114,7 +144,7 @@ class TableClient:
                 raise
 
         found = self._call(read)
-        return None if found is None else _strings(found)
+        return None if found is None else _strings(found, displayed)
 
     def patch(self, table: str, sys_id: str, payload: dict[str, str], *, fields: Sequence[str]) -> Row:
         """Write exactly the given fields of one record.
@@ -130,11 +160,13 @@ class TableClient:
         )
         return _strings(written)
 
-    def create(self, table: str, payload: dict[str, str], *, fields: Sequence[str]) -> Row:
-        """Insert one record; the created record as the instance shows it."""
-        resource = self._resource(table, fields)
+    def create(
+        self, table: str, payload: dict[str, str], *, fields: Sequence[str], displayed: Collection[str] = ()
+    ) -> Row:
+        """Insert one record; the created record as the instance shows it (`displayed` as for select())."""
+        resource = self._resource(table, fields, displayed=bool(displayed))
         created = self._call(lambda: _first(resource.request("POST", data=json.dumps(payload), stream=True)))
-        return _strings(created)
+        return _strings(created, displayed)
 
 
 def _first(response: Any) -> Any:
@@ -146,12 +178,17 @@ def _first(response: Any) -> Any:
     return next(iter(response.all()), None)
 
 
-def _strings(row: Any) -> Row:
-    """A Table API record as plain strings; a reference still given as {"value": ...} becomes its value."""
+def _strings(row: Any, displayed: Collection[str] = ()) -> Row:
+    """A Table API record as plain strings: each field's stored value (a reference's sys_id), or for the
+    `displayed` fields the display value (a reference's record name, a choice's label) when one came."""
     if not isinstance(row, dict):
         return {}
     out: Row = {}
     for name, value in row.items():
-        plain = value.get("value", "") if isinstance(value, dict) else value
+        if isinstance(value, dict):
+            shown = value.get("display_value") if name in displayed else None
+            plain = shown if shown not in (None, "") else value.get("value", "")
+        else:
+            plain = value
         out[str(name)] = "" if plain is None else str(plain)
     return out

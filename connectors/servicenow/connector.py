@@ -19,7 +19,7 @@ from connectors.servicenow.journal import work_notes
 from connectors.servicenow.poller import DEFAULT_OVERLAP, DEFAULT_PAGE_SIZE, PollCursor, ServiceNowPoller
 from connectors.servicenow.schema import FieldCheck, check_fields
 from connectors.servicenow.webhooks import ChangeEventVerifier
-from connectors.servicenow.wire import change_fields, needs_notes, to_change
+from connectors.servicenow.wire import change_fields, displayed_fields, needs_notes, to_change
 from connectors.servicenow.writer import ServiceNowWriter
 
 DEFAULT_MAX_WEBHOOK_BYTES: int = ServiceSettings.model_fields["max_webhook_bytes"].default
@@ -83,7 +83,8 @@ class ServiceNowConnector:
     def check_fields(self) -> FieldCheck:
         """Whether the instance has every field the bridge reads (one request); what `bridge doctor` runs."""
         wanted = change_fields(self._roles)
-        check = self._retry.call(lambda: check_fields(self._client, self._table, wanted))
+        mapped = tuple(self._roles.values())
+        check = self._retry.call(lambda: check_fields(self._client, self._table, wanted, mapped))
         if check.confirmed:
             self._confirmed = check
         return check
@@ -118,7 +119,9 @@ class ServiceNowConnector:
         return self._writer.apply(actions)
 
     def _read_change(self, sys_id: str) -> ChangeUpdated | None:
-        row = self._client.get(self._table, sys_id, fields=change_fields(self._roles))
+        row = self._client.get(
+            self._table, sys_id, fields=change_fields(self._roles), displayed=displayed_fields(self._roles)
+        )
         if row is None:
             return None
         notes = work_notes(self._client, [sys_id]).get(sys_id) if needs_notes(row, self._mapping) else None

@@ -26,6 +26,7 @@ from connectors.servicenow.client import Row, TableClient
 from connectors.servicenow.journal import work_notes
 from connectors.servicenow.wire import (
     change_fields,
+    displayed_fields,
     format_time,
     needs_notes,
     parse_time,
@@ -144,6 +145,7 @@ class ServiceNowPoller:
                 fields=change_fields(self._roles),
                 limit=self._page_size,
                 offset=state.offset,
+                displayed=displayed_fields(self._roles),
             )
         )
         fresh, revisions = self._new_rows(rows, state.seen)

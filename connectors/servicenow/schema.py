@@ -2,7 +2,7 @@
 
 # ServiceNow ignores an unknown field in sysparm_fields and an invalid part of an encoded query (which
 # then returns everything) without an error (Table API docs, sysparm_query and sysparm_fields). So the
-# fields are confirmed once by reading one record with all of them and comparing its keys.
+# fields are confirmed once by reading records with all of them and comparing their keys.
 
 from __future__ import annotations
 
@@ -11,15 +11,37 @@ from dataclasses import dataclass
 
 from connectors.servicenow.client import TableClient
 
+# Records read to tell references from text: an empty reference has no link, so one record may not tell.
+SAMPLE = 20
+
 
 @dataclass(frozen=True)
 class FieldCheck:
-    """The outcome of comparing the wanted fields with one record's keys."""
+    """The outcome of comparing the wanted fields with the keys of the records read."""
 
     table: str
     wanted: tuple[str, ...]
     found: tuple[str, ...]
     sampled: bool  # False when the table had no record to compare with
+    mapped: tuple[str, ...] = ()  # the configured fields (servicenow.fields)
+    references: tuple[str, ...] = ()  # those the records show as references (with a link)
+
+    @property
+    def walked(self) -> tuple[str, ...]:
+        """The mapped fields read through a reference (dot-walked: `u_environment.name`)."""
+        return tuple(name for name in self.mapped if "." in name)
+
+    def describe_references(self) -> str:
+        """Which mapped fields are references, and how the bridge reads them."""
+        parts = []
+        if self.references:
+            parts.append(f"{', '.join(self.references)}: references, read by their display values")
+        if self.walked:
+            parts.append(f"{', '.join(self.walked)}: dot-walked through a reference")
+        if not parts:
+            scope = "in the records read" if self.sampled else "(no record to tell from)"
+            return f"no mapped field is a reference {scope}"
+        return "; ".join(parts)
 
     @property
     def missing(self) -> tuple[str, ...]:
@@ -37,8 +59,16 @@ class FieldCheck:
         return f"{self.table} has all {len(self.wanted)} fields the bridge reads"
 
 
-def check_fields(client: TableClient, table: str, wanted: Sequence[str]) -> FieldCheck:
-    """One request: a record read with every wanted field, and which of them came back."""
-    rows = client.select(table, "", fields=wanted, limit=1)
+def check_fields(
+    client: TableClient, table: str, wanted: Sequence[str], mapped: Sequence[str] = ()
+) -> FieldCheck:
+    """One request: records read with every wanted field, display values and links, which fields came
+    back, and which mapped ones are references (a reference comes with a link)."""
+    rows = client.select_raw(table, "", fields=wanted, limit=SAMPLE, displayed=True, links=True)
     found = tuple(rows[0]) if rows else ()
-    return FieldCheck(table, tuple(wanted), found, sampled=bool(rows))
+    references = tuple(
+        name
+        for name in mapped
+        if "." not in name and any(isinstance(r.get(name), dict) and r[name].get("link") for r in rows)
+    )
+    return FieldCheck(table, tuple(wanted), found, bool(rows), tuple(mapped), references)

@@ -20,7 +20,13 @@ from bridge.connector import WebhookDelivery, WebhookRejectedError
 from bridge.domain.events import DomainEvent, RecordRef, Source
 from bridge.errors import SkippableError
 from bridge.mappings import ServiceNowMapping
-from connectors.servicenow.wire import SYS_ID, needs_notes, parse_time, to_change
+from connectors.servicenow.wire import (
+    SYS_ID,
+    events_show_mapped_fields,
+    needs_notes,
+    parse_time,
+    to_change,
+)
 from connectors.webhooks import check_size, header, json_object
 
 log = logging.getLogger(__name__)
@@ -83,6 +89,10 @@ class ChangeEventVerifier:
             # (control point 8). An event without them would take this revision's place in the inbox
             # and the poller's reading of the same revision, notes and all, would be dropped as a
             # repeat; so the ref alone is given and fetch() reads the record with its notes.
+            return ()
+        if not events_show_mapped_fields(record, self.roles):
+            # A mapped field is a reference (a sys_id here) or dot-walked (absent here): fetch() reads
+            # the record with its display values.
             return ()
         try:
             return (to_change(record, self.mapping, self.roles, None),)

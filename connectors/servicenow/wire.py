@@ -61,6 +61,20 @@ def change_fields(roles: Mapping[str, str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys([*CHANGE_FIELDS, *roles.values()]))
 
 
+def displayed_fields(roles: Mapping[str, str]) -> frozenset[str]:
+    """The fields read by their display values: the mapped ones. A mapped field may be a reference
+    (an environment record, a group), whose stored value is a sys_id but whose display value is the
+    name people see and the mappings know; for text the two are the same."""
+    return frozenset(roles.values())
+
+
+def events_show_mapped_fields(record: Mapping[str, str], roles: Mapping[str, str]) -> bool:
+    """Whether a change event's record shows the mapped fields as a read does. The business rule sends
+    stored values: a reference there is a sys_id, not the name, and a dot-walked field is absent. Such
+    an event is a hint only, and the record is read again."""
+    return not any("." in name or SYS_ID.match(record.get(name, "")) for name in roles.values())
+
+
 def parse_time(text: str) -> datetime | None:
     """A Table API date-time (or date) as an aware UTC datetime; None when empty or not a date."""
     text = text.strip()

@@ -18,7 +18,7 @@ from bridge.mappings import ServiceNowMapping
 from connectors.outcomes import RetryPolicy
 from connectors.servicenow.client import TableClient, encoded
 from connectors.servicenow.journal import read_rows
-from connectors.servicenow.wire import change_fields, to_change
+from connectors.servicenow.wire import change_fields, displayed_fields, to_change
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +131,12 @@ class ServiceNowWriter:
             return ActionOutcome(
                 action.key, OutcomeStatus.SKIPPED, f"already created as {same[0].get('number', '?')}"
             )
-        created = self._client.create(self._table, self._draft(action), fields=change_fields(self._roles))
+        created = self._client.create(
+            self._table,
+            self._draft(action),
+            fields=change_fields(self._roles),
+            displayed=displayed_fields(self._roles),
+        )
         number = created.get("number", "?")
         try:
             fresh = to_change(created, self._mapping, self._roles, None)
@@ -151,7 +156,8 @@ class ServiceNowWriter:
             "correlation_display": display_of(action.correlation_id),
         }
         environment_field = self._roles.get("environment")
-        if environment_field and action.environment:
+        # A dot-walked field cannot be written through; the RFC's descriptions name the environment too.
+        if environment_field and "." not in environment_field and action.environment:
             payload[environment_field] = action.environment
         return payload
 

@@ -69,6 +69,54 @@ def test_the_environment_wins_over_the_file(tmp_path: Path, monkeypatch: pytest.
     assert settings.service.port == 9100
 
 
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        ("sqlite:///bridge.db", "sqlite:///{folder}/bridge.db"),
+        ("sqlite:///./var/bridge.db", "sqlite:///{folder}/var/bridge.db"),
+        ("sqlite:///../stores/bridge.db", "sqlite:///{folder}/../stores/bridge.db"),
+        ("sqlite:///bridge.db?timeout=5", "sqlite:///{folder}/bridge.db?timeout=5"),
+        ("sqlite:////srv/bridge/bridge.db", "sqlite:////srv/bridge/bridge.db"),
+        ("sqlite:///:memory:", "sqlite:///:memory:"),
+        ("sqlite://", "sqlite://"),
+        ("postgresql+psycopg://bridge@db.internal/bridge", "postgresql+psycopg://bridge@db.internal/bridge"),
+    ],
+)
+def test_a_relative_path_in_the_file_is_read_from_the_files_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, written: str, expected: str
+) -> None:
+    folder = tmp_path / "config"
+    folder.mkdir()
+    path = _write(folder, f'[database]\nurl = "{written}"\n')
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    for given in (path, Path("..") / "config" / "bridge.toml"):
+        url = load_settings(given).database.url
+        assert url == expected.format(folder=folder.resolve().as_posix())
+
+
+def test_a_relative_log_file_is_read_from_the_files_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    folder = tmp_path / "etc"
+    folder.mkdir()
+    path = _write(folder, 'log_file = "logs/bridge.log"\n')
+    assert load_settings(path).log_file == folder.resolve() / "logs" / "bridge.log"
+    absolute = _write(folder, 'log_file = "/var/log/bridge.log"\n')
+    assert load_settings(absolute).log_file == Path("/var/log/bridge.log")
+    assert load_settings(_write(folder, "")).log_file is None
+
+
+def test_a_relative_path_from_the_environment_stays_as_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _write(tmp_path, '[database]\nurl = "sqlite:///file.db"\n')
+    monkeypatch.setenv("BRIDGE_DATABASE__URL", "sqlite:///var/env.db")
+    assert load_settings(path).database.url == "sqlite:///var/env.db"
+
+
 def test_bridge_config_names_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BRIDGE_CONFIG", str(_write(tmp_path, '[ado]\nproject = "Named"\n')))
     assert load_settings().ado.project == "Named"

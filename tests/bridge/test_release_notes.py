@@ -337,7 +337,7 @@ def test_lines_are_lines_of_the_note() -> None:
 
 # --- the mapping ---------------------------------------------------------------------------------------
 
-MAPPING = Path(__file__).resolve().parent.parent.parent / "mappings" / "release_notes.yaml"
+MAPPING = Path(__file__).resolve().parent.parent.parent / "bridge" / "mappings" / "release_notes.yaml"
 REQUIRED_ITEMS = (
     "programme",
     "title",

@@ -19,6 +19,10 @@ PAGES = ("/", "/environments", "/environments/SIT-B/helix-settlement", "/finding
 API = ("/api/environments", "/api/findings", "/api/outbox", "/api/releases")
 
 
+# Starts the sandbox, a bridge or a browser: `make test-fast` leaves it out.
+pytestmark = pytest.mark.slow
+
+
 def protected(seeded: Seeded, token: str | None = TOKEN) -> TestClient:
     options = PageOptions(operator_token=SecretStr(token) if token else None, protect_pages=True)
     return TestClient(create_app(seeded.processor, pages=options))

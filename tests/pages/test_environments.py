@@ -17,6 +17,10 @@ from tests.pages.conftest import RFC, Seeded
 HELIX = "helix-settlement"
 
 
+# Starts the sandbox, a bridge or a browser: `make test-fast` leaves it out.
+pytestmark = pytest.mark.slow
+
+
 def cell_of(html: str, href: str) -> str:
     """The table cell that holds the link to `href`."""
     match = re.search(rf'<td[^>]*>\s*<a class="cell[^"]*" href="{re.escape(href)}">.*?</td>', html, re.S)

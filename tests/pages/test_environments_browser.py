@@ -6,10 +6,14 @@ from __future__ import annotations
 import json
 import urllib.request
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser_fixtures import Screenshot
 from tests.pages.conftest import RFC, RunningBridge, deployed, wait_for
+
+# Starts the sandbox, a bridge or a browser: `make test-fast` leaves it out.
+pytestmark = pytest.mark.slow
 
 
 def _sit_b_runs_helix_1100(url: str) -> bool:

@@ -23,6 +23,10 @@ ROW = re.compile(
 PAGED = 60  # findings of one subject prefix, more than a page of 50
 
 
+# Starts the sandbox, a bridge or a browser: `make test-fast` leaves it out.
+pytestmark = pytest.mark.slow
+
+
 @pytest.fixture(scope="module")
 def paged(seeded: Seeded) -> Iterator[None]:
     """Sixty findings about test:paging subjects, the last one hostile markup; removed afterwards."""

@@ -24,6 +24,10 @@ ERROR = "400 the work item does not exist"
 _defect_ids = itertools.count(900_001)
 
 
+# Starts the sandbox, a bridge or a browser: `make test-fast` leaves it out.
+pytestmark = pytest.mark.slow
+
+
 def make_dead(processor: Processor) -> int:
     """A move of a defect ADO does not have, that failed for good; its id."""
     now = datetime.now(UTC)

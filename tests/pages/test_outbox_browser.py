@@ -7,6 +7,7 @@ import json
 import urllib.request
 from typing import Any
 
+import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import update
 
@@ -20,6 +21,10 @@ from tests.pages.conftest import MOVED, RunningBridge, deployed, wait_for
 
 ERROR = "gave up after 8 attempts: 503 Service Unavailable"
 DEAD = "Dead: failed for good, waiting for an operator ({})"
+
+
+# Starts the sandbox, a bridge or a browser: `make test-fast` leaves it out.
+pytestmark = pytest.mark.slow
 
 
 def _json(url: str) -> Any:

@@ -5,11 +5,16 @@ from __future__ import annotations
 import re
 from html import unescape
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.pages.conftest import MOVED, RFC, Seeded
 
 RELEASE = "/releases/helix-settlement/1.1.0.0"
+
+
+# Starts the sandbox, a bridge or a browser: `make test-fast` leaves it out.
+pytestmark = pytest.mark.slow
 
 
 def _text(html: str) -> str:

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser_fixtures import Screenshot
 from tests.pages.conftest import MOVED, RFC, RunningBridge, deployed
+
+# Starts the sandbox, a bridge or a browser: `make test-fast` leaves it out.
+pytestmark = pytest.mark.slow
 
 
 def test_the_release_page_shows_the_moved_defect_and_the_rfc(

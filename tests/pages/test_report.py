@@ -16,6 +16,10 @@ from tests.pages.conftest import MOVED, RFC, Seeded
 SINCE = date(2024, 1, 1)
 
 
+# Starts the sandbox, a bridge or a browser: `make test-fast` leaves it out.
+pytestmark = pytest.mark.slow
+
+
 @pytest.fixture(scope="module")
 def report(seeded: Seeded) -> ReadinessReport:
     return readiness_report(seeded.processor, SINCE)

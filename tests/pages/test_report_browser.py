@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser_fixtures import Screenshot
@@ -11,6 +12,9 @@ from tests.pages.conftest import (
     RunningBridge,
     deployed,
 )
+
+# Starts the sandbox, a bridge or a browser: `make test-fast` leaves it out.
+pytestmark = pytest.mark.slow
 
 
 def test_the_report_shows_the_defects_the_deployment_moved(

@@ -27,6 +27,7 @@ from connectors.servicenow.simulator import query
 from connectors.servicenow.simulator.events import change_event
 from connectors.servicenow.simulator.model import (
     CHANGE_REQUEST,
+    DISPLAY_FIELD,
     JOURNAL,
     SYS_ID,
     Column,
@@ -35,6 +36,7 @@ from connectors.servicenow.simulator.model import (
     change_request_table,
     display_text,
     journal_table,
+    referenced_table,
     stored_text,
 )
 from connectors.servicenow.simulator.oauth import TokenIssuer
@@ -180,6 +182,7 @@ class ServiceNowSimulator:
         event_url: str | None = None,
         event_secret: str | None = None,
         extra_fields: Sequence[str] = (),
+        references: Mapping[str, str] | None = None,
         first_number: int = 1,
         clock: Callable[[], datetime] | None = None,
         oauth_clients: Mapping[str, str] | None = None,
@@ -187,7 +190,12 @@ class ServiceNowSimulator:
     ) -> None:
         self.user = user
         self.password = password
-        self.tables = {t.name: t for t in (change_request_table(extra_fields), journal_table())}
+        changes = change_request_table(extra_fields, references)
+        # Every table a reference field points at is there too, so a reference shows its record's name.
+        referenced = dict.fromkeys(c.reference for c in changes.columns if c.kind is FieldType.REFERENCE)
+        self.tables = {
+            t.name: t for t in (changes, journal_table(), *(referenced_table(n) for n in referenced))
+        }
         self.rows: dict[str, dict[str, Record]] = {name: {} for name in self.tables}
         self.next_number = first_number
         self.clock = clock or (lambda: datetime.now(UTC))
@@ -218,17 +226,36 @@ class ServiceNowSimulator:
 
     # --- seeding, in-process ----------------------------------------------------------------------
 
-    def insert(self, table: str, fields: Mapping[str, Any], *, as_user: str | None = None) -> dict[str, str]:
-        """Insert a record as `POST /api/now/table/{table}` does; returns it as the Table API shows it."""
+    def insert(
+        self,
+        table: str,
+        fields: Mapping[str, Any],
+        *,
+        as_user: str | None = None,
+        input_display_value: bool = False,
+    ) -> dict[str, str]:
+        """Insert a record as `POST /api/now/table/{table}` does; returns it as the Table API shows it.
+        `input_display_value`: reference fields may be given by their record's name, as with
+        `sysparm_input_display_value=true`."""
         with self.lock:
-            return dict(self._insert(self._table(table), fields, as_user or self.user))
+            return dict(
+                self._insert(self._table(table), fields, as_user or self.user, by_name=input_display_value)
+            )
 
     def update(
-        self, table: str, sys_id: str, fields: Mapping[str, Any], *, as_user: str | None = None
+        self,
+        table: str,
+        sys_id: str,
+        fields: Mapping[str, Any],
+        *,
+        as_user: str | None = None,
+        input_display_value: bool = False,
     ) -> dict[str, str]:
         """Update a record as `PATCH /api/now/table/{table}/{sys_id}` does; KeyError if there is none."""
         with self.lock:
-            found = self._update(self._table(table), sys_id, fields, as_user or self.user)
+            found = self._update(
+                self._table(table), sys_id, fields, as_user or self.user, by_name=input_display_value
+            )
             if found is None:
                 raise KeyError(f"no {table} record {sys_id}")
             return dict(found)
@@ -316,9 +343,9 @@ class ServiceNowSimulator:
             return now
         return (datetime.strptime(previous, TIME_FORMAT) + timedelta(seconds=1)).strftime(TIME_FORMAT)
 
-    def _insert(self, table: Table, fields: Mapping[str, Any], user: str) -> Record:
+    def _insert(self, table: Table, fields: Mapping[str, Any], user: str, *, by_name: bool = False) -> Record:
         row = {c.name: c.default for c in table.columns}
-        notes = self._assign(table, row, fields)
+        notes = self._assign(table, row, fields, by_name=by_name)
         wanted = stored_text(fields.get("sys_id"))
         # The Table API takes a caller's sys_id on insert when it is a free, well-formed id.
         row["sys_id"] = wanted if SYS_ID.match(wanted) and wanted not in self.rows[table.name] else _new_id()
@@ -337,12 +364,14 @@ class ServiceNowSimulator:
         self._announce(table, "insert", row)
         return row
 
-    def _update(self, table: Table, sys_id: str, fields: Mapping[str, Any], user: str) -> Record | None:
+    def _update(
+        self, table: Table, sys_id: str, fields: Mapping[str, Any], user: str, *, by_name: bool = False
+    ) -> Record | None:
         row = self.rows[table.name].get(sys_id)
         if row is None:
             return None
         before = dict(row)
-        notes = self._assign(table, row, fields)
+        notes = self._assign(table, row, fields, by_name=by_name)
         if row == before and not notes:
             # GlideRecord.update() writes nothing when nothing changed: no new sys_mod_count, no rule runs.
             return row
@@ -354,10 +383,15 @@ class ServiceNowSimulator:
         self._announce(table, "update", row)
         return row
 
-    def _assign(self, table: Table, row: Record, fields: Mapping[str, Any]) -> list[tuple[str, str]]:
+    def _assign(
+        self, table: Table, row: Record, fields: Mapping[str, Any], *, by_name: bool = False
+    ) -> list[tuple[str, str]]:
         """Set the writable fields; unknown and system fields are ignored, as the Table API does.
 
-        Returns the journal entries (field, text) to write, since journal fields are not stored on the row.
+        Values are stored as given; with `by_name` (sysparm_input_display_value=true) a reference given
+        by its record's name stores that record's sys_id, as an instance resolves it (Table API FAQs,
+        KB0534905). Returns the journal entries (field, text) to write, since journal fields are not
+        stored on the row.
         """
         notes: list[tuple[str, str]] = []
         for name, value in fields.items():
@@ -368,6 +402,8 @@ class ServiceNowSimulator:
             if column.kind is FieldType.JOURNAL:
                 if text.strip():
                     notes.append((name, text))
+            elif column.kind is FieldType.REFERENCE and by_name:
+                row[name] = self._referenced_id(column, text)
             else:
                 row[name] = text
         return notes
@@ -387,6 +423,16 @@ class ServiceNowSimulator:
                 "sys_created_by": user,
             }
 
+    def _referenced_id(self, column: Column, text: str) -> str:
+        """The sys_id of the referenced record a value names (its sys_id or its name); else the text."""
+        records = self.rows.get(column.reference, {})
+        if text in records:
+            return text
+        return next((sys_id for sys_id, r in records.items() if r.get(DISPLAY_FIELD) == text), text)
+
+    def _referenced(self, column: Column, value: str) -> Record | None:
+        return self.rows.get(column.reference, {}).get(value)
+
     def _announce(self, table: Table, operation: str, row: Record) -> None:
         if table.name == CHANGE_REQUEST and self.event_url:
             self.webhooks.send(change_event(self.event_url, self.event_secret, table.name, operation, row))
@@ -394,13 +440,31 @@ class ServiceNowSimulator:
     # --- rendering --------------------------------------------------------------------------------
 
     def _render(self, table: Table, row: Record, view: View) -> dict[str, Any]:
-        names = [n for n in view.fields if table.column(n) is not None] if view.fields else list(table.names)
+        names = view.fields or table.names
         out: dict[str, Any] = {}
         for name in names:
             column = table.column(name)
-            assert column is not None
-            out[name] = self._field(column, row, view)
+            if column is not None:
+                out[name] = self._field(column, row, view)
+            elif "." in name:
+                walked = self._walked(table, row, name, view)
+                if walked is not None:
+                    out[name] = walked
         return out
+
+    def _walked(self, table: Table, row: Record, name: str, view: View) -> Any:
+        """A dot-walked field (`u_environment.name`): the field of the record a reference points at,
+        named as asked; None (left out, as an invalid field is) when the path does not lead to one."""
+        base, _, rest = name.partition(".")
+        column = table.column(base)
+        if column is None or column.kind is not FieldType.REFERENCE:
+            return None
+        target = self.tables.get(column.reference)
+        field = target.column(rest) if target is not None else None
+        if target is None or field is None:
+            return None  # one step only: the referenced tables hold no references themselves
+        record = self._referenced(column, row.get(base, "")) or {}
+        return self._field(field, record, view)
 
     def _field(self, column: Column, row: Record, view: View) -> Any:
         value = row.get(column.name, "")
@@ -410,7 +474,10 @@ class ServiceNowSimulator:
             else display_text(column, value)
         )
         if column.kind is FieldType.REFERENCE and value:
-            # No referenced tables are simulated, so a reference shows its sys_id as its display value.
+            # A reference shows its record's name; one to a record the instance does not hold shows its
+            # stored value.
+            record = self._referenced(column, value)
+            shown = record.get(DISPLAY_FIELD, "") if record is not None else value
             link = f"{view.base_url}/api/now/table/{column.reference}/{value}"
             parts: dict[str, str] = {}
             if view.display != "false":
@@ -506,7 +573,9 @@ class ServiceNowSimulator:
             if isinstance(fields, Response):
                 return fields
             with self.lock:
-                row = self._insert(table, fields, self._caller(request) or self.user)
+                row = self._insert(
+                    table, fields, self._caller(request) or self.user, by_name=_by_name(request)
+                )
                 rendered = self._render(table, row, View.of(request))
             location = (
                 f"{request.url.scheme}://{request.url.netloc}/api/now/table/{table.name}/{row['sys_id']}"
@@ -529,7 +598,9 @@ class ServiceNowSimulator:
             if isinstance(fields, Response):
                 return fields
             with self.lock:
-                row = self._update(table, sys_id, fields, self._caller(request) or self.user)
+                row = self._update(
+                    table, sys_id, fields, self._caller(request) or self.user, by_name=_by_name(request)
+                )
                 rendered = self._render(table, row, View.of(request)) if row else None
             return not_found() if rendered is None else self._reply(request, {"result": rendered}, 200)
         if request.method == "DELETE":
@@ -572,6 +643,11 @@ class ServiceNowSimulator:
         if request.headers.get("x-no-response-body", "").lower() == "true":
             return Response(status_code=status, headers=dict(headers or {}))
         return _json(body, status, headers)
+
+
+def _by_name(request: Request) -> bool:
+    """Whether a write gives references by their records' names (sysparm_input_display_value)."""
+    return _flag(request.query_params, "sysparm_input_display_value")
 
 
 def _new_id() -> str:

@@ -92,8 +92,17 @@ class Table:
         return tuple(c.name for c in self.columns)
 
 
-def change_request_table(extra_fields: Sequence[str] = ()) -> Table:
-    """change_request with the fields the bridge reads and writes, plus the instance's `u_` fields."""
+# The field a referenced record shows as its display value (an instance picks a field marked as the
+# display field, else one called number, name, u_number or u_name).
+DISPLAY_FIELD = "name"
+
+
+def change_request_table(
+    extra_fields: Sequence[str] = (), references: Mapping[str, str] | None = None
+) -> Table:
+    """change_request with the fields the bridge reads and writes, plus the instance's `u_` fields;
+    those named in `references` are reference fields to the table named there."""
+    refer = dict(references or {})
     columns = (
         Column("number"),
         Column("short_description"),
@@ -111,7 +120,10 @@ def change_request_table(extra_fields: Sequence[str] = ()) -> Table:
         Column("correlation_display"),
         Column("work_notes", FieldType.JOURNAL),
         Column("comments", FieldType.JOURNAL),
-        *(Column(name) for name in extra_fields),
+        *(
+            Column(name, FieldType.REFERENCE, reference=refer[name]) if name in refer else Column(name)
+            for name in extra_fields
+        ),
         Column(
             "sys_class_name",
             default=CHANGE_REQUEST,
@@ -121,6 +133,11 @@ def change_request_table(extra_fields: Sequence[str] = ()) -> Table:
         *_SYSTEM,
     )
     return Table(CHANGE_REQUEST, columns, number_prefix="CHG")
+
+
+def referenced_table(name: str) -> Table:
+    """A table that reference fields point at (groups, environments): records with a display name."""
+    return Table(name, (Column(DISPLAY_FIELD), *_SYSTEM))
 
 
 def journal_table() -> Table:

@@ -55,6 +55,7 @@ def _inbox_by_source(store: Store) -> dict[str, int]:
         return {str(source): int(count) for source, count in rows}
 
 
+@pytest.mark.slow
 def test_backfill_reads_every_system_through_the_inbox_and_writes_back(
     sandbox: Sandbox, database: Store
 ) -> None:
@@ -77,6 +78,7 @@ def test_backfill_reads_every_system_through_the_inbox_and_writes_back(
     assert len(_bridge_notes(sandbox, "helix-1100")) == 1
 
 
+@pytest.mark.slow
 def test_a_dry_run_backfill_computes_everything_and_writes_nothing(sandbox: Sandbox, database: Store) -> None:
     stats = sandbox.servicenow.stats.snapshot()["requests"]
     writes_before = sum(n for route, n in stats.items() if not route.startswith("GET"))
@@ -91,6 +93,7 @@ def test_a_dry_run_backfill_computes_everything_and_writes_nothing(sandbox: Sand
     assert counts[ActionStatus.SKIPPED] > 0 and counts[ActionStatus.DONE] == 0
 
 
+@pytest.mark.slow
 def test_one_source_and_a_recent_date(sandbox: Sandbox, database: Store) -> None:
     code, output = _backfill(sandbox, database, "--since", "2020-01-01", "--source", "ado")
     assert code == 0, output
@@ -100,6 +103,7 @@ def test_one_source_and_a_recent_date(sandbox: Sandbox, database: Store) -> None
     assert "read 0 records" in output
 
 
+@pytest.mark.slow
 def test_a_bad_date_or_an_unconfigured_source_is_refused(sandbox: Sandbox, database: Store) -> None:
     code, output = _backfill(sandbox, database, "--since", "last tuesday")
     assert code == 2, output

@@ -12,11 +12,16 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from bridge.cli import app
 
 ROOT = Path(__file__).resolve().parents[3]
+
+
+# Starts the sandbox, a bridge or a browser: `make test-fast` leaves it out.
+pytestmark = pytest.mark.slow
 
 
 def test_the_demo_plays_the_release_and_reports_what_the_bridge_did_through_webhooks(
@@ -41,6 +46,12 @@ def test_the_demo_plays_the_release_and_reports_what_the_bridge_did_through_webh
     # The sample notes are still checked first.
     assert "dip-1.0.2.0-patch.md: 1.0.2.0 (patch), 3 fixed, 2 outstanding, RFCs CHG0031245" in output
     assert "The bridge has read the programme: 5 releases, 6 RFCs, 30 defects." in output
+    # The demo's RFCs hold their environment as a reference: a sys_id the bridge reads as the name.
+    assert re.search(
+        r"references to u_test_environment records: CHG0000006's u_environment holds\s+[0-9a-f]{32}; "
+        r"the bridge read its display value, SIT-A\.",
+        output,
+    ), output
     assert "ServiceNow: CHG0000006 → Review" in output
     assert "RFC linked to dip-platform/1.0.2.0: CHG0000006" in output
     assert "Defects moved to Ready for Retest (4):" in output
@@ -79,6 +90,12 @@ def test_the_demo_keeps_serving_until_interrupted(tmp_path: Path) -> None:
             if line.startswith("Ctrl-C stops"):
                 break
         output = "".join(lines)
+        # The account stands alone: the bridge's log lines (of both its processes) went to the file.
+        assert " INFO " not in output and "reading inbox row" not in output, output
+        assert "The bridge's log: " in output  # the path may wrap at the console's width
+        assert re.search(rf"bridge log\s+{re.escape(str(tmp_path / 'bridge.log'))}", output)
+        log = (tmp_path / "bridge.log").read_text(encoding="utf-8")
+        assert "worker process started" in log and "reading inbox row" in log
         api = re.search(r"bridge API\s+(http://\S+)/docs", output)
         assert api, output
         with urllib.request.urlopen(f"{api.group(1)}/healthz", timeout=5) as answer:

@@ -19,6 +19,10 @@ from connectors.simulation import free_port
 os.environ.setdefault("AZURE_DEVOPS_CACHE_DIR", tempfile.mkdtemp(prefix="ado-cache-"))
 
 
+# Starts the sandbox, a bridge or a browser: `make test-fast` leaves it out.
+pytestmark = pytest.mark.slow
+
+
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
     work = tmp_path_factory.mktemp("doctor")
@@ -61,6 +65,8 @@ def test_a_healthy_sandbox_passes_with_a_warning_for_the_state_its_process_lacks
     assert code == 0, output
     for line in ("migrated", "project mhhs/dip-platform", "change_request has all", "Ready for Retest"):
         assert line in output
+    # The sandbox's environment field is a reference, and the doctor says so.
+    assert "u_environment: references, read by their display values" in " ".join(output.split())
     # The policy's default eligible states are Fixed and Resolved; the sandbox's process has no Resolved.
     assert "Resolved missing" in output
     assert _status(sandbox, env, "ado", "eligible states") is CheckStatus.WARNING

@@ -10,8 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from bridge.cli import app
+from bridge.mappings import MAPPINGS_DIR
 
-ROOT = Path(__file__).resolve().parents[3]
 runner = CliRunner()
 
 
@@ -19,7 +19,7 @@ def test_a_bad_mapping_exits_2_naming_the_file_and_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     mappings = tmp_path / "mappings"
-    shutil.copytree(ROOT / "mappings", mappings)
+    shutil.copytree(MAPPINGS_DIR, mappings, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
     text = (mappings / "servicenow.yaml").read_text(encoding="utf-8")
     (mappings / "servicenow.yaml").write_text(
         text.replace('"-1": implement', '"-1": implementing'), encoding="utf-8"

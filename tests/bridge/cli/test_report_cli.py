@@ -51,6 +51,7 @@ def _empty_store(folder: Path) -> str:
     return url
 
 
+@pytest.mark.slow
 def test_markdown_on_standard_output_lists_the_moved_defect(sandbox_after_a_deployment: Path) -> None:
     result = runner.invoke(
         app, ["report", "--since", "2024-01-01", "--config", str(sandbox_after_a_deployment)]
@@ -62,6 +63,7 @@ def test_markdown_on_standard_output_lists_the_moved_defect(sandbox_after_a_depl
     assert "| dip-platform 1.0.1.1 | 4, 5 | none yet | no regular release since |" in result.output
 
 
+@pytest.mark.slow
 def test_html_to_a_file_is_self_contained(sandbox_after_a_deployment: Path, tmp_path: Path) -> None:
     target = tmp_path / "report.html"
     result = runner.invoke(

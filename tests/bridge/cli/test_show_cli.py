@@ -16,6 +16,10 @@ from bridge.sandbox.runner import Sandbox
 os.environ.setdefault("AZURE_DEVOPS_CACHE_DIR", tempfile.mkdtemp(prefix="ado-cache-"))
 
 
+# Starts the sandbox, a bridge or a browser: `make test-fast` leaves it out.
+pytestmark = pytest.mark.slow
+
+
 @dataclass
 class Deployed:
     """The sandbox after helix-settlement 1.1.0.0 was deployed to SIT-B, and the bridge's database."""

@@ -35,6 +35,7 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
         yield box
 
 
+@pytest.mark.slow
 def test_gitlab_holds_the_demo_releases_with_notes_naming_the_seeded_defects(sandbox: Sandbox) -> None:
     described = sandbox.describe()["gitlab"]
     client = gitlab.Gitlab(described["url"], private_token=described["token"])
@@ -58,6 +59,7 @@ def test_gitlab_holds_the_demo_releases_with_notes_naming_the_seeded_defects(san
     ]
 
 
+@pytest.mark.slow
 def test_servicenow_holds_rfcs_in_several_states(sandbox: Sandbox) -> None:
     described = sandbox.describe()["servicenow"]
     client = pysnow.Client(
@@ -69,9 +71,14 @@ def test_servicenow_holds_rfcs_in_several_states(sandbox: Sandbox) -> None:
     records = client.resource(api_path="/table/change_request").get(query={}).all()
     assert len(records) == 6
     assert Counter(r["state"] for r in records) == {"3": 3, "0": 1, "-2": 1, "-5": 1}
-    assert {r["u_environment"] for r in records} == {"SIT-A", "SIT-B"}
+    # The environment is a reference, as on many instances: a sys_id with a link, and a name to display.
+    assert all(r["u_environment"]["link"].endswith(r["u_environment"]["value"]) for r in records)
+    shown = client.resource(api_path="/table/change_request")
+    shown.parameters.display_value = True
+    assert {r["u_environment"]["display_value"] for r in shown.get(query={}).all()} == {"SIT-A", "SIT-B"}
 
 
+@pytest.mark.slow
 def test_ado_holds_thirty_defects_across_the_states(sandbox: Sandbox) -> None:
     described = sandbox.describe()["ado"]
     connection = Connection(base_url=described["url"], creds=BasicAuthentication("", described["pat"]))
@@ -96,6 +103,7 @@ def test_ado_holds_thirty_defects_across_the_states(sandbox: Sandbox) -> None:
     }
 
 
+@pytest.mark.slow
 def test_the_written_configuration_points_at_the_sandbox_and_loads(sandbox: Sandbox) -> None:
     settings = load_settings(sandbox.config_path)
     assert str(settings.gitlab.url).rstrip("/") == sandbox.url("gitlab")
@@ -121,6 +129,7 @@ def test_a_bad_fault_flag_is_refused() -> None:
     assert "SYSTEM.NAME=VALUE" in result.output
 
 
+@pytest.mark.slow
 def test_webhooks_go_to_the_target_once_subscribed(tmp_path: Path) -> None:
     received: list[str] = []
     from starlette.applications import Starlette
@@ -151,6 +160,7 @@ def test_webhooks_go_to_the_target_once_subscribed(tmp_path: Path) -> None:
     assert Counter(received) == {"/hooks/gitlab": 2, "/hooks/servicenow": 1, "/hooks/ado": 1}
 
 
+@pytest.mark.slow
 def test_the_command_describes_itself_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     command = [
         sys.executable,
@@ -187,6 +197,7 @@ def test_the_command_describes_itself_and_stops_cleanly_on_sigterm(tmp_path: Pat
             process.kill()
 
 
+@pytest.mark.slow
 def test_state_kept_in_a_folder_survives_a_restart(tmp_path: Path) -> None:
     state = tmp_path / "state"
     ports = {"gitlab": 0, "servicenow": 0, "ado": 0}
@@ -199,3 +210,79 @@ def test_state_kept_in_a_folder_survives_a_restart(tmp_path: Path) -> None:
         assert second.seeded.projects == first.seeded.projects
         records = second.servicenow.save()
         assert "CHG0000007" not in str(records)  # loaded, not seeded a second time
+
+
+def _one_cycle(box: Sandbox) -> dict[str, object]:
+    """One cycle of the bridge on the store the sandbox's configuration names (migrated first)."""
+    from bridge.service.processor import Processor
+    from bridge.service.wiring import build_connectors, engine_context, load_mappings
+    from bridge.store import Store
+
+    settings = load_settings(box.config_path)
+    mappings = load_mappings()
+    store = Store.from_settings(settings.database)
+    try:
+        store.upgrade()
+        processor = Processor(store, build_connectors(settings, mappings), engine_context(settings, mappings))
+        return processor.run_once()
+    finally:
+        store.close()
+
+
+def _bridge_notes(box: Sandbox, key: str, seeded: Sandbox | None = None) -> list[str]:
+    journal = box.servicenow.journal((seeded or box).seeded.rfc_sys_ids[key])
+    return [entry["value"] for entry in journal if entry["value"].startswith("[Release bridge]")]
+
+
+@pytest.mark.slow
+def test_a_second_start_without_state_gives_the_bridge_a_fresh_store_too(tmp_path: Path) -> None:
+    ports = {"gitlab": 0, "servicenow": 0, "ado": 0}
+    outcomes = []
+    for _ in range(2):
+        with Sandbox(ports=ports, work_dir=tmp_path / "sandbox") as box:
+            outcomes.append(_one_cycle(box))
+            # The bridge writes its work note on the freshly seeded RFC each time: a store kept from the
+            # first sandbox would believe it already had, and write nothing to the second.
+            assert len(_bridge_notes(box, "helix-1100")) == 1
+            assert box.store_path == tmp_path / "sandbox" / "bridge.db"
+    assert outcomes[0]["polled"] == outcomes[1]["polled"] == {"gitlab": 5, "servicenow": 6, "ado": 30}
+
+
+@pytest.mark.slow
+def test_with_state_the_store_is_kept_beside_the_simulators(tmp_path: Path) -> None:
+    ports = {"gitlab": 0, "servicenow": 0, "ado": 0}
+    state = tmp_path / "state"
+    with Sandbox(ports=ports, work_dir=tmp_path / "one", state_dir=state) as first:
+        _one_cycle(first)
+        assert len(_bridge_notes(first, "helix-1100")) == 1
+    assert (state / "bridge.db").is_file()
+    assert not (tmp_path / "one" / "bridge.db").exists()
+    with Sandbox(ports=ports, work_dir=tmp_path / "two", state_dir=state) as second:
+        assert second.store_path == state / "bridge.db"
+        _one_cycle(second)
+        # The same world, remembered: the note the bridge wrote is not written again.
+        assert len(_bridge_notes(second, "helix-1100", seeded=first)) == 1
+
+
+@pytest.mark.slow
+def test_a_store_without_the_simulators_it_came_from_is_not_kept(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "bridge.db").write_bytes(b"left from another world")
+    (state / "bridge.db-wal").write_bytes(b"")
+    with Sandbox(ports={"gitlab": 0, "servicenow": 0, "ado": 0}, work_dir=tmp_path / "w", state_dir=state):
+        assert not (state / "bridge.db").exists()
+        assert not (state / "bridge.db-wal").exists()
+
+
+def test_the_configuration_names_the_same_store_from_any_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    box = Sandbox(ports={"gitlab": 0, "servicenow": 0, "ado": 0}, work_dir=Path("var/sandbox"))
+    config = box.write_config()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    url = load_settings(tmp_path / config).database.url
+    assert url == f"sqlite:///{(tmp_path / 'var' / 'sandbox' / 'bridge.db').as_posix()}"

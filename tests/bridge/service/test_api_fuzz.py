@@ -39,6 +39,10 @@ LISTS = {
 }
 
 
+# Starts the sandbox, a bridge or a browser: `make test-fast` leaves it out.
+pytestmark = pytest.mark.slow
+
+
 @pytest.fixture
 def client(tmp_path: Path, store: Store) -> Iterator[TestClient]:
     with Sandbox(ports={"gitlab": 0, "servicenow": 0, "ado": 0}, work_dir=tmp_path / "sandbox") as box:

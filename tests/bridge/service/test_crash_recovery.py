@@ -10,10 +10,16 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from bridge.sandbox.runner import Sandbox
 
 ROOT = Path(__file__).resolve().parents[3]
 DEFECTS = 300
+
+
+# Starts the sandbox, a bridge or a browser: `make test-fast` leaves it out.
+pytestmark = pytest.mark.slow
 
 
 def _release_note(ids: list[int], rfc: str) -> str:

@@ -11,6 +11,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from bridge.sandbox.runner import Sandbox
@@ -31,6 +32,10 @@ os.environ.setdefault("AZURE_DEVOPS_CACHE_DIR", tempfile.mkdtemp(prefix="ado-cac
 
 BURST = 2000
 KILL_AFTER = 700  # accepted deliveries before the kill
+
+
+# Starts the sandbox, a bridge or a browser: `make test-fast` leaves it out.
+pytestmark = pytest.mark.slow
 
 
 def _burst_hooks(box: Sandbox) -> tuple[list[Delivery], list[int]]:

@@ -7,6 +7,7 @@ import os
 import tempfile
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from bridge.cli import app
@@ -15,6 +16,10 @@ from bridge.store.outbox import ActionStatus, OutboxRow
 from tests.bridge.service.test_e2e_support import bridge_notes, sandbox, state, writes
 
 os.environ.setdefault("AZURE_DEVOPS_CACHE_DIR", tempfile.mkdtemp(prefix="ado-cache-"))
+
+
+# Starts the sandbox, a bridge or a browser: `make test-fast` leaves it out.
+pytestmark = pytest.mark.slow
 
 
 def test_a_dry_run_reconcile_computes_the_cycle_and_writes_nothing(tmp_path: Path) -> None:

@@ -43,6 +43,10 @@ NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 POLL_PATH = re.compile(r"^/api/v4/projects/.+/(repository/tags|releases)$")
 
 
+# Starts the sandbox, a bridge or a browser: `make test-fast` leaves it out.
+pytestmark = pytest.mark.slow
+
+
 class PollWatch:
     """ASGI middleware in front of the GitLab simulator: counts poll requests and the most in flight."""
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from bridge.sandbox.runner import Sandbox
 from bridge.store import Store
@@ -31,6 +32,10 @@ os.environ.setdefault("AZURE_DEVOPS_CACHE_DIR", tempfile.mkdtemp(prefix="ado-cac
 FIXED = ("dip-dup-msg", "dip-bst")  # listed as fixed, in an eligible state
 LATE = "dip-replay-ui"  # listed as fixed, still In Progress when the release is deployed
 RETEST = "Ready for Retest"
+
+
+# Starts the sandbox, a bridge or a browser: `make test-fast` leaves it out.
+pytestmark = pytest.mark.slow
 
 
 def _note(box: Sandbox) -> str:

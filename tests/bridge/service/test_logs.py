@@ -20,7 +20,7 @@ import pytest
 
 from bridge.config import load_settings
 from bridge.sandbox.runner import Sandbox
-from bridge.service.logs import MASK, configure_logging, correlated, secret_values
+from bridge.service.logs import MASK, configure_logging, correlated, secret_values, unconfigure_logging
 
 ROOT = Path(__file__).parents[3]
 FIXTURES = ROOT / "tests" / "fixtures" / "gitlab"
@@ -45,6 +45,7 @@ def _lines(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
+@pytest.mark.slow
 def test_bridge_run_logs_json_with_a_correlation_id_per_event_and_no_secret(
     tmp_path: Path, database_url: str
 ) -> None:
@@ -175,6 +176,7 @@ def test_secrets_are_masked_in_messages_fields_and_errors_in_either_format(log_f
         assert "[gitlab-42] sent Bearer" in output and "Traceback" in output
 
 
+@pytest.mark.slow
 def test_settings_secrets_are_found_and_their_repr_shows_none(tmp_path: Path) -> None:
     with Sandbox(ports={"gitlab": 0, "servicenow": 0, "ado": 0}, work_dir=tmp_path / "sandbox") as box:
         settings = load_settings(box.config_path)
@@ -196,3 +198,29 @@ def test_settings_secrets_are_found_and_their_repr_shows_none(tmp_path: Path) ->
     finally:
         logging.getLogger().removeHandler(handler)
     assert not [secret for secret in secret_values(settings) if secret in stream.getvalue()]
+
+
+def test_with_a_log_file_only_warnings_and_errors_reach_the_console(tmp_path: Path) -> None:
+    stream = io.StringIO()
+    path = tmp_path / "logs" / "bridge.log"
+    configure_logging("text", secrets=["s3cret-token-value"], stream=stream, log_file=path)
+    log = logging.getLogger("bridge.test")
+    try:
+        log.info("reading inbox row")
+        log.warning("poll of ado failed: s3cret-token-value refused")
+        log.error("action dead")
+    finally:
+        unconfigure_logging()
+    console = stream.getvalue()
+    assert "reading inbox row" not in console
+    assert "poll of ado failed" in console and "action dead" in console
+    written = path.read_text(encoding="utf-8")
+    assert "reading inbox row" in written and "poll of ado failed" in written and "action dead" in written
+    assert "s3cret-token-value" not in console + written
+    # Configured again, the handlers are replaced, not added to.
+    configure_logging("text", stream=stream, log_file=path)
+    try:
+        names = [h.get_name() for h in logging.getLogger().handlers]
+    finally:
+        unconfigure_logging()
+    assert names.count("bridge") == 1 and names.count("bridge-file") == 1

@@ -27,6 +27,10 @@ from bridge.store.outbox import Completion
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "gitlab"
 
 
+# Starts the sandbox, a bridge or a browser: `make test-fast` leaves it out.
+pytestmark = pytest.mark.slow
+
+
 @dataclass
 class Running:
     box: Sandbox

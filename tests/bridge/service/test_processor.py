@@ -15,6 +15,9 @@ from bridge.service.wiring import build_connectors, engine_context, load_mapping
 from bridge.store import Store
 from bridge.store.outbox import ActionStatus
 
+# Starts the sandbox, a bridge or a browser: `make test-fast` leaves it out.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def sandbox(tmp_path: Path) -> Iterator[Sandbox]:

@@ -42,6 +42,10 @@ FUZZ = settings(
 )
 
 
+# Starts the sandbox, a bridge or a browser: `make test-fast` leaves it out.
+pytestmark = pytest.mark.slow
+
+
 @dataclass
 class Receiver:
     client: TestClient

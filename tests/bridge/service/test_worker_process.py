@@ -9,6 +9,7 @@ import signal
 from pathlib import Path
 
 import httpx
+import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -20,6 +21,10 @@ from bridge.store import Store
 from tests.bridge.service.test_e2e_support import running, sandbox, wait_for
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "gitlab"
+
+
+# Starts the sandbox, a bridge or a browser: `make test-fast` leaves it out.
+pytestmark = pytest.mark.slow
 
 
 def _children(pid: int) -> list[int]:

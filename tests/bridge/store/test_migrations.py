@@ -103,6 +103,7 @@ def test_a_postgresql_url_without_a_driver_uses_psycopg() -> None:
         engine.dispose()
 
 
+@pytest.mark.slow
 def test_replicas_starting_together_migrate_once(empty_database_url: str) -> None:
     # Separate processes, as replicas are: each runs Alembic on its own connection.
     code = "import sys; from bridge.store import upgrade; upgrade(sys.argv[1])"

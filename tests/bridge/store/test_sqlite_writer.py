@@ -28,6 +28,7 @@ HOLD = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_a_writer_in_another_process_waits_for_the_turn(tmp_path: Path) -> None:
     database = str(tmp_path / "bridge.db")
     other = subprocess.Popen(

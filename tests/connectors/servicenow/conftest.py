@@ -190,3 +190,26 @@ def oauth_instance(clock: Clock, _switched: tuple[Switch, RunningServer]) -> Ite
         oauth_token=STATIC_TOKEN,
     )
     yield from _serve(_switched, sim, clock)
+
+
+ENVIRONMENTS_TABLE = "u_test_environment"
+
+
+@pytest.fixture
+def referenced(
+    clock: Clock, receiver: Receiver, _switched: tuple[Switch, RunningServer]
+) -> Iterator[Instance]:
+    """An instance whose u_environment is a reference to a table of environments (SIT-A and SIT-B), as
+    programmes often configure it; u_release stays text. Change events go to the receiver."""
+    sim = ServiceNowSimulator(
+        user=USER,
+        password=PASSWORD,
+        extra_fields=("u_environment", "u_release"),
+        references={"u_environment": ENVIRONMENTS_TABLE},
+        event_url=receiver.url,
+        event_secret=SECRET,
+        clock=clock,
+    )
+    for name in ("SIT-A", "SIT-B"):
+        sim.insert(ENVIRONMENTS_TABLE, {"name": name})
+    yield from _serve(_switched, sim, clock)

@@ -256,9 +256,12 @@ def test_poll_queries_only_sys_updated_on_with_the_domains_fields(
     responses.get(TABLE, json={"result": [_record()]})
     http().poll(None, now=datetime(2024, 5, 1, 11, 0, 0, 500000, tzinfo=UTC))
     check, page = _params(0), _params(1)
-    assert check["sysparm_limit"] == "1"
+    # The field check reads a few records with display values and links, to tell references apart.
+    assert check["sysparm_limit"] == "20"
+    assert (check["sysparm_display_value"], check["sysparm_exclude_reference_link"]) == ("all", "False")
     assert page["sysparm_query"] == "ORDERBYsys_updated_on^ORDERBYsys_id"
-    assert page["sysparm_exclude_reference_link"] == "True"
+    # The page: stored values and display values (for the mapped fields), no links.
+    assert (page["sysparm_display_value"], page["sysparm_exclude_reference_link"]) == ("all", "True")
     assert set(page["sysparm_fields"].split(",")) >= {"sys_id", "sys_mod_count", "u_environment", "u_release"}
 
 

@@ -244,6 +244,7 @@ def _run_rule(record: dict[str, str], operation: str, url: str, secret: str) -> 
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="needs Node.js to run the business rule")
+@pytest.mark.slow
 def test_the_business_rule_sends_byte_for_byte_what_the_simulator_sends(evented: Any, receiver: Any) -> None:
     requests.post(
         evented.api("/table/change_request"),

@@ -1,4 +1,5 @@
-"""Mappings: versioned YAML data under `mappings/`, each validated by a pydantic model on load."""
+"""Mappings: versioned YAML data beside this module (`bridge/mappings/*.yaml`, shipped in the wheel), each
+validated by a pydantic model on load."""
 
 from __future__ import annotations
 
@@ -12,13 +13,13 @@ from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from bridge.domain.events import RfcState
 
-# The project's own mappings; an installed copy (the container) names its folder in BRIDGE_MAPPINGS_DIR.
-MAPPINGS_DIR = Path(__file__).resolve().parent.parent / "mappings"
+# The mappings the package ships; an operator's own folder is named by BRIDGE_MAPPINGS_DIR.
+MAPPINGS_DIR = Path(__file__).resolve().parent
 MAPPINGS_ENV = "BRIDGE_MAPPINGS_DIR"
 
 
 def mappings_dir() -> Path:
-    """Where the mapping files are: `BRIDGE_MAPPINGS_DIR`, else the project's `mappings/`."""
+    """Where the mapping files are: `BRIDGE_MAPPINGS_DIR`, else the ones the package ships."""
     return Path(os.environ.get(MAPPINGS_ENV) or MAPPINGS_DIR)
 
 
