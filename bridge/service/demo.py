@@ -180,13 +180,16 @@ class DemoStack:
 
     def environment_reference(self) -> tuple[str, str, str, str, str | None]:
         """How the demo RFC holds its environment and what the bridge read: (RFC number, field, stored
-        sys_id, referenced table, the environment the bridge's state has for the RFC)."""
+        sys_id, referenced table, the environment the bridge stored for the RFC)."""
         box = self.box
         field = FIELDS["environment"]
         sys_id = box.seeded.rfc_sys_ids[RFC]
         record = box.servicenow.get("change_request", sys_id) or {}
-        read = self.service.processor.state.rfcs.get(sys_id) if self.service is not None else None
-        environment = read.change.environment if read is not None else None
+        environment = None
+        if self.service is not None:
+            with self.service.processor.store.transaction(readonly=True) as tx:
+                stored = tx.get_rfc(sys_id)
+            environment = str(stored.fields.get("environment") or "") or None if stored is not None else None
         return record.get("number", ""), field, record.get(field, ""), REFERENCES.get(field, ""), environment
 
     def urls(self) -> dict[str, str]:

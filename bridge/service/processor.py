@@ -379,7 +379,13 @@ class Processor:
                 return None
             changes = self.planner.apply(events, now)
             if not changes.empty:
-                self._store_changes(changes)
+                try:
+                    self._store_changes(changes)
+                except Exception:
+                    # What this batch changed is planned but not all stored: the next refresh stores the
+                    # whole plan again (what differs from the store), so nothing decided is lost.
+                    self._planned = False
+                    raise
             if events:
                 self._mark_planned()
                 self._snapshot_when_due()

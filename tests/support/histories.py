@@ -153,15 +153,20 @@ def histories(draw: st.DrawFn, *, edited_notes: bool = True, varied: bool = Fals
         for rev, state in enumerate(revisions, start=1):
             events.append(defect(defect_id, state, rev=rev, changed=at(rev)))
     if varied and deployments:
+        revisions: set[tuple[int, int]] = set()  # ADO gives each revision of a defect once
         for _ in range(draw(st.integers(0, 10))):
             reason = draw(st.sampled_from(["retest", "retest", "rollback"]))
+            defect_id, rev = draw(st.sampled_from(DEFECTS)), draw(st.integers(1, 4))
+            if (defect_id, rev) in revisions:
+                continue
+            revisions.add((defect_id, rev))
             events.append(
                 DefectMoved(
-                    draw(st.sampled_from(DEFECTS)),
+                    defect_id,
                     draw(st.sampled_from([*deployments, "SIT-B:dip-platform:9.9.9.9:CHG9999999"])),
                     "Fixed" if reason == "retest" else "Ready for Retest",
                     "Ready for Retest" if reason == "retest" else "Fixed",
-                    draw(st.integers(1, 4)),
+                    rev,
                     reason,
                     at(draw(st.integers(0, 50))),
                 )

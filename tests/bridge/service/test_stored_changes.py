@@ -1,0 +1,133 @@
+"""What the worker stores batch by batch (only what each batch changed) is what a worker storing the
+whole plan at once stores from the same journal; a batch whose storing fails is stored whole next time."""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bridge.domain.codec import encode_event
+from bridge.domain.events import DomainEvent, RfcState
+from bridge.service.processor import Processor
+from bridge.store import Store
+from bridge.store.inbox import InboxKind
+from bridge.store.journal import journal_identity
+from support.histories import histories
+from support.programme import at, context, defect, release, rfc
+
+CONTEXT = context()
+PARTS = ("findings", "links", "ledger", "control points", "carry-forward", "waiting actions")
+
+
+def _seed(store: Store, events: list[DomainEvent]) -> None:
+    with store.transaction() as tx:
+        for event in events:
+            key = ":".join(journal_identity(event))
+            tx.put_inbox(event.source, key, InboxKind.POLL, {"event": encode_event(event)})
+
+
+def _drain(processor: Processor) -> None:
+    while processor.process_inbox():
+        pass
+    processor.refresh()
+
+
+def _stored(store: Store) -> tuple[object, ...]:
+    with store.transaction(readonly=True) as tx:
+        keys = {link.left for link in tx.links()}
+        return (
+            sorted((f.code, f.subject, f.message) for f in tx.list_findings()),
+            sorted((link.kind.value, link.left, link.right, link.evidence) for link in tx.links()),
+            sorted(
+                (
+                    r.environment,
+                    r.component,
+                    r.version,
+                    r.rfc_number,
+                    r.deployed_from,
+                    r.deployed_to,
+                    r.rolled_back,
+                )
+                for r in tx.ledger()
+            ),
+            sorted((k, tuple(v)) for k, v in tx.control_points_of(keys).items()),
+            sorted(tx.carry_forward_all(), key=lambda v: v.emergency),
+            sorted(a.key for a in tx.list_actions() if a.status.value in ("pending", "retry")),
+        )
+
+
+@contextmanager
+def _fresh_store(template: Path, folder: Path) -> Iterator[Store]:
+    path = folder / f"{uuid.uuid4().hex}.db"
+    shutil.copyfile(template, path)
+    opened = Store.from_url(f"sqlite:///{path}")
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+@settings(max_examples=25, deadline=None)
+@given(events=histories(varied=True), data=st.data())
+def test_stored_batch_by_batch_is_stored_whole(
+    events: list[DomainEvent],
+    data: st.DataObject,
+    sqlite_template: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(events)), max_size=5)))
+    folder = tmp_path_factory.getbasetemp()
+    with _fresh_store(sqlite_template, folder) as batched, _fresh_store(sqlite_template, folder) as whole:
+        worker = Processor(batched, {}, CONTEXT)
+        start = 0
+        for cut in [*cuts, len(events)]:
+            _seed(batched, events[start:cut])
+            _drain(worker)
+            start = cut
+        _seed(whole, events)
+        _drain(Processor(whole, {}, CONTEXT))
+        for part, (one, other) in zip(PARTS, zip(_stored(batched), _stored(whole), strict=True), strict=True):
+            assert one == other, part
+
+
+def test_a_batch_whose_storing_failed_is_stored_whole_by_the_next_refresh(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events = _history()
+    worker = Processor(store, {}, CONTEXT)
+    _seed(store, events[:3])
+    _drain(worker)
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the database went away")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(Processor, "_store_decisions", broken)
+        _seed(store, events[3:])
+        with pytest.raises(RuntimeError):
+            _drain(worker)
+    worker.refresh()
+    fresh = Processor(store, {}, CONTEXT)
+    fresh.refresh()  # stores the whole plan; a store already complete changes nothing
+    with store.transaction(readonly=True) as tx:
+        points = tx.control_points_of({link.left for link in tx.links()})
+    assert points, "the control points the failed batch decided were stored after all"
+    assert worker.planner.plan() == fresh.planner.plan()
+
+
+def _history() -> list[DomainEvent]:
+    return [
+        release("1.0.1.0", fixed=(48201,), rfc="CHG0031245", published=at(0)),
+        defect(48201, "Fixed", rev=2),
+        rfc("CHG0031245", RfcState.SCHEDULED, mod=1, updated=at(1)),
+        release("1.0.2.0", fixed=(48202,), rfc="CHG0031246", published=at(10)),
+        rfc("CHG0031246", RfcState.REVIEW, mod=2, updated=at(12)),
+        defect(48202, "Fixed", rev=2),
+    ]
