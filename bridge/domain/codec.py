@@ -10,6 +10,7 @@ import dataclasses
 import types
 from datetime import datetime
 from enum import Enum
+from functools import cache
 from typing import Any, Union, get_args, get_origin, get_type_hints
 
 from bridge.domain.actions import AddWorkNote, CheckAncestry, CreateRfcDraft, MoveDefect, SetCorrelation
@@ -66,6 +67,13 @@ def decode_event(document: dict[str, Any]) -> Any:
         raise CodecError(f"{name}: {exc}") from exc
 
 
+@cache
+def _field_hints(cls: type[Any]) -> dict[str, Any]:
+    """A dataclass's fields and their types, resolved once per class (resolving them is costly)."""
+    hints = get_type_hints(cls)
+    return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
+
+
 def decode(hint: Any, value: Any) -> Any:
     """Read `value` back as the type `hint` says."""
     if value is None:
@@ -77,9 +85,8 @@ def decode(hint: Any, value: Any) -> Any:
             return decode(options[0], value)
         return value
     if isinstance(hint, type) and dataclasses.is_dataclass(hint):
-        hints = get_type_hints(hint)
-        known = {f.name for f in dataclasses.fields(hint)}
-        return hint(**{name: decode(hints[name], item) for name, item in value.items() if name in known})
+        hints = _field_hints(hint)
+        return hint(**{name: decode(hints[name], item) for name, item in value.items() if name in hints})
     if hint is datetime:
         return datetime.fromisoformat(value)
     if isinstance(hint, type) and issubclass(hint, Enum):

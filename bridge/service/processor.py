@@ -92,6 +92,7 @@ class ProcessorObserver:
         yield
 
 
+JOURNAL_PAGE = 10_000
 # A snapshot of the engine's state every so many journal rows: a start replays at most that many.
 SNAPSHOT_EVERY = 10_000
 
@@ -104,7 +105,7 @@ SQLITE_INBOX_BATCH = 100
 class _Write:
     """One change to the stored plan: what kind, which record, and the value to store."""
 
-    kind: str  # finding, resolve, link, unlink, release
+    kind: str  # finding, resolve, link, unlink, release, place, points, verdicts, planned
     key: Any
     value: Any
 
@@ -354,12 +355,12 @@ class Processor:
             events: list[DomainEvent] = []
             while True:
                 with self.store.transaction(readonly=True) as tx:
-                    rows = tx.journal_after(self.last_journal_id)
-                if not rows:
-                    break
+                    rows = tx.journal_after(self.last_journal_id, limit=JOURNAL_PAGE)
                 for row_id, event in rows:
                     events.append(event)
                     self.last_journal_id = row_id
+                if len(rows) < JOURNAL_PAGE:
+                    break
             now = self.clock()
             if not self._planned:
                 for event in events:
@@ -386,8 +387,9 @@ class Processor:
                     # whole plan again (what differs from the store), so nothing decided is lost.
                     self._planned = False
                     raise
-            if events:
+            elif events:
                 self._mark_planned()
+            if events:
                 self._snapshot_when_due()
             return changes
 
@@ -437,18 +439,17 @@ class Processor:
             tx.mark_planned(self.worker, self.last_journal_id, now=self.clock())
 
     def _store_changes(self, changes: PlanChanges) -> None:
-        """Store what one batch changed in the plan: the actions first, then findings, links, releases
-        and the ledger, in small transactions (SQLite has one writer)."""
+        """Store what one batch changed in the plan: the actions, findings, links, releases, the ledger
+        of each place, control points and verdicts, and how far the journal is planned. A small batch
+        (one event's) is one transaction; a large one is cut into small ones (SQLite has one writer,
+        and a webhook must never wait long behind the worker). What is stored is marked in memory only
+        once its transaction has committed."""
         now = self.clock()
         done = self._persisted
         assert done is not None  # the whole plan was stored first
         planner = self.planner
-        with self.store.transaction() as tx:
-            tx.enqueue([a for a in changes.added if a.key not in done.actions], cause="plan", now=now)
-            tx.supersede(changes.gone, kinds=SUPERSEDED_KINDS, now=now)
-        done.actions |= {a.key for a in changes.added}
-        writes: list[_Write] = []
         findings: dict[tuple[str, str, str], Finding] = {}
+        writes: list[_Write] = []
         for subject in sorted(changes.subjects):
             about = planner.findings_about(subject)
             findings.update(((f.code, f.subject, f.message), f) for f in about)
@@ -464,18 +465,28 @@ class Processor:
             release = planner.release(key)
             if release is not None:
                 writes.append(_Write("release", (release.project, release.tag, release.note_text), release))
-        for start in range(0, len(writes), WRITES_PER_TRANSACTION):
+        writes += [_Write("place", place, None) for place in sorted(changes.places)]
+        writes += [_Write("points", key, None) for key in sorted(changes.points)]
+        writes += [_Write("verdicts", component, None) for component in sorted(changes.components)]
+        writes.append(_Write("planned", self.last_journal_id, None))
+        added = [a for a in changes.added if a.key not in done.actions]
+        with self.store.transaction() as tx:
+            # The actions first, with the first writes: a move decided is never lost behind the rest.
+            tx.enqueue(added, cause="plan", now=now)
+            tx.supersede(changes.gone, kinds=SUPERSEDED_KINDS, now=now)
+            first = writes[:WRITES_PER_TRANSACTION]
+            for write in first:
+                self._apply(tx, write, now)
+        done.actions |= {a.key for a in changes.added}
+        for write in first:
+            _mark(done, write, findings)
+        for start in range(WRITES_PER_TRANSACTION, len(writes), WRITES_PER_TRANSACTION):
             chunk = writes[start : start + WRITES_PER_TRANSACTION]
             with self.store.transaction() as tx:
                 for write in chunk:
                     self._apply(tx, write, now)
             for write in chunk:
                 _mark(done, write, findings)
-        if changes.places:
-            with self.store.transaction() as tx:
-                for place in sorted(changes.places):
-                    tx.replace_ledger_of(place, _ledger_entries(planner.ledger_of(place)))
-        self._store_decisions(changes.points, changes.components)
 
     def _store_decisions(self, releases: Collection[str], components: Collection[str]) -> None:
         """Store the control points of these releases and the carry-forward verdicts of these components,
@@ -561,6 +572,14 @@ class Processor:
             tx.remove_link(LinkKind(kind), left, right)
         elif write.kind == "release":
             tx.upsert_release(_release_record(write.value, self.state), now=now)
+        elif write.kind == "place":
+            tx.replace_ledger_of(write.key, _ledger_entries(self.planner.ledger_of(write.key)))
+        elif write.kind == "points":
+            tx.replace_control_points(write.key, [_point_row(p) for p in self.planner.points_of(write.key)])
+        elif write.kind == "verdicts":
+            tx.replace_carry_forward(
+                write.key, [_verdict_row(v) for v in self.planner.verdicts_of(write.key)]
+            )
 
     def _load_persisted(self, tx: Tx) -> _Persisted:
         persisted = _Persisted(links={(link.kind.value, link.left, link.right) for link in tx.links()})

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Connection, Table
 from sqlalchemy.dialects import postgresql, sqlite
+
+Insert = postgresql.Insert | sqlite.Insert
+
+# Statements built once per dialect and run with bound parameters: building a statement for every row
+# (its values, its cache key) costs more than running it.
+_PREPARED: dict[tuple[str, str], Any] = {}
 
 
 def lock_key(name: str) -> int:
@@ -32,3 +40,12 @@ class Queries:
     def insert(self, table: Table) -> postgresql.Insert | sqlite.Insert:
         """An INSERT that knows ON CONFLICT, in the connection's dialect."""
         return postgresql.insert(table) if self.is_postgres else sqlite.insert(table)
+
+    def prepared(self, name: str, build: Callable[[Callable[[Table], Insert]], Any]) -> Any:
+        """The statement `name`, built by `build` (given this dialect's `insert`) once per dialect; run it
+        with a dict of bound parameters."""
+        key = (name, self.connection.dialect.name)
+        statement = _PREPARED.get(key)
+        if statement is None:
+            statement = _PREPARED[key] = build(self.insert)
+        return statement

@@ -28,23 +28,26 @@ class JournalQueries(Queries):
             # Writers take turns until they commit, so ids are given in commit order: a reader that
             # has folded up to an id never sees a smaller one committed later (journal_after).
             self.connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key("journal")})
-        for event in events:
-            kind, key, revision = journal_identity(event)
-            statement = (
-                self.insert(journal)
-                .values(
-                    source=event.source.value,
-                    kind=kind,
-                    record_key=key,
-                    revision=revision,
-                    payload=encode_event(event),
-                    recorded_at=at,
-                )
+        statement = self.prepared(
+            "append_journal",
+            lambda insert: (
+                insert(journal)
                 .on_conflict_do_nothing(index_elements=["kind", "record_key", "revision"])
                 .returning(journal.c.id)
-            )
+            ),
+        )
+        for event in events:
+            kind, key, revision = journal_identity(event)
+            values = {
+                "source": event.source.value,
+                "kind": kind,
+                "record_key": key,
+                "revision": revision,
+                "payload": encode_event(event),
+                "recorded_at": at,
+            }
             # RETURNING says whether the row was new on both backends (rowcount is not reliable here).
-            added += len(self.connection.execute(statement).fetchall())
+            added += len(self.connection.execute(statement, values).fetchall())
         return added
 
     def journal_after(self, last_id: int, *, limit: int = 10_000) -> list[tuple[int, Any]]:

@@ -53,20 +53,23 @@ class LinkQueries(Queries):
         now: datetime | None = None,
     ) -> bool:
         """Record a link; True if it is new (a known link keeps the evidence it was first made with)."""
-        statement = (
-            self.insert(links)
-            .values(
-                kind=kind.value,
-                left_key=left,
-                right_key=right,
-                evidence=evidence,
-                evidence_revision=evidence_revision,
-                created_at=now or utcnow(),
-            )
-            .on_conflict_do_nothing(index_elements=["kind", "left_key", "right_key"])
-            .returning(links.c.id)
+        statement = self.prepared(
+            "add_link",
+            lambda insert: (
+                insert(links)
+                .on_conflict_do_nothing(index_elements=["kind", "left_key", "right_key"])
+                .returning(links.c.id)
+            ),
         )
-        return self.connection.execute(statement).first() is not None
+        values = {
+            "kind": kind.value,
+            "left_key": left,
+            "right_key": right,
+            "evidence": evidence,
+            "evidence_revision": evidence_revision,
+            "created_at": now or utcnow(),
+        }
+        return self.connection.execute(statement, values).first() is not None
 
     def remove_link(self, kind: LinkKind, left: str, right: str) -> bool:
         """Forget a link whose evidence is gone (e.g. an edited note); True if there was one."""

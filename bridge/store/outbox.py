@@ -185,28 +185,29 @@ class OutboxQueries(Queries):
         """
         at = now or utcnow()
         added: list[str] = []
+        statement = self.prepared(
+            "enqueue",
+            lambda insert: (
+                insert(outbox).on_conflict_do_nothing(index_elements=["key"]).returning(outbox.c.key)
+            ),
+        )
         for action in actions:
             if ACTION_TYPES.get(action.kind) is not type(action):
                 # A row the dispatcher could not decode would sit in the outbox for ever.
                 raise ValueError(f"{type(action).__name__} has kind {action.kind!r}, not its class name")
-            statement = (
-                self.insert(outbox)
-                .values(
-                    key=action.key,
-                    kind=action.kind,
-                    target=action.target.value,
-                    payload=encode_action(action),
-                    status=ActionStatus.PENDING.value,
-                    attempts=0,
-                    next_attempt_at=at,
-                    cause=cause,
-                    created_at=at,
-                    updated_at=at,
-                )
-                .on_conflict_do_nothing(index_elements=["key"])
-                .returning(outbox.c.key)
-            )
-            if self.connection.execute(statement).first() is not None or self._revive(action, at):
+            values = {
+                "key": action.key,
+                "kind": action.kind,
+                "target": action.target.value,
+                "payload": encode_action(action),
+                "status": ActionStatus.PENDING.value,
+                "attempts": 0,
+                "next_attempt_at": at,
+                "cause": cause,
+                "created_at": at,
+                "updated_at": at,
+            }
+            if self.connection.execute(statement, values).first() is not None or self._revive(action, at):
                 added.append(action.key)
         return added
 

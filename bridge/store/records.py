@@ -175,12 +175,15 @@ class RecordQueries(Queries):
     def _forward_upsert(self, table: Table, keys: list[str], values: dict[str, Any], newer: Newer) -> bool:
         # One statement: insert, or update only when `newer` holds of the incoming row. Atomic on
         # both backends, so two processors applying revisions at once still end at the newest.
-        insert = self.insert(table).values(**values)
-        changes = {name: insert.excluded[name] for name in values if name not in keys}
-        statement = insert.on_conflict_do_update(
-            index_elements=keys, set_=changes, where=newer(table, insert.excluded)
-        ).returning(table.c[keys[0]])
-        return self.connection.execute(statement).first() is not None
+        def build(insert_into: Callable[[Table], Any]) -> Any:
+            insert = insert_into(table)
+            changes = {name: insert.excluded[name] for name in values if name not in keys}
+            return insert.on_conflict_do_update(
+                index_elements=keys, set_=changes, where=newer(table, insert.excluded)
+            ).returning(table.c[keys[0]])
+
+        statement = self.prepared(f"forward_upsert:{table.name}:{','.join(values)}", build)
+        return self.connection.execute(statement, values).first() is not None
 
     def upsert_release(self, record: ReleaseRecord, *, now: datetime | None = None) -> bool:
         """Store a release's revision if it is new and read later than the stored one; True if it changed."""
