@@ -20,9 +20,9 @@ import re
 import shutil
 import uuid
 from collections import defaultdict, deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import psycopg
@@ -37,6 +37,7 @@ from bridge.store.migrate import MIGRATIONS
 __all__ = [
     "database_url",
     "empty_database_url",
+    "fresh_stores",
     "postgres_admin_url",
     "postgres_databases",
     "postgres_template",
@@ -263,6 +264,39 @@ def database_url(store_backend: str, request: pytest.FixtureRequest, tmp_path: P
     databases: PostgresDatabases = request.getfixturevalue("postgres_databases")
     with _postgres_database(databases, template_name, ahead=True) as url:
         yield url
+
+
+@pytest.fixture
+def fresh_stores(
+    store_backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> Callable[[], AbstractContextManager[Store]]:
+    """Makes any number of fresh stores on the test's backend, each in a database of its own (for
+    property tests, which need one per example)."""
+    if store_backend == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+    else:
+        template_name: str = request.getfixturevalue("postgres_template")
+        databases: PostgresDatabases = request.getfixturevalue("postgres_databases")
+
+    @contextmanager
+    def fresh() -> Iterator[Store]:
+        if store_backend == "sqlite":
+            path = tmp_path / f"{uuid.uuid4().hex}.db"
+            shutil.copyfile(template, path)
+            opened = Store.from_url(f"sqlite:///{path}")
+            try:
+                yield opened
+            finally:
+                opened.close()
+            return
+        with _postgres_database(databases, template_name, ahead=False) as url:
+            opened = Store.from_url(url)
+            try:
+                yield opened
+            finally:
+                opened.close()
+
+    return fresh
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import tempfile
 
 from tests.store_fixtures import (  # noqa: F401 - fixtures are found by name
     database_url,
+    fresh_stores,
     postgres_admin_url,
     postgres_databases,
     postgres_template,

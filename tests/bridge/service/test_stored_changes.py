@@ -3,14 +3,11 @@ whole plan at once stores from the same journal; a batch whose storing fails is 
 
 from __future__ import annotations
 
-import shutil
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bridge.domain.codec import encode_event
@@ -63,28 +60,16 @@ def _stored(store: Store) -> tuple[object, ...]:
         )
 
 
-@contextmanager
-def _fresh_store(template: Path, folder: Path) -> Iterator[Store]:
-    path = folder / f"{uuid.uuid4().hex}.db"
-    shutil.copyfile(template, path)
-    opened = Store.from_url(f"sqlite:///{path}")
-    try:
-        yield opened
-    finally:
-        opened.close()
-
-
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(events=histories(varied=True), data=st.data())
 def test_stored_batch_by_batch_is_stored_whole(
+    fresh_stores: Callable[[], AbstractContextManager[Store]],
     events: list[DomainEvent],
     data: st.DataObject,
-    sqlite_template: Path,
-    tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
+    # Each example gets databases of its own, made by `fresh_stores`, so the fixture's scope is safe.
     cuts = sorted(data.draw(st.lists(st.integers(0, len(events)), max_size=5)))
-    folder = tmp_path_factory.getbasetemp()
-    with _fresh_store(sqlite_template, folder) as batched, _fresh_store(sqlite_template, folder) as whole:
+    with fresh_stores() as batched, fresh_stores() as whole:
         worker = Processor(batched, {}, CONTEXT)
         start = 0
         for cut in [*cuts, len(events)]:
@@ -105,11 +90,15 @@ def test_a_batch_whose_storing_failed_is_stored_whole_by_the_next_refresh(
     _seed(store, events[:3])
     _drain(worker)
 
-    def broken(*args: object, **kwargs: object) -> None:
-        raise RuntimeError("the database went away")
+    apply = Processor._apply
+
+    def broken(self: Processor, tx: object, write: object, now: object) -> None:
+        if getattr(write, "kind", "") == "points":
+            raise RuntimeError("the database went away")
+        apply(self, tx, write, now)  # type: ignore[arg-type]
 
     with monkeypatch.context() as patched:
-        patched.setattr(Processor, "_store_decisions", broken)
+        patched.setattr(Processor, "_apply", broken)
         _seed(store, events[3:])
         with pytest.raises(RuntimeError):
             _drain(worker)
