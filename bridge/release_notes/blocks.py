@@ -39,6 +39,7 @@ class TextLine:
     line: int
     text: str
     depth: int = 0
+    strong: bool = False  # the whole line is bold (`**Known issues**`), as providers write headings
 
     @property
     def is_list_item(self) -> bool:
@@ -79,6 +80,16 @@ def read_blocks(text: str, *, fast_lists: bool = True) -> list[Block]:
     reader = _BlockReader(text.split("\n"))
     reader.read(_markdown(fast_lists).parse(text))
     return reader.blocks()
+
+
+# A line wholly in bold: `**Defects fixed**`, `__3. Known issues__`, `**Known issues:**`, `**Fixes**:`.
+_STRONG_LINE = re.compile(r"\s{0,3}(\*\*|__)(?=\S)(.{1,200}?)(?<=\S)\1\s{0,3}:?\s{0,3}")
+
+
+def is_strong(raw: str) -> bool:
+    """Whether a line of Markdown is bold from start to end (a heading in all but form)."""
+    match = _STRONG_LINE.fullmatch(raw)
+    return match is not None and match.group(1) not in match.group(2)
 
 
 # --- markdown-it set-up --------------------------------------------------------------------------------
@@ -283,8 +294,9 @@ class _BlockReader:
                 items.append(_ItemDraft(first_line, list_depth, next(self._order)))
             elif kind == "list_item_close" and items:
                 draft = items.pop()
+                raw = " ".join(draft.pieces)
                 self._add(
-                    TextLine(draft.line, plain(" ".join(draft.pieces)), max(draft.depth, 1)), draft.order
+                    TextLine(draft.line, plain(raw), max(draft.depth, 1), is_strong(raw.strip())), draft.order
                 )
             elif kind == "heading_open":
                 heading_level = int(token.tag[1:]) if token.tag[1:].isdigit() else 1
@@ -299,10 +311,11 @@ class _BlockReader:
                     for offset, line_text in enumerate(token.content.split("\n")):
                         text = plain(line_text)
                         if text:
-                            self._add(TextLine(first_line + offset, text))
+                            self._add(TextLine(first_line + offset, text, strong=is_strong(line_text)))
             elif kind == "bridge_list":
                 for row in token.meta["items"]:
-                    self._add(TextLine(row.line, plain(row.cells[0]), list_depth + 1))
+                    raw = row.cells[0]
+                    self._add(TextLine(row.line, plain(raw), list_depth + 1, is_strong(raw)))
             elif kind == "bridge_table":
                 self._add(token.meta["table"])
             elif kind in ("fence", "code_block"):
@@ -314,7 +327,8 @@ class _BlockReader:
         """A list item's paragraph; a label line at the left margin after it is a line of its own.
 
         CommonMark joins an unindented line to the item above it ("lazy continuation"); in notes, a
-        `Post-release checks: ...` line straight after a list is the next item of the note instead.
+        `Post-release checks: ...` line or a bold line straight after a list is the next item of the
+        note instead.
         """
         lines = token.content.split("\n")
         first = token.map[0] if token.map else -1
@@ -322,11 +336,11 @@ class _BlockReader:
         for offset in range(1, len(lines)):
             index = first + offset
             source = self._source[index] if 0 <= index < len(self._source) else ""
-            if source[:1].strip() and _LABEL_AT_MARGIN.match(plain(source[:80])):
+            if source[:1].strip() and (_LABEL_AT_MARGIN.match(plain(source[:80])) or is_strong(source)):
                 for rest in range(offset, len(lines)):
                     text = plain(lines[rest])
                     if text:
-                        self._add(TextLine(first + rest + 1, text))
+                        self._add(TextLine(first + rest + 1, text, strong=is_strong(lines[rest])))
                 break
             kept.append(lines[offset])
         item.pieces.append(" ".join(kept))

@@ -12,6 +12,7 @@ from bridge.release_notes.model import (
     ChangeRequest,
     DefectFixed,
     DefectOutstanding,
+    DefectUnclassified,
     Finding,
     FindingCode,
     FindingSeverity,
@@ -37,6 +38,7 @@ from bridge.release_notes.text import (
 from bridge.release_notes.vocabulary import (
     ItemNeed,
     Vocabulary,
+    all_phrases,
     best_phrase,
     default_vocabulary,
     squash,
@@ -77,11 +79,16 @@ class _DefectList(Enum):
 
     FIXED = "fixed"
     OUTSTANDING = "outstanding"
-    MIXED = "mixed"  # each defect's own status says
+    MIXED = "mixed"  # each defect's own status says; without one, the context's fallback
+    UNCLASSIFIED = "unclassified"  # the place says neither: the defect is reported, never moved
 
 
-# A line such as "Defects fixed:" alone acts as a heading below every real one.
+# A line such as "Defects fixed:" or "**Known issues**" acts as a heading below every real one, and a
+# bold line under such a line ("**Critical**") as one level further down.
 _LABEL_HEADING_LEVEL = 7
+_SUB_LABEL_HEADING_LEVEL = 8
+# A line ending with a colon is a heading only when short; longer ones are sentences.
+_LONGEST_COLON_HEADING = 100
 # Items whose first line of content is their value when they are headings ("## Release number").
 _VALUE_KEYS = frozenset(
     {
@@ -101,6 +108,10 @@ _VALUE_KEYS = frozenset(
 _NOT_THIS_RELEASES_RFCS = frozenset({"backout_plan", "prerequisites", "bill_of_materials"})
 _DEFECT_ATTRIBUTES = ("workaround", "severity", "summary", "status")
 _NUMBERING = re.compile(r"\s{0,3}(?:\d{1,3}(?:\.\d{1,3}){0,4}\.?|[A-Za-z][.)])\s{1,5}")
+# "Programme: MHHS. Released to: SIT-A. Tag: dip-platform/1.0.2.1.": where a label may start in a sentence.
+_SENTENCE_LABEL = re.compile(
+    r"(?:^|(?<=[.;|]\s)|(?<=[.;|]\s\s))([A-Za-z][A-Za-z0-9 /&'’()-]{0,50}?)\s{0,2}:(?!//)\s"
+)
 _PARENTHESES = re.compile(r"\([^()]{0,200}\)")
 _ID_JOINER = re.compile(r"\s{0,3}(?:,|&|/|\+|\band\b)\s{0,3}", re.IGNORECASE)
 _TITLE_SPLIT = re.compile(r":\s|\s[–—-]\s|\s[–—]|[–—]\s")
@@ -122,6 +133,7 @@ class _Section:
     keys: frozenset[str]
     severity: str | None = None
     status: _DefectList | None = None
+    text: str | None = None  # the heading as written, to name the place of an unclassified defect
     content: int = 0
     first_text: str | None = None
     first_text_line: int | None = None
@@ -146,6 +158,8 @@ class _Context:
     change_requests: bool = False
     names_rfcs: bool = True
     line: int = 0  # of the heading that gave the keys
+    fallback: _DefectList = _DefectList.UNCLASSIFIED  # for a defect without a status in a MIXED place
+    place: str | None = None  # the innermost heading, as written
 
 
 @dataclass
@@ -181,6 +195,7 @@ class _NoteReader:
         self.mentioned: dict[int, None] = {}
         self.fixed: dict[int, _DefectDraft] = {}
         self.outstanding: dict[int, _DefectDraft] = {}
+        self.unclassified: dict[int, tuple[_DefectDraft, str | None]] = {}
         self.change_requests: dict[str, ChangeRequest] = {}
         self.stack: list[_Section] = []
         self.context = _Context()
@@ -209,6 +224,8 @@ class _NoteReader:
                 and self._item_label(block) is not None
             ):
                 self._close_sections(_LABEL_HEADING_LEVEL)
+            if isinstance(block, TextLine) and self._pseudo_heading(block):
+                continue
             self._count_content(block)
             if self.context.names_rfcs:
                 self._scan_rfcs(block)
@@ -228,14 +245,14 @@ class _NoteReader:
         # The note's first heading is its title unless it is exactly an item's name: a title such as
         # "DIP 1.0.1.4 – known issues fix" names the release, not a section.
         keys = self._exact_heading_keys(heading.text) if first else self._heading_keys(heading.text)
-        section = _Section(heading.level, heading.line, keys)
+        section = _Section(heading.level, heading.line, keys, text=heading.text)
         if not keys:
             if first:
                 self.title = (heading.text, heading.line)
                 self._found("title", heading.line, ItemSource.TITLE, heading.text)
             elif self.context.defects is not None:
                 section.severity = self._severity_word(heading.text)
-                section.status = self._status_of(heading.text)
+                section.status = self._subheading_status(heading.text, numbered=False)
         for key in sorted(keys):
             self._found(key, heading.line, ItemSource.HEADING)
         if keys & _VALUE_KEYS:
@@ -244,6 +261,86 @@ class _NoteReader:
         self._update_context()
         if self.context.names_rfcs:
             self._add_rfcs(heading.text)
+
+    def _pseudo_heading(self, line: TextLine) -> bool:
+        """A bold line or a short line ending with a colon that heads what follows; True if it did.
+
+        A recognised item opens a section like a heading. In a defect section, an unrecognised one is
+        a subheading: it names a severity or a status, or (numbered, or with words such as "deferred"
+        or "not") makes the defects under it unclassified, or else (unnumbered, under a real heading)
+        keeps the section's list. Any other unrecognised bold line ends the section a bold line opened.
+        """
+        text = line.text
+        colon = text.endswith(":") and len(text) <= _LONGEST_COLON_HEADING and not line.is_list_item
+        if not (line.strong or colon):
+            return False
+        split = split_label(text)
+        if split is not None and split[1] and self._label_keys(split[0]):
+            return False  # "**Programme: MHHS**" is a label with its value
+        bare = text.rstrip(": ").strip()
+        if not bare:
+            return False
+        if self.headings_seen == 0 and line.strong and not self._exact_heading_keys(bare):
+            # A note whose title is a bold line.
+            self._heading(Heading(line.line, 1, bare))
+            return True
+        keys = self._heading_keys(bare)
+        if keys:
+            self._settle_pending()
+            for key in sorted(keys):
+                self._found(key, line.line, ItemSource.HEADING)
+            self._open_label_section(keys, line.line, bare)
+            return True
+        numbered = _NUMBERING.match(bare) is not None
+        if self.context.defects is not None:
+            severity = self._severity_word(bare)
+            status = self._subheading_status(bare, numbered=numbered)
+            top = self.stack[-1] if self.stack else None
+            under_a_label = top is not None and top.level >= _LABEL_HEADING_LEVEL
+            if severity is None and status is None and (not line.strong or under_a_label):
+                if not line.strong:
+                    return False  # a sentence ending with a colon, in a defect section
+            else:
+                self._close_sections(_SUB_LABEL_HEADING_LEVEL)
+                self.stack.append(
+                    _Section(_SUB_LABEL_HEADING_LEVEL, line.line, frozenset(), severity, status, bare)
+                )
+                self._update_context()
+                return True
+        if not line.strong:
+            return False
+        # An unrecognised bold line ends the section the last bold line or label opened.
+        self._settle_pending()
+        self._close_sections(_LABEL_HEADING_LEVEL)
+        self.stack.append(_Section(_LABEL_HEADING_LEVEL, line.line, frozenset(), text=bare))
+        self._update_context()
+        return True
+
+    def _open_label_section(self, keys: frozenset[str], line: int, text: str | None) -> None:
+        self._close_sections(_LABEL_HEADING_LEVEL)
+        self.stack.append(_Section(_LABEL_HEADING_LEVEL, line, keys, text=text))
+        self._update_context()
+        if keys & _VALUE_KEYS:
+            self.pending_value = (keys & _VALUE_KEYS, line)
+
+    def _subheading_status(self, text: str, *, numbered: bool) -> _DefectList | None:
+        """What a subheading in a defect section says of the defects under it, if anything."""
+        words = words_of(text)
+        status = self._status_of(text)
+        if status is None:
+            statuses = {found for _, _, found in all_phrases(words, self.vocabulary.status_phrases)}
+            if "outstanding" in statuses:
+                status = _DefectList.OUTSTANDING
+            elif "fixed" in statuses and not self._negated(words):
+                status = _DefectList.FIXED
+        if status is None and (numbered or self._negated(words)):
+            return _DefectList.UNCLASSIFIED
+        if status is _DefectList.FIXED and self._negated(words):
+            return _DefectList.UNCLASSIFIED
+        return status
+
+    def _negated(self, words: list[str]) -> bool:
+        return any(word in self.vocabulary.not_fixed_words for word in words)
 
     def _close_sections(self, level: int) -> None:
         while self.stack and self.stack[-1].level >= level:
@@ -276,6 +373,7 @@ class _NoteReader:
         severity: str | None = None
         status: _DefectList | None = None
         line = 0
+        place = self.stack[-1].text if self.stack else None
         for section in reversed(self.stack):
             if severity is None:
                 severity = section.severity
@@ -284,16 +382,32 @@ class _NoteReader:
             if section.keys:
                 keys, line = section.keys, section.line
                 break
-        defects: _DefectList | None = None
-        fixed, outstanding = "defects_fixed" in keys, "defects_outstanding" in keys
-        if fixed and not outstanding:
-            defects = _DefectList.FIXED
-        elif outstanding and not fixed:
-            defects = _DefectList.OUTSTANDING
-        elif fixed or "defects" in keys:
-            defects = status or _DefectList.MIXED
+        defects, fallback = self._defect_list_of(keys)
+        if defects is not None and status is not None:
+            defects = status  # a subheading that says "Resolved", "Still open" or "Deferred to ..."
         names_rfcs = not any(s.keys & _NOT_THIS_RELEASES_RFCS for s in self.stack)
-        self.context = _Context(keys, defects, severity, "change_requests" in keys, names_rfcs, line)
+        self.context = _Context(
+            keys, defects, severity, "change_requests" in keys, names_rfcs, line, fallback, place
+        )
+
+    @staticmethod
+    def _defect_list_of(keys: frozenset[str]) -> tuple[_DefectList | None, _DefectList]:
+        """The list a section with these item keys feeds, and where a defect without a status goes.
+
+        A section that names both lists is read as the safer one: each defect's status decides, and a
+        defect without one is outstanding. A section of "Defects" that names neither leaves a defect
+        without a status unclassified.
+        """
+        fixed, outstanding = "defects_fixed" in keys, "defects_outstanding" in keys
+        if fixed and outstanding:
+            return _DefectList.MIXED, _DefectList.OUTSTANDING
+        if fixed:
+            return _DefectList.FIXED, _DefectList.UNCLASSIFIED
+        if outstanding:
+            return _DefectList.OUTSTANDING, _DefectList.UNCLASSIFIED
+        if "defects" in keys:
+            return _DefectList.MIXED, _DefectList.UNCLASSIFIED
+        return None, _DefectList.UNCLASSIFIED
 
     def _count_content(self, block: Block) -> None:
         if isinstance(block, TextLine):
@@ -319,7 +433,11 @@ class _NoteReader:
             return
         if self.context.change_requests and self._change_request_line(text, line.line):
             return
+        if not line.is_list_item and self._label_sentences(line):
+            return
         if self._label_line(line):
+            return
+        if self._unclassified_line(line):
             return
         if self.pending_value is not None:
             keys, _ = self.pending_value
@@ -327,8 +445,35 @@ class _NoteReader:
                 self.values.add(key, text, line.line)
             self.pending_value = None
         if self.context.defects is None:
-            for reference in defect_references(text):
+            for reference in defect_references(text, self.vocabulary.not_defect_prefixes):
                 self.mentioned[reference.id] = None
+
+    def _label_sentences(self, line: TextLine) -> bool:
+        """Several `Label: value` pairs written as sentences of one line; True if it held two or more."""
+        if line.text.count(":") < 2:
+            return False
+        starts = [
+            (match.start(1), match.end(), keys)
+            for match in _SENTENCE_LABEL.finditer(line.text)
+            if (keys := self._label_keys(match.group(1)))
+        ]
+        if len(starts) < 2:
+            return False
+        for index, (_, value_start, keys) in enumerate(starts):
+            end = starts[index + 1][0] if index + 1 < len(starts) else len(line.text)
+            value = line.text[value_start:end].strip().rstrip(".;|").strip()
+            self._label(keys, value, line.line, in_table=False)
+        return True
+
+    def _unclassified_line(self, line: TextLine) -> bool:
+        """A list item naming a defect (AB#123, Bug 123, a work item link) in a place that is no item."""
+        if self.context.keys or not line.is_list_item:
+            return False
+        if not defect_references(line.text, self.vocabulary.not_defect_prefixes):
+            return False
+        return self._defect_text(
+            line.text, line.line, _DefectList.MIXED, list_item=True, report_without_id=False
+        )
 
     def _label_line(self, line: TextLine) -> bool:
         """A `Label: value` line, or a line that is only an item's name (a heading in all but form)."""
@@ -360,11 +505,7 @@ class _NoteReader:
                 self._empty_label(keys, line)
                 return
             # "Defects fixed:" with the list below it: a section until the next heading or such line.
-            self._close_sections(_LABEL_HEADING_LEVEL)
-            self.stack.append(_Section(_LABEL_HEADING_LEVEL, line, keys))
-            self._update_context()
-            if keys & _VALUE_KEYS:
-                self.pending_value = (keys & _VALUE_KEYS, line)
+            self._open_label_section(keys, line, None)
             return
         for key in keys:
             self.values.add(key, value, line)
@@ -379,10 +520,22 @@ class _NoteReader:
                 )
         if self.context.names_rfcs:
             self._add_rfcs(value)
-        if "defects_fixed" in keys or "defects_outstanding" in keys:
-            target = _DefectList.FIXED if "defects_fixed" in keys else _DefectList.OUTSTANDING
+        target, fallback = self._defect_list_of(keys)
+        if target is not None:
+            saved = self.context
+            self.context = _Context(
+                saved.keys,
+                saved.defects,
+                saved.severity,
+                saved.change_requests,
+                saved.names_rfcs,
+                saved.line,
+                fallback,
+                ", ".join(self._name(k) for k in sorted(keys)),
+            )
             for piece in re.split(r"[,;]", value):
                 self._defect_text(piece.strip(), line, target, list_item=True, report_without_id=False)
+            self.context = saved
         if "change_requests" in keys:
             self._change_request_line(value, line)
 
@@ -426,7 +579,7 @@ class _NoteReader:
         """Defects named by one line or list item; True if it named any."""
         if not text or self._is_nothing(text):
             return bool(text)
-        references = defect_references(text)
+        references = defect_references(text, self.vocabulary.not_defect_prefixes)
         ids, end = self._leading_ids(text, references, strict=not list_item)
         if ids:
             rest = text[end:]
@@ -458,15 +611,7 @@ class _NoteReader:
             status, span = self._status_in_text(rest)
             if span is not None:
                 spans.append(span)
-            if status is None:
-                self._finding(
-                    FindingCode.DEFECT_STATUS_UNKNOWN,
-                    FindingSeverity.WARNING,
-                    f"defect {', '.join(map(str, ids))}: the note does not say whether it is fixed",
-                    line,
-                )
-                return True
-            target = status
+            target = status or self.context.fallback
         summary = tidy_summary(without_spans(rest, spans)) if rest else None
         for number in ids:
             self._add_defect(
@@ -511,6 +656,9 @@ class _NoteReader:
             defect.summary = value
 
     def _add_defect(self, draft: _DefectDraft, target: _DefectList) -> None:
+        if target is _DefectList.UNCLASSIFIED:
+            self._add_unclassified(draft)
+            return
         if "defects" in self.context.keys:
             # One list of all defects, each with its status, gives both items of the approach.
             self._found("defects_fixed", self.context.line, ItemSource.HEADING)
@@ -533,6 +681,27 @@ class _NoteReader:
         existing.workaround = existing.workaround or draft.workaround
         self.last_defect = existing
 
+    def _add_unclassified(self, draft: _DefectDraft) -> None:
+        place = self.context.place
+        first = draft.id not in self.unclassified
+        if first:
+            self.unclassified[draft.id] = (draft, place)
+        where = f"under {place!r}" if place else "outside any section"
+        # One finding per line, however many ids the line names.
+        if (
+            self.findings
+            and self.findings[-1].line == draft.line
+            and (self.findings[-1].code is FindingCode.DEFECT_UNCLASSIFIED)
+        ):
+            return
+        self._finding(
+            FindingCode.DEFECT_UNCLASSIFIED,
+            FindingSeverity.WARNING,
+            f"defect {draft.id} is listed {where}, which says neither fixed nor outstanding: it is not"
+            " moved; list it under a defects-fixed or outstanding-defects heading, or give it a status",
+            draft.line,
+        )
+
     def _defect_table(self, table: Table) -> None:
         columns = self._columns(table.header, ("defect_id", "severity", "summary", "workaround", "status"))
         id_column = columns.get("defect_id")
@@ -543,11 +712,15 @@ class _NoteReader:
                 index = columns.get(role)
                 return plain(raw[index]) if index is not None and index < len(raw) else ""
 
-            ids = ids_in_cell(cell("defect_id")) if id_column is not None else []
+            ids = (
+                ids_in_cell(cell("defect_id"), self.vocabulary.not_defect_prefixes)
+                if id_column is not None
+                else []
+            )
             cells: list[str] = []
             if not ids:
                 cells = [plain(c) for c in raw]
-                ids = [r.id for c in cells for r in defect_references(c)]
+                ids = [r.id for c in cells for r in defect_references(c, self.vocabulary.not_defect_prefixes)]
             if not ids and id_column is None and cells:
                 first = leading_defect_id(cells[0], self.vocabulary, strict=False)
                 ids = [first.id] if first is not None else []
@@ -573,16 +746,14 @@ class _NoteReader:
                     summary_text = without_spans(summary_text, [(mention.start, mention.end)])
             target = self.context.defects or _DefectList.MIXED
             if "status" in columns:
-                status = self._status_of(cell("status"))
-                target = status or target
+                stated = cell("status")
+                status = self._status_of(stated)
+                if status is not None:
+                    target = status
+                elif stated and stated not in _NOT_A_VALUE:
+                    target = _DefectList.UNCLASSIFIED  # a status the vocabulary does not know
             if target is _DefectList.MIXED:
-                self._finding(
-                    FindingCode.DEFECT_STATUS_UNKNOWN,
-                    FindingSeverity.WARNING,
-                    f"defect {', '.join(map(str, ids))}: the note does not say whether it is fixed",
-                    row.line,
-                )
-                continue
+                target = self.context.fallback
             workaround = cell("workaround")
             for number in ids:
                 self._add_defect(
@@ -725,6 +896,19 @@ class _NoteReader:
             self._defect_table(table)
         elif self.context.change_requests:
             self._change_request_table(table)
+        elif self._is_defect_table(table.header):
+            # A defect table where no heading says which list it is: each row's status decides.
+            self._defect_table(table)
+
+    def _is_defect_table(self, header: tuple[str, ...]) -> bool:
+        """A table whose columns are a defect list's: an id, and a severity, workaround or status."""
+        columns = self._columns(header, ("defect_id", "severity", "summary", "workaround", "status"))
+        if "defect_id" not in columns:
+            return False
+        named = squash(plain(header[columns["defect_id"]]))
+        return bool({"severity", "workaround", "status"} & set(columns)) or any(
+            word in named for word in ("defect", "bug", "workitem", "ado")
+        )
 
     def _label_table(self, table: Table, key: int, value: int, *, header_is_row: bool) -> None:
         rows = [(table.line, table.header)] if header_is_row else []
@@ -772,8 +956,24 @@ class _NoteReader:
     # --- items, versions, tags ------------------------------------------------------------------------
 
     def _heading_keys(self, text: str) -> frozenset[str]:
-        match = best_phrase(words_of(text), self.vocabulary.heading_phrases)
-        return match[1] if match else frozenset()
+        """The items a heading names: every item phrase in it, a shorter one inside a longer one aside.
+
+        A heading that names defects fixed with a word such as "not", "deferred" or "next" does not
+        say they are fixed: with an outstanding status ("still open", "deferred") it names both lists
+        (read as the safer one), else only "defects" (unclassified unless each defect says).
+        """
+        words = words_of(text)
+        keys: set[str] = set()
+        for _, _, found in all_phrases(words, self.vocabulary.heading_phrases):
+            keys |= found
+        if "defects_fixed" in keys and "defects_outstanding" not in keys and self._negated(words):
+            statuses = {found for _, _, found in all_phrases(words, self.vocabulary.status_phrases)}
+            if "outstanding" in statuses:
+                keys.add("defects_outstanding")  # "Fixes deferred", "Fixed and still open": both lists
+            else:
+                keys.discard("defects_fixed")
+                keys.add("defects")
+        return frozenset(keys)
 
     def _exact_heading_keys(self, text: str) -> frozenset[str]:
         return self.vocabulary.heading_phrases.get(self._label_form(text), frozenset())
@@ -1016,5 +1216,11 @@ class _NoteReader:
             title=title,
             declared_release_type=declared,
             component=self.component or (component_value[0] if component_value else None),
-            defects_mentioned=tuple(n for n in self.mentioned if n not in listed),
+            defects_mentioned=tuple(
+                n for n in self.mentioned if n not in listed and n not in self.unclassified
+            ),
+            defects_unclassified=tuple(
+                DefectUnclassified(d.id, d.severity, d.summary, d.line, place)
+                for d, place in self.unclassified.values()
+            ),
         )

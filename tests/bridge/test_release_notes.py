@@ -126,6 +126,8 @@ def test_fixture_note_gives_its_expected_facts(name: str) -> None:
             for number, fields in expected["change_requests"].items():
                 for field, value in fields.items():
                     assert getattr(changes[number], field) == value, (number, field)
+    if "defects_unclassified" in expected:
+        assert [d.id for d in note.defects_unclassified] == expected["defects_unclassified"]
     summaries = {str(d.id): d.summary for d in note.defects_fixed}
     summaries.update({str(d.id): d.summary for d in note.defects_outstanding})
     for number, summary in expected.get("summaries", {}).items():
