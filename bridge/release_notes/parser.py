@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 
+from bridge.release_notes import content
 from bridge.release_notes.blocks import Block, Code, Heading, Table, TextLine, read_blocks
 from bridge.release_notes.model import (
     ChangeRequest,
@@ -123,6 +124,7 @@ _DATE = re.compile(
 _TAG_TOKEN = re.compile(r"[\w.\-/@+%]{1,200}")
 _TAG_NAME = re.compile(r"(?P<component>.+)[/@]\d{1,9}\.\d{1,9}\.\d{1,9}\.\d{1,9}$")
 _MAX_COLUMNS = 40
+_NO_WORKAROUND = re.compile(r"\bno\s{1,3}(?:known\s{1,3})?work\s?-?arounds?\b", re.IGNORECASE)
 _NOT_A_VALUE = frozenset({"", "-", "--", "—", "–"})
 
 
@@ -146,6 +148,7 @@ class _DefectDraft:
     severity: str | None = None
     summary: str | None = None
     workaround: str | None = None
+    workaround_stated: bool = False  # a workaround, or "none", is written for it
 
 
 @dataclass
@@ -205,6 +208,13 @@ class _NoteReader:
         self.last_defect: _DefectDraft | None = None
         self.cr_pattern = change_request_pattern(vocabulary)
         self.severity_memo: dict[str, str | None] = {}
+        checks = vocabulary.checks
+        self.step_keys = frozenset(checks.step_sections)
+        self.total_keys = frozenset(checks.total_time_sections)
+        self.checked_keys = self.step_keys | self.total_keys | {"bill_of_materials"}
+        self.steps: list[content.Entry] = []
+        self.bom: list[content.Entry] = []
+        self.totals: set[str] = set()
         self.attribute_labels = {
             name: role for role in _DEFECT_ATTRIBUTES for name in vocabulary.columns.get(role, ())
         }
@@ -227,6 +237,8 @@ class _NoteReader:
             if isinstance(block, TextLine) and self._pseudo_heading(block):
                 continue
             self._count_content(block)
+            if self.context.keys & self.checked_keys:
+                self._collect(block)
             if self.context.names_rfcs:
                 self._scan_rfcs(block)
             if isinstance(block, TextLine):
@@ -236,6 +248,84 @@ class _NoteReader:
         self._close_sections(0)
         self._settle_pending()
         return self._result()
+
+    def _collect(self, block: Block) -> None:
+        """Keep the steps and bill-of-materials items of this section for the content checks."""
+        keys = self.context.keys
+        checks = self.vocabulary.checks
+        if isinstance(block, TextLine):
+            if content.is_total(block.text, checks):
+                self.totals |= keys & self.total_keys
+            elif block.depth == 1:
+                self._entry(keys, content.Entry("", block.line, block.text))
+        elif isinstance(block, Table):
+            roles = {
+                index: role
+                for index, cell in enumerate(block.header[:_MAX_COLUMNS])
+                if (role := content.column_role(plain(cell), checks)) is not None
+            }
+            for row in block.rows:
+                cells = [plain(cell) for cell in row.cells]
+                text = " | ".join(cell for cell in cells if cell)
+                if not text:
+                    continue
+                if content.is_total(text, checks):
+                    self.totals |= keys & self.total_keys
+                    continue
+                named = tuple((role, cells[i] if i < len(cells) else "") for i, role in roles.items())
+                self._entry(keys, content.Entry("", row.line, text, frozenset(roles.values()), named))
+
+    def _entry(self, keys: frozenset[str], entry: content.Entry) -> None:
+        for key in sorted(keys & self.step_keys):
+            self.steps.append(replace(entry, key=key))
+        if "bill_of_materials" in keys:
+            self.bom.append(replace(entry, key="bill_of_materials"))
+
+    def _content_findings(self, title: tuple[str, int] | None) -> None:
+        """The approach's asks of the content: defects, workarounds, BOM items, steps, total, title."""
+        for draft in self.fixed.values():
+            lacking = [
+                what
+                for what, value in (("severity", draft.severity), ("summary", draft.summary))
+                if not value
+            ]
+            if lacking:
+                self._finding(
+                    FindingCode.DEFECT_INCOMPLETE,
+                    FindingSeverity.WARNING,
+                    f"fixed defect {draft.id} has no {' and no '.join(lacking)}",
+                    draft.line,
+                )
+        for draft in self.outstanding.values():
+            if not draft.workaround_stated:
+                self._finding(
+                    FindingCode.WORKAROUND_MISSING,
+                    FindingSeverity.WARNING,
+                    f"outstanding defect {draft.id} has no workaround"
+                    " (write 'Workaround: none' if there is none)",
+                    draft.line,
+                )
+        checks = self.vocabulary.checks
+        self.findings += content.bom_findings(self.bom)
+        names = {key: self._name(key) for key in self.step_keys}
+        self.findings += content.step_findings(self.steps, names, checks)
+        for key in sorted(self.total_keys - self.totals):
+            if any(step.key == key for step in self.steps):
+                item = self.items.get(key)
+                self._finding(
+                    FindingCode.TOTAL_TIME_MISSING,
+                    FindingSeverity.WARNING,
+                    f"{self._name(key)}: the total time is not stated (e.g. 'Total: 45 min')",
+                    item.line if item else None,
+                )
+        if title is not None and not content.says_why(title[0], checks):
+            self._finding(
+                FindingCode.TITLE_WITHOUT_REASON,
+                FindingSeverity.WARNING,
+                f"the title {title[0]!r} does not say why the release is made (e.g. '... for SIT functional"
+                " testing')",
+                title[1],
+            )
 
     def _heading(self, heading: Heading) -> None:
         self._settle_pending()
@@ -599,6 +689,9 @@ class _NoteReader:
                 )
             return False
         rest, workaround = split_workaround(rest)
+        workaround_stated = workaround is not None or _NO_WORKAROUND.search(rest) is not None
+        if self._is_nothing(workaround):
+            workaround = None
         spans: list[tuple[int, int]] = []
         severity = self.context.severity
         mention = severity_in_text(rest, self.vocabulary)
@@ -616,7 +709,12 @@ class _NoteReader:
         for number in ids:
             self._add_defect(
                 _DefectDraft(
-                    number, line, severity, summary, workaround if target is not _DefectList.FIXED else None
+                    number,
+                    line,
+                    severity,
+                    summary,
+                    workaround if target is not _DefectList.FIXED else None,
+                    workaround_stated,
                 ),
                 target,
             )
@@ -650,6 +748,7 @@ class _NoteReader:
         value = value.strip()
         if role == "workaround":
             defect.workaround = None if self._is_nothing(value) else value or None
+            defect.workaround_stated = defect.workaround_stated or bool(value)
         elif role == "severity":
             defect.severity = self._severity(value, line)
         elif role == "summary" and value:
@@ -679,6 +778,7 @@ class _NoteReader:
         existing.severity = existing.severity or draft.severity
         existing.summary = existing.summary or draft.summary
         existing.workaround = existing.workaround or draft.workaround
+        existing.workaround_stated = existing.workaround_stated or draft.workaround_stated
         self.last_defect = existing
 
     def _add_unclassified(self, draft: _DefectDraft) -> None:
@@ -763,6 +863,7 @@ class _NoteReader:
                         severity,
                         tidy_summary(summary_text) if summary_text else None,
                         None if self._is_nothing(workaround) or workaround in _NOT_A_VALUE else workaround,
+                        workaround not in _NOT_A_VALUE,
                     ),
                     target,
                 )
@@ -1180,6 +1281,8 @@ class _NoteReader:
                     f" and as outstanding (line {defect.line})",
                     max(defect.line, fixed.line),
                 )
+        title_value = self.values.first("title")
+        self._content_findings(title_value or self.title)
         required = self.vocabulary.keys_with_need(ItemNeed.REQUIRED)
         reported = set(required) | set(self.vocabulary.keys_with_need(ItemNeed.OPTIONAL))
         missing = tuple(key for key in required if key not in self.items)
