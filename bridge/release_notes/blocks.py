@@ -354,6 +354,10 @@ _LABEL_AT_MARGIN = re.compile(r"[A-Za-z][A-Za-z0-9 /&'’-]{0,59}:(?:\s|$)")
 _HEADING_TAGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6, "summary": 6}
 _LIST_TAGS = ("ul", "ol")
 _BREAK_TAGS = ("br", "p", "div", "hr")
+_INLINE_TAGS = frozenset(
+    {"a", "abbr", "b", "code", "em", "font", "i", "kbd", "mark", "s", "small", "span", "strong", "sub", "sup"}
+    | {"time", "u", "tt", "var", "del", "ins"}
+)
 _CELL = "cell"
 
 
@@ -394,6 +398,8 @@ class _HtmlBlocks(HTMLParser):
         self._tables: list[_TableDraft] = []
         self._open: list[_Open] = []
         self._list_depth = 0
+        self._text: list[str] = []
+        self._text_line = 0
 
     def feed_block(self, content: str, first_line: int) -> None:
         if first_line > self._fed_lines:
@@ -415,6 +421,7 @@ class _HtmlBlocks(HTMLParser):
             self.close()
         except AssertionError:
             self.reset()
+        self._flush_text()
         while self._open:
             self._close_top()
         while self._tables:
@@ -427,13 +434,25 @@ class _HtmlBlocks(HTMLParser):
         if self._open:
             self._open[-1].pieces.append(data)
             return
+        # Text outside a cell, item or heading is a line; inline tags (<strong>, <a>) do not split it.
         line = self._line()
-        for offset, piece in enumerate(data.split("\n")):
-            text = plain(piece)
-            if text:
-                self._emit(TextLine(line + offset, text))
+        pieces = data.split("\n")
+        for offset, piece in enumerate(pieces):
+            if offset:
+                self._flush_text()
+            if not self._text:
+                self._text_line = line + offset
+            self._text.append(piece)
+
+    def _flush_text(self) -> None:
+        text = plain("".join(self._text))
+        self._text = []
+        if text:
+            self._emit(TextLine(self._text_line, text))
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in _INLINE_TAGS:
+            self._flush_text()
         if tag == "table":
             self._tables.append(_TableDraft(self._line()))
         elif tag in ("tr", "td", "th", "thead", "tbody") and self._tables:
@@ -451,10 +470,15 @@ class _HtmlBlocks(HTMLParser):
             self.handle_startendtag(tag, attrs)
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _BREAK_TAGS and not self._open:
+            self._flush_text()
+            return
         if tag in _BREAK_TAGS:
             self.handle_data(" " if self._open else "\n")
 
     def handle_endtag(self, tag: str) -> None:
+        if tag not in _INLINE_TAGS:
+            self._flush_text()
         if tag == "table" and self._tables:
             self._close_table()
         elif tag in ("td", "th") and self._tables:

@@ -88,8 +88,11 @@ class _DefectList(Enum):
 # bold line under such a line ("**Critical**") as one level further down.
 _LABEL_HEADING_LEVEL = 7
 _SUB_LABEL_HEADING_LEVEL = 8
+# "**7.1 Pre-requisites**" sits under "**7. Installation**": each part of the number is a level down.
+_SECTION_NUMBER = re.compile(r"\s{0,3}(\d{1,3}(?:\.\d{1,3}){0,4})\.?\s")
 # A line ending with a colon is a heading only when short; longer ones are sentences.
 _LONGEST_COLON_HEADING = 100
+_LONGEST_SUBJECT = 150
 # Items whose first line of content is their value when they are headings ("## Release number").
 _VALUE_KEYS = frozenset(
     {
@@ -124,6 +127,7 @@ _DATE = re.compile(
 _TAG_TOKEN = re.compile(r"[\w.\-/@+%]{1,200}")
 _TAG_NAME = re.compile(r"(?P<component>.+)[/@]\d{1,9}\.\d{1,9}\.\d{1,9}\.\d{1,9}$")
 _MAX_COLUMNS = 40
+_VERSION_HEADING = re.compile(r"\[?[vV]?\d{1,9}\.\d{1,9}\.\d{1,9}\.\d{1,9}\b")
 _NO_WORKAROUND = re.compile(r"\bno\s{1,3}(?:known\s{1,3})?work\s?-?arounds?\b", re.IGNORECASE)
 _NOT_A_VALUE = frozenset({"", "-", "--", "—", "–"})
 
@@ -203,6 +207,7 @@ class _NoteReader:
         self.stack: list[_Section] = []
         self.context = _Context()
         self.title: tuple[str, int] | None = None
+        self.version_heading: tuple[str, int] | None = None
         self.headings_seen = 0
         self.pending_value: tuple[frozenset[str], int] | None = None
         self.last_defect: _DefectDraft | None = None
@@ -222,15 +227,18 @@ class _NoteReader:
     # --- the walk -------------------------------------------------------------------------------------
 
     def read(self, blocks: list[Block]) -> ReleaseNote:
-        for block in blocks:
+        for index, block in enumerate(blocks):
+            if index == 0 and isinstance(block, TextLine) and self._subject_line(block):
+                continue
             if isinstance(block, Heading):
                 self._heading(block)
                 continue
             # Another item's label ends the section a bare "Defects fixed:" line opened.
             if (
                 isinstance(block, TextLine)
+                and not block.strong
                 and self.stack
-                and self.stack[-1].level == _LABEL_HEADING_LEVEL
+                and self.stack[-1].level >= _LABEL_HEADING_LEVEL
                 and self._item_label(block) is not None
             ):
                 self._close_sections(_LABEL_HEADING_LEVEL)
@@ -340,6 +348,9 @@ class _NoteReader:
             if first:
                 self.title = (heading.text, heading.line)
                 self._found("title", heading.line, ItemSource.TITLE, heading.text)
+            elif self.version_heading is None and _VERSION_HEADING.match(heading.text):
+                # A changelog's "## 3.0.1.0 (2024-07-02)" under a "# Changelog" title.
+                self.version_heading = (heading.text, heading.line)
             elif self.context.defects is not None:
                 section.severity = self._severity_word(heading.text)
                 section.status = self._subheading_status(heading.text, numbered=False)
@@ -351,6 +362,16 @@ class _NoteReader:
         self._update_context()
         if self.context.names_rfcs:
             self._add_rfcs(heading.text)
+
+    def _subject_line(self, line: TextLine) -> bool:
+        """A note's first line as its title when it is a plain line, as a tag message's subject is."""
+        if line.is_list_item or line.strong or len(line.text) > _LONGEST_SUBJECT:
+            return False
+        split = split_label(line.text)
+        if (split is not None and self._label_keys(split[0])) or self._exact_heading_keys(line.text):
+            return False
+        self._heading(Heading(line.line, 1, line.text))
+        return True
 
     def _pseudo_heading(self, line: TextLine) -> bool:
         """A bold line or a short line ending with a colon that heads what follows; True if it did.
@@ -374,12 +395,14 @@ class _NoteReader:
             # A note whose title is a bold line.
             self._heading(Heading(line.line, 1, bare))
             return True
+        number = _SECTION_NUMBER.match(bare)
+        level = _LABEL_HEADING_LEVEL + (number.group(1).count(".") if number else 0)
         keys = self._heading_keys(bare)
         if keys:
             self._settle_pending()
             for key in sorted(keys):
                 self._found(key, line.line, ItemSource.HEADING)
-            self._open_label_section(keys, line.line, bare)
+            self._open_label_section(keys, line.line, bare, level)
             return True
         numbered = _NUMBERING.match(bare) is not None
         if self.context.defects is not None:
@@ -391,24 +414,27 @@ class _NoteReader:
                 if not line.strong:
                     return False  # a sentence ending with a colon, in a defect section
             else:
-                self._close_sections(_SUB_LABEL_HEADING_LEVEL)
-                self.stack.append(
-                    _Section(_SUB_LABEL_HEADING_LEVEL, line.line, frozenset(), severity, status, bare)
+                sub = max(
+                    level, top.level + 1 if under_a_label and top is not None else _SUB_LABEL_HEADING_LEVEL
                 )
+                self._close_sections(sub)
+                self.stack.append(_Section(sub, line.line, frozenset(), severity, status, bare))
                 self._update_context()
                 return True
         if not line.strong:
             return False
         # An unrecognised bold line ends the section the last bold line or label opened.
         self._settle_pending()
-        self._close_sections(_LABEL_HEADING_LEVEL)
-        self.stack.append(_Section(_LABEL_HEADING_LEVEL, line.line, frozenset(), text=bare))
+        self._close_sections(level)
+        self.stack.append(_Section(level, line.line, frozenset(), text=bare))
         self._update_context()
         return True
 
-    def _open_label_section(self, keys: frozenset[str], line: int, text: str | None) -> None:
-        self._close_sections(_LABEL_HEADING_LEVEL)
-        self.stack.append(_Section(_LABEL_HEADING_LEVEL, line, keys, text=text))
+    def _open_label_section(
+        self, keys: frozenset[str], line: int, text: str | None, level: int = _LABEL_HEADING_LEVEL
+    ) -> None:
+        self._close_sections(level)
+        self.stack.append(_Section(level, line, keys, text=text))
         self._update_context()
         if keys & _VALUE_KEYS:
             self.pending_value = (keys & _VALUE_KEYS, line)
@@ -1151,6 +1177,8 @@ class _NoteReader:
         titles = list(self.values.all("title"))
         if self.title is not None:
             titles.append(self.title)
+        if self.version_heading is not None:
+            titles.append(self.version_heading)
         for value, line in titles:
             match = VERSION_IN_TEXT.search(value)
             if match:
@@ -1268,9 +1296,10 @@ class _NoteReader:
                 f"the note says {declared} release, but {version} is a {version.release_type} release",
                 stated[1] if stated else (self.title[1] if self.title else None),
             )
-        dated = _DATE.search(self.title[0]) if self.title is not None else None
-        if "release_date" not in self.items and dated is not None and self.title is not None:
-            self._found("release_date", self.title[1], ItemSource.TITLE, dated.group(0))
+        for heading in (self.title, self.version_heading):
+            dated = _DATE.search(heading[0]) if heading is not None else None
+            if "release_date" not in self.items and dated is not None and heading is not None:
+                self._found("release_date", heading[1], ItemSource.TITLE, dated.group(0))
         for number, defect in self.outstanding.items():
             fixed = self.fixed.get(number)
             if fixed is not None:

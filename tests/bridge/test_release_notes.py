@@ -22,7 +22,7 @@ from bridge.release_notes import (
 from bridge.release_notes.blocks import TextLine, read_blocks
 from bridge.versions import ReleaseType, Version
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "release_notes"
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "release-notes"
 FIXTURE_NAMES = sorted(path.stem for path in FIXTURES.glob("*.md"))
 
 

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from bridge.cli import app
 
 runner = CliRunner()
-FIXTURES = Path(__file__).resolve().parent.parent.parent / "fixtures" / "release_notes"
+FIXTURES = Path(__file__).resolve().parent.parent.parent / "fixtures" / "release-notes"
 JSON_KEYS = {
     "version",
     "release_type",
