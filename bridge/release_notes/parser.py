@@ -140,6 +140,7 @@ class _Section:
     severity: str | None = None
     status: _DefectList | None = None
     text: str | None = None  # the heading as written, to name the place of an unclassified defect
+    other_release: bool = False  # an earlier release's section of a changelog
     content: int = 0
     first_text: str | None = None
     first_text_line: int | None = None
@@ -167,6 +168,7 @@ class _Context:
     line: int = 0  # of the heading that gave the keys
     fallback: _DefectList = _DefectList.UNCLASSIFIED  # for a defect without a status in a MIXED place
     place: str | None = None  # the innermost heading, as written
+    other_release: bool = False  # under an earlier release's heading: defects there are only mentions
 
 
 @dataclass
@@ -348,12 +350,19 @@ class _NoteReader:
             if first:
                 self.title = (heading.text, heading.line)
                 self._found("title", heading.line, ItemSource.TITLE, heading.text)
-            elif self.version_heading is None and _VERSION_HEADING.match(heading.text):
-                # A changelog's "## 3.0.1.0 (2024-07-02)" under a "# Changelog" title.
-                self.version_heading = (heading.text, heading.line)
+            elif _VERSION_HEADING.match(heading.text):
+                if self.version_heading is None and not self._names_a_version(self.title):
+                    # A changelog's "## 3.0.1.0 (2024-07-02)" under a "# Changelog" title.
+                    self.version_heading = (heading.text, heading.line)
+                elif self._names_a_version(self.version_heading or self.title):
+                    # A changelog's earlier release: what it lists is not this release's.
+                    section.other_release = True
             elif self.context.defects is not None:
                 section.severity = self._severity_word(heading.text)
                 section.status = self._subheading_status(heading.text, numbered=False)
+        if self.context.other_release:
+            keys = frozenset()  # an earlier release's items are not this note's
+            section = _Section(heading.level, heading.line, keys, text=heading.text, other_release=True)
         for key in sorted(keys):
             self._found(key, heading.line, ItemSource.HEADING)
         if keys & _VALUE_KEYS:
@@ -362,6 +371,10 @@ class _NoteReader:
         self._update_context()
         if self.context.names_rfcs:
             self._add_rfcs(heading.text)
+
+    @staticmethod
+    def _names_a_version(heading: tuple[str, int] | None) -> bool:
+        return heading is not None and VERSION_IN_TEXT.search(heading[0]) is not None
 
     def _subject_line(self, line: TextLine) -> bool:
         """A note's first line as its title when it is a plain line, as a tag message's subject is."""
@@ -490,6 +503,9 @@ class _NoteReader:
         status: _DefectList | None = None
         line = 0
         place = self.stack[-1].text if self.stack else None
+        if any(section.other_release for section in self.stack):
+            self.context = _Context(names_rfcs=False, other_release=True, place=place)
+            return
         for section in reversed(self.stack):
             if severity is None:
                 severity = section.severity
@@ -583,7 +599,7 @@ class _NoteReader:
 
     def _unclassified_line(self, line: TextLine) -> bool:
         """A list item naming a defect (AB#123, Bug 123, a work item link) in a place that is no item."""
-        if self.context.keys or not line.is_list_item:
+        if self.context.keys or not line.is_list_item or self.context.other_release:
             return False
         if not defect_references(line.text, self.vocabulary.not_defect_prefixes):
             return False
@@ -653,7 +669,8 @@ class _NoteReader:
                 self._defect_text(piece.strip(), line, target, list_item=True, report_without_id=False)
             self.context = saved
         if "change_requests" in keys:
-            self._change_request_line(value, line)
+            for piece in value.split(";"):
+                self._change_request_line(piece.strip(), line)
 
     def _settle_pending(self) -> None:
         """A heading or label still waiting for its value gets none; its section reports it if empty."""
@@ -831,6 +848,10 @@ class _NoteReader:
     def _defect_table(self, table: Table) -> None:
         columns = self._columns(table.header, ("defect_id", "severity", "summary", "workaround", "status"))
         id_column = columns.get("defect_id")
+        if "status" in columns and self.context.defects is None and table.rows:
+            # A defect table under no heading whose status column says, row by row, gives both lists.
+            self._found("defects_fixed", table.line, ItemSource.HEADING)
+            self._found("defects_outstanding", table.line, ItemSource.HEADING)
         for row in table.rows:
             raw = row.cells
 
@@ -934,7 +955,7 @@ class _NoteReader:
 
     def _status_in_text(self, text: str) -> tuple[_DefectList | None, tuple[int, int] | None]:
         position = 0
-        for piece in re.split(r"[()\[\]]|\s[–—|-]\s", text):
+        for piece in re.split(r"[()\[\],;]|\s[–—|-]\s", text):
             start = text.find(piece, position)
             position = start + len(piece)
             status = self._status_of(piece) if len(piece) < 40 else None
@@ -1013,6 +1034,8 @@ class _NoteReader:
     # --- tables ---------------------------------------------------------------------------------------
 
     def _table(self, table: Table) -> None:
+        if self.context.other_release:
+            return
         columns = self._columns(table.header, ("key", "value"))
         if "key" in columns and "value" in columns:
             self._label_table(table, columns["key"], columns["value"], header_is_row=False)
