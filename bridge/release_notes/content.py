@@ -20,6 +20,7 @@ _DATE = re.compile(
 _VERSION = re.compile(
     r"(?<![\w.])(?:v|r|rev\s?)?\d{1,6}(?:\.\d{1,9}){1,4}(?![\w])|(?<![\w.])[vr]\d{1,6}(?![\w.])", re.I
 )
+_WORD = re.compile(r"[a-z]+")
 _NOT_A_VALUE = frozenset({"", "-", "--", "—", "–", "n/a", "tbc", "tbd"})
 _LONGEST_QUOTE = 60
 
@@ -42,8 +43,16 @@ class Entry:
 @dataclass(frozen=True)
 class _Patterns:
     duration: re.Pattern[str]
-    owner: re.Pattern[str]
+    owner: re.Pattern[str]  # "by Ops", "Who: DBA"
+    owner_words: frozenset[str]  # one-word owners ("team", "dba"), found among a step's words
+    owner_phrases: tuple[str, ...]  # owners of several words ("on call"), found in its lower-case text
     total: re.Pattern[str]
+
+    def names_owner(self, text: str) -> bool:
+        lower = text.lower()
+        if not self.owner_words.isdisjoint(_WORD.findall(lower)):
+            return True
+        return any(phrase in lower for phrase in self.owner_phrases) or self.owner.search(text) is not None
 
 
 # Compiled once per mapping (a ContentChecks holds lists, so it cannot be a cache key itself).
@@ -61,10 +70,6 @@ def _patterns(checks: ContentChecks) -> _Patterns:
 
 def _compile(checks: ContentChecks) -> _Patterns:
     units = "|".join(re.escape(u) for u in sorted(checks.duration_units, key=len, reverse=True))
-    owners = "|".join(
-        r"\s+".join(re.escape(w) for w in phrase.split())
-        for phrase in sorted(checks.owner_words, key=len, reverse=True)
-    )
     totals = "|".join(
         r"\s+".join(re.escape(w) for w in phrase.split())
         for phrase in sorted(checks.total_words, key=len, reverse=True)
@@ -73,9 +78,9 @@ def _compile(checks: ContentChecks) -> _Patterns:
         duration=re.compile(
             rf"(?<![\w.])\d{{1,4}}(?:[.,]\d{{1,2}})?\s{{0,2}}(?:{units})\b|\b\d{{1,2}}:\d{{2}}\b", re.I
         ),
-        owner=re.compile(
-            rf"\b(?:{owners})\b|\bby\s{{1,3}}[A-Z@]|\b(?:who|owner|performed by)\s{{0,2}}:", re.I
-        ),
+        owner=re.compile(r"\bby\s{1,3}[A-Z@]|\b(?:who|owner|performed by)\s{0,2}:", re.I),
+        owner_words=frozenset(w.lower() for w in checks.owner_words if " " not in w.strip()),
+        owner_phrases=tuple(f" {w.lower().strip()} " for w in checks.owner_words if " " in w.strip()),
         total=re.compile(rf"\b(?:{totals})\b", re.I),
     )
 
@@ -116,7 +121,7 @@ def step_findings(steps: list[Entry], names: dict[str, str], checks: ContentChec
         if "owner" in step.columns:
             has_owner = _filled(step.cell("owner"))
         else:
-            has_owner = patterns.owner.search(step.text) is not None
+            has_owner = patterns.names_owner(f" {step.text} ")
         if "duration" in step.columns:
             has_duration = _filled(step.cell("duration"))
         else:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import Enum
 
 from bridge.release_notes import content
@@ -267,7 +267,7 @@ class _NoteReader:
             if content.is_total(block.text, checks):
                 self.totals |= keys & self.total_keys
             elif block.depth == 1:
-                self._entry(keys, content.Entry("", block.line, block.text))
+                self._entry(keys, block.line, block.text)
         elif isinstance(block, Table):
             roles = {
                 index: role
@@ -283,13 +283,20 @@ class _NoteReader:
                     self.totals |= keys & self.total_keys
                     continue
                 named = tuple((role, cells[i] if i < len(cells) else "") for i, role in roles.items())
-                self._entry(keys, content.Entry("", row.line, text, frozenset(roles.values()), named))
+                self._entry(keys, row.line, text, frozenset(roles.values()), named)
 
-    def _entry(self, keys: frozenset[str], entry: content.Entry) -> None:
-        for key in sorted(keys & self.step_keys):
-            self.steps.append(replace(entry, key=key))
+    def _entry(
+        self,
+        keys: frozenset[str],
+        line: int,
+        text: str,
+        columns: frozenset[str] = frozenset(),
+        cells: tuple[tuple[str, str], ...] = (),
+    ) -> None:
+        for key in keys & self.step_keys:
+            self.steps.append(content.Entry(key, line, text, columns, cells))
         if "bill_of_materials" in keys:
-            self.bom.append(replace(entry, key="bill_of_materials"))
+            self.bom.append(content.Entry("bill_of_materials", line, text, columns, cells))
 
     def _content_findings(self, title: tuple[str, int] | None) -> None:
         """The approach's asks of the content: defects, workarounds, BOM items, steps, total, title."""
@@ -854,10 +861,15 @@ class _NoteReader:
             self._found("defects_outstanding", table.line, ItemSource.HEADING)
         for row in table.rows:
             raw = row.cells
+            read: dict[str, str] = {}
 
-            def cell(role: str, raw: tuple[str, ...] = raw) -> str:
-                index = columns.get(role)
-                return plain(raw[index]) if index is not None and index < len(raw) else ""
+            def cell(role: str, raw: tuple[str, ...] = raw, read: dict[str, str] = read) -> str:
+                found = read.get(role)
+                if found is None:
+                    index = columns.get(role)
+                    found = plain(raw[index]) if index is not None and index < len(raw) else ""
+                    read[role] = found
+                return found
 
             ids = (
                 ids_in_cell(cell("defect_id"), self.vocabulary.not_defect_prefixes)
@@ -1162,7 +1174,8 @@ class _NoteReader:
         return spec.name if spec else key
 
     def _is_nothing(self, text: str | None) -> bool:
-        return text is not None and len(text) < 60 and squash(text) in self.vocabulary.nothing
+        # "Not applicable", "No outstanding defects": nothing longer is ever one of these words.
+        return text is not None and len(text) < 40 and squash(text) in self.vocabulary.nothing
 
     def _is_placeholder(self, text: str | None) -> bool:
         return text is not None and len(text) < 60 and squash(text) in self.vocabulary.placeholders

@@ -96,10 +96,27 @@ def test_the_patch_sample_reads_cr_titles_and_line_numbers(shared_dir: Path) -> 
 # --- our own notes, one per thing they show ---------------------------------------------------------------
 
 
-def test_there_are_at_least_twelve_fixture_notes_each_with_its_facts() -> None:
-    assert len(FIXTURE_NAMES) >= 12
+def test_the_corpus_holds_at_least_25_notes_each_with_its_defects_and_items() -> None:
+    assert len(FIXTURE_NAMES) >= 25
     for name in FIXTURE_NAMES:
-        assert (FIXTURES / f"{name}.expected.json").is_file(), name
+        _, expected = _fixture(name)
+        assert "defects_fixed" in expected, name
+        assert "missing" in expected or "missing_includes" in expected, name
+
+
+def test_the_corpus_has_the_styles_providers_write() -> None:
+    styles = {_fixture(name)[1].get("style") for name in FIXTURE_NAMES} - {None}
+    assert {
+        "Word export",
+        "Confluence export",
+        "GitLab changelog",
+        "conventional commits",
+        "sparse tag message",
+        "plain text e-mail",
+        "non-ASCII",
+        "very long",
+        "table-only",
+    } <= styles
 
 
 @pytest.mark.parametrize("name", FIXTURE_NAMES)
