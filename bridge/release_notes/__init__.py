@@ -14,7 +14,7 @@ from bridge.release_notes.model import (
     NoteItem,
     ReleaseNote,
 )
-from bridge.release_notes.parser import parse_release_note
+from bridge.release_notes.parser import explain_release_note, parse_release_note
 from bridge.release_notes.vocabulary import (
     ItemNeed,
     ReleaseNotesMapping,
@@ -38,6 +38,7 @@ __all__ = [
     "ReleaseNotesMapping",
     "Vocabulary",
     "default_vocabulary",
+    "explain_release_note",
     "load_vocabulary",
     "parse_release_note",
 ]

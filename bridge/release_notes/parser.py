@@ -72,6 +72,20 @@ def parse_release_note(
     return reader.read(read_blocks(text))
 
 
+def explain_release_note(
+    text: str,
+    *,
+    component: str | None = None,
+    tag_patterns: Sequence[str | TagPattern] = DEFAULT_TAG_PATTERNS,
+    vocabulary: Vocabulary | None = None,
+) -> tuple[ReleaseNote, list[tuple[int, str]]]:
+    """The note as `parse_release_note` reads it, and how each line was read: (line, reading) in order."""
+    reader = _NoteReader(vocabulary or default_vocabulary(), component, tuple(tag_patterns))
+    reader.trace = []
+    note = reader.read(read_blocks(text))
+    return note, sorted(reader.trace, key=lambda entry: entry[0])
+
+
 # --- sections ------------------------------------------------------------------------------------------
 
 
@@ -210,6 +224,7 @@ class _NoteReader:
         self.context = _Context()
         self.title: tuple[str, int] | None = None
         self.version_heading: tuple[str, int] | None = None
+        self.trace: list[tuple[int, str]] | None = None  # how each line was read, when asked
         self.headings_seen = 0
         self.pending_value: tuple[frozenset[str], int] | None = None
         self.last_defect: _DefectDraft | None = None
@@ -378,6 +393,32 @@ class _NoteReader:
         self._update_context()
         if self.context.names_rfcs:
             self._add_rfcs(heading.text)
+        if self.trace is not None:
+            if first and not keys:
+                self._explain(heading.line, "title of the release")
+            else:
+                self._explain(heading.line, f"heading: {self._describe_section()}")
+
+    def _explain(self, line: int, reading: str) -> None:
+        if self.trace is not None:
+            self.trace.append((line, reading))
+
+    def _describe_section(self) -> str:
+        """The current section as `explain` shows it: its items and what a defect in it becomes."""
+        context = self.context
+        if context.other_release:
+            return "an earlier release's section: its defects are only mentions, its items not this note's"
+        items = ", ".join(self._name(key) for key in sorted(context.keys)) or "no item of the approach"
+        lists = {
+            _DefectList.FIXED: "defects here are fixed",
+            _DefectList.OUTSTANDING: "defects here are outstanding",
+            _DefectList.UNCLASSIFIED: "defects here are unclassified (never moved)",
+            _DefectList.MIXED: f"each defect's status decides, else it is {context.fallback.value}",
+        }
+        if context.defects is None:
+            return items
+        severity = f"; severity {context.severity}" if context.severity else ""
+        return f"{items}; {lists[context.defects]}{severity}"
 
     @staticmethod
     def _names_a_version(heading: tuple[str, int] | None) -> bool:
@@ -423,6 +464,11 @@ class _NoteReader:
             for key in sorted(keys):
                 self._found(key, line.line, ItemSource.HEADING)
             self._open_label_section(keys, line.line, bare, level)
+            self._explain(
+                line.line,
+                f"{'bold line' if line.strong else 'line ending with a colon'} as a heading: "
+                + self._describe_section(),
+            )
             return True
         numbered = _NUMBERING.match(bare) is not None
         if self.context.defects is not None:
@@ -440,6 +486,7 @@ class _NoteReader:
                 self._close_sections(sub)
                 self.stack.append(_Section(sub, line.line, frozenset(), severity, status, bare))
                 self._update_context()
+                self._explain(line.line, f"subheading: {self._describe_section()}")
                 return True
         if not line.strong:
             return False
@@ -448,6 +495,9 @@ class _NoteReader:
         self._close_sections(level)
         self.stack.append(_Section(level, line.line, frozenset(), text=bare))
         self._update_context()
+        self._explain(
+            line.line, "bold line naming no item: ends the section above; defects here are unclassified"
+        )
         return True
 
     def _open_label_section(
@@ -586,6 +636,7 @@ class _NoteReader:
         if self.context.defects is None:
             for reference in defect_references(text, self.vocabulary.not_defect_prefixes):
                 self.mentioned[reference.id] = None
+                self._explain(line.line, f"mentions defect {reference.id} (not in a defect list)")
 
     def _label_sentences(self, line: TextLine) -> bool:
         """Several `Label: value` pairs written as sentences of one line; True if it held two or more."""
@@ -637,6 +688,9 @@ class _NoteReader:
 
     def _label(self, keys: frozenset[str], value: str, line: int, *, in_table: bool) -> None:
         self._settle_pending()
+        if self.trace is not None:
+            names = ", ".join(self._name(key) for key in sorted(keys))
+            self._explain(line, f"item {names}: {value!r}" if value else f"item {names}: the lines below")
         for key in sorted(keys):
             self._found(key, line, ItemSource.LABEL, value or None)
         if value in _NOT_A_VALUE:
@@ -813,6 +867,9 @@ class _NoteReader:
             self._found("defects_fixed", self.context.line, ItemSource.HEADING)
             self._found("defects_outstanding", self.context.line, ItemSource.HEADING)
         defects = self.fixed if target is _DefectList.FIXED else self.outstanding
+        if self.trace is not None:
+            severity = f", {draft.severity}" if draft.severity else ", no severity"
+            self._explain(draft.line, f"defect {draft.id}: {target.value}{severity}")
         existing = defects.get(draft.id)
         if existing is None:
             defects[draft.id] = draft
@@ -833,6 +890,9 @@ class _NoteReader:
 
     def _add_unclassified(self, draft: _DefectDraft) -> None:
         place = self.context.place
+        self._explain(
+            draft.line, f"defect {draft.id}: unclassified (never moved), under {place or 'no heading'}"
+        )
         first = draft.id not in self.unclassified
         if first:
             self.unclassified[draft.id] = (draft, place)
@@ -1031,6 +1091,7 @@ class _NoteReader:
                 self._add_change_request(ChangeRequest(number, title, summary, row.line))
 
     def _add_change_request(self, change: ChangeRequest) -> None:
+        self._explain(change.line or 0, f"change request {change.id}")
         key = squash(change.id)
         existing = self.change_requests.get(key)
         if existing is None:
