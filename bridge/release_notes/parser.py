@@ -477,8 +477,8 @@ class _NoteReader:
             top = self.stack[-1] if self.stack else None
             under_a_label = top is not None and top.level >= _LABEL_HEADING_LEVEL
             if severity is None and status is None and (not line.strong or under_a_label):
-                if not line.strong:
-                    return False  # a sentence ending with a colon, in a defect section
+                if not line.strong and not under_a_label:
+                    return False  # a sentence ending with a colon, under a defect heading
             else:
                 sub = max(
                     level, top.level + 1 if under_a_label and top is not None else _SUB_LABEL_HEADING_LEVEL
@@ -488,15 +488,16 @@ class _NoteReader:
                 self._update_context()
                 self._explain(line.line, f"subheading: {self._describe_section()}")
                 return True
-        if not line.strong:
+        if not line.strong and self.context.defects is None:
             return False
-        # An unrecognised bold line ends the section the last bold line or label opened.
+        # An unrecognised bold line, or a line ending with a colon in a defect list a label opened
+        # ("Defects fixed:" ... "Notes:"), ends the section the last bold line or label opened.
         self._settle_pending()
         self._close_sections(level)
         self.stack.append(_Section(level, line.line, frozenset(), text=bare))
         self._update_context()
         self._explain(
-            line.line, "bold line naming no item: ends the section above; defects here are unclassified"
+            line.line, "a heading naming no item: ends the section above; defects here are unclassified"
         )
         return True
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bridge.release_notes import DefectUnclassified, FindingCode, ReleaseNote, parse_release_note
 
@@ -273,3 +275,77 @@ def test_a_bold_line_with_its_value_is_a_label_not_a_heading() -> None:
     note = _note("# DIP 1.0.3.0 for SIT", "**Released to: SIT-A**", "**Tag:** dip-platform/1.0.3.0")
     assert note.item("released_to").value == "SIT-A"  # type: ignore[union-attr]
     assert note.tag == "dip-platform/1.0.3.0"
+
+
+# --- the safety rule as a property ------------------------------------------------------------------------
+
+FIXED_HEADINGS = [
+    "Defects fixed",
+    "Fixes",
+    "Bug fixes",
+    "Resolved defects",
+    "Issues resolved in this release",
+]
+OTHER_HEADINGS = [
+    "Known issues",
+    "Outstanding defects",
+    "Known Issues / Outstanding Defects",
+    "Fixed and known issues",
+    "Fixes deferred to 1.0.4.0",
+    "Fixes planned for the next release",
+    "Defects not yet fixed",
+    "Parked",
+    "Notes from testing",
+    "Issues",
+    "Release content",
+    "Backout plan",
+]
+HEADING_FORMS = [
+    lambda number, text: f"## {text}",
+    lambda number, text: f"{text}\n{'-' * len(text)}",
+    lambda number, text: f"<h3>{text}</h3>",
+    lambda number, text: f"**{text}**",
+    lambda number, text: f"**{number}. {text}**",
+    lambda number, text: f"{text}:",
+]
+DEFECT_FORMS = [
+    lambda n: f"- {n} – router timeout (2 - High)",
+    lambda n: f"- AB#{n} router timeout",
+    lambda n: f"- Bug {n}: router timeout (Sev 3)",
+    lambda n: f"1. {n} – router timeout",
+]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    form=st.integers(0, len(HEADING_FORMS) - 1),
+    sections=st.lists(
+        st.tuples(
+            st.one_of(
+                st.sampled_from(FIXED_HEADINGS).map(lambda h: (h, True)),
+                st.sampled_from(OTHER_HEADINGS).map(lambda h: (h, False)),
+            ),
+            st.lists(st.integers(0, len(DEFECT_FORMS) - 1), min_size=1, max_size=3),
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+)
+def test_a_defect_is_fixed_only_under_a_heading_that_says_fixed(
+    form: int, sections: list[tuple[tuple[str, bool], list[int]]]
+) -> None:
+    lines = ["# DIP 1.0.3.0 for SIT-A testing", ""]
+    under_fixed: set[int] = set()
+    number = 48000
+    for index, ((heading, fixed), defects) in enumerate(sections, start=1):
+        lines += [HEADING_FORMS[form](index, heading), ""]
+        for defect_form in defects:
+            number += 1
+            lines.append(DEFECT_FORMS[defect_form](number))
+            if fixed:
+                under_fixed.add(number)
+        lines.append("")
+    note = parse_release_note("\n".join(lines))
+    read_fixed = {d.id for d in note.defects_fixed}
+    assert read_fixed <= under_fixed  # never a defect read as fixed that is not
+    assert read_fixed == under_fixed  # and every one that is
