@@ -169,6 +169,32 @@ def bom_findings(items: list[Entry]) -> list[Finding]:
     return findings
 
 
+def bounded(findings: list[Finding], most: int) -> list[Finding]:
+    """At most `most` findings of each check; the rest summed up in one, so that a long note's report
+    (and the RFC work note that repeats it) stays readable."""
+    kept: list[Finding] = []
+    over: dict[FindingCode, list[Finding]] = {}
+    counts: dict[FindingCode, int] = {}
+    for finding in findings:
+        counts[finding.code] = counts.get(finding.code, 0) + 1
+        if counts[finding.code] <= most:
+            kept.append(finding)
+        else:
+            over.setdefault(finding.code, []).append(finding)
+    for code, rest in over.items():
+        lines = [f.line for f in rest if f.line is not None]
+        span = f" (lines {min(lines)} to {max(lines)})" if lines else ""
+        kept.append(
+            Finding(
+                code,
+                rest[0].severity,
+                f"and {len(rest)} more like the {most} above{span}: {rest[0].message}",
+                rest[0].line,
+            )
+        )
+    return kept
+
+
 def says_why(title: str, checks: ContentChecks) -> bool:
     """Whether a title gives a reason for the release ("... for SIT functional testing", "hotfix ...")."""
     reasons = {squash(word): True for word in checks.reason_words}

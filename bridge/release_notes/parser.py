@@ -315,6 +315,7 @@ class _NoteReader:
 
     def _content_findings(self, title: tuple[str, int] | None) -> None:
         """The approach's asks of the content: defects, workarounds, BOM items, steps, total, title."""
+        found: list[Finding] = []
         for draft in self.fixed.values():
             lacking = [
                 what
@@ -322,25 +323,30 @@ class _NoteReader:
                 if not value
             ]
             if lacking:
-                self._finding(
-                    FindingCode.DEFECT_INCOMPLETE,
-                    FindingSeverity.WARNING,
-                    f"fixed defect {draft.id} has no {' and no '.join(lacking)}",
-                    draft.line,
+                found.append(
+                    Finding(
+                        FindingCode.DEFECT_INCOMPLETE,
+                        FindingSeverity.WARNING,
+                        f"fixed defect {draft.id} has no {' and no '.join(lacking)}",
+                        draft.line,
+                    )
                 )
         for draft in self.outstanding.values():
             if not draft.workaround_stated:
-                self._finding(
-                    FindingCode.WORKAROUND_MISSING,
-                    FindingSeverity.WARNING,
-                    f"outstanding defect {draft.id} has no workaround"
-                    " (write 'Workaround: none' if there is none)",
-                    draft.line,
+                found.append(
+                    Finding(
+                        FindingCode.WORKAROUND_MISSING,
+                        FindingSeverity.WARNING,
+                        f"outstanding defect {draft.id} has no workaround"
+                        " (write 'Workaround: none' if there is none)",
+                        draft.line,
+                    )
                 )
         checks = self.vocabulary.checks
-        self.findings += content.bom_findings(self.bom)
+        found += content.bom_findings(self.bom)
         names = {key: self._name(key) for key in self.step_keys}
-        self.findings += content.step_findings(self.steps, names, checks)
+        found += content.step_findings(self.steps, names, checks)
+        self.findings += content.bounded(found, checks.most_findings_per_check)
         for key in sorted(self.total_keys - self.totals):
             if any(step.key == key for step in self.steps):
                 item = self.items.get(key)

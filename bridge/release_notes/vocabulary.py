@@ -105,6 +105,7 @@ class ContentChecks(BaseModel):
     version_columns: list[str]  # bill-of-materials headers naming an item's version
     date_columns: list[str]  # bill-of-materials headers naming an item's date
     reason_words: list[str]  # words in a title that say why the release is made
+    most_findings_per_check: int = Field(default=20, ge=1)  # the rest of one check's are summed up
 
 
 class ReleaseNotesMapping(BaseModel):

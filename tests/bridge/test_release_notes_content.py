@@ -134,3 +134,14 @@ def test_the_title_says_why_the_release_is_made() -> None:
     ):
         note = _note(title)
         assert (_lines(note, FindingCode.TITLE_WITHOUT_REASON) == []) is why, title
+
+
+def test_a_long_note_s_findings_of_one_check_are_bounded_and_the_rest_summed_up() -> None:
+    steps = [f"{n}. Deploy module {n}" for n in range(1, 31)]
+    note = _note("# DIP 1.0.3.0 for SIT-A testing", "## Release instructions", *steps, "", "Total: 1 hour")
+    incomplete = [f for f in note.findings if f.code is FindingCode.STEP_INCOMPLETE]
+    assert len(incomplete) == 21
+    assert [f.line for f in incomplete[:20]] == list(range(3, 23))
+    last = incomplete[20]
+    assert last.line == 23
+    assert last.message.startswith("and 10 more like the 20 above (lines 23 to 32): ")
