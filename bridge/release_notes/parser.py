@@ -920,7 +920,9 @@ class _NoteReader:
         )
 
     def _defect_table(self, table: Table) -> None:
-        columns = self._columns(table.header, ("defect_id", "severity", "summary", "workaround", "status"))
+        columns = self._columns(
+            table.header, ("defect_id", "severity", "summary", "workaround", "status", "kind")
+        )
         id_column = columns.get("defect_id")
         if "status" in columns and self.context.defects is None and table.rows:
             # A defect table under no heading whose status column says, row by row, gives both lists.
@@ -958,6 +960,12 @@ class _NoteReader:
                         f"a defect row has no id: {' | '.join(cells)[:80]!r}",
                         row.line,
                     )
+                continue
+            if squash(cell("kind")) in self.vocabulary.not_defect_kinds:
+                # An ADO query's user story or task beside the bugs: named, never a defect.
+                for number in ids:
+                    self.mentioned[number] = None
+                    self._explain(row.line, f"mentions {cell('kind')} {number} (not a defect)")
                 continue
             summary_text = cell("summary")
             severity = self.context.severity

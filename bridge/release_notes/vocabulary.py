@@ -43,6 +43,7 @@ COLUMN_ROLES = (
     "change_request_summary",
     "key",
     "value",
+    "kind",
 )
 
 T = TypeVar("T")
@@ -126,6 +127,7 @@ class ReleaseNotesMapping(BaseModel):
     quantity_words: list[str] = Field(default_factory=list)
     not_fixed_words: list[str] = Field(default_factory=list)
     not_defect_prefixes: list[str] = Field(default_factory=list)
+    not_defect_kinds: list[str] = Field(default_factory=list)
     content_checks: ContentChecks
 
     @field_validator("items")
@@ -200,6 +202,7 @@ class Vocabulary:
     quantity_words: frozenset[str]  # lower case, as written
     not_fixed_words: frozenset[str]  # words that withdraw a heading's "fixed" reading
     not_defect_prefixes: tuple[str, ...]  # squashed words before `#123` that make it no defect
+    not_defect_kinds: frozenset[str]  # squashed work item types that are no defect (a user story)
     checks: ContentChecks
 
     @classmethod
@@ -257,6 +260,7 @@ class Vocabulary:
             quantity_words=frozenset(w.lower() for w in mapping.quantity_words),
             not_fixed_words=frozenset(squash(w) for w in mapping.not_fixed_words),
             not_defect_prefixes=tuple(squash(w) for w in mapping.not_defect_prefixes),
+            not_defect_kinds=frozenset(squash(w) for w in mapping.not_defect_kinds),
             checks=mapping.content_checks,
         )
 

@@ -420,3 +420,10 @@ def test_a_changed_mapping_changes_what_is_read(tmp_path: Path) -> None:
         "# DIP 1.0.2.0\n## Corrections\n- 48211: typo", vocabulary=load_vocabulary(folder)
     )
     assert [d.id for d in note.defects_fixed] == [48211]
+
+
+@pytest.mark.parametrize("name", FIXTURE_NAMES)
+def test_a_parsed_note_reads_back_from_its_json(name: str) -> None:
+    text, expected = _fixture(name)
+    data = json.loads(json.dumps(parse_release_note(text, component=expected.get("component")).to_json()))
+    assert ReleaseNote.from_json(data).to_json() == data
