@@ -142,6 +142,7 @@ _TAG_TOKEN = re.compile(r"[\w.\-/@+%]{1,200}")
 _TAG_NAME = re.compile(r"(?P<component>.+)[/@]\d{1,9}\.\d{1,9}\.\d{1,9}\.\d{1,9}$")
 _MAX_COLUMNS = 40
 _VERSION_HEADING = re.compile(r"\[?[vV]?\d{1,9}\.\d{1,9}\.\d{1,9}\.\d{1,9}\b")
+_FIX_TRAILER = re.compile(r"\s{0,3}(?:fix(?:es|ed)?|resolve[sd]?|close[sd]?)\b", re.IGNORECASE)
 _NO_WORKAROUND = re.compile(r"\bno\s{1,3}(?:known\s{1,3})?work\s?-?arounds?\b", re.IGNORECASE)
 _NOT_A_VALUE = frozenset({"", "-", "--", "—", "–"})
 
@@ -633,7 +634,7 @@ class _NoteReader:
             return
         if self._label_line(line):
             return
-        if self._unclassified_line(line):
+        if self._trailer_line(line) or self._unclassified_line(line):
             return
         if self.pending_value is not None:
             keys, _ = self.pending_value
@@ -661,6 +662,18 @@ class _NoteReader:
             value = line.text[value_start:end].strip().rstrip(".;|").strip()
             self._label(keys, value, line.line, in_table=False)
         return True
+
+    def _trailer_line(self, line: TextLine) -> bool:
+        """A line that starts with a fix verb and the ids it fixes ("Fixes AB#48290 ...", "Resolves
+        Bug 48291"), outside the defect lists: a row that says fixed, as a commit trailer does. With a
+        word such as "partially" or "next" it does not say so, and its defects are unclassified."""
+        if self.context.other_release or not _FIX_TRAILER.match(line.text):
+            return False
+        references = defect_references(line.text, self.vocabulary.not_defect_prefixes)
+        if not references or references[0].start != lead_in_end(line.text):
+            return False
+        target = _DefectList.UNCLASSIFIED if self._negated(words_of(line.text)) else _DefectList.FIXED
+        return self._defect_text(line.text, line.line, target, list_item=True, report_without_id=False)
 
     def _unclassified_line(self, line: TextLine) -> bool:
         """A list item naming a defect (AB#123, Bug 123, a work item link) in a place that is no item."""

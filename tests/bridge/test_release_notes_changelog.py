@@ -156,3 +156,30 @@ def test_a_priority_word_alone_is_not_a_severity() -> None:
     assert vocabulary.severity("P1") is None
     assert vocabulary.severity("Priority 1") is None
     assert vocabulary.severity("Sev 1") == "1 - Critical"
+
+
+def test_fix_trailers_outside_the_defect_lists_say_fixed_unless_they_hedge() -> None:
+    note = _note(
+        "DIP 1.0.2.1 emergency fix for SIT-A",
+        "",
+        "Fixes AB#48290 – router drops large messages (Sev 1)",
+        "Resolves Bug 48291: pool exhausted after a timeout (2 - High)",
+        "Closes AB#48292 partially; the rest comes in the next release",
+        "Follows up AB#48100.",
+        "The fix for AB#48101 is not in this release.",
+    )
+    assert [(d.id, d.severity) for d in note.defects_fixed] == [(48290, "1 - Critical"), (48291, "2 - High")]
+    assert [d.id for d in note.defects_unclassified] == [48292]
+    assert note.defects_mentioned == (48100, 48101)
+
+
+def test_a_heading_about_earlier_releases_fixes_does_not_say_fixed() -> None:
+    note = _note(
+        "# Helix 2.3.0.0 for migration testing",
+        "## Defects fixed",
+        "- AB#60001 loader timeout (High)",
+        "## Fixed in previous releases",
+        "- AB#50001 report totals (Low)",
+    )
+    assert [d.id for d in note.defects_fixed] == [60001]
+    assert [d.id for d in note.defects_unclassified] == [50001]
