@@ -123,15 +123,18 @@ def run() -> dict[str, object]:
     figures = score_corpus()
     note = build_note()
     default_vocabulary()  # the mapping is read once per process, not per note
-    best = float("inf")
+    best = best_cpu = float("inf")
     for _ in range(3):
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         parsed = parse_release_note(note)
         best = min(best, time.perf_counter() - started)
+        best_cpu = min(best_cpu, time.process_time() - started_cpu)
     assert parsed.version is not None and len(parsed.defects_fixed) > 1000
     return {
         **figures,
         "release_note_5mb_parse_s": round(best, 3),
+        # The processor time alone: on a shared machine the wall time counts other processes' turns.
+        "release_note_5mb_parse_cpu_s": round(best_cpu, 3),
         "release_note_5mb_size_mb": round(len(note.encode("utf-8")) / 1_000_000, 2),
         "release_note_5mb_defects": len(parsed.defects_fixed) + len(parsed.defects_outstanding),
     }

@@ -25,7 +25,7 @@ _NOT_A_VALUE = frozenset({"", "-", "--", "—", "–", "n/a", "tbc", "tbd"})
 _LONGEST_QUOTE = 60
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Entry:
     """A step or a bill-of-materials item: its section, line, text, and the cells of its named columns."""
 

@@ -231,6 +231,7 @@ class _NoteReader:
         self.last_defect: _DefectDraft | None = None
         self.cr_pattern = change_request_pattern(vocabulary)
         self.severity_memo: dict[str, str | None] = {}
+        self.nothing_memo: dict[str, bool] = {}
         checks = vocabulary.checks
         self.step_keys = frozenset(checks.step_sections)
         self.total_keys = frozenset(checks.total_time_sections)
@@ -1017,11 +1018,12 @@ class _NoteReader:
 
     def _severity(self, text: str, line: int) -> str | None:
         """ADO's value for a severity cell; a finding when the text is there but names none."""
-        if not text or text in _NOT_A_VALUE or self._is_nothing(text):
+        if text in self.severity_memo:
+            value = self.severity_memo[text]
+        elif not text or text in _NOT_A_VALUE or self._is_nothing(text):
             return None
-        if text not in self.severity_memo:
-            self.severity_memo[text] = self.vocabulary.severity(text)
-        value = self.severity_memo[text]
+        else:
+            value = self.severity_memo[text] = self.vocabulary.severity(text)
         if value is None:
             self._severity_unknown(text, line)
         return value
@@ -1264,7 +1266,12 @@ class _NoteReader:
 
     def _is_nothing(self, text: str | None) -> bool:
         # "Not applicable", "No outstanding defects": nothing longer is ever one of these words.
-        return text is not None and len(text) < 40 and squash(text) in self.vocabulary.nothing
+        if not text or len(text) >= 40:
+            return False
+        found = self.nothing_memo.get(text)
+        if found is None:
+            found = self.nothing_memo[text] = squash(text) in self.vocabulary.nothing
+        return found
 
     def _is_placeholder(self, text: str | None) -> bool:
         return text is not None and len(text) < 60 and squash(text) in self.vocabulary.placeholders
