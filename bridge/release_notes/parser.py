@@ -156,6 +156,7 @@ class _Section:
     status: _DefectList | None = None
     text: str | None = None  # the heading as written, to name the place of an unclassified defect
     other_release: bool = False  # an earlier release's section of a changelog
+    mixed: bool = False  # fixes beside other work ("Fixes & improvements")
     content: int = 0
     first_text: str | None = None
     first_text_line: int | None = None
@@ -376,6 +377,9 @@ class _NoteReader:
         # "DIP 1.0.1.4 – known issues fix" names the release, not a section.
         keys = self._exact_heading_keys(heading.text) if first else self._heading_keys(heading.text)
         section = _Section(heading.level, heading.line, keys, text=heading.text)
+        section.mixed = not first and self._mixed_with_other_work(heading.text, keys)
+        if keys and any(self._is_nothing(m.group(0)[1:-1]) for m in _PARENTHESES.finditer(heading.text)):
+            section.content = 1  # "Known issues (none)" says so in its heading
         if not keys:
             if first:
                 self.title = (heading.text, heading.line)
@@ -471,7 +475,7 @@ class _NoteReader:
             self._settle_pending()
             for key in sorted(keys):
                 self._found(key, line.line, ItemSource.HEADING)
-            self._open_label_section(keys, line.line, bare, level)
+            self._open_label_section(keys, line.line, bare, level, self._mixed_with_other_work(bare, keys))
             self._explain(
                 line.line,
                 f"{'bold line' if line.strong else 'line ending with a colon'} as a heading: "
@@ -510,10 +514,15 @@ class _NoteReader:
         return True
 
     def _open_label_section(
-        self, keys: frozenset[str], line: int, text: str | None, level: int = _LABEL_HEADING_LEVEL
+        self,
+        keys: frozenset[str],
+        line: int,
+        text: str | None,
+        level: int = _LABEL_HEADING_LEVEL,
+        mixed: bool = False,
     ) -> None:
         self._close_sections(level)
-        self.stack.append(_Section(level, line, keys, text=text))
+        self.stack.append(_Section(level, line, keys, text=text, mixed=mixed))
         self._update_context()
         if keys & _VALUE_KEYS:
             self.pending_value = (keys & _VALUE_KEYS, line)
@@ -568,6 +577,7 @@ class _NoteReader:
         severity: str | None = None
         status: _DefectList | None = None
         line = 0
+        mixed = False
         place = self.stack[-1].text if self.stack else None
         if any(section.other_release for section in self.stack):
             self.context = _Context(names_rfcs=False, other_release=True, place=place)
@@ -578,9 +588,9 @@ class _NoteReader:
             if status is None:
                 status = section.status
             if section.keys:
-                keys, line = section.keys, section.line
+                keys, line, mixed = section.keys, section.line, section.mixed
                 break
-        defects, fallback = self._defect_list_of(keys)
+        defects, fallback = self._defect_list_of(keys, mixed)
         if defects is not None and status is not None:
             defects = status  # a subheading that says "Resolved", "Still open" or "Deferred to ..."
         names_rfcs = not any(s.keys & _NOT_THIS_RELEASES_RFCS for s in self.stack)
@@ -589,16 +599,18 @@ class _NoteReader:
         )
 
     @staticmethod
-    def _defect_list_of(keys: frozenset[str]) -> tuple[_DefectList | None, _DefectList]:
+    def _defect_list_of(keys: frozenset[str], mixed: bool = False) -> tuple[_DefectList | None, _DefectList]:
         """The list a section with these item keys feeds, and where a defect without a status goes.
 
         A section that names both lists is read as the safer one: each defect's status decides, and a
-        defect without one is outstanding. A section of "Defects" that names neither leaves a defect
-        without a status unclassified.
+        defect without one is outstanding. A section of "Defects" that names neither, or of fixes
+        mixed with other work ("Fixes & improvements"), leaves a defect without a status unclassified.
         """
         fixed, outstanding = "defects_fixed" in keys, "defects_outstanding" in keys
         if fixed and outstanding:
             return _DefectList.MIXED, _DefectList.OUTSTANDING
+        if fixed and mixed:
+            return _DefectList.MIXED, _DefectList.UNCLASSIFIED  # "Fixes & improvements"
         if fixed:
             return _DefectList.FIXED, _DefectList.UNCLASSIFIED
         if outstanding:
@@ -796,6 +808,7 @@ class _NoteReader:
             return bool(text)
         references = defect_references(text, self.vocabulary.not_defect_prefixes)
         ids, end = self._leading_ids(text, references, strict=not list_item)
+        leading = bool(ids)
         if ids:
             rest = text[end:]
             for reference in references:
@@ -829,6 +842,9 @@ class _NoteReader:
             status, span = self._status_in_text(rest)
             if span is not None:
                 spans.append(span)
+            elif leading and _FIX_TRAILER.match(text):
+                # "Fixes AB#48511 – ..." says fixed itself, unless it hedges ("partially", "next").
+                status = _DefectList.UNCLASSIFIED if self._negated(words_of(text)) else _DefectList.FIXED
             target = status or self.context.fallback
         summary = tidy_summary(without_spans(rest, spans)) if rest else None
         for number in ids:
@@ -1139,6 +1155,8 @@ class _NoteReader:
     def _table(self, table: Table) -> None:
         if self.context.other_release:
             return
+        if self._titled_table(table):
+            return
         columns = self._columns(table.header, ("key", "value"))
         if "key" in columns and "value" in columns:
             self._label_table(table, columns["key"], columns["value"], header_is_row=False)
@@ -1152,6 +1170,33 @@ class _NoteReader:
         elif self._is_defect_table(table.header):
             # A defect table where no heading says which list it is: each row's status decides.
             self._defect_table(table)
+
+    def _titled_table(self, table: Table) -> bool:
+        """A table whose header row is one cell naming an item ("| Defects fixed in this release | | |"),
+        as documents put a table's title in its first row: that title heads the rows below it."""
+        named = [plain(cell) for cell in table.header if plain(cell)]
+        if len(named) != 1 or len(table.header) < 2 or not table.rows:
+            return False
+        keys = self._heading_keys(named[0])
+        if not keys:
+            return False
+        self._open_label_section(
+            keys, table.line, named[0], mixed=self._mixed_with_other_work(named[0], keys)
+        )
+        for key in sorted(keys):
+            self._found(key, table.line, ItemSource.HEADING)
+        self.stack[-1].content = len(table.rows)
+        self._explain(table.line, f"a table's title row as a heading: {self._describe_section()}")
+        first, rest = table.rows[0], table.rows[1:]
+        roles = ("defect_id", "severity", "summary", "change_request_id", "change_request_title")
+        if rest and len(self._columns(first.cells, roles)) >= 2:
+            self._table(Table(first.line, first.cells, rest))  # the next row names the columns
+            return True
+        for row in table.rows:
+            text = " – ".join(cell for cell in (plain(c) for c in row.cells) if cell)
+            if text:
+                self._text_line(TextLine(row.line, text, depth=1))
+        return True
 
     def _is_defect_table(self, header: tuple[str, ...]) -> bool:
         """A table whose columns are a defect list's: an id, and a severity, workaround or status."""
@@ -1227,6 +1272,13 @@ class _NoteReader:
                 keys.discard("defects_fixed")
                 keys.add("defects")
         return frozenset(keys)
+
+    def _mixed_with_other_work(self, text: str, keys: frozenset[str]) -> bool:
+        """A heading of fixes beside other work ("Fixes & improvements"): each line must say which."""
+        if "defects_fixed" not in keys or "defects_outstanding" in keys:
+            return False
+        # "Fixed (4 changes)" counts its entries; only the words outside brackets name other work.
+        return any(word in self.vocabulary.mixed_words for word in words_of(_PARENTHESES.sub(" ", text)))
 
     def _exact_heading_keys(self, text: str) -> frozenset[str]:
         return self.vocabulary.heading_phrases.get(self._label_form(text), frozenset())

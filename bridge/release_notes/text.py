@@ -67,7 +67,10 @@ def plain(text: str) -> str:
 
 # `Programme: MHHS` (bold already removed). The label is short and starts with a letter, so a defect
 # line such as `48190: replay ...` or a URL is never taken for one.
-_LABEL_LINE = re.compile(r"\s{0,3}([A-Za-z][^:\n]{0,59}?)\s{0,3}:(?!//)\s{0,20}(.*)", re.DOTALL)
+# A bullet or emoji pasted before the label ("• Programme: MHHS", "🏷️ Tag: ...") is not part of it.
+_LABEL_LINE = re.compile(
+    r"\s{0,3}(?:[^\w\s:#|(\[]{1,4}\s{0,2})?([A-Za-z][^:\n]{0,59}?)\s{0,3}:(?!//)\s{0,20}(.*)", re.DOTALL
+)
 
 
 def split_label(text: str) -> tuple[str, str] | None:

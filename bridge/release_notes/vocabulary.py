@@ -128,6 +128,7 @@ class ReleaseNotesMapping(BaseModel):
     not_fixed_words: list[str] = Field(default_factory=list)
     not_defect_prefixes: list[str] = Field(default_factory=list)
     not_defect_kinds: list[str] = Field(default_factory=list)
+    mixed_words: list[str] = Field(default_factory=list)
     content_checks: ContentChecks
 
     @field_validator("items")
@@ -203,6 +204,7 @@ class Vocabulary:
     not_fixed_words: frozenset[str]  # words that withdraw a heading's "fixed" reading
     not_defect_prefixes: tuple[str, ...]  # squashed words before `#123` that make it no defect
     not_defect_kinds: frozenset[str]  # squashed work item types that are no defect (a user story)
+    mixed_words: frozenset[str]  # words beside "fixes" in a heading that make it fixes and other work
     checks: ContentChecks
 
     @classmethod
@@ -261,6 +263,7 @@ class Vocabulary:
             not_fixed_words=frozenset(squash(w) for w in mapping.not_fixed_words),
             not_defect_prefixes=tuple(squash(w) for w in mapping.not_defect_prefixes),
             not_defect_kinds=frozenset(squash(w) for w in mapping.not_defect_kinds),
+            mixed_words=frozenset(squash(w) for w in mapping.mixed_words),
             checks=mapping.content_checks,
         )
 

@@ -349,3 +349,59 @@ def test_a_defect_is_fixed_only_under_a_heading_that_says_fixed(
     read_fixed = {d.id for d in note.defects_fixed}
     assert read_fixed <= under_fixed  # never a defect read as fixed that is not
     assert read_fixed == under_fixed  # and every one that is
+
+
+# --- more forms seen in pasted notes ----------------------------------------------------------------------
+
+
+def test_labels_after_a_pasted_bullet_or_emoji_are_labels() -> None:
+    note = _note(
+        "# DIP 1.0.4.0 for SIT-A testing",
+        "• Programme: MHHS",
+        "· Released to: SIT-A",
+        "🏷️ Tag: dip-platform/1.0.4.0",
+        "📅 Release date: 2024-12-02",
+    )
+    assert note.tag == "dip-platform/1.0.4.0"
+    assert {"programme", "released_to", "source_tag", "release_date"}.isdisjoint(note.missing)
+
+
+def test_a_table_whose_first_row_is_its_title_is_read_under_that_title() -> None:
+    note = _note(
+        "# DIP 1.0.4.0 for SIT-A testing",
+        "",
+        "| Defects fixed in this release | | |",
+        "|---|---|---|",
+        "| 48530 | 2 - High | Router acknowledgement lost |",
+        "",
+        "| Known issues | | | |",
+        "|---|---|---|---|",
+        "| ID | Severity | Summary | Workaround |",
+        "| 48540 | 3 - Medium | Slow export | Run it overnight |",
+    )
+    assert [(d.id, d.severity, d.summary) for d in note.defects_fixed] == [
+        (48530, "2 - High", "Router acknowledgement lost")
+    ]
+    assert [(d.id, d.workaround) for d in note.defects_outstanding] == [(48540, "Run it overnight")]
+
+
+@pytest.mark.parametrize(
+    "heading", ["## Fixes & Improvements", "**Bug fixes and new features**", "Fixes and changes:"]
+)
+def test_fixes_beside_other_work_are_fixed_only_where_the_line_says_so(heading: str) -> None:
+    note = _note(
+        "# DIP 1.0.4.0 for SIT-A testing",
+        heading,
+        "- Faster routing (AB#48510)",
+        "- Fixes AB#48511 – typo in the logs (Low)",
+        "- AB#48512 router timeout (Fixed)",
+    )
+    assert [d.id for d in note.defects_fixed] == [48511, 48512]
+    assert [d.id for d in note.defects_unclassified] == [48510]
+    assert "defects_fixed" not in note.missing
+
+
+def test_a_heading_that_says_none_is_not_an_empty_section() -> None:
+    note = _note("# DIP 1.0.4.0 for SIT-A testing", "## Known issues (none)", "## Change requests (n/a)")
+    assert FindingCode.EMPTY_SECTION not in {f.code for f in note.findings}
+    assert "defects_outstanding" not in note.missing
