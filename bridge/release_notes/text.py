@@ -110,10 +110,17 @@ class Reference:
 _WORDS_BEFORE = re.compile(r"([A-Za-z][A-Za-z ]{0,30})\s{0,2}$")
 
 
+# "@jdoe (#412)", "by @jdoe in #412": a generated changelog's author and pull or merge request.
+_AFTER_AUTHOR = re.compile(r"@[\w.-]{1,40}\s{0,3}(?:\(|in\s{1,3})?$")
+
+
 def _named_as_other(text: str, start: int, not_prefixes: tuple[str, ...]) -> bool:
-    """Whether the `#123` at `start` follows a word that makes it another record (incident, MR, story)."""
+    """Whether the `#123` at `start` is another record: after a word such as incident, MR or story, or
+    after an author's @name (a changelog's pull request)."""
     if not not_prefixes or not text.startswith("#", start):
         return False
+    if _AFTER_AUTHOR.search(text[max(0, start - 48) : start]):
+        return True
     before = _WORDS_BEFORE.search(text[max(0, start - 32) : start])
     if before is None:
         return False
@@ -310,7 +317,9 @@ _TRAILING_VERB_ENDINGS = (
     "refs",
     "see",
 )
-_AUTHOR_CREDIT = re.compile(r"\s{1,3}by\s{1,3}@[\w.-]{1,60}")
+_AUTHOR_CREDIT = re.compile(
+    r"\s{0,3}(?:by\s{1,3})?@[\w.-]{1,60}(?:\s{1,3}in\s{1,3}#\d{1,9}|\s{0,3}\(#\d{1,9}\))?"
+)
 _TRAILING_VERB = re.compile(
     r"[\s,;]{1,5}(?:fix(?:es|ed)?|close[sd]?|resolve[sd]?|refs?|see)[\s,;.]{0,5}$", re.IGNORECASE
 )

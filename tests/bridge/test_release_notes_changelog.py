@@ -183,3 +183,14 @@ def test_a_heading_about_earlier_releases_fixes_does_not_say_fixed() -> None:
     )
     assert [d.id for d in note.defects_fixed] == [60001]
     assert [d.id for d in note.defects_unclassified] == [50001]
+
+
+def test_a_pull_request_after_an_author_is_never_a_defect() -> None:
+    note = _note(
+        "# dip-adapter 2.5.0.0 for SIT operational testing",
+        "### 🐛 Bug Fixes",
+        "- Tidy log wording @mchen (#232)",
+        "- Retry counter reset by @jdoe in #230",
+        "- Router timeout (#48211)",
+    )
+    assert [d.id for d in note.defects_fixed] == [48211]
