@@ -660,15 +660,16 @@ class _NoteReader:
                 self._explain(line.line, f"mentions defect {reference.id} (not in a defect list)")
 
     def _label_sentences(self, line: TextLine) -> bool:
-        """Several `Label: value` pairs written as sentences of one line; True if it held two or more."""
-        if line.text.count(":") < 2:
+        """`Label: value` pairs written as sentences of one line: two or more, or one after a sentence
+        (a paragraph wrapped mid-pair: "team. Tag: dip-platform/1.0.2.1."); True if it held any."""
+        if ":" not in line.text:
             return False
         starts = [
             (match.start(1), match.end(), keys)
             for match in _SENTENCE_LABEL.finditer(line.text)
             if (keys := self._label_keys(match.group(1)))
         ]
-        if len(starts) < 2:
+        if not starts or (len(starts) == 1 and starts[0][0] == 0):
             return False
         for index, (_, value_start, keys) in enumerate(starts):
             end = starts[index + 1][0] if index + 1 < len(starts) else len(line.text)

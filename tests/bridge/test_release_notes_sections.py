@@ -405,3 +405,16 @@ def test_a_heading_that_says_none_is_not_an_empty_section() -> None:
     note = _note("# DIP 1.0.4.0 for SIT-A testing", "## Known issues (none)", "## Change requests (n/a)")
     assert FindingCode.EMPTY_SECTION not in {f.code for f in note.findings}
     assert "defects_outstanding" not in note.missing
+
+
+def test_key_value_sentences_wrapped_over_lines_of_a_paragraph() -> None:
+    note = _note(
+        "# DIP 1.0.2.1 for SIT-A testing",
+        "",
+        "Programme: MHHS. Released to: SIT-A",
+        "environment team. Tag: dip-platform/1.0.2.1. Issued",
+        "by the DIP Release Manager. Release date: 14-Oct-2024.",
+    )
+    assert note.item("released_to").value == "SIT-A"  # type: ignore[union-attr]
+    assert note.tag == "dip-platform/1.0.2.1"
+    assert note.item("release_date").value == "14-Oct-2024"  # type: ignore[union-attr]
