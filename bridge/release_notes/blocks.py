@@ -88,6 +88,8 @@ _STRONG_LINE = re.compile(r"\s{0,3}(\*\*|__)(?=\S)(.{1,200}?)(?<=\S)\1\s{0,3}:?\
 
 def is_strong(raw: str) -> bool:
     """Whether a line of Markdown is bold from start to end (a heading in all but form)."""
+    if "**" not in raw and "__" not in raw:
+        return False
     match = _STRONG_LINE.fullmatch(raw)
     return match is not None and match.group(1) not in match.group(2)
 

@@ -961,15 +961,10 @@ class _NoteReader:
             self._found("defects_outstanding", table.line, ItemSource.HEADING)
         for row in table.rows:
             raw = row.cells
-            read: dict[str, str] = {}
 
-            def cell(role: str, raw: tuple[str, ...] = raw, read: dict[str, str] = read) -> str:
-                found = read.get(role)
-                if found is None:
-                    index = columns.get(role)
-                    found = plain(raw[index]) if index is not None and index < len(raw) else ""
-                    read[role] = found
-                return found
+            def cell(role: str, raw: tuple[str, ...] = raw) -> str:
+                index = columns.get(role)
+                return plain(raw[index]) if index is not None and index < len(raw) else ""
 
             ids = (
                 ids_in_cell(cell("defect_id"), self.vocabulary.not_defect_prefixes)
