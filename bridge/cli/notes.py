@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -12,12 +13,14 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from bridge.cli import note_reports
 from bridge.mappings import MappingError
 from bridge.release_notes import (
     FindingCode,
     FindingSeverity,
     ReleaseNote,
     Vocabulary,
+    explain_release_note,
     load_vocabulary,
     parse_release_note,
 )
@@ -80,6 +83,14 @@ def parse(
     show_note(note, "stdin" if file == "-" else file, Console(highlight=False))
 
 
+class ReportFormat(StrEnum):
+    """How `bridge notes check` reports."""
+
+    TEXT = "text"  # one verdict line per note
+    CODEQUALITY = "codequality"  # GitLab Code Quality JSON, for the merge request widget
+    JUNIT = "junit"  # JUnit XML, for any CI
+
+
 @app.command("check")
 def check(
     paths: Annotated[
@@ -90,17 +101,21 @@ def check(
         str | None,
         typer.Option("--component", help="The component, to check every note's tag against."),
     ] = None,
-    strict: Annotated[
-        bool, typer.Option("--strict", help="Exit 1 if any note has an error finding.")
-    ] = False,
+    report: Annotated[
+        ReportFormat, typer.Option("--format", help="text, codequality (GitLab) or junit.")
+    ] = ReportFormat.TEXT,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the report here instead of stdout.")
+    ] = None,
 ) -> None:
-    """One line per note: version, type, defects fixed and outstanding, missing items, findings.
+    """Check notes before publishing: every required item there, and no finding about their content.
 
-    Exit 0 when every note was read (1 with --strict when a note has errors), 2 when one cannot be read.
+    Exit 0 when every note is clean, 1 when a note has a missing item or a finding, 2 when a note
+    cannot be read (the others are still reported).
     """
     vocabulary = _vocabulary()
     unreadable = False
-    with_errors = False
+    checked: list[tuple[str, ReleaseNote]] = []
     for path in _note_files(paths):
         try:
             text = read_note(str(path))
@@ -108,13 +123,64 @@ def check(
             typer.echo(f"error: {exc}", err=True)
             unreadable = True
             continue
-        note = parse_release_note(text, component=component, vocabulary=vocabulary)
-        with_errors = with_errors or bool(note.errors)
-        typer.echo(verdict_line(note, path.name))
+        checked.append(
+            (path.as_posix(), parse_release_note(text, component=component, vocabulary=vocabulary))
+        )
+    if report is ReportFormat.CODEQUALITY:
+        written = json.dumps(note_reports.code_quality(checked), ensure_ascii=False, indent=2) + "\n"
+    elif report is ReportFormat.JUNIT:
+        written = note_reports.junit(checked, vocabulary)
+    else:
+        written = "".join(verdict_line(note, Path(path).name) + "\n" for path, note in checked)
+    if output is not None:
+        output.write_text(written, encoding="utf-8")
+    else:
+        typer.echo(written, nl=False)
     if unreadable:
         raise typer.Exit(2)
-    if strict and with_errors:
+    if any(note.findings for _, note in checked):
         raise typer.Exit(1)
+
+
+@app.command("explain")
+def explain(
+    file: Annotated[str, typer.Argument(help="The note (Markdown); - reads stdin.", show_default=False)],
+    component: Annotated[
+        str | None,
+        typer.Option("--component", help="The component, e.g. dip-platform, to check the tag against."),
+    ] = None,
+) -> None:
+    """Each line of a note with how it was read: section, item, defect and as what, and its findings.
+
+    Exit 0 when the note was read, 2 when it cannot be.
+    """
+    vocabulary = _vocabulary()
+    try:
+        text = read_note(file)
+    except NoteReadError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    note, readings = explain_release_note(text, component=component, vocabulary=vocabulary)
+    by_line: dict[int, list[str]] = {}
+    for line, reading in readings:
+        by_line.setdefault(line, []).append(reading)
+    for finding in note.findings:
+        if finding.line is not None:
+            by_line.setdefault(finding.line, []).append(f"finding [{finding.severity}] {finding.message}")
+    console = Console(highlight=False, soft_wrap=True)
+    source = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    width = len(str(len(source)))
+    for number, content in enumerate(source, start=1):
+        if not content.strip() and number not in by_line:
+            continue
+        console.print(Text(f"{number:>{width}} | ", style="dim") + Text(content))
+        for reading in by_line.get(number, []):
+            style = "yellow" if reading.startswith("finding") or "unclassified" in reading else "cyan"
+            console.print(Text(" " * width + "   -> ", style="dim") + Text(reading, style=style))
+    console.print()
+    console.print(
+        Text("Summary: ", style="bold") + Text(verdict_line(note, "stdin" if file == "-" else file))
+    )
 
 
 def _note_files(paths: list[Path]) -> list[Path]:
@@ -130,20 +196,21 @@ def _note_files(paths: list[Path]) -> list[Path]:
 
 
 def verdict_line(note: ReleaseNote, name: str) -> str:
-    """`name: ok|incomplete|errors — version type, counts, missing items, findings` on one line."""
+    """`name: ok|warnings|incomplete|errors — version type, counts, missing items, findings` on one line."""
     errors = len(note.errors)
     warnings = sum(
         1
         for f in note.findings
         if f.severity is FindingSeverity.WARNING and f.code is not FindingCode.MISSING_ITEM
     )
-    verdict = "errors" if errors else ("incomplete" if note.missing else "ok")
+    verdict = "errors" if errors else ("incomplete" if note.missing else ("warnings" if warnings else "ok"))
     version = str(note.version) if note.version else "no version"
     kind = str(note.release_type) if note.release_type else "unknown type"
     missing = ", ".join(note.missing) if note.missing else "none"
     return (
         f"{name}: {verdict} — {version} {kind}, {len(note.defects_fixed)} defects fixed, "
-        f"{len(note.defects_outstanding)} outstanding, {len(note.change_requests)} CRs, "
+        f"{len(note.defects_outstanding)} outstanding, {len(note.defects_unclassified)} unclassified, "
+        f"{len(note.change_requests)} CRs, "
         f"missing: {missing}; findings: {errors} errors, {warnings} warnings"
     )
 
@@ -174,14 +241,30 @@ def show_note(note: ReleaseNote, name: str, console: Console) -> None:
         outstanding.add_row(
             str(known.id), known.severity or "-", known.summary or "-", known.workaround or "-"
         )
+    unclassified = _table(
+        "Defects unclassified: the note says neither fixed nor outstanding; never moved"
+        f" ({len(note.defects_unclassified)})",
+        ("Line", "ID", "Severity", "Summary", "Under"),
+    )
+    for unknown in note.defects_unclassified:
+        unclassified.add_row(
+            str(unknown.line or "-"),
+            str(unknown.id),
+            unknown.severity or "-",
+            unknown.summary or "-",
+            unknown.place or "-",
+        )
     changes = _table(f"Change requests ({len(note.change_requests)})", ("ID", "Title", "Summary"))
     for change in note.change_requests:
         changes.add_row(change.id, change.title or "-", change.summary or "-")
     for table, empty in (
         (fixed, "Defects fixed: none"),
         (outstanding, "Outstanding defects: none"),
+        (unclassified, ""),
         (changes, "Change requests: none"),
     ):
+        if not empty and not table.row_count:
+            continue
         console.print()
         console.print(table if table.row_count else Text(empty, style="bold"))
 

@@ -38,6 +38,11 @@ def work_note(
             "Defects outstanding: "
             + _defects([(d.id, d.severity, d.summary) for d in release.note.defects_outstanding])
         )
+        if release.note.defects_unclassified:  # named where the note does not say fixed: never moved
+            lines.append(
+                "Defects unclassified (not moved; the note should be corrected): "
+                + _defects([(d.id, d.severity, d.summary) for d in release.note.defects_unclassified])
+            )
         crs = [f"{c.id} {c.title or ''}".strip() for c in release.note.change_requests]
         lines.append("Change requests: " + ("; ".join(crs) if crs else "none"))
         missing = release.note.missing

@@ -6,6 +6,7 @@ from bridge.release_notes.model import (
     ChangeRequest,
     DefectFixed,
     DefectOutstanding,
+    DefectUnclassified,
     Finding,
     FindingCode,
     FindingSeverity,
@@ -13,7 +14,7 @@ from bridge.release_notes.model import (
     NoteItem,
     ReleaseNote,
 )
-from bridge.release_notes.parser import parse_release_note
+from bridge.release_notes.parser import explain_release_note, parse_release_note
 from bridge.release_notes.vocabulary import (
     ItemNeed,
     ReleaseNotesMapping,
@@ -26,6 +27,7 @@ __all__ = [
     "ChangeRequest",
     "DefectFixed",
     "DefectOutstanding",
+    "DefectUnclassified",
     "Finding",
     "FindingCode",
     "FindingSeverity",
@@ -36,6 +38,7 @@ __all__ = [
     "ReleaseNotesMapping",
     "Vocabulary",
     "default_vocabulary",
+    "explain_release_note",
     "load_vocabulary",
     "parse_release_note",
 ]

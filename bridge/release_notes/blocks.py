@@ -39,6 +39,7 @@ class TextLine:
     line: int
     text: str
     depth: int = 0
+    strong: bool = False  # the whole line is bold (`**Known issues**`), as providers write headings
 
     @property
     def is_list_item(self) -> bool:
@@ -79,6 +80,18 @@ def read_blocks(text: str, *, fast_lists: bool = True) -> list[Block]:
     reader = _BlockReader(text.split("\n"))
     reader.read(_markdown(fast_lists).parse(text))
     return reader.blocks()
+
+
+# A line wholly in bold: `**Defects fixed**`, `__3. Known issues__`, `**Known issues:**`, `**Fixes**:`.
+_STRONG_LINE = re.compile(r"\s{0,3}(\*\*|__)(?=\S)(.{1,200}?)(?<=\S)\1\s{0,3}:?\s{0,3}")
+
+
+def is_strong(raw: str) -> bool:
+    """Whether a line of Markdown is bold from start to end (a heading in all but form)."""
+    if "**" not in raw and "__" not in raw:
+        return False
+    match = _STRONG_LINE.fullmatch(raw)
+    return match is not None and match.group(1) not in match.group(2)
 
 
 # --- markdown-it set-up --------------------------------------------------------------------------------
@@ -283,8 +296,9 @@ class _BlockReader:
                 items.append(_ItemDraft(first_line, list_depth, next(self._order)))
             elif kind == "list_item_close" and items:
                 draft = items.pop()
+                raw = " ".join(draft.pieces)
                 self._add(
-                    TextLine(draft.line, plain(" ".join(draft.pieces)), max(draft.depth, 1)), draft.order
+                    TextLine(draft.line, plain(raw), max(draft.depth, 1), is_strong(raw.strip())), draft.order
                 )
             elif kind == "heading_open":
                 heading_level = int(token.tag[1:]) if token.tag[1:].isdigit() else 1
@@ -299,10 +313,11 @@ class _BlockReader:
                     for offset, line_text in enumerate(token.content.split("\n")):
                         text = plain(line_text)
                         if text:
-                            self._add(TextLine(first_line + offset, text))
+                            self._add(TextLine(first_line + offset, text, strong=is_strong(line_text)))
             elif kind == "bridge_list":
                 for row in token.meta["items"]:
-                    self._add(TextLine(row.line, plain(row.cells[0]), list_depth + 1))
+                    raw = row.cells[0]
+                    self._add(TextLine(row.line, plain(raw), list_depth + 1, is_strong(raw)))
             elif kind == "bridge_table":
                 self._add(token.meta["table"])
             elif kind in ("fence", "code_block"):
@@ -314,7 +329,8 @@ class _BlockReader:
         """A list item's paragraph; a label line at the left margin after it is a line of its own.
 
         CommonMark joins an unindented line to the item above it ("lazy continuation"); in notes, a
-        `Post-release checks: ...` line straight after a list is the next item of the note instead.
+        `Post-release checks: ...` line or a bold line straight after a list is the next item of the
+        note instead.
         """
         lines = token.content.split("\n")
         first = token.map[0] if token.map else -1
@@ -322,11 +338,11 @@ class _BlockReader:
         for offset in range(1, len(lines)):
             index = first + offset
             source = self._source[index] if 0 <= index < len(self._source) else ""
-            if source[:1].strip() and _LABEL_AT_MARGIN.match(plain(source[:80])):
+            if source[:1].strip() and (_LABEL_AT_MARGIN.match(plain(source[:80])) or is_strong(source)):
                 for rest in range(offset, len(lines)):
                     text = plain(lines[rest])
                     if text:
-                        self._add(TextLine(first + rest + 1, text))
+                        self._add(TextLine(first + rest + 1, text, strong=is_strong(lines[rest])))
                 break
             kept.append(lines[offset])
         item.pieces.append(" ".join(kept))
@@ -340,6 +356,10 @@ _LABEL_AT_MARGIN = re.compile(r"[A-Za-z][A-Za-z0-9 /&'’-]{0,59}:(?:\s|$)")
 _HEADING_TAGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6, "summary": 6}
 _LIST_TAGS = ("ul", "ol")
 _BREAK_TAGS = ("br", "p", "div", "hr")
+_INLINE_TAGS = frozenset(
+    {"a", "abbr", "b", "code", "em", "font", "i", "kbd", "mark", "s", "small", "span", "strong", "sub", "sup"}
+    | {"time", "u", "tt", "var", "del", "ins"}
+)
 _CELL = "cell"
 
 
@@ -380,6 +400,8 @@ class _HtmlBlocks(HTMLParser):
         self._tables: list[_TableDraft] = []
         self._open: list[_Open] = []
         self._list_depth = 0
+        self._text: list[str] = []
+        self._text_line = 0
 
     def feed_block(self, content: str, first_line: int) -> None:
         if first_line > self._fed_lines:
@@ -401,6 +423,7 @@ class _HtmlBlocks(HTMLParser):
             self.close()
         except AssertionError:
             self.reset()
+        self._flush_text()
         while self._open:
             self._close_top()
         while self._tables:
@@ -413,13 +436,25 @@ class _HtmlBlocks(HTMLParser):
         if self._open:
             self._open[-1].pieces.append(data)
             return
+        # Text outside a cell, item or heading is a line; inline tags (<strong>, <a>) do not split it.
         line = self._line()
-        for offset, piece in enumerate(data.split("\n")):
-            text = plain(piece)
-            if text:
-                self._emit(TextLine(line + offset, text))
+        pieces = data.split("\n")
+        for offset, piece in enumerate(pieces):
+            if offset:
+                self._flush_text()
+            if not self._text:
+                self._text_line = line + offset
+            self._text.append(piece)
+
+    def _flush_text(self) -> None:
+        text = plain("".join(self._text))
+        self._text = []
+        if text:
+            self._emit(TextLine(self._text_line, text))
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in _INLINE_TAGS:
+            self._flush_text()
         if tag == "table":
             self._tables.append(_TableDraft(self._line()))
         elif tag in ("tr", "td", "th", "thead", "tbody") and self._tables:
@@ -437,10 +472,15 @@ class _HtmlBlocks(HTMLParser):
             self.handle_startendtag(tag, attrs)
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _BREAK_TAGS and not self._open:
+            self._flush_text()
+            return
         if tag in _BREAK_TAGS:
             self.handle_data(" " if self._open else "\n")
 
     def handle_endtag(self, tag: str) -> None:
+        if tag not in _INLINE_TAGS:
+            self._flush_text()
         if tag == "table" and self._tables:
             self._close_table()
         elif tag in ("td", "th") and self._tables:

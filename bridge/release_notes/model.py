@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from bridge.versions import ReleaseType, Version
 
@@ -33,8 +35,14 @@ class FindingCode(StrEnum):
     DUPLICATE_DEFECT = "duplicate-defect"  # listed twice in the same list
     DUPLICATE_CHANGE_REQUEST = "duplicate-change-request"  # listed twice
     DEFECT_WITHOUT_ID = "defect-without-id"  # a defect table row with no id
-    DEFECT_STATUS_UNKNOWN = "defect-status-unknown"  # a defect in a mixed list, neither fixed nor open
+    DEFECT_UNCLASSIFIED = "defect-unclassified"  # a defect in a place that says neither fixed nor open
     SEVERITY_UNKNOWN = "severity-unknown"  # a severity that is not one of ADO's values
+    DEFECT_INCOMPLETE = "defect-incomplete"  # a fixed defect without its severity or summary
+    WORKAROUND_MISSING = "workaround-missing"  # an outstanding defect that says no workaround, not even none
+    BOM_ITEM_INCOMPLETE = "bom-item-incomplete"  # a bill-of-materials item without its version or date
+    STEP_INCOMPLETE = "step-incomplete"  # an installation or backout step that says not who or how long
+    TOTAL_TIME_MISSING = "total-time-missing"  # installation instructions without their total time
+    TITLE_WITHOUT_REASON = "title-without-reason"  # the title does not say why the release is made
 
 
 @dataclass(frozen=True)
@@ -109,6 +117,26 @@ class DefectOutstanding:
 
 
 @dataclass(frozen=True)
+class DefectUnclassified:
+    """A defect the note names where it does not say whether it is fixed: never moved, reported instead."""
+
+    id: int
+    severity: str | None
+    summary: str | None
+    line: int | None = None
+    place: str | None = None  # the heading or label it was under, as written
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "severity": self.severity,
+            "summary": self.summary,
+            "line": self.line,
+            "place": self.place,
+        }
+
+
+@dataclass(frozen=True)
 class ChangeRequest:
     """A change request the release addresses, with its id as the note writes it (`CR-031`)."""
 
@@ -139,6 +167,7 @@ class ReleaseNote:
     declared_release_type: ReleaseType | None = None  # as the note states it, consistent or not
     component: str | None = None  # as given by the caller, else as the note states it
     defects_mentioned: tuple[int, ...] = ()  # explicit references (AB#123) outside the defect lists
+    defects_unclassified: tuple[DefectUnclassified, ...] = ()  # neither fixed nor outstanding: never moved
 
     def item(self, key: str) -> NoteItem | None:
         """The item with this key, if the note has it."""
@@ -164,5 +193,50 @@ class ReleaseNote:
             "declared_release_type": str(self.declared_release_type) if self.declared_release_type else None,
             "component": self.component,
             "defects_mentioned": list(self.defects_mentioned),
+            "defects_unclassified": [d.to_json() for d in self.defects_unclassified],
             "present": {item.key: item.line for item in self.present},
         }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ReleaseNote:
+        """The note back from `to_json`'s data (as stored with a release); lines of items and defects
+        that `to_json` leaves out come back as None or the item's line."""
+        version = data.get("version")
+        release_type = data.get("release_type")
+        declared = data.get("declared_release_type")
+        return cls(
+            version=Version.parse(version) if version else None,
+            release_type=ReleaseType(release_type) if release_type else None,
+            tag=data.get("tag"),
+            rfcs=tuple(data.get("rfcs", ())),
+            defects_fixed=tuple(
+                DefectFixed(d["id"], d.get("severity"), d.get("summary"))
+                for d in data.get("defects_fixed", ())
+            ),
+            defects_outstanding=tuple(
+                DefectOutstanding(d["id"], d.get("severity"), d.get("summary"), d.get("workaround"))
+                for d in data.get("defects_outstanding", ())
+            ),
+            change_requests=tuple(
+                ChangeRequest(c["id"], c.get("title"), c.get("summary"))
+                for c in data.get("change_requests", ())
+            ),
+            missing=tuple(data.get("missing", ())),
+            present=tuple(
+                NoteItem(key, line, ItemSource.HEADING) for key, line in dict(data.get("present", {})).items()
+            ),
+            findings=tuple(
+                Finding(FindingCode(f["code"]), FindingSeverity(f["severity"]), f["message"], f.get("line"))
+                for f in data.get("findings", ())
+            ),
+            title=data.get("title"),
+            declared_release_type=ReleaseType(declared) if declared else None,
+            component=data.get("component"),
+            defects_mentioned=tuple(data.get("defects_mentioned", ())),
+            defects_unclassified=tuple(
+                DefectUnclassified(
+                    d["id"], d.get("severity"), d.get("summary"), d.get("line"), d.get("place")
+                )
+                for d in data.get("defects_unclassified", ())
+            ),
+        )

@@ -7,11 +7,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
+from bridge.release_notes import content
 from bridge.release_notes.blocks import Block, Code, Heading, Table, TextLine, read_blocks
 from bridge.release_notes.model import (
     ChangeRequest,
     DefectFixed,
     DefectOutstanding,
+    DefectUnclassified,
     Finding,
     FindingCode,
     FindingSeverity,
@@ -37,6 +39,7 @@ from bridge.release_notes.text import (
 from bridge.release_notes.vocabulary import (
     ItemNeed,
     Vocabulary,
+    all_phrases,
     best_phrase,
     default_vocabulary,
     squash,
@@ -69,6 +72,20 @@ def parse_release_note(
     return reader.read(read_blocks(text))
 
 
+def explain_release_note(
+    text: str,
+    *,
+    component: str | None = None,
+    tag_patterns: Sequence[str | TagPattern] = DEFAULT_TAG_PATTERNS,
+    vocabulary: Vocabulary | None = None,
+) -> tuple[ReleaseNote, list[tuple[int, str]]]:
+    """The note as `parse_release_note` reads it, and how each line was read: (line, reading) in order."""
+    reader = _NoteReader(vocabulary or default_vocabulary(), component, tuple(tag_patterns))
+    reader.trace = []
+    note = reader.read(read_blocks(text))
+    return note, sorted(reader.trace, key=lambda entry: entry[0])
+
+
 # --- sections ------------------------------------------------------------------------------------------
 
 
@@ -77,11 +94,19 @@ class _DefectList(Enum):
 
     FIXED = "fixed"
     OUTSTANDING = "outstanding"
-    MIXED = "mixed"  # each defect's own status says
+    MIXED = "mixed"  # each defect's own status says; without one, the context's fallback
+    UNCLASSIFIED = "unclassified"  # the place says neither: the defect is reported, never moved
 
 
-# A line such as "Defects fixed:" alone acts as a heading below every real one.
+# A line such as "Defects fixed:" or "**Known issues**" acts as a heading below every real one, and a
+# bold line under such a line ("**Critical**") as one level further down.
 _LABEL_HEADING_LEVEL = 7
+_SUB_LABEL_HEADING_LEVEL = 8
+# "**7.1 Pre-requisites**" sits under "**7. Installation**": each part of the number is a level down.
+_SECTION_NUMBER = re.compile(r"\s{0,3}(\d{1,3}(?:\.\d{1,3}){0,4})\.?\s")
+# A line ending with a colon is a heading only when short; longer ones are sentences.
+_LONGEST_COLON_HEADING = 100
+_LONGEST_SUBJECT = 150
 # Items whose first line of content is their value when they are headings ("## Release number").
 _VALUE_KEYS = frozenset(
     {
@@ -101,6 +126,10 @@ _VALUE_KEYS = frozenset(
 _NOT_THIS_RELEASES_RFCS = frozenset({"backout_plan", "prerequisites", "bill_of_materials"})
 _DEFECT_ATTRIBUTES = ("workaround", "severity", "summary", "status")
 _NUMBERING = re.compile(r"\s{0,3}(?:\d{1,3}(?:\.\d{1,3}){0,4}\.?|[A-Za-z][.)])\s{1,5}")
+# "Programme: MHHS. Released to: SIT-A. Tag: dip-platform/1.0.2.1.": where a label may start in a sentence.
+_SENTENCE_LABEL = re.compile(
+    r"(?:^|(?<=[.;|]\s)|(?<=[.;|]\s\s))([A-Za-z][A-Za-z0-9 /&'’()-]{0,50}?)\s{0,2}:(?!//)\s"
+)
 _PARENTHESES = re.compile(r"\([^()]{0,200}\)")
 _ID_JOINER = re.compile(r"\s{0,3}(?:,|&|/|\+|\band\b)\s{0,3}", re.IGNORECASE)
 _TITLE_SPLIT = re.compile(r":\s|\s[–—-]\s|\s[–—]|[–—]\s")
@@ -112,6 +141,9 @@ _DATE = re.compile(
 _TAG_TOKEN = re.compile(r"[\w.\-/@+%]{1,200}")
 _TAG_NAME = re.compile(r"(?P<component>.+)[/@]\d{1,9}\.\d{1,9}\.\d{1,9}\.\d{1,9}$")
 _MAX_COLUMNS = 40
+_VERSION_HEADING = re.compile(r"\[?[vV]?\d{1,9}\.\d{1,9}\.\d{1,9}\.\d{1,9}\b")
+_FIX_TRAILER = re.compile(r"\s{0,3}(?:fix(?:es|ed)?|resolve[sd]?|close[sd]?)\b", re.IGNORECASE)
+_NO_WORKAROUND = re.compile(r"\bno\s{1,3}(?:known\s{1,3})?work\s?-?arounds?\b", re.IGNORECASE)
 _NOT_A_VALUE = frozenset({"", "-", "--", "—", "–"})
 
 
@@ -122,6 +154,9 @@ class _Section:
     keys: frozenset[str]
     severity: str | None = None
     status: _DefectList | None = None
+    text: str | None = None  # the heading as written, to name the place of an unclassified defect
+    other_release: bool = False  # an earlier release's section of a changelog
+    mixed: bool = False  # fixes beside other work ("Fixes & improvements")
     content: int = 0
     first_text: str | None = None
     first_text_line: int | None = None
@@ -134,6 +169,7 @@ class _DefectDraft:
     severity: str | None = None
     summary: str | None = None
     workaround: str | None = None
+    workaround_stated: bool = False  # a workaround, or "none", is written for it
 
 
 @dataclass
@@ -146,6 +182,9 @@ class _Context:
     change_requests: bool = False
     names_rfcs: bool = True
     line: int = 0  # of the heading that gave the keys
+    fallback: _DefectList = _DefectList.UNCLASSIFIED  # for a defect without a status in a MIXED place
+    place: str | None = None  # the innermost heading, as written
+    other_release: bool = False  # under an earlier release's heading: defects there are only mentions
 
 
 @dataclass
@@ -181,15 +220,26 @@ class _NoteReader:
         self.mentioned: dict[int, None] = {}
         self.fixed: dict[int, _DefectDraft] = {}
         self.outstanding: dict[int, _DefectDraft] = {}
+        self.unclassified: dict[int, tuple[_DefectDraft, str | None]] = {}
         self.change_requests: dict[str, ChangeRequest] = {}
         self.stack: list[_Section] = []
         self.context = _Context()
         self.title: tuple[str, int] | None = None
+        self.version_heading: tuple[str, int] | None = None
+        self.trace: list[tuple[int, str]] | None = None  # how each line was read, when asked
         self.headings_seen = 0
         self.pending_value: tuple[frozenset[str], int] | None = None
         self.last_defect: _DefectDraft | None = None
         self.cr_pattern = change_request_pattern(vocabulary)
         self.severity_memo: dict[str, str | None] = {}
+        self.nothing_memo: dict[str, bool] = {}
+        checks = vocabulary.checks
+        self.step_keys = frozenset(checks.step_sections)
+        self.total_keys = frozenset(checks.total_time_sections)
+        self.checked_keys = self.step_keys | self.total_keys | {"bill_of_materials"}
+        self.steps: list[content.Entry] = []
+        self.bom: list[content.Entry] = []
+        self.totals: set[str] = set()
         self.attribute_labels = {
             name: role for role in _DEFECT_ATTRIBUTES for name in vocabulary.columns.get(role, ())
         }
@@ -197,19 +247,26 @@ class _NoteReader:
     # --- the walk -------------------------------------------------------------------------------------
 
     def read(self, blocks: list[Block]) -> ReleaseNote:
-        for block in blocks:
+        for index, block in enumerate(blocks):
+            if index == 0 and isinstance(block, TextLine) and self._subject_line(block):
+                continue
             if isinstance(block, Heading):
                 self._heading(block)
                 continue
             # Another item's label ends the section a bare "Defects fixed:" line opened.
             if (
                 isinstance(block, TextLine)
+                and not block.strong
                 and self.stack
-                and self.stack[-1].level == _LABEL_HEADING_LEVEL
+                and self.stack[-1].level >= _LABEL_HEADING_LEVEL
                 and self._item_label(block) is not None
             ):
                 self._close_sections(_LABEL_HEADING_LEVEL)
+            if isinstance(block, TextLine) and self._pseudo_heading(block):
+                continue
             self._count_content(block)
+            if self.context.keys & self.checked_keys:
+                self._collect(block)
             if self.context.names_rfcs:
                 self._scan_rfcs(block)
             if isinstance(block, TextLine):
@@ -220,6 +277,97 @@ class _NoteReader:
         self._settle_pending()
         return self._result()
 
+    def _collect(self, block: Block) -> None:
+        """Keep the steps and bill-of-materials items of this section for the content checks."""
+        keys = self.context.keys
+        checks = self.vocabulary.checks
+        if isinstance(block, TextLine):
+            if content.is_total(block.text, checks):
+                self.totals |= keys & self.total_keys
+            elif block.depth == 1:
+                self._entry(keys, block.line, block.text)
+        elif isinstance(block, Table):
+            roles = {
+                index: role
+                for index, cell in enumerate(block.header[:_MAX_COLUMNS])
+                if (role := content.column_role(plain(cell), checks)) is not None
+            }
+            for row in block.rows:
+                cells = [plain(cell) for cell in row.cells]
+                text = " | ".join(cell for cell in cells if cell)
+                if not text:
+                    continue
+                if content.is_total(text, checks):
+                    self.totals |= keys & self.total_keys
+                    continue
+                named = tuple((role, cells[i] if i < len(cells) else "") for i, role in roles.items())
+                self._entry(keys, row.line, text, frozenset(roles.values()), named)
+
+    def _entry(
+        self,
+        keys: frozenset[str],
+        line: int,
+        text: str,
+        columns: frozenset[str] = frozenset(),
+        cells: tuple[tuple[str, str], ...] = (),
+    ) -> None:
+        for key in keys & self.step_keys:
+            self.steps.append(content.Entry(key, line, text, columns, cells))
+        if "bill_of_materials" in keys:
+            self.bom.append(content.Entry("bill_of_materials", line, text, columns, cells))
+
+    def _content_findings(self, title: tuple[str, int] | None) -> None:
+        """The approach's asks of the content: defects, workarounds, BOM items, steps, total, title."""
+        found: list[Finding] = []
+        for draft in self.fixed.values():
+            lacking = [
+                what
+                for what, value in (("severity", draft.severity), ("summary", draft.summary))
+                if not value
+            ]
+            if lacking:
+                found.append(
+                    Finding(
+                        FindingCode.DEFECT_INCOMPLETE,
+                        FindingSeverity.WARNING,
+                        f"fixed defect {draft.id} has no {' and no '.join(lacking)}",
+                        draft.line,
+                    )
+                )
+        for draft in self.outstanding.values():
+            if not draft.workaround_stated:
+                found.append(
+                    Finding(
+                        FindingCode.WORKAROUND_MISSING,
+                        FindingSeverity.WARNING,
+                        f"outstanding defect {draft.id} has no workaround"
+                        " (write 'Workaround: none' if there is none)",
+                        draft.line,
+                    )
+                )
+        checks = self.vocabulary.checks
+        found += content.bom_findings(self.bom)
+        names = {key: self._name(key) for key in self.step_keys}
+        found += content.step_findings(self.steps, names, checks)
+        self.findings += content.bounded(found, checks.most_findings_per_check)
+        for key in sorted(self.total_keys - self.totals):
+            if any(step.key == key for step in self.steps):
+                item = self.items.get(key)
+                self._finding(
+                    FindingCode.TOTAL_TIME_MISSING,
+                    FindingSeverity.WARNING,
+                    f"{self._name(key)}: the total time is not stated (e.g. 'Total: 45 min')",
+                    item.line if item else None,
+                )
+        if title is not None and not content.says_why(title[0], checks):
+            self._finding(
+                FindingCode.TITLE_WITHOUT_REASON,
+                FindingSeverity.WARNING,
+                f"the title {title[0]!r} does not say why the release is made (e.g. '... for SIT functional"
+                " testing')",
+                title[1],
+            )
+
     def _heading(self, heading: Heading) -> None:
         self._settle_pending()
         self._close_sections(heading.level)
@@ -228,14 +376,27 @@ class _NoteReader:
         # The note's first heading is its title unless it is exactly an item's name: a title such as
         # "DIP 1.0.1.4 – known issues fix" names the release, not a section.
         keys = self._exact_heading_keys(heading.text) if first else self._heading_keys(heading.text)
-        section = _Section(heading.level, heading.line, keys)
+        section = _Section(heading.level, heading.line, keys, text=heading.text)
+        section.mixed = not first and self._mixed_with_other_work(heading.text, keys)
+        if keys and any(self._is_nothing(m.group(0)[1:-1]) for m in _PARENTHESES.finditer(heading.text)):
+            section.content = 1  # "Known issues (none)" says so in its heading
         if not keys:
             if first:
                 self.title = (heading.text, heading.line)
                 self._found("title", heading.line, ItemSource.TITLE, heading.text)
+            elif _VERSION_HEADING.match(heading.text):
+                if self.version_heading is None and not self._names_a_version(self.title):
+                    # A changelog's "## 3.0.1.0 (2024-07-02)" under a "# Changelog" title.
+                    self.version_heading = (heading.text, heading.line)
+                elif self._names_a_version(self.version_heading or self.title):
+                    # A changelog's earlier release: what it lists is not this release's.
+                    section.other_release = True
             elif self.context.defects is not None:
                 section.severity = self._severity_word(heading.text)
-                section.status = self._status_of(heading.text)
+                section.status = self._subheading_status(heading.text, numbered=False)
+        if self.context.other_release:
+            keys = frozenset()  # an earlier release's items are not this note's
+            section = _Section(heading.level, heading.line, keys, text=heading.text, other_release=True)
         for key in sorted(keys):
             self._found(key, heading.line, ItemSource.HEADING)
         if keys & _VALUE_KEYS:
@@ -244,6 +405,146 @@ class _NoteReader:
         self._update_context()
         if self.context.names_rfcs:
             self._add_rfcs(heading.text)
+        if self.trace is not None:
+            if first and not keys:
+                self._explain(heading.line, "title of the release")
+            else:
+                self._explain(heading.line, f"heading: {self._describe_section()}")
+
+    def _explain(self, line: int, reading: str) -> None:
+        if self.trace is not None:
+            self.trace.append((line, reading))
+
+    def _describe_section(self) -> str:
+        """The current section as `explain` shows it: its items and what a defect in it becomes."""
+        context = self.context
+        if context.other_release:
+            return "an earlier release's section: its defects are only mentions, its items not this note's"
+        items = ", ".join(self._name(key) for key in sorted(context.keys)) or "no item of the approach"
+        lists = {
+            _DefectList.FIXED: "defects here are fixed",
+            _DefectList.OUTSTANDING: "defects here are outstanding",
+            _DefectList.UNCLASSIFIED: "defects here are unclassified (never moved)",
+            _DefectList.MIXED: f"each defect's status decides, else it is {context.fallback.value}",
+        }
+        if context.defects is None:
+            return items
+        severity = f"; severity {context.severity}" if context.severity else ""
+        return f"{items}; {lists[context.defects]}{severity}"
+
+    @staticmethod
+    def _names_a_version(heading: tuple[str, int] | None) -> bool:
+        return heading is not None and VERSION_IN_TEXT.search(heading[0]) is not None
+
+    def _subject_line(self, line: TextLine) -> bool:
+        """A note's first line as its title when it is a plain line, as a tag message's subject is."""
+        if line.is_list_item or line.strong or len(line.text) > _LONGEST_SUBJECT:
+            return False
+        split = split_label(line.text)
+        if (split is not None and self._label_keys(split[0])) or self._exact_heading_keys(line.text):
+            return False
+        self._heading(Heading(line.line, 1, line.text))
+        return True
+
+    def _pseudo_heading(self, line: TextLine) -> bool:
+        """A bold line or a short line ending with a colon that heads what follows; True if it did.
+
+        A recognised item opens a section like a heading. In a defect section, an unrecognised one is
+        a subheading: it names a severity or a status, or (numbered, or with words such as "deferred"
+        or "not") makes the defects under it unclassified, or else (unnumbered, under a real heading)
+        keeps the section's list. Any other unrecognised bold line ends the section a bold line opened.
+        """
+        text = line.text
+        colon = text.endswith(":") and len(text) <= _LONGEST_COLON_HEADING and not line.is_list_item
+        if not (line.strong or colon):
+            return False
+        split = split_label(text)
+        if split is not None and split[1] and self._label_keys(split[0]):
+            return False  # "**Programme: MHHS**" is a label with its value
+        bare = text.rstrip(": ").strip()
+        if not bare:
+            return False
+        if self.headings_seen == 0 and line.strong and not self._exact_heading_keys(bare):
+            # A note whose title is a bold line.
+            self._heading(Heading(line.line, 1, bare))
+            return True
+        number = _SECTION_NUMBER.match(bare)
+        level = _LABEL_HEADING_LEVEL + (number.group(1).count(".") if number else 0)
+        keys = self._heading_keys(bare)
+        if keys:
+            self._settle_pending()
+            for key in sorted(keys):
+                self._found(key, line.line, ItemSource.HEADING)
+            self._open_label_section(keys, line.line, bare, level, self._mixed_with_other_work(bare, keys))
+            self._explain(
+                line.line,
+                f"{'bold line' if line.strong else 'line ending with a colon'} as a heading: "
+                + self._describe_section(),
+            )
+            return True
+        numbered = _NUMBERING.match(bare) is not None
+        if self.context.defects is not None:
+            severity = self._severity_word(bare)
+            status = self._subheading_status(bare, numbered=numbered)
+            top = self.stack[-1] if self.stack else None
+            under_a_label = top is not None and top.level >= _LABEL_HEADING_LEVEL
+            if severity is None and status is None and (not line.strong or under_a_label):
+                if not line.strong and not under_a_label:
+                    return False  # a sentence ending with a colon, under a defect heading
+            else:
+                sub = max(
+                    level, top.level + 1 if under_a_label and top is not None else _SUB_LABEL_HEADING_LEVEL
+                )
+                self._close_sections(sub)
+                self.stack.append(_Section(sub, line.line, frozenset(), severity, status, bare))
+                self._update_context()
+                self._explain(line.line, f"subheading: {self._describe_section()}")
+                return True
+        if not line.strong and self.context.defects is None:
+            return False
+        # An unrecognised bold line, or a line ending with a colon in a defect list a label opened
+        # ("Defects fixed:" ... "Notes:"), ends the section the last bold line or label opened.
+        self._settle_pending()
+        self._close_sections(level)
+        self.stack.append(_Section(level, line.line, frozenset(), text=bare))
+        self._update_context()
+        self._explain(
+            line.line, "a heading naming no item: ends the section above; defects here are unclassified"
+        )
+        return True
+
+    def _open_label_section(
+        self,
+        keys: frozenset[str],
+        line: int,
+        text: str | None,
+        level: int = _LABEL_HEADING_LEVEL,
+        mixed: bool = False,
+    ) -> None:
+        self._close_sections(level)
+        self.stack.append(_Section(level, line, keys, text=text, mixed=mixed))
+        self._update_context()
+        if keys & _VALUE_KEYS:
+            self.pending_value = (keys & _VALUE_KEYS, line)
+
+    def _subheading_status(self, text: str, *, numbered: bool) -> _DefectList | None:
+        """What a subheading in a defect section says of the defects under it, if anything."""
+        words = words_of(text)
+        status = self._status_of(text)
+        if status is None:
+            statuses = {found for _, _, found in all_phrases(words, self.vocabulary.status_phrases)}
+            if "outstanding" in statuses:
+                status = _DefectList.OUTSTANDING
+            elif "fixed" in statuses and not self._negated(words):
+                status = _DefectList.FIXED
+        if status is None and (numbered or self._negated(words)):
+            return _DefectList.UNCLASSIFIED
+        if status is _DefectList.FIXED and self._negated(words):
+            return _DefectList.UNCLASSIFIED
+        return status
+
+    def _negated(self, words: list[str]) -> bool:
+        return any(word in self.vocabulary.not_fixed_words for word in words)
 
     def _close_sections(self, level: int) -> None:
         while self.stack and self.stack[-1].level >= level:
@@ -276,24 +577,47 @@ class _NoteReader:
         severity: str | None = None
         status: _DefectList | None = None
         line = 0
+        mixed = False
+        place = self.stack[-1].text if self.stack else None
+        if any(section.other_release for section in self.stack):
+            self.context = _Context(names_rfcs=False, other_release=True, place=place)
+            return
         for section in reversed(self.stack):
             if severity is None:
                 severity = section.severity
             if status is None:
                 status = section.status
             if section.keys:
-                keys, line = section.keys, section.line
+                keys, line, mixed = section.keys, section.line, section.mixed
                 break
-        defects: _DefectList | None = None
-        fixed, outstanding = "defects_fixed" in keys, "defects_outstanding" in keys
-        if fixed and not outstanding:
-            defects = _DefectList.FIXED
-        elif outstanding and not fixed:
-            defects = _DefectList.OUTSTANDING
-        elif fixed or "defects" in keys:
-            defects = status or _DefectList.MIXED
+        defects, fallback = self._defect_list_of(keys, mixed)
+        if defects is not None and status is not None:
+            defects = status  # a subheading that says "Resolved", "Still open" or "Deferred to ..."
         names_rfcs = not any(s.keys & _NOT_THIS_RELEASES_RFCS for s in self.stack)
-        self.context = _Context(keys, defects, severity, "change_requests" in keys, names_rfcs, line)
+        self.context = _Context(
+            keys, defects, severity, "change_requests" in keys, names_rfcs, line, fallback, place
+        )
+
+    @staticmethod
+    def _defect_list_of(keys: frozenset[str], mixed: bool = False) -> tuple[_DefectList | None, _DefectList]:
+        """The list a section with these item keys feeds, and where a defect without a status goes.
+
+        A section that names both lists is read as the safer one: each defect's status decides, and a
+        defect without one is outstanding. A section of "Defects" that names neither, or of fixes
+        mixed with other work ("Fixes & improvements"), leaves a defect without a status unclassified.
+        """
+        fixed, outstanding = "defects_fixed" in keys, "defects_outstanding" in keys
+        if fixed and outstanding:
+            return _DefectList.MIXED, _DefectList.OUTSTANDING
+        if fixed and mixed:
+            return _DefectList.MIXED, _DefectList.UNCLASSIFIED  # "Fixes & improvements"
+        if fixed:
+            return _DefectList.FIXED, _DefectList.UNCLASSIFIED
+        if outstanding:
+            return _DefectList.OUTSTANDING, _DefectList.UNCLASSIFIED
+        if "defects" in keys:
+            return _DefectList.MIXED, _DefectList.UNCLASSIFIED
+        return None, _DefectList.UNCLASSIFIED
 
     def _count_content(self, block: Block) -> None:
         if isinstance(block, TextLine):
@@ -319,7 +643,11 @@ class _NoteReader:
             return
         if self.context.change_requests and self._change_request_line(text, line.line):
             return
+        if not line.is_list_item and self._label_sentences(line):
+            return
         if self._label_line(line):
+            return
+        if self._trailer_line(line) or self._unclassified_line(line):
             return
         if self.pending_value is not None:
             keys, _ = self.pending_value
@@ -327,8 +655,49 @@ class _NoteReader:
                 self.values.add(key, text, line.line)
             self.pending_value = None
         if self.context.defects is None:
-            for reference in defect_references(text):
+            for reference in defect_references(text, self.vocabulary.not_defect_prefixes):
                 self.mentioned[reference.id] = None
+                self._explain(line.line, f"mentions defect {reference.id} (not in a defect list)")
+
+    def _label_sentences(self, line: TextLine) -> bool:
+        """`Label: value` pairs written as sentences of one line: two or more, or one after a sentence
+        (a paragraph wrapped mid-pair: "team. Tag: dip-platform/1.0.2.1."); True if it held any."""
+        if ":" not in line.text:
+            return False
+        starts = [
+            (match.start(1), match.end(), keys)
+            for match in _SENTENCE_LABEL.finditer(line.text)
+            if (keys := self._label_keys(match.group(1)))
+        ]
+        if not starts or (len(starts) == 1 and starts[0][0] == 0):
+            return False
+        for index, (_, value_start, keys) in enumerate(starts):
+            end = starts[index + 1][0] if index + 1 < len(starts) else len(line.text)
+            value = line.text[value_start:end].strip().rstrip(".;|").strip()
+            self._label(keys, value, line.line, in_table=False)
+        return True
+
+    def _trailer_line(self, line: TextLine) -> bool:
+        """A line that starts with a fix verb and the ids it fixes ("Fixes AB#48290 ...", "Resolves
+        Bug 48291"), outside the defect lists: a row that says fixed, as a commit trailer does. With a
+        word such as "partially" or "next" it does not say so, and its defects are unclassified."""
+        if self.context.other_release or not _FIX_TRAILER.match(line.text):
+            return False
+        references = defect_references(line.text, self.vocabulary.not_defect_prefixes)
+        if not references or references[0].start != lead_in_end(line.text):
+            return False
+        target = _DefectList.UNCLASSIFIED if self._negated(words_of(line.text)) else _DefectList.FIXED
+        return self._defect_text(line.text, line.line, target, list_item=True, report_without_id=False)
+
+    def _unclassified_line(self, line: TextLine) -> bool:
+        """A list item naming a defect (AB#123, Bug 123, a work item link) in a place that is no item."""
+        if self.context.keys or not line.is_list_item or self.context.other_release:
+            return False
+        if not defect_references(line.text, self.vocabulary.not_defect_prefixes):
+            return False
+        return self._defect_text(
+            line.text, line.line, _DefectList.MIXED, list_item=True, report_without_id=False
+        )
 
     def _label_line(self, line: TextLine) -> bool:
         """A `Label: value` line, or a line that is only an item's name (a heading in all but form)."""
@@ -353,6 +722,9 @@ class _NoteReader:
 
     def _label(self, keys: frozenset[str], value: str, line: int, *, in_table: bool) -> None:
         self._settle_pending()
+        if self.trace is not None:
+            names = ", ".join(self._name(key) for key in sorted(keys))
+            self._explain(line, f"item {names}: {value!r}" if value else f"item {names}: the lines below")
         for key in sorted(keys):
             self._found(key, line, ItemSource.LABEL, value or None)
         if value in _NOT_A_VALUE:
@@ -360,11 +732,7 @@ class _NoteReader:
                 self._empty_label(keys, line)
                 return
             # "Defects fixed:" with the list below it: a section until the next heading or such line.
-            self._close_sections(_LABEL_HEADING_LEVEL)
-            self.stack.append(_Section(_LABEL_HEADING_LEVEL, line, keys))
-            self._update_context()
-            if keys & _VALUE_KEYS:
-                self.pending_value = (keys & _VALUE_KEYS, line)
+            self._open_label_section(keys, line, None)
             return
         for key in keys:
             self.values.add(key, value, line)
@@ -379,12 +747,25 @@ class _NoteReader:
                 )
         if self.context.names_rfcs:
             self._add_rfcs(value)
-        if "defects_fixed" in keys or "defects_outstanding" in keys:
-            target = _DefectList.FIXED if "defects_fixed" in keys else _DefectList.OUTSTANDING
+        target, fallback = self._defect_list_of(keys)
+        if target is not None:
+            saved = self.context
+            self.context = _Context(
+                saved.keys,
+                saved.defects,
+                saved.severity,
+                saved.change_requests,
+                saved.names_rfcs,
+                saved.line,
+                fallback,
+                ", ".join(self._name(k) for k in sorted(keys)),
+            )
             for piece in re.split(r"[,;]", value):
                 self._defect_text(piece.strip(), line, target, list_item=True, report_without_id=False)
+            self.context = saved
         if "change_requests" in keys:
-            self._change_request_line(value, line)
+            for piece in value.split(";"):
+                self._change_request_line(piece.strip(), line)
 
     def _settle_pending(self) -> None:
         """A heading or label still waiting for its value gets none; its section reports it if empty."""
@@ -426,8 +807,9 @@ class _NoteReader:
         """Defects named by one line or list item; True if it named any."""
         if not text or self._is_nothing(text):
             return bool(text)
-        references = defect_references(text)
+        references = defect_references(text, self.vocabulary.not_defect_prefixes)
         ids, end = self._leading_ids(text, references, strict=not list_item)
+        leading = bool(ids)
         if ids:
             rest = text[end:]
             for reference in references:
@@ -446,6 +828,9 @@ class _NoteReader:
                 )
             return False
         rest, workaround = split_workaround(rest)
+        workaround_stated = workaround is not None or _NO_WORKAROUND.search(rest) is not None
+        if self._is_nothing(workaround):
+            workaround = None
         spans: list[tuple[int, int]] = []
         severity = self.context.severity
         mention = severity_in_text(rest, self.vocabulary)
@@ -458,20 +843,20 @@ class _NoteReader:
             status, span = self._status_in_text(rest)
             if span is not None:
                 spans.append(span)
-            if status is None:
-                self._finding(
-                    FindingCode.DEFECT_STATUS_UNKNOWN,
-                    FindingSeverity.WARNING,
-                    f"defect {', '.join(map(str, ids))}: the note does not say whether it is fixed",
-                    line,
-                )
-                return True
-            target = status
+            elif leading and _FIX_TRAILER.match(text):
+                # "Fixes AB#48511 – ..." says fixed itself, unless it hedges ("partially", "next").
+                status = _DefectList.UNCLASSIFIED if self._negated(words_of(text)) else _DefectList.FIXED
+            target = status or self.context.fallback
         summary = tidy_summary(without_spans(rest, spans)) if rest else None
         for number in ids:
             self._add_defect(
                 _DefectDraft(
-                    number, line, severity, summary, workaround if target is not _DefectList.FIXED else None
+                    number,
+                    line,
+                    severity,
+                    summary,
+                    workaround if target is not _DefectList.FIXED else None,
+                    workaround_stated,
                 ),
                 target,
             )
@@ -505,17 +890,24 @@ class _NoteReader:
         value = value.strip()
         if role == "workaround":
             defect.workaround = None if self._is_nothing(value) else value or None
+            defect.workaround_stated = defect.workaround_stated or bool(value)
         elif role == "severity":
             defect.severity = self._severity(value, line)
         elif role == "summary" and value:
             defect.summary = value
 
     def _add_defect(self, draft: _DefectDraft, target: _DefectList) -> None:
+        if target is _DefectList.UNCLASSIFIED:
+            self._add_unclassified(draft)
+            return
         if "defects" in self.context.keys:
             # One list of all defects, each with its status, gives both items of the approach.
             self._found("defects_fixed", self.context.line, ItemSource.HEADING)
             self._found("defects_outstanding", self.context.line, ItemSource.HEADING)
         defects = self.fixed if target is _DefectList.FIXED else self.outstanding
+        if self.trace is not None:
+            severity = f", {draft.severity}" if draft.severity else ", no severity"
+            self._explain(draft.line, f"defect {draft.id}: {target.value}{severity}")
         existing = defects.get(draft.id)
         if existing is None:
             defects[draft.id] = draft
@@ -531,11 +923,42 @@ class _NoteReader:
         existing.severity = existing.severity or draft.severity
         existing.summary = existing.summary or draft.summary
         existing.workaround = existing.workaround or draft.workaround
+        existing.workaround_stated = existing.workaround_stated or draft.workaround_stated
         self.last_defect = existing
 
+    def _add_unclassified(self, draft: _DefectDraft) -> None:
+        place = self.context.place
+        self._explain(
+            draft.line, f"defect {draft.id}: unclassified (never moved), under {place or 'no heading'}"
+        )
+        first = draft.id not in self.unclassified
+        if first:
+            self.unclassified[draft.id] = (draft, place)
+        where = f"under {place!r}" if place else "outside any section"
+        # One finding per line, however many ids the line names.
+        if (
+            self.findings
+            and self.findings[-1].line == draft.line
+            and (self.findings[-1].code is FindingCode.DEFECT_UNCLASSIFIED)
+        ):
+            return
+        self._finding(
+            FindingCode.DEFECT_UNCLASSIFIED,
+            FindingSeverity.WARNING,
+            f"defect {draft.id} is listed {where}, which says neither fixed nor outstanding: it is not"
+            " moved; list it under a defects-fixed or outstanding-defects heading, or give it a status",
+            draft.line,
+        )
+
     def _defect_table(self, table: Table) -> None:
-        columns = self._columns(table.header, ("defect_id", "severity", "summary", "workaround", "status"))
+        columns = self._columns(
+            table.header, ("defect_id", "severity", "summary", "workaround", "status", "kind")
+        )
         id_column = columns.get("defect_id")
+        if "status" in columns and self.context.defects is None and table.rows:
+            # A defect table under no heading whose status column says, row by row, gives both lists.
+            self._found("defects_fixed", table.line, ItemSource.HEADING)
+            self._found("defects_outstanding", table.line, ItemSource.HEADING)
         for row in table.rows:
             raw = row.cells
 
@@ -543,11 +966,15 @@ class _NoteReader:
                 index = columns.get(role)
                 return plain(raw[index]) if index is not None and index < len(raw) else ""
 
-            ids = ids_in_cell(cell("defect_id")) if id_column is not None else []
+            ids = (
+                ids_in_cell(cell("defect_id"), self.vocabulary.not_defect_prefixes)
+                if id_column is not None
+                else []
+            )
             cells: list[str] = []
             if not ids:
                 cells = [plain(c) for c in raw]
-                ids = [r.id for c in cells for r in defect_references(c)]
+                ids = [r.id for c in cells for r in defect_references(c, self.vocabulary.not_defect_prefixes)]
             if not ids and id_column is None and cells:
                 first = leading_defect_id(cells[0], self.vocabulary, strict=False)
                 ids = [first.id] if first is not None else []
@@ -559,6 +986,12 @@ class _NoteReader:
                         f"a defect row has no id: {' | '.join(cells)[:80]!r}",
                         row.line,
                     )
+                continue
+            if squash(cell("kind")) in self.vocabulary.not_defect_kinds:
+                # An ADO query's user story or task beside the bugs: named, never a defect.
+                for number in ids:
+                    self.mentioned[number] = None
+                    self._explain(row.line, f"mentions {cell('kind')} {number} (not a defect)")
                 continue
             summary_text = cell("summary")
             severity = self.context.severity
@@ -573,16 +1006,14 @@ class _NoteReader:
                     summary_text = without_spans(summary_text, [(mention.start, mention.end)])
             target = self.context.defects or _DefectList.MIXED
             if "status" in columns:
-                status = self._status_of(cell("status"))
-                target = status or target
+                stated = cell("status")
+                status = self._status_of(stated)
+                if status is not None:
+                    target = status
+                elif stated and stated not in _NOT_A_VALUE:
+                    target = _DefectList.UNCLASSIFIED  # a status the vocabulary does not know
             if target is _DefectList.MIXED:
-                self._finding(
-                    FindingCode.DEFECT_STATUS_UNKNOWN,
-                    FindingSeverity.WARNING,
-                    f"defect {', '.join(map(str, ids))}: the note does not say whether it is fixed",
-                    row.line,
-                )
-                continue
+                target = self.context.fallback
             workaround = cell("workaround")
             for number in ids:
                 self._add_defect(
@@ -592,17 +1023,19 @@ class _NoteReader:
                         severity,
                         tidy_summary(summary_text) if summary_text else None,
                         None if self._is_nothing(workaround) or workaround in _NOT_A_VALUE else workaround,
+                        workaround not in _NOT_A_VALUE,
                     ),
                     target,
                 )
 
     def _severity(self, text: str, line: int) -> str | None:
         """ADO's value for a severity cell; a finding when the text is there but names none."""
-        if not text or text in _NOT_A_VALUE or self._is_nothing(text):
+        if text in self.severity_memo:
+            value = self.severity_memo[text]
+        elif not text or text in _NOT_A_VALUE or self._is_nothing(text):
             return None
-        if text not in self.severity_memo:
-            self.severity_memo[text] = self.vocabulary.severity(text)
-        value = self.severity_memo[text]
+        else:
+            value = self.severity_memo[text] = self.vocabulary.severity(text)
         if value is None:
             self._severity_unknown(text, line)
         return value
@@ -636,7 +1069,7 @@ class _NoteReader:
 
     def _status_in_text(self, text: str) -> tuple[_DefectList | None, tuple[int, int] | None]:
         position = 0
-        for piece in re.split(r"[()\[\]]|\s[–—|-]\s", text):
+        for piece in re.split(r"[()\[\],;]|\s[–—|-]\s", text):
             start = text.find(piece, position)
             position = start + len(piece)
             status = self._status_of(piece) if len(piece) < 40 else None
@@ -700,6 +1133,7 @@ class _NoteReader:
                 self._add_change_request(ChangeRequest(number, title, summary, row.line))
 
     def _add_change_request(self, change: ChangeRequest) -> None:
+        self._explain(change.line or 0, f"change request {change.id}")
         key = squash(change.id)
         existing = self.change_requests.get(key)
         if existing is None:
@@ -715,6 +1149,10 @@ class _NoteReader:
     # --- tables ---------------------------------------------------------------------------------------
 
     def _table(self, table: Table) -> None:
+        if self.context.other_release:
+            return
+        if self._titled_table(table):
+            return
         columns = self._columns(table.header, ("key", "value"))
         if "key" in columns and "value" in columns:
             self._label_table(table, columns["key"], columns["value"], header_is_row=False)
@@ -725,6 +1163,46 @@ class _NoteReader:
             self._defect_table(table)
         elif self.context.change_requests:
             self._change_request_table(table)
+        elif self._is_defect_table(table.header):
+            # A defect table where no heading says which list it is: each row's status decides.
+            self._defect_table(table)
+
+    def _titled_table(self, table: Table) -> bool:
+        """A table whose header row is one cell naming an item ("| Defects fixed in this release | | |"),
+        as documents put a table's title in its first row: that title heads the rows below it."""
+        named = [plain(cell) for cell in table.header if plain(cell)]
+        if len(named) != 1 or len(table.header) < 2 or not table.rows:
+            return False
+        keys = self._heading_keys(named[0])
+        if not keys:
+            return False
+        self._open_label_section(
+            keys, table.line, named[0], mixed=self._mixed_with_other_work(named[0], keys)
+        )
+        for key in sorted(keys):
+            self._found(key, table.line, ItemSource.HEADING)
+        self.stack[-1].content = len(table.rows)
+        self._explain(table.line, f"a table's title row as a heading: {self._describe_section()}")
+        first, rest = table.rows[0], table.rows[1:]
+        roles = ("defect_id", "severity", "summary", "change_request_id", "change_request_title")
+        if rest and len(self._columns(first.cells, roles)) >= 2:
+            self._table(Table(first.line, first.cells, rest))  # the next row names the columns
+            return True
+        for row in table.rows:
+            text = " – ".join(cell for cell in (plain(c) for c in row.cells) if cell)
+            if text:
+                self._text_line(TextLine(row.line, text, depth=1))
+        return True
+
+    def _is_defect_table(self, header: tuple[str, ...]) -> bool:
+        """A table whose columns are a defect list's: an id, and a severity, workaround or status."""
+        columns = self._columns(header, ("defect_id", "severity", "summary", "workaround", "status"))
+        if "defect_id" not in columns:
+            return False
+        named = squash(plain(header[columns["defect_id"]]))
+        return bool({"severity", "workaround", "status"} & set(columns)) or any(
+            word in named for word in ("defect", "bug", "workitem", "ado")
+        )
 
     def _label_table(self, table: Table, key: int, value: int, *, header_is_row: bool) -> None:
         rows = [(table.line, table.header)] if header_is_row else []
@@ -772,8 +1250,31 @@ class _NoteReader:
     # --- items, versions, tags ------------------------------------------------------------------------
 
     def _heading_keys(self, text: str) -> frozenset[str]:
-        match = best_phrase(words_of(text), self.vocabulary.heading_phrases)
-        return match[1] if match else frozenset()
+        """The items a heading names: every item phrase in it, a shorter one inside a longer one aside.
+
+        A heading that names defects fixed with a word such as "not", "deferred" or "next" does not
+        say they are fixed: with an outstanding status ("still open", "deferred") it names both lists
+        (read as the safer one), else only "defects" (unclassified unless each defect says).
+        """
+        words = words_of(text)
+        keys: set[str] = set()
+        for _, _, found in all_phrases(words, self.vocabulary.heading_phrases):
+            keys |= found
+        if "defects_fixed" in keys and "defects_outstanding" not in keys and self._negated(words):
+            statuses = {found for _, _, found in all_phrases(words, self.vocabulary.status_phrases)}
+            if "outstanding" in statuses:
+                keys.add("defects_outstanding")  # "Fixes deferred", "Fixed and still open": both lists
+            else:
+                keys.discard("defects_fixed")
+                keys.add("defects")
+        return frozenset(keys)
+
+    def _mixed_with_other_work(self, text: str, keys: frozenset[str]) -> bool:
+        """A heading of fixes beside other work ("Fixes & improvements"): each line must say which."""
+        if "defects_fixed" not in keys or "defects_outstanding" in keys:
+            return False
+        # "Fixed (4 changes)" counts its entries; only the words outside brackets name other work.
+        return any(word in self.vocabulary.mixed_words for word in words_of(_PARENTHESES.sub(" ", text)))
 
     def _exact_heading_keys(self, text: str) -> frozenset[str]:
         return self.vocabulary.heading_phrases.get(self._label_form(text), frozenset())
@@ -812,7 +1313,13 @@ class _NoteReader:
         return spec.name if spec else key
 
     def _is_nothing(self, text: str | None) -> bool:
-        return text is not None and len(text) < 60 and squash(text) in self.vocabulary.nothing
+        # "Not applicable", "No outstanding defects": nothing longer is ever one of these words.
+        if not text or len(text) >= 40:
+            return False
+        found = self.nothing_memo.get(text)
+        if found is None:
+            found = self.nothing_memo[text] = squash(text) in self.vocabulary.nothing
+        return found
 
     def _is_placeholder(self, text: str | None) -> bool:
         return text is not None and len(text) < 60 and squash(text) in self.vocabulary.placeholders
@@ -850,6 +1357,8 @@ class _NoteReader:
         titles = list(self.values.all("title"))
         if self.title is not None:
             titles.append(self.title)
+        if self.version_heading is not None:
+            titles.append(self.version_heading)
         for value, line in titles:
             match = VERSION_IN_TEXT.search(value)
             if match:
@@ -967,9 +1476,10 @@ class _NoteReader:
                 f"the note says {declared} release, but {version} is a {version.release_type} release",
                 stated[1] if stated else (self.title[1] if self.title else None),
             )
-        dated = _DATE.search(self.title[0]) if self.title is not None else None
-        if "release_date" not in self.items and dated is not None and self.title is not None:
-            self._found("release_date", self.title[1], ItemSource.TITLE, dated.group(0))
+        for heading in (self.title, self.version_heading):
+            dated = _DATE.search(heading[0]) if heading is not None else None
+            if "release_date" not in self.items and dated is not None and heading is not None:
+                self._found("release_date", heading[1], ItemSource.TITLE, dated.group(0))
         for number, defect in self.outstanding.items():
             fixed = self.fixed.get(number)
             if fixed is not None:
@@ -980,6 +1490,8 @@ class _NoteReader:
                     f" and as outstanding (line {defect.line})",
                     max(defect.line, fixed.line),
                 )
+        title_value = self.values.first("title")
+        self._content_findings(title_value or self.title)
         required = self.vocabulary.keys_with_need(ItemNeed.REQUIRED)
         reported = set(required) | set(self.vocabulary.keys_with_need(ItemNeed.OPTIONAL))
         missing = tuple(key for key in required if key not in self.items)
@@ -1016,5 +1528,11 @@ class _NoteReader:
             title=title,
             declared_release_type=declared,
             component=self.component or (component_value[0] if component_value else None),
-            defects_mentioned=tuple(n for n in self.mentioned if n not in listed),
+            defects_mentioned=tuple(
+                n for n in self.mentioned if n not in listed and n not in self.unclassified
+            ),
+            defects_unclassified=tuple(
+                DefectUnclassified(d.id, d.severity, d.summary, d.line, place)
+                for d, place in self.unclassified.values()
+            ),
         )

@@ -27,6 +27,18 @@ _SPACES = re.compile(r"\s+")
 _PARK = 0xE000
 
 
+_WORK_ITEM_URL = re.compile(r"_workitems/edit/(\d{1,9})(?!\d)")
+
+
+def _link_text(match: re.Match[str]) -> str:
+    """A link's text; a link to an ADO work item keeps the item's id (`[the fix](…/_workitems/edit/7)`)."""
+    text = match.group(1)
+    work_item = _WORK_ITEM_URL.search(match.group(0), len(text))
+    if work_item is not None and work_item.group(1) not in text:
+        return f"{text} (AB#{work_item.group(1)})"
+    return text
+
+
 def plain(text: str) -> str:
     """One line or cell of Markdown as the words a reader sees: no emphasis, code marks, links or tags."""
     if "  " not in text and not _NEEDS_CLEANING.search(text):
@@ -35,7 +47,7 @@ def plain(text: str) -> str:
     if parked:
         text = _ESCAPE.sub(lambda m: chr(_PARK + ord(m.group(1))), text)
     if "[" in text:
-        text = _IMAGE_OR_LINK.sub(r"\1", text)
+        text = _IMAGE_OR_LINK.sub(_link_text, text)
     if "<" in text:
         text = _HTML_TAG.sub(" ", _AUTOLINK.sub(r"\1", text))
     if "`" in text:
@@ -55,7 +67,10 @@ def plain(text: str) -> str:
 
 # `Programme: MHHS` (bold already removed). The label is short and starts with a letter, so a defect
 # line such as `48190: replay ...` or a URL is never taken for one.
-_LABEL_LINE = re.compile(r"\s{0,3}([A-Za-z][^:\n]{0,59}?)\s{0,3}:(?!//)\s{0,20}(.*)", re.DOTALL)
+# A bullet or emoji pasted before the label ("• Programme: MHHS", "🏷️ Tag: ...") is not part of it.
+_LABEL_LINE = re.compile(
+    r"\s{0,3}(?:[^\w\s:#|(\[]{1,4}\s{0,2})?([A-Za-z][^:\n]{0,59}?)\s{0,3}:(?!//)\s{0,20}(.*)", re.DOTALL
+)
 
 
 def split_label(text: str) -> tuple[str, str] | None:
@@ -91,8 +106,33 @@ class Reference:
     end: int
 
 
-def defect_references(text: str) -> list[Reference]:
-    """Explicit defect references (AB#123, #123, Bug 123, Defect 123, work item links)."""
+# The words before a `#123`, squashed, to tell "Incident #123" or "MR #12" from a defect.
+_WORDS_BEFORE = re.compile(r"([A-Za-z][A-Za-z ]{0,30})\s{0,2}$")
+
+
+# "@jdoe (#412)", "by @jdoe in #412": a generated changelog's author and pull or merge request.
+_AFTER_AUTHOR = re.compile(r"@[\w.-]{1,40}\s{0,3}(?:\(|in\s{1,3})?$")
+
+
+def _named_as_other(text: str, start: int, not_prefixes: tuple[str, ...]) -> bool:
+    """Whether the `#123` at `start` is another record: after a word such as incident, MR or story, or
+    after an author's @name (a changelog's pull request)."""
+    if not not_prefixes or not text.startswith("#", start):
+        return False
+    if _AFTER_AUTHOR.search(text[max(0, start - 48) : start]):
+        return True
+    before = _WORDS_BEFORE.search(text[max(0, start - 32) : start])
+    if before is None:
+        return False
+    squashed = re.sub(r"[^a-z]", "", before.group(1).lower())
+    return any(squashed.endswith(prefix) for prefix in not_prefixes)
+
+
+def defect_references(text: str, not_prefixes: tuple[str, ...] = ()) -> list[Reference]:
+    """Explicit defect references (AB#123, #123, Bug 123, Defect 123, work item links).
+
+    A `#123` after one of `not_prefixes` ("Incident #123", "MR #12") is another system's record.
+    """
     if "#" not in text:
         # Most prose names no defect; checking for the words first is much cheaper than the pattern.
         lower = text.lower()
@@ -101,7 +141,7 @@ def defect_references(text: str) -> list[Reference]:
     found = []
     for match in _DEFECT_REF.finditer(text):
         number = int(match.group(1) or match.group(2))
-        if 0 < number <= MAX_DEFECT_ID:
+        if 0 < number <= MAX_DEFECT_ID and not _named_as_other(text, match.start(), not_prefixes):
             found.append(Reference(number, match.start(), match.end()))
     return found
 
@@ -129,14 +169,17 @@ def leading_defect_id(text: str, vocabulary: Vocabulary, *, strict: bool) -> Ref
     return Reference(number, 0, match.end(2))
 
 
-def ids_in_cell(text: str) -> list[int]:
-    """Defect ids in a table's id column: references, or plain numbers (`48211`, `48211, 48212`)."""
+def ids_in_cell(text: str, not_prefixes: tuple[str, ...] = ()) -> list[int]:
+    """Defect ids in a table's id column: references, or plain numbers (`48211`, `48211, 48212`).
+
+    A number inside a word (`INC0012345`, `a1b2c3d`) is not an id.
+    """
     if text.isdecimal() and len(text) <= 9:
         return [int(text)] if int(text) > 0 else []
-    refs = defect_references(text)
+    refs = defect_references(text, not_prefixes)
     if refs:
         return [r.id for r in refs]
-    return [n for n in (int(m) for m in re.findall(r"(?<![\d.])\d{1,9}(?![\d]|\.\d)", text)) if n > 0]
+    return [n for n in (int(m) for m in re.findall(r"(?<![\w.#!])\d{1,9}(?![\w]|\.\d)", text)) if n > 0]
 
 
 def rfc_numbers(text: str) -> Iterator[str]:
@@ -184,6 +227,14 @@ class SeverityMention:
     end: int
 
 
+_PRIORITY_BEFORE = re.compile(r"\b(?:priority|prio|pri)\W{0,5}$", re.IGNORECASE)
+
+
+def _after_priority(text: str, start: int) -> bool:
+    """Whether the words at `start` follow "Priority": a priority, which is never a severity."""
+    return _PRIORITY_BEFORE.search(text[max(0, start - 16) : start]) is not None
+
+
 def severity_in_text(text: str, vocabulary: Vocabulary) -> SeverityMention | None:
     """The severity a defect line states, by the forms people write; a bare word in prose is not one."""
     match = _SEVERITY_NAMED.search(text)
@@ -200,20 +251,25 @@ def severity_in_text(text: str, vocabulary: Vocabulary) -> SeverityMention | Non
         if vocabulary.severity(only_word) is not None:
             return SeverityMention(vocabulary.severity(only_word), match.group(0), match.start(), match.end())
     for match in _SEVERITY_PAIR.finditer(text):
-        if vocabulary.severity(match.group(2)) is not None:
+        if vocabulary.severity(match.group(2)) is not None and not _after_priority(text, match.start()):
             return SeverityMention(
                 vocabulary.severity(match.group(0)), match.group(0), match.start(), match.end()
             )
     for match in _SEVERITY_BRACKETED.finditer(text):
         value = vocabulary.severity(match.group(1))
-        if value is not None and not match.group(1).isdigit():
+        if value is not None and not match.group(1).isdigit() and not _after_priority(text, match.start()):
             return SeverityMention(value, match.group(1), match.start(), match.end())
     position = 0
     for field in _FIELD_SEPARATOR.split(text):
         start = text.find(field, position)
         position = start + len(field)
         stripped = field.strip()
-        if stripped and len(stripped) <= _LONGEST_SEVERITY and not stripped.isdigit():
+        if (
+            stripped
+            and len(stripped) <= _LONGEST_SEVERITY
+            and not stripped.isdigit()
+            and not _after_priority(text, start)
+        ):
             value = vocabulary.severity(stripped)
             if value is not None:
                 return SeverityMention(value, stripped, start, position)
@@ -242,6 +298,31 @@ _LEAD_IN = re.compile(
 _EMPTY_BRACKETS = re.compile(r"\(\s{0,5}\)|\[\s{0,5}\]")
 _LOOSE_IN_BRACKETS = re.compile(r"[\s,;]{1,10}(?=[)\]])|(?<=[(\[])[\s,;]{1,10}")
 _EDGE_PUNCTUATION = " \t:;,.|–—-"
+# What a generated changelog adds to an entry: a link to the merge request or commit, a trailer verb
+# whose id was taken out ("Fixes AB#7" -> "Fixes").
+_CHANGELOG_NOISE = re.compile(
+    r"\(\s{0,3}(?:merge request|pull request|commit|mr|!\d{1,9}|[0-9a-f]{7,40})\s{0,3}\)", re.IGNORECASE
+)
+_TRAILING_VERB_ENDINGS = (
+    "fix",
+    "fixes",
+    "fixed",
+    "close",
+    "closes",
+    "closed",
+    "resolve",
+    "resolves",
+    "resolved",
+    "ref",
+    "refs",
+    "see",
+)
+_AUTHOR_CREDIT = re.compile(
+    r"\s{0,3}(?:by\s{1,3})?@[\w.-]{1,60}(?:\s{1,3}in\s{1,3}#\d{1,9}|\s{0,3}\(#\d{1,9}\))?"
+)
+_TRAILING_VERB = re.compile(
+    r"[\s,;]{1,5}(?:fix(?:es|ed)?|close[sd]?|resolve[sd]?|refs?|see)[\s,;.]{0,5}$", re.IGNORECASE
+)
 
 
 def lead_in_end(text: str) -> int:
@@ -267,7 +348,13 @@ def without_spans(text: str, spans: list[tuple[int, int]]) -> str:
 def tidy_summary(text: str) -> str | None:
     """A summary freed of what was taken out of it: stray separators and empty brackets."""
     if "(" in text or "[" in text:
+        if ")" in text:
+            text = _CHANGELOG_NOISE.sub(" ", text)
         text = _EMPTY_BRACKETS.sub(" ", _LOOSE_IN_BRACKETS.sub("", text))
+    if "@" in text:
+        text = _AUTHOR_CREDIT.sub("", text)
+    if text.rstrip(" ,;.").lower().endswith(_TRAILING_VERB_ENDINGS):
+        text = _TRAILING_VERB.sub("", text)
     if "  " in text:
         text = _SPACES.sub(" ", text)
     text = text.lstrip(_EDGE_PUNCTUATION + ")]").rstrip(_EDGE_PUNCTUATION + "([")

@@ -43,11 +43,13 @@ COLUMN_ROLES = (
     "change_request_summary",
     "key",
     "value",
+    "kind",
 )
 
 T = TypeVar("T")
 
 _NON_WORD = re.compile(r"[^0-9a-z]+")
+_PARENTHESES = re.compile(r"\([^()]*\)")
 _APOSTROPHE = re.compile(r"['’`]")
 
 
@@ -89,6 +91,24 @@ class DefectStatuses(BaseModel):
     outstanding: list[str]
 
 
+class ContentChecks(BaseModel):
+    """What the approach asks of an item's content, in the words notes use for it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    step_sections: list[str]  # items whose list items and table rows are steps (who, how long)
+    total_time_sections: list[str]  # items that must state their total time
+    owner_columns: list[str]  # table headers naming who performs a step
+    duration_columns: list[str]  # table headers naming how long a step takes
+    owner_words: list[str]  # words in a step's text that name who performs it
+    duration_units: list[str]  # units after a number that make it a duration ("5 min")
+    total_words: list[str]  # words that introduce a total ("Total: 20 min")
+    version_columns: list[str]  # bill-of-materials headers naming an item's version
+    date_columns: list[str]  # bill-of-materials headers naming an item's date
+    reason_words: list[str]  # words in a title that say why the release is made
+    most_findings_per_check: int = Field(default=20, ge=1)  # the rest of one check's are summed up
+
+
 class ReleaseNotesMapping(BaseModel):
     """The file `mappings/release_notes.yaml`."""
 
@@ -105,6 +125,11 @@ class ReleaseNotesMapping(BaseModel):
     nothing: list[str] = Field(default_factory=list)
     placeholders: list[str] = Field(default_factory=list)
     quantity_words: list[str] = Field(default_factory=list)
+    not_fixed_words: list[str] = Field(default_factory=list)
+    not_defect_prefixes: list[str] = Field(default_factory=list)
+    not_defect_kinds: list[str] = Field(default_factory=list)
+    mixed_words: list[str] = Field(default_factory=list)
+    content_checks: ContentChecks
 
     @field_validator("items")
     @classmethod
@@ -129,6 +154,14 @@ class ReleaseNotesMapping(BaseModel):
         if bad:
             raise ValueError(f"change request prefixes must be 1 to 8 letters: {bad}")
         return prefixes
+
+    @model_validator(mode="after")
+    def _checked_sections_are_items(self) -> ReleaseNotesMapping:
+        checks = self.content_checks
+        unknown = sorted(set(checks.step_sections + checks.total_time_sections) - set(self.items))
+        if unknown:
+            raise ValueError(f"content_checks names items that are not defined: {unknown}")
+        return self
 
     @model_validator(mode="after")
     def _severity_numbers_unique(self) -> ReleaseNotesMapping:
@@ -161,12 +194,18 @@ class Vocabulary:
     columns: Mapping[str, tuple[str, ...]]  # role -> squashed header names, best first
     fixed_statuses: frozenset[str]
     outstanding_statuses: frozenset[str]
+    status_phrases: Mapping[str, str]  # squashed status phrase -> "fixed" or "outstanding"
     release_type_by_word: Mapping[str, ReleaseType]
     release_type_words: tuple[tuple[str, ReleaseType], ...]  # word lists as phrases, longest first
     change_request_prefixes: tuple[str, ...]
     nothing: frozenset[str]
     placeholders: frozenset[str]
     quantity_words: frozenset[str]  # lower case, as written
+    not_fixed_words: frozenset[str]  # words that withdraw a heading's "fixed" reading
+    not_defect_prefixes: tuple[str, ...]  # squashed words before `#123` that make it no defect
+    not_defect_kinds: frozenset[str]  # squashed work item types that are no defect (a user story)
+    mixed_words: frozenset[str]  # words beside "fixes" in a heading that make it fixes and other work
+    checks: ContentChecks
 
     @classmethod
     def from_mapping(cls, mapping: ReleaseNotesMapping) -> Vocabulary:
@@ -174,9 +213,11 @@ class Vocabulary:
         headings: dict[str, set[str]] = {}
         labels: dict[str, set[str]] = {}
         for key, spec in mapping.items.items():
-            for phrase in spec.headings:
+            # An item written under its own name ("Tag in source control: ...") is that item.
+            own_name = squash(_PARENTHESES.sub(" ", spec.name))
+            for phrase in [*spec.headings, own_name]:
                 headings.setdefault(squash(phrase), set()).add(key)
-            for phrase in [*spec.labels, *spec.headings]:
+            for phrase in [*spec.labels, *spec.headings, own_name]:
                 labels.setdefault(squash(phrase), set()).add(key)
         severity_by_word: dict[str, str] = {}
         for severity in mapping.severities:
@@ -203,6 +244,10 @@ class Vocabulary:
             },
             fixed_statuses=frozenset(squash(s) for s in mapping.defect_statuses.fixed),
             outstanding_statuses=frozenset(squash(s) for s in mapping.defect_statuses.outstanding),
+            status_phrases={
+                **{squash(s): "fixed" for s in mapping.defect_statuses.fixed},
+                **{squash(s): "outstanding" for s in mapping.defect_statuses.outstanding},
+            },
             release_type_by_word=release_type_by_word,
             release_type_words=tuple(
                 sorted(
@@ -215,6 +260,11 @@ class Vocabulary:
             nothing=frozenset(squash(w) for w in mapping.nothing),
             placeholders=frozenset(squash(w) for w in mapping.placeholders),
             quantity_words=frozenset(w.lower() for w in mapping.quantity_words),
+            not_fixed_words=frozenset(squash(w) for w in mapping.not_fixed_words),
+            not_defect_prefixes=tuple(squash(w) for w in mapping.not_defect_prefixes),
+            not_defect_kinds=frozenset(squash(w) for w in mapping.not_defect_kinds),
+            mixed_words=frozenset(squash(w) for w in mapping.mixed_words),
+            checks=mapping.content_checks,
         )
 
     def keys_with_need(self, need: ItemNeed) -> tuple[str, ...]:
@@ -260,6 +310,25 @@ def best_phrase(words: list[str], table: Mapping[str, T]) -> tuple[str, T] | Non
             if found is not None and (best is None or len(joined) > len(best[0])):
                 best = (joined, found)
     return best
+
+
+def all_phrases(words: list[str], table: Mapping[str, T]) -> list[tuple[int, int, T]]:
+    """Every phrase of `table` in `words` as (first word, last word + 1, value), leaving out a phrase
+    that lies inside a longer one ("fixed" inside "defects not fixed")."""
+    found: list[tuple[int, int, T]] = []
+    words = words[:_MAX_HEADING_WORDS]
+    for start in range(len(words)):
+        joined = ""
+        for end in range(start, min(len(words), start + _MAX_PHRASE_WORDS)):
+            joined += words[end]
+            value = table.get(joined)
+            if value is not None:
+                found.append((start, end + 1, value))
+    return [
+        (start, end, value)
+        for start, end, value in found
+        if not any(s <= start and end <= e and (e - s) > (end - start) for s, e, _ in found)
+    ]
 
 
 def _freeze(table: Mapping[str, Iterable[str]]) -> dict[str, frozenset[str]]:

@@ -22,7 +22,7 @@ from bridge.release_notes import (
 from bridge.release_notes.blocks import TextLine, read_blocks
 from bridge.versions import ReleaseType, Version
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "release_notes"
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "release-notes"
 FIXTURE_NAMES = sorted(path.stem for path in FIXTURES.glob("*.md"))
 
 
@@ -96,10 +96,27 @@ def test_the_patch_sample_reads_cr_titles_and_line_numbers(shared_dir: Path) -> 
 # --- our own notes, one per thing they show ---------------------------------------------------------------
 
 
-def test_there_are_at_least_twelve_fixture_notes_each_with_its_facts() -> None:
-    assert len(FIXTURE_NAMES) >= 12
+def test_the_corpus_holds_at_least_25_notes_each_with_its_defects_and_items() -> None:
+    assert len(FIXTURE_NAMES) >= 25
     for name in FIXTURE_NAMES:
-        assert (FIXTURES / f"{name}.expected.json").is_file(), name
+        _, expected = _fixture(name)
+        assert "defects_fixed" in expected, name
+        assert "missing" in expected or "missing_includes" in expected, name
+
+
+def test_the_corpus_has_the_styles_providers_write() -> None:
+    styles = {_fixture(name)[1].get("style") for name in FIXTURE_NAMES} - {None}
+    assert {
+        "Word export",
+        "Confluence export",
+        "GitLab changelog",
+        "conventional commits",
+        "sparse tag message",
+        "plain text e-mail",
+        "non-ASCII",
+        "very long",
+        "table-only",
+    } <= styles
 
 
 @pytest.mark.parametrize("name", FIXTURE_NAMES)
@@ -126,6 +143,8 @@ def test_fixture_note_gives_its_expected_facts(name: str) -> None:
             for number, fields in expected["change_requests"].items():
                 for field, value in fields.items():
                     assert getattr(changes[number], field) == value, (number, field)
+    if "defects_unclassified" in expected:
+        assert [d.id for d in note.defects_unclassified] == expected["defects_unclassified"]
     summaries = {str(d.id): d.summary for d in note.defects_fixed}
     summaries.update({str(d.id): d.summary for d in note.defects_outstanding})
     for number, summary in expected.get("summaries", {}).items():
@@ -401,3 +420,10 @@ def test_a_changed_mapping_changes_what_is_read(tmp_path: Path) -> None:
         "# DIP 1.0.2.0\n## Corrections\n- 48211: typo", vocabulary=load_vocabulary(folder)
     )
     assert [d.id for d in note.defects_fixed] == [48211]
+
+
+@pytest.mark.parametrize("name", FIXTURE_NAMES)
+def test_a_parsed_note_reads_back_from_its_json(name: str) -> None:
+    text, expected = _fixture(name)
+    data = json.loads(json.dumps(parse_release_note(text, component=expected.get("component")).to_json()))
+    assert ReleaseNote.from_json(data).to_json() == data

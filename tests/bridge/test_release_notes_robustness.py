@@ -80,6 +80,19 @@ WORDS = st.sampled_from(
         ")",
         "13 → 14",
         "42 checks",
+        "**Known Issues / Outstanding Defects**",
+        "**3.1",
+        "Fixes deferred",
+        "Fixed (3 changes)",
+        "Total: 20 min",
+        "Deployment Team",
+        "closes",
+        "INC0012345",
+        "!412",
+        "Priority",
+        "Programme: MHHS.",
+        "[2.3.0.0]",
+        "_workitems/edit/7",
         "text",
         "",
     ]
@@ -90,7 +103,9 @@ CELL = LINE.map(lambda s: s.replace("|", "/"))
 
 @st.composite
 def markdown_blocks(draw: st.DrawFn) -> str:
-    kind = draw(st.sampled_from(["heading", "table", "list", "numbered", "label", "prose", "html", "code"]))
+    kind = draw(
+        st.sampled_from(["heading", "table", "list", "numbered", "label", "bold", "prose", "html", "code"])
+    )
     if kind == "heading":
         return "#" * draw(st.integers(1, 7)) + " " + draw(LINE)
     if kind == "table":
@@ -106,6 +121,8 @@ def markdown_blocks(draw: st.DrawFn) -> str:
         return "\n".join("  " * depth + f"{marker} {text}" for depth, text in items)
     if kind == "label":
         return f"**{draw(WORDS)}:** {draw(LINE)}"
+    if kind == "bold":
+        return f"**{draw(LINE)}**" + draw(st.sampled_from(["", ":"]))
     if kind == "html":
         cells = draw(st.lists(CELL, max_size=4))
         return "<table><tr>" + "".join(f"<td>{c}" for c in cells) + draw(st.sampled_from(["</table>", ""]))

@@ -1,16 +1,17 @@
-"""`bridge notes parse` and `bridge notes check`: JSON shape, readable output, stdin, exit codes."""
+"""`bridge notes parse`, `check` and `explain`: JSON shape, readable output, CI reports, stdin, exit codes."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from xml.etree import ElementTree
 
 from typer.testing import CliRunner
 
 from bridge.cli import app
 
 runner = CliRunner()
-FIXTURES = Path(__file__).resolve().parent.parent.parent / "fixtures" / "release_notes"
+FIXTURES = Path(__file__).resolve().parent.parent.parent / "fixtures" / "release-notes"
 JSON_KEYS = {
     "version",
     "release_type",
@@ -131,9 +132,11 @@ def test_parse_shows_findings_with_their_lines() -> None:
     assert " 11 " in result.stdout
 
 
-def test_check_prints_one_verdict_line_per_note(shared_dir: Path) -> None:
+def test_check_prints_one_verdict_line_per_note_and_exits_1_when_a_note_has_findings(
+    shared_dir: Path,
+) -> None:
     result = runner.invoke(app, ["notes", "check", str(_samples(shared_dir))])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output
     lines = result.stdout.splitlines()
     assert len(lines) == 3
     patch = next(line for line in lines if line.startswith("dip-1.0.2.0-patch.md"))
@@ -144,13 +147,10 @@ def test_check_prints_one_verdict_line_per_note(shared_dir: Path) -> None:
     assert "incomplete" in emergency and "1.0.1.3 emergency" in emergency and "backout_plan" in emergency
 
 
-def test_check_takes_files_and_exits_1_on_errors_only_when_strict() -> None:
-    note = str(FIXTURES / "version-disagrees-with-tag.md")
-    relaxed = runner.invoke(app, ["notes", "check", note])
-    strict = runner.invoke(app, ["notes", "check", "--strict", note])
-    assert relaxed.exit_code == 0
-    assert strict.exit_code == 1
-    assert "errors" in strict.stdout and "1 errors" in strict.stdout
+def test_check_exits_0_for_a_clean_note(shared_dir: Path) -> None:
+    result = runner.invoke(app, ["notes", "check", str(_samples(shared_dir) / "dip-1.0.2.0-patch.md")])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("dip-1.0.2.0-patch.md: ok")
 
 
 def test_check_exits_2_when_a_note_cannot_be_read_but_reports_the_others(tmp_path: Path) -> None:
@@ -158,5 +158,104 @@ def test_check_exits_2_when_a_note_cannot_be_read_but_reports_the_others(tmp_pat
         app, ["notes", "check", str(FIXTURES / "bold-keys.md"), str(tmp_path / "missing.md")]
     )
     assert result.exit_code == 2
-    assert result.stdout.startswith("bold-keys.md: ok")
+    assert result.stdout.startswith("bold-keys.md: ")
     assert "missing.md" in result.stderr
+
+
+# --- reports for CI ----------------------------------------------------------------------------------------
+
+# GitLab's Code Quality report format: an array of issues with exactly these fields and severities
+# (docs.gitlab.com/ci/testing/code_quality/, "Code Quality report format").
+CODE_QUALITY_FIELDS = {"description", "check_name", "fingerprint", "severity", "location"}
+CODE_QUALITY_SEVERITIES = {"info", "minor", "major", "critical", "blocker"}
+
+
+def _valid_code_quality(report: object) -> list[dict[str, object]]:
+    assert isinstance(report, list)
+    fingerprints = set()
+    for issue in report:
+        assert isinstance(issue, dict) and set(issue) == CODE_QUALITY_FIELDS, issue
+        assert isinstance(issue["description"], str) and issue["description"]
+        assert isinstance(issue["check_name"], str) and issue["check_name"]
+        assert isinstance(issue["fingerprint"], str) and issue["fingerprint"]
+        assert issue["severity"] in CODE_QUALITY_SEVERITIES
+        location = issue["location"]
+        assert isinstance(location, dict) and set(location) == {"path", "lines"}
+        assert isinstance(location["path"], str)
+        assert set(location["lines"]) == {"begin"} and isinstance(location["lines"]["begin"], int)
+        assert location["lines"]["begin"] >= 1
+        fingerprints.add(issue["fingerprint"])
+    assert len(fingerprints) == len(report), "fingerprints must be unique"
+    return report  # type: ignore[return-value]
+
+
+def test_check_writes_gitlab_code_quality_with_each_finding_and_its_line(tmp_path: Path) -> None:
+    note = FIXTURES / "ambiguous-and-unknown-headings.md"
+    report = tmp_path / "gl-code-quality-report.json"
+    result = runner.invoke(
+        app, ["notes", "check", str(note), "--format", "codequality", "--output", str(report)]
+    )
+    assert result.exit_code == 1, result.output
+    issues = _valid_code_quality(json.loads(report.read_text(encoding="utf-8")))
+    unclassified = [i for i in issues if i["check_name"] == "release-note/defect-unclassified"]
+    assert [i["location"]["lines"]["begin"] for i in unclassified] == [23, 26, 29]  # type: ignore[index]
+    assert {i["severity"] for i in unclassified} == {"major"}
+    assert {i["location"]["path"] for i in issues} == {note.as_posix()}  # type: ignore[index]
+
+
+def test_code_quality_reports_missing_items_on_line_1_and_nothing_for_a_clean_note(
+    shared_dir: Path, tmp_path: Path
+) -> None:
+    sparse = tmp_path / "RELEASE_NOTE.md"
+    sparse.write_text("# DIP 1.0.3.0\n\nFixes: AB#48211\n", encoding="utf-8")
+    result = runner.invoke(app, ["notes", "check", str(sparse), "--format", "codequality"])
+    assert result.exit_code == 1
+    issues = _valid_code_quality(json.loads(result.stdout))
+    missing = [i for i in issues if i["check_name"] == "release-note/missing-item"]
+    assert len(missing) == 14 and {i["location"]["lines"]["begin"] for i in missing} == {1}  # type: ignore[index]
+
+    clean = runner.invoke(
+        app, ["notes", "check", str(_samples(shared_dir) / "dip-1.0.2.0-patch.md"), "--format", "codequality"]
+    )
+    assert clean.exit_code == 0
+    assert json.loads(clean.stdout) == []
+
+
+def test_check_writes_junit_with_a_failure_per_missing_item_and_finding(tmp_path: Path) -> None:
+    sparse = tmp_path / "note.md"
+    sparse.write_text("# DIP 1.0.3.0 for SIT\n\n## Defects fixed\n- 48211\n", encoding="utf-8")
+    result = runner.invoke(app, ["notes", "check", str(sparse), "--format", "junit"])
+    assert result.exit_code == 1
+    root = ElementTree.fromstring(result.stdout)
+    (suite,) = root.findall("testsuite")
+    cases = suite.findall("testcase")
+    failed = [case for case in cases if case.find("failure") is not None]
+    assert int(suite.get("tests", "0")) == len(cases) and int(suite.get("failures", "0")) == len(failed)
+    names = {case.get("name") for case in failed}
+    assert "item: programme" in names and "item: defects_fixed" not in names
+    assert "defect-incomplete at line 4" in names
+
+
+def test_explain_shows_each_line_with_how_it_was_read() -> None:
+    result = runner.invoke(app, ["notes", "explain", str(FIXTURES / "word-export-numbered-bold-sections.md")])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "41 | **5. Known Issues / Outstanding Defects**" in out
+    assert "bold line as a heading: Outstanding defects; defects here are outstanding" in out
+    assert "defect 49702: outstanding, 3 - Medium" in out
+    assert "defect 49833: fixed, 1 - Critical" in out
+    assert "Summary: " in out
+
+
+def test_explain_shows_why_a_defect_is_unclassified() -> None:
+    result = runner.invoke(app, ["notes", "explain", str(FIXTURES / "ambiguous-and-unknown-headings.md")])
+    assert result.exit_code == 0
+    assert (
+        "defect 51215: unclassified (never moved), under Fixes planned for the next release" in result.stdout
+    )
+    assert "finding [warning] defect 51215 is listed under" in result.stdout
+
+
+def test_explain_exits_2_when_the_note_cannot_be_read(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["notes", "explain", str(tmp_path / "absent.md")])
+    assert result.exit_code == 2
