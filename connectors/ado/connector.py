@@ -13,7 +13,7 @@ from bridge.domain.actions import Action, MoveDefect
 from bridge.domain.events import DomainEvent, RecordRef, Source
 from bridge.errors import PermanentError
 from connectors.ado import webhooks, wire
-from connectors.ado.client import AdoClient
+from connectors.ado.client import MAX_BATCH, AdoClient
 from connectors.ado.poller import DEFAULT_OVERLAP, AdoPoller
 from connectors.ado.webhooks import HookAuth
 from connectors.ado.writer import AdoWriter
@@ -78,9 +78,14 @@ class AdoConnector:
             overlap=overlap,
             page_size=page_size,
         )
-        self.writer = AdoWriter(self.client, retry=retry, clock=clock)
+        self.writer = AdoWriter(self.client, retry=retry, clock=clock, parallel=settings.parallel_requests)
         password = settings.webhook_password.get_secret_value() if settings.webhook_password else None
         self._hook_auth = HookAuth(password, settings.webhook_user, settings.webhook_header)
+
+    @property
+    def actions_per_apply(self) -> int:
+        """How many actions one apply() takes: a full batch for each request the writer sends at once."""
+        return MAX_BATCH * self.writer.parallel
 
     def __repr__(self) -> str:
         return f"AdoConnector(org_url={self.client.org_url!r}, project={self.client.project!r})"
