@@ -18,6 +18,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any, TypeVar
 
+from bridge.config import AdoSettings
 from bridge.connector import ActionOutcome, OutcomeStatus
 from bridge.domain.actions import Hyperlink, MoveDefect
 from bridge.domain.events import DefectMoved, DefectUpdated
@@ -28,8 +29,8 @@ from connectors.outcomes import RetryPolicy
 
 log = logging.getLogger(__name__)
 
-# Batches in flight at once when the settings do not say (AdoSettings.parallel_requests).
-DEFAULT_PARALLEL = 4
+# Batches in flight at once unless told otherwise: the settings' default.
+DEFAULT_PARALLEL: int = AdoSettings.model_fields["parallel_requests"].default
 
 T = TypeVar("T")
 
