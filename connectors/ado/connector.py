@@ -24,6 +24,10 @@ log = logging.getLogger(__name__)
 DEFAULT_MAX_WEBHOOK_BYTES: int = ServiceSettings.model_fields["max_webhook_bytes"].default
 
 
+# Rounds of parallel batches one apply() is given (see actions_per_apply).
+APPLY_ROUNDS = 2
+
+
 def _utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -84,8 +88,10 @@ class AdoConnector:
 
     @property
     def actions_per_apply(self) -> int:
-        """How many actions one apply() takes: a full batch for each request the writer sends at once."""
-        return MAX_BATCH * self.writer.parallel
+        """How many actions one apply() takes: two rounds of full batches on every request the writer
+        sends at once, so the dispatcher's bookkeeping between applies is paid once per that many moves
+        while a claim still ends well inside its lease."""
+        return MAX_BATCH * self.writer.parallel * APPLY_ROUNDS
 
     def __repr__(self) -> str:
         return f"AdoConnector(org_url={self.client.org_url!r}, project={self.client.project!r})"

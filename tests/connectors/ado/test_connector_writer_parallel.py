@@ -112,7 +112,7 @@ def test_the_pool_bound_holds_and_is_used(ado: Any, connect: Any, parallel: int)
     assert {o.status for o in outcomes} == {OutcomeStatus.DONE}
     assert requests_made(ado.url) == {BATCH_READ: 5, BATCH_WRITE: 5}
     assert ado.sim.stats.snapshot()["peak_in_flight"] == parallel
-    assert connector.actions_per_apply == 200 * parallel
+    assert connector.actions_per_apply == 2 * 200 * parallel
 
 
 def test_outcomes_are_exact_when_batches_finish_in_any_order(ado: Any, connect: Any) -> None:
