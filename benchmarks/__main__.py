@@ -20,8 +20,9 @@ def main(argv: list[str]) -> int:
         module = importlib.import_module(f"benchmarks.{name}")
         print(f"== {name[len('bench_') :]}: {(module.__doc__ or '').strip()}", flush=True)
         result = module.run()
+        width = max([32, *(len(key) for key in result)])
         for key, value in result.items():
-            print(f"   {key:32} {value}", flush=True)
+            print(f"   {key:{width}} {value}", flush=True)
         figures.update(result)
     print(json.dumps(figures, sort_keys=False))
     return 0

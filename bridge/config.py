@@ -116,6 +116,12 @@ class AdoSettings(Section):
         default=None, description="Name of a custom header the service hook sends with webhook_password."
     )
     poll_interval_s: float = Field(default=120, gt=0)
+    parallel_requests: int = Field(
+        default=4,
+        ge=1,
+        le=16,
+        description="Batch reads and `$batch` writes of 200 defects the bridge sends at once.",
+    )
 
 
 class DatabaseSettings(Section):

@@ -120,23 +120,40 @@ class FaultPlan:
 
 
 class Stats:
-    """Requests served, keyed by `METHOD /route/template`."""
+    """Requests served, keyed by `METHOD /route/template`, and the most that were in flight at once."""
 
     def __init__(self) -> None:
         self.counter: Counter[str] = Counter()
         self.lock = threading.Lock()
+        self.in_flight = 0
+        self.peak_in_flight = 0
 
     def count(self, key: str) -> None:
         with self.lock:
             self.counter[key] += 1
 
+    def begin(self) -> None:
+        """A request starts (before its injected latency): counted in flight until end()."""
+        with self.lock:
+            self.in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+
+    def end(self) -> None:
+        with self.lock:
+            self.in_flight -= 1
+
     def snapshot(self) -> dict[str, Any]:
         with self.lock:
-            return {"total": sum(self.counter.values()), "requests": dict(sorted(self.counter.items()))}
+            return {
+                "total": sum(self.counter.values()),
+                "requests": dict(sorted(self.counter.items())),
+                "peak_in_flight": self.peak_in_flight,
+            }
 
     def reset(self) -> None:
         with self.lock:
             self.counter.clear()
+            self.peak_in_flight = self.in_flight
 
 
 # --- the middleware -----------------------------------------------------------------------------
@@ -187,18 +204,22 @@ class SimulatorMiddleware:
             await self.app(scope, receive, send)
             return
         self.stats.count(f"{scope['method']} {self.template(self.routes, scope)}")
-        delay = self.plan.delay_s()
-        if delay:
-            await asyncio.sleep(delay)
-        fault = self.plan.request_fault()
-        if fault == "429":
-            await self.replies.rate_limited(self.plan.faults.retry_after_s)(scope, receive, send)
-        elif fault in {"500", "503"}:
-            await self.replies.server_error(int(fault))(scope, receive, send)
-        elif fault == "drop":
-            await _break_connection(send)
-        else:
-            await self.app(scope, receive, send)
+        self.stats.begin()
+        try:
+            delay = self.plan.delay_s()
+            if delay:
+                await asyncio.sleep(delay)
+            fault = self.plan.request_fault()
+            if fault == "429":
+                await self.replies.rate_limited(self.plan.faults.retry_after_s)(scope, receive, send)
+            elif fault in {"500", "503"}:
+                await self.replies.server_error(int(fault))(scope, receive, send)
+            elif fault == "drop":
+                await _break_connection(send)
+            else:
+                await self.app(scope, receive, send)
+        finally:
+            self.stats.end()
 
 
 async def _break_connection(send: Send) -> None:

@@ -99,6 +99,8 @@ SNAPSHOT_EVERY = 10_000
 # Small enough that a webhook waiting for SQLite's write lock waits milliseconds, not a second.
 WRITES_PER_TRANSACTION = 50
 SQLITE_INBOX_BATCH = 100
+# Due actions claimed per dispatch when the connector does not say how many it takes at once.
+DISPATCH_BATCH = 200
 
 
 @dataclass(frozen=True)
@@ -589,11 +591,16 @@ class Processor:
 
     # --- dispatch --------------------------------------------------------------------------------
 
-    def dispatch(self, target: Source, limit: int = 200) -> int:
-        """Carry out due actions for one system; record each outcome and feed results back."""
+    def dispatch(self, target: Source, limit: int | None = None) -> int:
+        """Carry out due actions for one system; record each outcome and feed results back.
+
+        Without a limit, as many as the connector takes in one apply (`actions_per_apply`, else 200).
+        """
         connector = self.connectors.get(target)
         if connector is None:
             return 0
+        if limit is None:
+            limit = int(getattr(connector, "actions_per_apply", DISPATCH_BATCH))
         now = self.clock()
         with self.store.transaction() as tx:
             rows = tx.claim_due(target, limit, self.worker, now=now, lease=self.lease)

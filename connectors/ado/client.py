@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import requests
 from azure.devops.v7_1.work_item_tracking import WorkItemTrackingClient
-from azure.devops.v7_1.work_item_tracking.models import TeamContext, Wiql, WorkItemBatchGetRequest
+from azure.devops.v7_1.work_item_tracking.models import TeamContext, Wiql
 from msrest.authentication import BasicAuthentication
+from requests.adapters import HTTPAdapter
 
 from bridge.config import AdoSettings
 from bridge.errors import PermanentError
@@ -26,6 +29,9 @@ T = TypeVar("T")
 # Work items per workitemsbatch read and per `$batch` write: ADO's documented maximum for both
 # (api-contracts.md 2.3 "Maximum 200", 2.8).
 MAX_BATCH = 200
+
+# The most requests the writer may have in flight at once (AdoSettings.parallel_requests' bound).
+MAX_PARALLEL = 16
 
 
 @dataclass(frozen=True)
@@ -46,7 +52,8 @@ class BatchReply:
 
 
 class AdoClient:
-    """One organisation and project, through the SDK (reads) and plain requests (`$batch`)."""
+    """One organisation and project, through the SDK (queries, single reads) and plain requests (the batch
+    read and `$batch`), safe to call from several threads."""
 
     def __init__(self, settings: AdoSettings, *, timeout_s: float = 30.0) -> None:
         if settings.organization_url is None or not settings.project or settings.pat is None:
@@ -58,6 +65,8 @@ class AdoClient:
         self._responses = ResponseLog()
         self._wit: Any = None
         self._session: requests.Session | None = None
+        # The writer calls from several threads at once; the SDK client and the session are built once.
+        self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"AdoClient(org_url={self.org_url!r}, project={self.project!r})"
@@ -67,6 +76,10 @@ class AdoClient:
         return [self._pat.get_secret_value()]
 
     def _client(self) -> Any:
+        with self._lock:
+            return self._sdk_client()
+
+    def _sdk_client(self) -> Any:
         if self._wit is None:
             # The client is built directly at the organisation URL rather than through
             # Connection.get_client(): for dev.azure.com organisations (and on-premises servers) the
@@ -118,21 +131,26 @@ class AdoClient:
         """Work items by id (at most 200), missing ones left out (errorPolicy=omit).
 
         `fields` and `$expand=relations` cannot be combined (ADO refuses it, api-contracts.md 2.3): a read
-        with relations returns every field.
+        with relations returns every field. This is the SDK's `get_work_items_batch` request sent as plain
+        JSON: the SDK turns each of the 200 items into msrest models (which wire.sdk_item then turns back
+        into mappings), and that took most of a 200-item read's time on the client.
         """
         if len(ids) > MAX_BATCH:
             raise ValueError(f"at most {MAX_BATCH} ids per read")
-        request = WorkItemBatchGetRequest(
-            ids=list(ids),
-            fields=None if relations else list(fields or wire.DEFECT_FIELDS),
-            expand="relations" if relations else None,
-            as_of=as_of,
-            error_policy="omit",
-        )
+        body: dict[str, Any] = {"ids": list(ids), "errorPolicy": "omit"}
+        if relations:
+            body["$expand"] = "relations"
+        else:
+            body["fields"] = list(fields or wire.DEFECT_FIELDS)
+        if as_of is not None:
+            body["asOf"] = wire.format_instant(as_of)
+        url = f"{self.org_url}/{quote(self.project, safe='')}/_apis/wit/workItemsBatch"
 
         def run() -> list[dict[str, Any]]:
-            found = self._client().get_work_items_batch(request, project=self.project)
-            return [wire.sdk_item(item) for item in found or () if item is not None]
+            values = self._post_json("POST", url, body, "workitemsbatch").get("value")
+            if not isinstance(values, list):
+                raise PermanentError("ADO workitemsbatch answered an unexpected body")
+            return [item for item in values if isinstance(item, dict)]
 
         return self._guarded(run)
 
@@ -178,37 +196,52 @@ class AdoClient:
             raise ValueError(f"at most {MAX_BATCH} requests per $batch")
 
         def run() -> list[BatchReply]:
-            reply = self._http().patch(
-                f"{self.org_url}/_apis/wit/$batch",
-                params={"api-version": "7.1"},
-                json=list(requests_),
-                headers={"Accept": "application/json"},
-                timeout=self._timeout_s,
-            )
-            if not 200 <= reply.status_code < 300:
-                message = errors.ado_message(reply.text, reply.reason or "no message")
-                raise errors.for_status(reply.status_code, message, reply.headers)
-            try:
-                body = reply.json()
-            except ValueError:
-                # e.g. a sign-in page answered with 203 instead of a 401 (see _http).
-                raise PermanentError(f"ADO $batch answered HTTP {reply.status_code} without JSON") from None
-            values = body.get("value") if isinstance(body, dict) else None
+            url = f"{self.org_url}/_apis/wit/$batch"
+            values = self._post_json("PATCH", url, list(requests_), "$batch").get("value")
             if not isinstance(values, list) or len(values) != len(requests_):
                 raise PermanentError("ADO $batch answered an unexpected body")
             return [_batch_reply(v) for v in values]
 
         return self._guarded(run)
 
+    def _post_json(self, method: str, url: str, body: object, what: str) -> dict[str, Any]:
+        """Send a JSON body (api-version 7.1) and return the JSON object ADO answers; an error status
+        raises the bridge's error for it."""
+        reply = self._http().request(
+            method,
+            url,
+            params={"api-version": "7.1"},
+            json=body,
+            headers={"Accept": "application/json"},
+            timeout=self._timeout_s,
+        )
+        if not 200 <= reply.status_code < 300:
+            message = errors.ado_message(reply.text, reply.reason or "no message")
+            raise errors.for_status(reply.status_code, message, reply.headers)
+        try:
+            value = reply.json()
+        except ValueError:
+            # e.g. a sign-in page answered with 203 instead of a 401 (see _http).
+            raise PermanentError(f"ADO {what} answered HTTP {reply.status_code} without JSON") from None
+        if not isinstance(value, dict):
+            raise PermanentError(f"ADO {what} answered an unexpected body")
+        return value
+
     def _http(self) -> requests.Session:
-        if self._session is None:
+        with self._lock:
+            if self._session is not None:
+                return self._session
             session = requests.Session()
+            # Room for every request the writer sends at once (a pool that is too small opens and drops
+            # extra connections).
+            session.mount("https://", HTTPAdapter(pool_maxsize=MAX_PARALLEL))
+            session.mount("http://", HTTPAdapter(pool_maxsize=MAX_PARALLEL))
             session.auth = ("", self._pat.get_secret_value())
             # As the SDK does (api-contracts.md 2.2): without it, ADO may answer a bad credential with a
             # sign-in redirect or a 203 page instead of a 401.
             session.headers.update({"X-TFS-FedAuthRedirect": "Suppress", "X-VSS-ForceMsaPassThrough": "true"})
             self._session = session
-        return self._session
+            return session
 
 
 def _batch_reply(value: object) -> BatchReply:

@@ -13,7 +13,7 @@ from bridge.domain.actions import Action, MoveDefect
 from bridge.domain.events import DomainEvent, RecordRef, Source
 from bridge.errors import PermanentError
 from connectors.ado import webhooks, wire
-from connectors.ado.client import AdoClient
+from connectors.ado.client import MAX_BATCH, AdoClient
 from connectors.ado.poller import DEFAULT_OVERLAP, AdoPoller
 from connectors.ado.webhooks import HookAuth
 from connectors.ado.writer import AdoWriter
@@ -22,6 +22,10 @@ from connectors.outcomes import RetryPolicy
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_WEBHOOK_BYTES: int = ServiceSettings.model_fields["max_webhook_bytes"].default
+
+
+# Rounds of parallel batches one apply() is given (see actions_per_apply).
+APPLY_ROUNDS = 2
 
 
 def _utc_now() -> datetime:
@@ -78,9 +82,16 @@ class AdoConnector:
             overlap=overlap,
             page_size=page_size,
         )
-        self.writer = AdoWriter(self.client, retry=retry, clock=clock)
+        self.writer = AdoWriter(self.client, retry=retry, clock=clock, parallel=settings.parallel_requests)
         password = settings.webhook_password.get_secret_value() if settings.webhook_password else None
         self._hook_auth = HookAuth(password, settings.webhook_user, settings.webhook_header)
+
+    @property
+    def actions_per_apply(self) -> int:
+        """How many actions one apply() takes: two rounds of full batches on every request the writer
+        sends at once, so the dispatcher's bookkeeping between applies is paid once per that many moves
+        while a claim still ends well inside its lease."""
+        return MAX_BATCH * self.writer.parallel * APPLY_ROUNDS
 
     def __repr__(self) -> str:
         return f"AdoConnector(org_url={self.client.org_url!r}, project={self.client.project!r})"

@@ -50,6 +50,11 @@ def format_date(moment: datetime) -> str:
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 
+def format_instant(moment: datetime) -> str:
+    """A REST date-time (a body's `asOf`) in UTC with microseconds, as the SDK's serializer writes it."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 def identity_text(value: object) -> str | None:
     """A person as ADO writes them in text: REST 7.1 IdentityRef objects and hook strings alike.
 

@@ -1,4 +1,5 @@
-"""Defect moves: read the targets, skip what is already true, then one `$batch` call per 200 updates."""
+"""Defect moves: read the targets, skip what is already true, then one `$batch` call per 200 updates,
+several groups of 200 at once."""
 
 # Each update's JSON Patch tests /rev, so ADO refuses it (412) when a person changed the defect after the
 # engine decided; the writer then re-reads it and hands it back (CONFLICT with the fresh record). The
@@ -11,11 +12,13 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from typing import Any, TypeVar
 
+from bridge.config import AdoSettings
 from bridge.connector import ActionOutcome, OutcomeStatus
 from bridge.domain.actions import Hyperlink, MoveDefect
 from bridge.domain.events import DefectMoved, DefectUpdated
@@ -25,6 +28,9 @@ from connectors.ado.client import MAX_BATCH, AdoClient, BatchReply
 from connectors.outcomes import RetryPolicy
 
 log = logging.getLogger(__name__)
+
+# Batches in flight at once unless told otherwise: the settings' default.
+DEFAULT_PARALLEL: int = AdoSettings.model_fields["parallel_requests"].default
 
 T = TypeVar("T")
 
@@ -41,6 +47,25 @@ class PlannedMove:
 def chunks(values: Sequence[T], size: int = MAX_BATCH) -> Iterator[Sequence[T]]:
     for start in range(0, len(values), size):
         yield values[start : start + size]
+
+
+def defect_groups(moves: Sequence[MoveDefect], size: int = MAX_BATCH) -> list[list[MoveDefect]]:
+    """The moves in groups naming at most `size` defects each, every move of a defect in one group, in
+    the order given."""
+    groups: list[list[MoveDefect]] = []
+    group_of: dict[int, int] = {}
+    counts: list[int] = []
+    for move in moves:
+        index = group_of.get(move.defect_id)
+        if index is None:
+            if not groups or counts[-1] == size:
+                groups.append([])
+                counts.append(0)
+            index = len(groups) - 1
+            group_of[move.defect_id] = index
+            counts[index] += 1
+        groups[index].append(move)
+    return groups
 
 
 def missing_links(move: MoveDefect, present: Sequence[str]) -> tuple[Hyperlink, ...]:
@@ -82,15 +107,44 @@ def outcome_for_error(key: str, error: BridgeError) -> ActionOutcome:
 
 
 class AdoWriter:
-    """Carries out MoveDefect actions, many at once."""
+    """Carries out MoveDefect actions, many at once: up to `parallel` batches in flight together."""
 
-    def __init__(self, client: AdoClient, *, retry: RetryPolicy, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        client: AdoClient,
+        *,
+        retry: RetryPolicy,
+        clock: Callable[[], datetime],
+        parallel: int = DEFAULT_PARALLEL,
+    ) -> None:
+        if parallel < 1:
+            raise ValueError("parallel must be at least 1")
         self.client = client
         self.retry = retry
         self.clock = clock
+        self.parallel = parallel
 
     def move(self, moves: Sequence[MoveDefect]) -> dict[str, ActionOutcome]:
-        """Outcomes by action key."""
+        """Outcomes by action key.
+
+        The moves are split into groups of at most 200 defects; each group is read, decided, written and
+        its conflicts re-read on its own, and up to `parallel` groups run at once (ADO takes concurrent
+        batches; each reply is matched to its own group, so the order they come back in is irrelevant).
+        Every move for one defect is in the same group, so they are written in order in one `$batch`.
+        """
+        groups = defect_groups(moves)
+        if self.parallel == 1 or len(groups) <= 1:
+            results = [self._move_group(group) for group in groups]
+        else:
+            workers = min(self.parallel, len(groups))
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ado-writer") as pool:
+                results = list(pool.map(self._move_group, groups))
+        outcomes: dict[str, ActionOutcome] = {}
+        for result in results:
+            outcomes.update(result)
+        return outcomes
+
+    def _move_group(self, moves: Sequence[MoveDefect]) -> dict[str, ActionOutcome]:
         outcomes: dict[str, ActionOutcome] = {}
         current = self._read(moves, outcomes)
         planned: list[PlannedMove] = []
@@ -112,20 +166,16 @@ class AdoWriter:
     def _read(
         self, moves: Sequence[MoveDefect], outcomes: dict[str, ActionOutcome]
     ) -> dict[int, Mapping[str, Any]]:
-        """The targets with their relations, read 200 at a time; a failed read decides its moves."""
-        found: dict[int, Mapping[str, Any]] = {}
+        """The targets with their relations (one read: a group names at most 200); a failed read decides
+        its moves."""
         unique = list(dict.fromkeys(m.defect_id for m in moves))
-        for chunk in chunks(unique):
-            try:
-                items = self.retry.call(partial(self.client.read_batch, chunk, relations=True))
-            except BridgeError as error:
-                wanted = set(chunk)
-                for move in moves:
-                    if move.defect_id in wanted:
-                        outcomes[move.key] = outcome_for_error(move.key, error)
-                continue
-            found.update({int(item["id"]): item for item in items})
-        return found
+        try:
+            items = self.retry.call(partial(self.client.read_batch, unique, relations=True))
+        except BridgeError as error:
+            for move in moves:
+                outcomes[move.key] = outcome_for_error(move.key, error)
+            return {}
+        return {int(item["id"]): item for item in items}
 
     def _decide(self, move: MoveDefect, item: Mapping[str, Any] | None) -> ActionOutcome | PlannedMove:
         if item is None:

@@ -7,6 +7,7 @@ import json
 import socket
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -61,9 +62,22 @@ def test_requests_are_counted_by_route_template_and_controls_are_not(server: Any
         assert requests.get(f"{running.url}/items/{n}").json() == {"id": str(n)}
     requests.get(f"{running.url}/nowhere")
     stats = requests.get(f"{running.url}/_sim/stats").json()
-    assert stats == {"total": 4, "requests": {"GET /items/{id}": 3, "GET /nowhere": 1}}
+    assert stats == {"total": 4, "requests": {"GET /items/{id}": 3, "GET /nowhere": 1}, "peak_in_flight": 1}
     requests.post(f"{running.url}/_sim/stats/reset")
-    assert requests.get(f"{running.url}/_sim/stats").json() == {"total": 0, "requests": {}}
+    reset = requests.get(f"{running.url}/_sim/stats").json()
+    assert reset == {"total": 0, "requests": {}, "peak_in_flight": 0}
+
+
+def test_the_most_requests_in_flight_at_once_are_counted(server: Any) -> None:
+    running, stats, plan = server
+    plan.configure({"latency_ms": 300})
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        list(pool.map(lambda n: requests.get(f"{running.url}/items/{n}", timeout=5), range(3)))
+    assert stats.snapshot()["peak_in_flight"] == 3
+    requests.get(f"{running.url}/items/9", timeout=5)
+    stats.reset()
+    requests.get(f"{running.url}/items/9", timeout=5)
+    assert stats.snapshot()["peak_in_flight"] == 1, "a reset starts the peak again"
 
 
 def test_faults_are_set_at_run_time_and_fire_with_the_system_reply(server: Any) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from collections.abc import Mapping
@@ -25,8 +26,7 @@ def split(person: str) -> tuple[str, str]:
 def identity_ref(person: str, base: str) -> dict[str, Any]:
     """The IdentityRef REST 7.1 returns for identity fields (System.ChangedBy, System.AssignedTo, …)."""
     display, unique = split(person)
-    ident = str(uuid.uuid5(_NAMESPACE, unique.lower()))
-    descriptor = f"aad.{ident.replace('-', '')[:32]}"
+    ident, descriptor = _ids(unique.lower())
     avatar = f"{base}/_apis/GraphProfile/MemberAvatars/{descriptor}"
     return {
         "displayName": display,
@@ -37,6 +37,14 @@ def identity_ref(person: str, base: str) -> dict[str, Any]:
         "imageUrl": avatar,
         "descriptor": descriptor,
     }
+
+
+@functools.lru_cache(maxsize=1024)
+def _ids(unique: str) -> tuple[str, str]:
+    """A person's identity id (stable per unique name) and descriptor; cached, as every work item a
+    batch read renders names the same few people."""
+    ident = str(uuid.uuid5(_NAMESPACE, unique))
+    return ident, f"aad.{ident.replace('-', '')[:32]}"
 
 
 def person(who: str) -> dict[str, str]:

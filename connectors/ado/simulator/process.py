@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Literal
 
@@ -75,10 +76,25 @@ class WorkItemTypeDefinition(_Frozen):
 
     def state(self, name: str) -> StateDefinition | None:
         """The state of that name, compared without case as ADO does."""
-        return next((s for s in self.states if s.name.lower() == name.lower()), None)
+        return self._states_by_name.get(name.lower())
 
     def field(self, reference_name: str) -> TypeField | None:
-        return next((f for f in self.fields if f.reference_name.lower() == reference_name.lower()), None)
+        return self._fields_by_name.get(reference_name.lower())
+
+    # Looked up for every field of every item a batch touches: indexes instead of scans.
+    @functools.cached_property
+    def _states_by_name(self) -> dict[str, StateDefinition]:
+        found: dict[str, StateDefinition] = {}
+        for state in self.states:
+            found.setdefault(state.name.lower(), state)
+        return found
+
+    @functools.cached_property
+    def _fields_by_name(self) -> dict[str, TypeField]:
+        found: dict[str, TypeField] = {}
+        for field in self.fields:
+            found.setdefault(field.reference_name.lower(), field)
+        return found
 
 
 class ProcessModel(_Frozen):
@@ -107,8 +123,16 @@ class ProcessModel(_Frozen):
 
     def field(self, name: str) -> FieldDefinition | None:
         """The field of that reference name or friendly name, without case (ADO accepts both)."""
-        wanted = name.lower()
-        return next((f for f in self.fields if wanted in {f.reference_name.lower(), f.name.lower()}), None)
+        return self._fields_by_name.get(name.lower())
+
+    @functools.cached_property
+    def _fields_by_name(self) -> dict[str, FieldDefinition]:
+        # The first field that has the name as its reference name or friendly name, as a scan finds.
+        found: dict[str, FieldDefinition] = {}
+        for field in self.fields:
+            found.setdefault(field.reference_name.lower(), field)
+            found.setdefault(field.name.lower(), field)
+        return found
 
 
 def load_process(directory: Path | None = None) -> ProcessModel:

@@ -370,9 +370,13 @@ class AdoStore:
             return copy.deepcopy(self.comments.get(item_id, []))
 
     def rows(self) -> list[dict[str, Any]]:
-        """The latest fields of every work item, for queries."""
+        """The latest fields of every work item, for queries (which only read them).
+
+        Each mapping is a copy; the values are shared, as a commit replaces a revision's values and
+        never changes them in place.
+        """
         with self.lock:
-            return [copy.deepcopy(item["revisions"][-1]["fields"]) for item in self.items.values()]
+            return [dict(item["revisions"][-1]["fields"]) for item in self.items.values()]
 
     def ids(self) -> list[int]:
         with self.lock:

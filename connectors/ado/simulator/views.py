@@ -37,7 +37,11 @@ def work_item(
     as_revision: bool = False,
 ) -> dict[str, Any]:
     """A WorkItem: id, rev, fields, relations when expanded, _links, url."""
-    values = {k: identity.expand(copy.deepcopy(v), store.org_url) for k, v in revision["fields"].items()}
+    # Field values are mostly strings and numbers: only containers need a copy.
+    values = {
+        k: identity.expand(copy.deepcopy(v) if isinstance(v, dict | list) else v, store.org_url)
+        for k, v in revision["fields"].items()
+    }
     if fields:
         wanted = {_reference(store.process, f).lower() for f in fields}
         values = {k: v for k, v in values.items() if k.lower() in wanted}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Union
 
@@ -284,9 +284,7 @@ def check_fields(query: Query, ctx: Context) -> Query:
 
 def run(query: Query, rows: Iterable[Mapping[str, object]], ctx: Context) -> list[int]:
     """The ids of the rows (work item fields) that match, in the query's order (else by id)."""
-    # Each condition's field type and values are worked out once per query, not once per row: a
-    # poller's query can hold hundreds of exclusions.
-    compiled: dict[int, tuple[str, list[Any]]] = {}
+    compiled = _Compiled()
     matched = [row for row in rows if query.where is None or _holds(query.where, row, ctx, compiled)]
     matched.sort(key=lambda row: int(str(row["System.Id"])))
     for name, descending in reversed(query.order):
@@ -298,38 +296,78 @@ def run(query: Query, rows: Iterable[Mapping[str, object]], ctx: Context) -> lis
     return [int(str(row["System.Id"])) for row in matched]
 
 
+@dataclass
+class _Known:
+    """A condition's field type and values, resolved once per query; the values' sort keys are worked
+    out at their first comparison (so a value that cannot be compared fails only when compared)."""
+
+    kind: str
+    wanted: list[Any]
+    keys: dict[int, Any] = field(default_factory=dict)
+
+    def key(self, index: int) -> Any:
+        if index not in self.keys:
+            self.keys[index] = _sort_key(self.wanted[index], self.kind)
+        return self.keys[index]
+
+
+@dataclass
+class _Compiled:
+    """What one query works out once, not once per row: a poller's query can hold hundreds of
+    exclusions, ANDed into one long chain."""
+
+    conditions: dict[int, _Known] = field(default_factory=dict)
+    operands: dict[int, list[Expr]] = field(default_factory=dict)
+
+
 def _by(name: str, kind: str) -> Callable[[Mapping[str, object]], Any]:
     return lambda row: _sort_key(row[name], kind)
 
 
-def _holds(
-    expr: Expr, row: Mapping[str, object], ctx: Context, compiled: dict[int, tuple[str, list[Any]]]
-) -> bool:
+def _operands(expr: BoolOp) -> list[Expr]:
+    """The operands of a chain of one operator (`a AND b AND c`), left to right, without recursion."""
+    out: list[Expr] = []
+    stack: list[Expr] = [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, BoolOp) and node.op == expr.op:
+            stack.append(node.right)
+            stack.append(node.left)
+        else:
+            out.append(node)
+    return out
+
+
+def _holds(expr: Expr, row: Mapping[str, object], ctx: Context, compiled: _Compiled) -> bool:
     if isinstance(expr, BoolOp):
+        parts = compiled.operands.get(id(expr))
+        if parts is None:
+            parts = compiled.operands[id(expr)] = _operands(expr)
+        # Left to right with short-circuit, as the nested form evaluates.
         if expr.op == "and":
-            return _holds(expr.left, row, ctx, compiled) and _holds(expr.right, row, ctx, compiled)
-        return _holds(expr.left, row, ctx, compiled) or _holds(expr.right, row, ctx, compiled)
+            return all(_holds(part, row, ctx, compiled) for part in parts)
+        return any(_holds(part, row, ctx, compiled) for part in parts)
     if isinstance(expr, Not):
         return not _holds(expr.inner, row, ctx, compiled)
-    known = compiled.get(id(expr))
+    known = compiled.conditions.get(id(expr))
     if known is None:
         kind = ctx.field_type(expr.field) or "string"
-        known = compiled[id(expr)] = (kind, [_resolve(v, kind, ctx) for v in expr.values])
+        known = compiled.conditions[id(expr)] = _Known(kind, [_resolve(v, kind, ctx) for v in expr.values])
     return _compare(expr, row.get(expr.field), ctx, known)
 
 
-def _compare(cond: Condition, actual: object, ctx: Context, known: tuple[str, list[Any]]) -> bool:
-    kind, wanted = known
+def _compare(cond: Condition, actual: object, ctx: Context, known: _Known) -> bool:
+    kind, wanted = known.kind, known.wanted
     have = _normalise(actual, kind, ctx)
     op = cond.op
     if op in {"in", "not in"}:
-        found = any(_equal(have, w, kind) for w in wanted)
+        found = any(_equal(have, known, i) for i in range(len(wanted)))
         return found if op == "in" else not found
     target = wanted[0]
     if op == "=":
-        return _equal(have, target, kind)
+        return _equal(have, known, 0)
     if op == "<>":
-        return not _equal(have, target, kind)
+        return not _equal(have, known, 0)
     if op in {"contains", "not contains"}:
         inside = str(target).lower() in str(have or "").lower()
         return inside if op == "contains" else not inside
@@ -339,7 +377,7 @@ def _compare(cond: Condition, actual: object, ctx: Context, known: tuple[str, li
         return under if op == "under" else not under
     if have is None or have == "":
         return False
-    left, right = _sort_key(have, kind), _sort_key(target, kind)
+    left, right = _sort_key(have, kind), known.key(0)
     try:
         compare: dict[str, Callable[[Any, Any], bool]] = {
             ">": lambda a, b: bool(a > b),
@@ -352,15 +390,21 @@ def _compare(cond: Condition, actual: object, ctx: Context, known: tuple[str, li
         raise WiqlError(f"The value «{target}» cannot be compared with field {cond.field}.") from exc
 
 
-def _equal(have: object, wanted: object, kind: str) -> bool:
-    if kind == "identity":
+def _equal(have: object, known: _Known, index: int) -> bool:
+    wanted = known.wanted[index]
+    if known.kind == "identity":
         return isinstance(have, tuple) and str(wanted).lower() in have
     if have is None:
         return wanted in ("", None)
-    return bool(_sort_key(have, kind) == _sort_key(wanted, kind))
+    return bool(_sort_key(have, known.kind) == known.key(index))
 
 
 def _sort_key(value: object, kind: str) -> Any:
+    # The common cases first (ids and revisions, text), with the results the general rules give.
+    if type(value) is int and kind in {"integer", "double"}:
+        return float(value)
+    if type(value) is str and kind not in {"dateTime", "integer", "double"}:
+        return value.lower()
     if isinstance(value, tuple):  # identity: sort by display name
         return value[0] if value else ""
     if isinstance(value, Mapping):

@@ -75,6 +75,8 @@ def test_a_dispatcher_killed_mid_batch_loses_nothing_and_repeats_nothing(tmp_pat
                 "BRIDGE_DATABASE__URL": f"sqlite:///{tmp_path / 'bridge.db'}",
                 "BRIDGE_SERVICE__ACTION_LEASE_S": "1",
                 "AZURE_DEVOPS_CACHE_DIR": str(tmp_path / "ado-cache"),
+                # One $batch at a time, so that a kill during the first leaves the second unsent.
+                "BRIDGE_ADO__PARALLEL_REQUESTS": "1",
             }
         )
         # Slow ADO down so that the kill lands while a $batch of moves is in flight.

@@ -41,6 +41,7 @@ def settings_for(
     pat: str = PAT,
     webhook_header: str | None = None,
     webhook_password: str | None = HOOK_PASSWORD,
+    parallel_requests: int = 4,
 ) -> AdoSettings:
     return AdoSettings.model_validate(
         {
@@ -51,6 +52,7 @@ def settings_for(
             "webhook_user": HOOK_USER,
             "webhook_password": webhook_password,
             "webhook_header": webhook_header,
+            "parallel_requests": parallel_requests,
         }
     )
 

@@ -198,7 +198,8 @@ def test_450_moves_are_three_batches_of_200_200_and_50(
 
     outcomes = connector.apply([move_for(i) for i in items])
 
-    assert sizes == [200, 200, 50]
+    # Groups run in parallel, so the batches may be sent in any order.
+    assert sorted(sizes) == [50, 200, 200]
 
     assert [o.status for o in outcomes] == [OutcomeStatus.DONE] * 450
     assert [o.key for o in outcomes] == [move_for(i).key for i in items]

@@ -282,3 +282,57 @@ def test_where_clauses_agree_with_a_plain_filter(
     expected.sort(key=lambda r: r["System.Id"])
     expected.sort(key=lambda r: r["System.ChangedDate"], reverse=True)
     assert got == [r["System.Id"] for r in expected]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    revs=st.lists(st.integers(1, 4), min_size=1, max_size=60),
+    excluded=st.lists(st.tuples(st.integers(1, 70), st.integers(1, 4)), max_size=80),
+    either=st.sets(st.integers(1, 70), max_size=5),
+)
+def test_long_exclusion_chains_agree_with_a_plain_filter(
+    revs: list[int], excluded: list[tuple[int, int]], either: set[int]
+) -> None:
+    """The poller's form: many `(id <> n OR rev <> r)` clauses ANDed, here with an OR chain beside them."""
+    types = {"System.Id": "integer", "System.Rev": "integer", "System.Title": "string"}
+    ctx = wiql.Context(
+        project="P",
+        me="Me",
+        today=START.date(),
+        time_precision=True,
+        field_type=types.get,
+        reference_name=lambda n: n if n in types else None,
+    )
+    table = [{"System.Id": n + 1, "System.Rev": r, "System.Title": f"T{n}"} for n, r in enumerate(revs)]
+    where = ["[System.Title] <> 'none'"]
+    where += [f"([System.Id] <> {i} OR [System.Rev] <> {r})" for i, r in excluded]
+    if either:
+        where.append("(" + " OR ".join(f"[System.Id] = {i}" for i in sorted(either)) + ")")
+    text = "SELECT [System.Id] FROM WorkItems WHERE " + " AND ".join(where)
+
+    got = wiql.run(wiql.check_fields(wiql.parse(text), ctx), table, ctx)
+
+    expected = [
+        row["System.Id"]
+        for row in table
+        if (row["System.Id"], row["System.Rev"]) not in set(excluded)
+        and (not either or row["System.Id"] in either)
+    ]
+    assert got == expected
+
+
+def test_a_value_that_cannot_be_compared_fails_only_when_compared() -> None:
+    ctx = wiql.Context(
+        project="P",
+        me="Me",
+        today=START.date(),
+        time_precision=True,
+        field_type={"System.Id": "integer", "System.Title": "string"}.get,
+        reference_name=lambda n: n,
+    )
+    rows = [{"System.Id": 1, "System.Title": "a"}, {"System.Id": 2, "System.Title": "b"}]
+    text = "SELECT [System.Id] FROM WorkItems WHERE [System.Title] = 'zzz' AND [System.Id] = 'one'"
+    # No title matches, so the number is never compared: no error, as before.
+    assert wiql.run(wiql.parse(text), rows, ctx) == []
+    with pytest.raises(wiql.WiqlError, match="not a number"):
+        wiql.run(wiql.parse(text.replace("'zzz'", "'a'")), rows, ctx)
