@@ -18,6 +18,7 @@ from bridge import __version__
 from bridge.connector import OutcomeStatus, WebhookRejectedError
 from bridge.domain.events import Source
 from bridge.service.api import create_router
+from bridge.service.headers import SecurityHeaders
 from bridge.service.logs import LoggingObserver, correlated, inbox_correlation
 from bridge.service.metrics import ServiceMetrics
 from bridge.service.pages import PageOptions, pages_router
@@ -96,6 +97,7 @@ def create_app(
     app.include_router(create_router(processor, pages))
     app.include_router(pages_router(processor, pages))
     add_problem_pages(app)
+    app.add_middleware(SecurityHeaders)
 
     @app.post(
         "/hooks/{system}",
