@@ -105,7 +105,7 @@ def create_app(
         responses={
             200: {"description": "A delivery already stored: nothing new."},
             202: {"description": "Stored; it is processed after the answer."},
-            400: {"description": "Not JSON."},
+            400: {"description": "Not JSON, nested over 64 levels deep, or a number over 100 characters."},
             401: {"description": "Not authenticated as the configured sender."},
             404: {"description": "No such system, or it is not configured."},
             413: {"description": "Over the configured size."},
