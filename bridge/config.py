@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tomllib
+from collections.abc import Iterable
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import unquote, urlsplit
 
 from pydantic import (
     AnyHttpUrl,
@@ -28,6 +31,11 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from bridge.versions import DEFAULT_TAG_PATTERNS, TagPattern, TagPatternError
 
 ENV_PREFIX = "BRIDGE_"
+MASK = "***"
+# Shorter values would mask ordinary words; no real token or password is this short.
+MIN_SECRET_LENGTH = 4
+# The password in a URL's user info (scheme://user:password@host): a database URL, or any other.
+URL_PASSWORD = re.compile(r"(?P<head>\b[a-z][a-z0-9+.-]*://[^:/@\s]*):(?P<password>[^@\s]*)@", re.IGNORECASE)
 CONFIG_ENV = "BRIDGE_CONFIG"
 DEFAULT_DATABASE_URL = "sqlite:///var/bridge.db"
 
@@ -253,8 +261,46 @@ def _describe(exc: ValidationError, source: str) -> str:
         message = "unknown key (check its spelling)" if error["type"] == "extra_forbidden" else error["msg"]
         value = error.get("input")
         shown = "" if _looks_secret(key) or isinstance(value, dict | list) else f" (got {value!r})"
+        shown = masked_urls(shown)
         lines.append(f"  {key}: {message}{shown}")
     return "\n".join(lines)
+
+
+def masked_urls(text: str) -> str:
+    """The text with the password of every URL in it replaced by `***`."""
+    return mask_secrets(text, ())
+
+
+def secret_values(settings: BaseModel) -> list[str]:
+    """Every secret in the settings (SecretStr values and passwords inside URLs, as written and decoded),
+    longest first, so a secret containing another is masked whole."""
+    found: list[str] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, SecretStr):
+            found.append(value.get_secret_value())
+        elif isinstance(value, BaseModel):
+            for name in type(value).model_fields:
+                walk(getattr(value, name))
+        elif isinstance(value, list | tuple):
+            for item in value:
+                walk(item)
+        elif isinstance(value, str | AnyHttpUrl):
+            for match in URL_PASSWORD.finditer(str(value)):
+                found.extend((match.group("password"), unquote(match.group("password"))))
+            password = urlsplit(str(value)).password if "://" in str(value) else None
+            if password:
+                found.extend((password, unquote(password)))
+
+    walk(settings)
+    return sorted({v for v in found if len(v) >= MIN_SECRET_LENGTH}, key=len, reverse=True)
+
+
+def mask_secrets(text: str, secrets: Iterable[str], mask: str = MASK) -> str:
+    """The text with each of the secrets, and every URL's password, replaced by a mask."""
+    for secret in secrets:
+        text = text.replace(secret, mask)
+    return URL_PASSWORD.sub(lambda m: f"{m.group('head')}:{mask}@", text)
 
 
 def _looks_secret(key: str) -> bool:
@@ -262,11 +308,12 @@ def _looks_secret(key: str) -> bool:
 
 
 def masked(settings: Settings) -> dict[str, Any]:
-    """The effective configuration as plain data, every secret replaced by `***` (or left empty)."""
+    """The effective configuration as plain data, every secret replaced by `***` (or left empty), and so
+    is the password of every URL (database.url, or a system's URL with user info)."""
 
     def walk(value: Any) -> Any:
         if isinstance(value, SecretStr):
-            return "***" if value.get_secret_value() else ""
+            return MASK if value.get_secret_value() else ""
         if isinstance(value, BaseModel):
             return {name: walk(getattr(value, name)) for name in type(value).model_fields}
         if isinstance(value, dict):
@@ -275,8 +322,8 @@ def masked(settings: Settings) -> dict[str, Any]:
             return [walk(v) for v in value]
         if isinstance(value, StrEnum):
             return value.value
-        if isinstance(value, AnyHttpUrl):
-            return str(value)
+        if isinstance(value, AnyHttpUrl | str):
+            return masked_urls(str(value))
         return value
 
     result = walk(settings)

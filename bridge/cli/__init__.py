@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typer
+from sqlalchemy.exc import SQLAlchemyError
 
 from bridge.cli import (
     backfill,
@@ -19,6 +20,7 @@ from bridge.cli import (
     show,
     version,
 )
+from bridge.config import mask_secrets
 
 app = typer.Typer(
     name="bridge",
@@ -44,4 +46,10 @@ app.command("report")(report.report)
 
 def main() -> None:
     """Console entry point."""
-    app()
+    try:
+        app()
+    except SQLAlchemyError as exc:
+        # One line that says what failed, with any address's password masked, rather than a traceback.
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        typer.echo(f"error: the database cannot be used: {mask_secrets(reason, ())}", err=True)
+        raise SystemExit(1) from None

@@ -23,14 +23,14 @@ import uvicorn
 from apscheduler.schedulers.background import BackgroundScheduler
 from fastapi import FastAPI
 
-from bridge.config import Settings
+from bridge.config import Settings, secret_values
 from bridge.connector import OutcomeStatus
 from bridge.domain.events import Source
 from bridge.engine.reconcile import Plan
 from bridge.engine.state import ProgrammeState
 from bridge.errors import BridgeError
 from bridge.service.app import Observers, create_app
-from bridge.service.logs import LoggingObserver, configure_logging, secret_values
+from bridge.service.logs import LoggingObserver, configure_logging
 from bridge.service.metrics import ServiceMetrics
 from bridge.service.pages import PageOptions
 from bridge.service.plans import JournalPlan

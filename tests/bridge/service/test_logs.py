@@ -18,9 +18,9 @@ from typing import Any
 import httpx
 import pytest
 
-from bridge.config import load_settings
+from bridge.config import Settings, load_settings, secret_values
 from bridge.sandbox.runner import Sandbox
-from bridge.service.logs import MASK, configure_logging, correlated, secret_values
+from bridge.service.logs import MASK, configure_logging, correlated
 
 ROOT = Path(__file__).parents[3]
 FIXTURES = ROOT / "tests" / "fixtures" / "gitlab"
@@ -196,3 +196,25 @@ def test_settings_secrets_are_found_and_their_repr_shows_none(tmp_path: Path) ->
     finally:
         logging.getLogger().removeHandler(handler)
     assert not [secret for secret in secret_values(settings) if secret in stream.getvalue()]
+
+
+@pytest.mark.parametrize("log_format", ["json", "text"])
+def test_passwords_inside_urls_are_masked_even_when_not_configured(log_format: str) -> None:
+    settings = Settings(database={"url": "postgresql+psycopg://bridge:p%40ss-word-1@db.internal/bridge"})
+    secrets = secret_values(settings)
+    assert {"p%40ss-word-1", "p@ss-word-1"} <= set(secrets)
+    stream = io.StringIO()
+    handler = configure_logging(log_format, secrets=secrets, stream=stream)  # type: ignore[arg-type]
+    try:
+        log = logging.getLogger("bridge.test")
+        log.warning("connecting to %s", settings.database.url)
+        log.warning("decoded: p@ss-word-1; a proxy: https://proxy-user:Other-Pass-9@proxy.internal:3128/x")
+        log.warning(
+            "redis://:only-a-password@cache.internal/0", extra={"url": "ftp://u:Ftp-Pass-1@f.example/"}
+        )
+    finally:
+        logging.getLogger().removeHandler(handler)
+    output = stream.getvalue()
+    for secret in ("p%40ss-word-1", "p@ss-word-1", "Other-Pass-9", "only-a-password", "Ftp-Pass-1"):
+        assert secret not in output, output
+    assert "postgresql+psycopg://bridge:" in output and "proxy-user:" in output
