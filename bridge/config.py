@@ -158,9 +158,12 @@ class ServiceSettings(Section):
     )
     max_webhook_bytes: int = Field(default=1024 * 1024, gt=0)
     action_lease_s: float = Field(
-        default=300,
+        default=30,
         gt=0,
-        description="How long a claimed action is held before another dispatcher may retry it.",
+        description=(
+            "How long a claimed action is held before another dispatcher may take it over; the holder"
+            " renews it every third of the lease while the action runs."
+        ),
     )
     worker_process: bool = Field(
         default=True,

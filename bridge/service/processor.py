@@ -35,11 +35,12 @@ from bridge.engine.context import EngineContext
 from bridge.engine.reconcile import Plan, plan
 from bridge.engine.state import ProgrammeState
 from bridge.errors import BridgeError, TransientError
+from bridge.service.leases import held
 from bridge.store import Store
 from bridge.store.inbox import InboxKind, InboxPut, InboxRow
 from bridge.store.journal import journal_identity
 from bridge.store.ledger import DeploymentEntry
-from bridge.store.outbox import DRY_RUN, completion_for
+from bridge.store.outbox import DEFAULT_LEASE, DRY_RUN, completion_for
 from bridge.store.records import ReleaseRecord, defect_record, rfc_record
 from bridge.store.store import Tx
 
@@ -133,7 +134,7 @@ class Processor:
         clock: Callable[[], datetime] = utc_now,
         worker: str | None = None,
         dry_run: bool = False,
-        lease: timedelta = timedelta(minutes=5),
+        lease: timedelta = DEFAULT_LEASE,
     ) -> None:
         self.store = store
         self.connectors = dict(connectors)
@@ -426,7 +427,8 @@ class Processor:
             outcomes = [ActionOutcome(a.key, OutcomeStatus.SKIPPED, DRY_RUN) for a in actions]
         else:
             try:
-                outcomes = connector.apply(actions)
+                with held(self.store, [row.id for row in rows], self.worker, self.lease, self.clock):
+                    outcomes = connector.apply(actions)
             except BridgeError as exc:  # a writer reports per action; this guards a failure of the whole call
                 outcomes = [ActionOutcome(a.key, OutcomeStatus.RETRY, str(exc)) for a in actions]
         by_key = {outcome.key: outcome for outcome in outcomes}
