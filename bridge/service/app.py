@@ -78,11 +78,13 @@ def create_app(
     accepting: Callable[[], bool] = lambda: True,
     metrics: ServiceMetrics | None = None,
     pages: PageOptions | None = None,
+    worker_ready: Callable[[], bool] = lambda: True,
 ) -> FastAPI:
     """The service's ASGI app around one processor.
 
     `on_accepted` is told of each stored webhook (the runner wakes the inbox processor);
-    `accepting` turns webhooks away with 503 while the service drains. The app's metrics (a
+    `accepting` turns webhooks away with 503 while the service drains; `worker_ready` says whether
+    the worker (pollers, processing, dispatch) is up, for /readyz. The app's metrics (a
     registry of its own unless `metrics` is given) and logs observe the processor. `pages` carries
     the operator token and the systems' addresses the pages link to.
     """
@@ -181,8 +183,10 @@ def create_app(
 
     @app.get("/readyz", tags=["operations"])
     def readyz() -> JSONResponse:
-        """The store is reachable and migrated; each source's last poll and error."""
-        report: dict[str, Any] = {"store": "unreachable", "migrated": False, "sources": {}}
+        """The store is reachable and migrated, the worker is up and the service is not draining; each
+        source's last poll and error."""
+        worker = "up" if worker_ready() else ("starting" if accepting() else "stopping")
+        report: dict[str, Any] = {"store": "unreachable", "migrated": False, "worker": worker, "sources": {}}
         try:
             report["migrated"] = processor.store.is_up_to_date()
             report["store"] = "ok"
@@ -196,7 +200,7 @@ def create_app(
                     }
         except Exception as exc:  # readiness reports every failure rather than raising
             report["error"] = type(exc).__name__
-        ready = report["store"] == "ok" and report["migrated"]
+        ready = report["store"] == "ok" and report["migrated"] and worker == "up"
         return JSONResponse(report, 200 if ready else 503)
 
     @app.get(
