@@ -6,6 +6,7 @@ file (`--config` or `BRIDGE_CONFIG`), the defaults below. Secrets are `SecretStr
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
@@ -156,6 +157,29 @@ class ServiceSettings(Section):
         default=False,
         description="Ask for the operator token on the pages and the read API too, not only for writes.",
     )
+    protect_docs: bool = Field(
+        default=False, description="Ask for the operator token on /docs, /redoc and /openapi.json too."
+    )
+    protect_metrics: bool = Field(
+        default=False, description="Ask for the operator token (as a bearer token) on /metrics too."
+    )
+    session_secret: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Signs the sign-in cookie together with the operator token; change it to sign everyone out."
+            " The same on every replica."
+        ),
+    )
+    session_hours: float = Field(
+        default=12, gt=0, le=24 * 30, description="How long a sign-in lasts before the token is asked again."
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=lambda: ["127.0.0.1", "::1"],
+        description=(
+            "Addresses or networks (CIDR) whose X-Forwarded-For and X-Forwarded-Proto are believed: the"
+            " reverse proxy or load balancer in front of the bridge. '*' trusts every sender."
+        ),
+    )
     max_webhook_bytes: int = Field(default=1024 * 1024, gt=0)
     action_lease_s: float = Field(
         default=30,
@@ -173,13 +197,26 @@ class ServiceSettings(Section):
         ),
     )
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        for item in value:
+            if item.strip() == "*":
+                continue
+            try:
+                ipaddress.ip_network(item.strip(), strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{item!r} is not an IP address or network (e.g. 10.0.0.0/8), nor '*'"
+                ) from None
+        return [item.strip() for item in value]
+
     @model_validator(mode="after")
     def _protected_pages_need_a_token(self) -> ServiceSettings:
         token = self.operator_token.get_secret_value() if self.operator_token else ""
-        if self.protect_pages and not token.strip():
-            raise ValueError(
-                "protect_pages is true but no operator_token is set: nobody could read the pages"
-            )
+        for key in ("protect_pages", "protect_docs", "protect_metrics"):
+            if getattr(self, key) and not token.strip():
+                raise ValueError(f"{key} is true but no operator_token is set: nobody could read them")
         return self
 
 

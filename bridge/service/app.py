@@ -22,6 +22,7 @@ from bridge.service.headers import SecurityHeaders
 from bridge.service.logs import LoggingObserver, correlated, inbox_correlation
 from bridge.service.metrics import ServiceMetrics
 from bridge.service.pages import PageOptions, pages_router
+from bridge.service.pages.access import Gate
 from bridge.service.pages.problems import add_problem_pages
 from bridge.service.processor import PollOutcome, Processor, ProcessorObserver
 from bridge.store.inbox import InboxRow
@@ -99,7 +100,10 @@ def create_app(
     app.include_router(create_router(processor, pages))
     app.include_router(pages_router(processor, pages))
     add_problem_pages(app)
-    app.add_middleware(SecurityHeaders)
+    gate = Gate.from_options(pages)
+    if gate.protect_docs or gate.protect_metrics:
+        app.middleware("http")(gate.operations)
+    app.add_middleware(SecurityHeaders)  # added last: outermost, so refusals carry the headers too
 
     @app.post(
         "/hooks/{system}",

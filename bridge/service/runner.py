@@ -472,15 +472,7 @@ class Service:
         """Serve until SIGTERM or Ctrl-C; uvicorn stops taking connections, then the lifespan drains.
         The exit status: 0 after a clean drain."""
         configure_logging(self.settings.log_format, secrets=secret_values(self.settings))
-        config = uvicorn.Config(
-            self.app,
-            host=host or self.settings.service.host,
-            port=port or self.settings.service.port,
-            log_level="info",
-            access_log=False,
-            log_config=None,  # uvicorn's records go through the bridge's handler (JSON or text)
-            lifespan="on",
-        )
+        config = uvicorn_config(self.app, self.settings, host, port)
         with _signals_handled(self.stop_requested):
             if self.stop_requested.is_set():
                 log.info("stopped before serving: nothing had started")
@@ -488,6 +480,22 @@ class Service:
             self._server = uvicorn.Server(config)
             self._server.run()
         return 0 if self.drained else 1
+
+
+def uvicorn_config(app: FastAPI, settings: Settings, host: str | None, port: int | None) -> uvicorn.Config:
+    """How uvicorn serves the app: the address, the bridge's logging, and whose X-Forwarded-* it believes
+    (service.trusted_proxies: the client address and the scheme, hence Secure cookies and HSTS)."""
+    return uvicorn.Config(
+        app,
+        host=host or settings.service.host,
+        port=port or settings.service.port,
+        log_level="info",
+        access_log=False,
+        log_config=None,  # uvicorn's records go through the bridge's handler (JSON or text)
+        lifespan="on",
+        proxy_headers=True,
+        forwarded_allow_ips=list(settings.service.trusted_proxies),
+    )
 
 
 def stop_requests(requested: threading.Event | None = None) -> threading.Event:

@@ -25,6 +25,7 @@ SECRETS = {
     "BRIDGE_ADO__PAT": "Ado-Pat-4717",
     "BRIDGE_ADO__WEBHOOK_PASSWORD": "Ado-Hook-4718",
     "BRIDGE_SERVICE__OPERATOR_TOKEN": "Op-Token-4719",
+    "BRIDGE_SERVICE__SESSION_SECRET": "Session-4720",
 }
 # Every form a secret could be printed in.
 LEAKS = [*SECRETS.values(), DB_PASSWORD, "Db-Pass@-4711", GITLAB_URL_PASSWORD]
