@@ -14,6 +14,7 @@ from bridge.service.pages.router import readiness_report
 from bridge.service.report import (
     DeploymentLine,
     ReadinessReport,
+    ReleaseLine,
     RetestMove,
     UnlinkedRfc,
     period_start,
@@ -199,3 +200,17 @@ def test_markdown_shows_what_the_systems_say_as_text_never_as_markup_or_links() 
     for block in re.findall(r"((?:^\|.*\|\n)+)", text, flags=re.M):
         widths = {line.count(" | ") for line in block.splitlines() if not line.startswith("|---")}
         assert len(widths) == 1, block
+
+
+def test_a_release_address_that_is_not_http_is_shown_without_a_link() -> None:
+    now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    lines = tuple(
+        ReleaseLine("c", f"1.0.{n}.0", "patch", f"c/1.0.{n}.0", now, (), url)
+        for n, url in enumerate(
+            ["javascript:alert(document.domain)", " JavaScript:alert(1)", "data:text/html,x", "https://gl/r"]
+        )
+    )
+    report = ReadinessReport(now, now, now, lines, (), (), (), (), (), (), ())
+    html = render_report_html(report)
+    assert re.findall(r'href="([^"#][^"]*)"', html) == ["https://gl/r"]
+    assert ">1.0.0.0<" in html and "javascript" not in html.lower()

@@ -10,7 +10,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from bridge.domain.markup import markdown_text
+from bridge.domain.markup import link_url, markdown_text
 from bridge.service.report import DeploymentLine, ReadinessReport
 
 HERE = Path(__file__).resolve().parent
@@ -68,6 +68,11 @@ def cell(value: object) -> str:
     return " ".join(str(value).split())
 
 
+def link(url: str | None) -> str:
+    """An address from a system, if safe to link to (http or https), else empty: never a script link."""
+    return (link_url(url) or "") if url else ""
+
+
 def deployment_status(line: DeploymentLine) -> str:
     if line.rolled_back:
         return "rolled back"
@@ -83,6 +88,7 @@ def _filters(environment: Environment) -> Environment:
         when=when,
         day=day,
         cell=cell,
+        link=link,
         words=words,
         deployment_status=deployment_status,
         deployment_tone=deployment_tone,
