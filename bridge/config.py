@@ -6,12 +6,16 @@ file (`--config` or `BRIDGE_CONFIG`), the defaults below. Secrets are `SecretStr
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
+import re
 import tomllib
+from collections.abc import Iterable
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import unquote, urlsplit
 
 from pydantic import (
     AnyHttpUrl,
@@ -28,6 +32,11 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from bridge.versions import DEFAULT_TAG_PATTERNS, TagPattern, TagPatternError
 
 ENV_PREFIX = "BRIDGE_"
+MASK = "***"
+# Shorter values would mask ordinary words; no real token or password is this short.
+MIN_SECRET_LENGTH = 4
+# The password in a URL's user info (scheme://user:password@host): a database URL, or any other.
+URL_PASSWORD = re.compile(r"(?P<head>\b[a-z][a-z0-9+.-]*://[^:/@\s]*):(?P<password>[^@\s]*)@", re.IGNORECASE)
 CONFIG_ENV = "BRIDGE_CONFIG"
 DEFAULT_DATABASE_URL = "sqlite:///var/bridge.db"
 
@@ -170,11 +179,37 @@ class ServiceSettings(Section):
         default=False,
         description="Ask for the operator token on the pages and the read API too, not only for writes.",
     )
+    protect_docs: bool = Field(
+        default=False, description="Ask for the operator token on /docs, /redoc and /openapi.json too."
+    )
+    protect_metrics: bool = Field(
+        default=False, description="Ask for the operator token (as a bearer token) on /metrics too."
+    )
+    session_secret: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Signs the sign-in cookie together with the operator token; change it to sign everyone out."
+            " The same on every replica."
+        ),
+    )
+    session_hours: float = Field(
+        default=12, gt=0, le=24 * 30, description="How long a sign-in lasts before the token is asked again."
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=lambda: ["127.0.0.1", "::1"],
+        description=(
+            "Addresses or networks (CIDR) whose X-Forwarded-For and X-Forwarded-Proto are believed: the"
+            " reverse proxy or load balancer in front of the bridge. '*' trusts every sender."
+        ),
+    )
     max_webhook_bytes: int = Field(default=1024 * 1024, gt=0)
     action_lease_s: float = Field(
-        default=300,
+        default=30,
         gt=0,
-        description="How long a claimed action is held before another dispatcher may retry it.",
+        description=(
+            "How long a claimed action is held before another dispatcher may take it over; the holder"
+            " renews it every third of the lease while the action runs."
+        ),
     )
     worker_process: bool = Field(
         default=True,
@@ -184,13 +219,26 @@ class ServiceSettings(Section):
         ),
     )
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        for item in value:
+            if item.strip() == "*":
+                continue
+            try:
+                ipaddress.ip_network(item.strip(), strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{item!r} is not an IP address or network (e.g. 10.0.0.0/8), nor '*'"
+                ) from None
+        return [item.strip() for item in value]
+
     @model_validator(mode="after")
     def _protected_pages_need_a_token(self) -> ServiceSettings:
         token = self.operator_token.get_secret_value() if self.operator_token else ""
-        if self.protect_pages and not token.strip():
-            raise ValueError(
-                "protect_pages is true but no operator_token is set: nobody could read the pages"
-            )
+        for key in ("protect_pages", "protect_docs", "protect_metrics"):
+            if getattr(self, key) and not token.strip():
+                raise ValueError(f"{key} is true but no operator_token is set: nobody could read them")
         return self
 
 
@@ -303,8 +351,46 @@ def _describe(exc: ValidationError, source: str) -> str:
         message = "unknown key (check its spelling)" if error["type"] == "extra_forbidden" else error["msg"]
         value = error.get("input")
         shown = "" if _looks_secret(key) or isinstance(value, dict | list) else f" (got {value!r})"
+        shown = masked_urls(shown)
         lines.append(f"  {key}: {message}{shown}")
     return "\n".join(lines)
+
+
+def masked_urls(text: str) -> str:
+    """The text with the password of every URL in it replaced by `***`."""
+    return mask_secrets(text, ())
+
+
+def secret_values(settings: BaseModel) -> list[str]:
+    """Every secret in the settings (SecretStr values and passwords inside URLs, as written and decoded),
+    longest first, so a secret containing another is masked whole."""
+    found: list[str] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, SecretStr):
+            found.append(value.get_secret_value())
+        elif isinstance(value, BaseModel):
+            for name in type(value).model_fields:
+                walk(getattr(value, name))
+        elif isinstance(value, list | tuple):
+            for item in value:
+                walk(item)
+        elif isinstance(value, str | AnyHttpUrl):
+            for match in URL_PASSWORD.finditer(str(value)):
+                found.extend((match.group("password"), unquote(match.group("password"))))
+            password = urlsplit(str(value)).password if "://" in str(value) else None
+            if password:
+                found.extend((password, unquote(password)))
+
+    walk(settings)
+    return sorted({v for v in found if len(v) >= MIN_SECRET_LENGTH}, key=len, reverse=True)
+
+
+def mask_secrets(text: str, secrets: Iterable[str], mask: str = MASK) -> str:
+    """The text with each of the secrets, and every URL's password, replaced by a mask."""
+    for secret in secrets:
+        text = text.replace(secret, mask)
+    return URL_PASSWORD.sub(lambda m: f"{m.group('head')}:{mask}@", text)
 
 
 def _looks_secret(key: str) -> bool:
@@ -312,11 +398,12 @@ def _looks_secret(key: str) -> bool:
 
 
 def masked(settings: Settings) -> dict[str, Any]:
-    """The effective configuration as plain data, every secret replaced by `***` (or left empty)."""
+    """The effective configuration as plain data, every secret replaced by `***` (or left empty), and so
+    is the password of every URL (database.url, or a system's URL with user info)."""
 
     def walk(value: Any) -> Any:
         if isinstance(value, SecretStr):
-            return "***" if value.get_secret_value() else ""
+            return MASK if value.get_secret_value() else ""
         if isinstance(value, BaseModel):
             return {name: walk(getattr(value, name)) for name in type(value).model_fields}
         if isinstance(value, dict):
@@ -325,8 +412,8 @@ def masked(settings: Settings) -> dict[str, Any]:
             return [walk(v) for v in value]
         if isinstance(value, StrEnum):
             return value.value
-        if isinstance(value, AnyHttpUrl):
-            return str(value)
+        if isinstance(value, AnyHttpUrl | str):
+            return masked_urls(str(value))
         return value
 
     result = walk(settings)

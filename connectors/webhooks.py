@@ -1,14 +1,24 @@
-"""What the three webhook parsers share: the size limit, a JSON object body, headers by any case, and
-comparing secrets in constant time."""
+"""What the three webhook parsers share: the size limit, a JSON object body within bounds, headers by any
+case, and comparing secrets in constant time."""
 
 from __future__ import annotations
 
 import hmac
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from bridge.connector import WebhookRejectedError
+
+# No system's payload nests beyond a dozen levels or carries a number of more than 20 digits; the bounds
+# leave room and stop a body that would exhaust the parser (recursion, or Python's 4,300-digit limit on
+# int()) before it is parsed.
+MAX_DEPTH = 64
+MAX_NUMBER_CHARS = 100
+STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+OPENERS = frozenset(b"[{")
+CLOSERS = frozenset(b"]}")
 
 
 def check_size(body: bytes, max_bytes: int) -> None:
@@ -16,12 +26,43 @@ def check_size(body: bytes, max_bytes: int) -> None:
         raise WebhookRejectedError(413, f"body of {len(body)} bytes is over the limit of {max_bytes}")
 
 
+def nesting(body: bytes, limit: int = MAX_DEPTH) -> int:
+    """How deep the JSON text nests (strings skipped), counting no further than one past `limit`."""
+    depth = deepest = 0
+    for byte in STRING.sub(b"", body).translate(None, delete=bytes(set(range(256)) - OPENERS - CLOSERS)):
+        depth += 1 if byte in OPENERS else -1
+        if depth > deepest:
+            deepest = depth
+            if deepest > limit:
+                break
+    return deepest
+
+
+def _number(kind: type[int] | type[float]) -> Any:
+    def parse(text: str) -> int | float:
+        if len(text) > MAX_NUMBER_CHARS:
+            raise WebhookRejectedError(
+                400, f"body holds a number of {len(text)} characters; the limit is {MAX_NUMBER_CHARS}"
+            )
+        return kind(text)
+
+    return parse
+
+
 def json_object(body: bytes) -> dict[str, Any]:
-    """The body as a JSON object, or a 400 saying why not."""
+    """The body as a JSON object within the bounds (depth, number size), or a 400 saying why not."""
+    depth = nesting(body)
+    if depth > MAX_DEPTH:
+        raise WebhookRejectedError(400, f"body nests deeper than {MAX_DEPTH} levels")
     try:
-        payload = json.loads(body)
+        payload = json.loads(body, parse_int=_number(int), parse_float=_number(float))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise WebhookRejectedError(400, f"body is not JSON: {exc}") from None
+    except (RecursionError, ValueError) as exc:
+        # Whatever else the parser cannot take (a bound it reached before ours) is the sender's fault.
+        raise WebhookRejectedError(
+            400, f"body is not JSON the bridge can read: {type(exc).__name__}"
+        ) from None
     if not isinstance(payload, dict):
         raise WebhookRejectedError(400, f"body is JSON but not an object (a {type(payload).__name__})")
     return payload

@@ -1,47 +1,34 @@
-"""The `bridge` command: one typer application; each command group lives in its own module."""
+"""The `bridge` command: `main` is the console entry point; the application is in `bridge.cli.commands`.
+
+This module stays light: the commands take a few seconds to import, and `bridge run` must hear a
+SIGTERM sent in that time and stop cleanly once it can, not die by the signal's default.
+"""
 
 from __future__ import annotations
 
-import typer
+import signal
+import sys
+import threading
+from typing import Any
 
-from bridge.cli import (
-    backfill,
-    config_cmd,
-    db,
-    demo,
-    doctor,
-    notes,
-    outbox,
-    reconcile,
-    report,
-    run,
-    sandbox,
-    show,
-    version,
-)
-
-app = typer.Typer(
-    name="bridge",
-    help="Keep GitLab releases, ServiceNow RFCs and Azure DevOps defects in step.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-app.add_typer(notes.app, name="notes")
-app.add_typer(version.app, name="version")
-app.add_typer(config_cmd.app, name="config")
-app.command("run")(run.run)
-app.command("sandbox")(sandbox.sandbox)
-app.command("demo")(demo.demo)
-app.command("reconcile")(reconcile.reconcile)
-app.add_typer(db.app, name="db")
-app.command("doctor")(doctor.doctor)
-app.command("backfill")(backfill.backfill)
-app.add_typer(show.app, name="show")
-app.add_typer(outbox.app, name="outbox")
-app.command("report")(report.report)
+# Set by SIGTERM or SIGINT from the start of `bridge run` (see bridge.service.runner.stop_requests).
+stop_requested = threading.Event()
 
 
 def main() -> None:
     """Console entry point."""
-    app()
+    if sys.argv[1:2] == ["run"]:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda _signal, _frame: stop_requested.set())
+    from bridge.cli.commands import run_app
+
+    run_app()
+
+
+def __getattr__(name: str) -> Any:
+    # `from bridge.cli import app` (tests, tools) still finds the application, imported when asked for.
+    if name == "app":
+        from bridge.cli.commands import app
+
+        return app
+    raise AttributeError(name)

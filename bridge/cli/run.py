@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from bridge import cli
 from bridge.cli.options import (
     ConfigOption,
     DryRunOption,
@@ -13,7 +14,7 @@ from bridge.cli.options import (
     settings_or_exit,
     systems_or_exit,
 )
-from bridge.service.runner import Service
+from bridge.service.runner import Service, stop_requests
 
 
 def run(
@@ -23,9 +24,11 @@ def run(
     dry_run: DryRunOption = False,
 ) -> None:
     """Run the bridge: webhooks, pollers, processing and dispatch, until SIGTERM or Ctrl-C."""
+    # A stop heard since the command started (bridge.cli.main) or from now on is honoured once it can be.
+    stop = stop_requests(cli.stop_requested)
     settings = settings_or_exit(config)
     processor = processor_or_exit(settings, dry_run=dry_run)
     systems_or_exit(processor.store, settings)
-    status = Service(settings, processor=processor).serve(host, port)
+    status = Service(settings, processor=processor, stop_requested=stop).serve(host, port)
     if status:
         raise typer.Exit(status)

@@ -18,9 +18,11 @@ from bridge import __version__
 from bridge.connector import OutcomeStatus, WebhookRejectedError
 from bridge.domain.events import Source
 from bridge.service.api import create_router
+from bridge.service.headers import SecurityHeaders
 from bridge.service.logs import LoggingObserver, correlated, inbox_correlation
 from bridge.service.metrics import ServiceMetrics
 from bridge.service.pages import PageOptions, pages_router
+from bridge.service.pages.access import Gate
 from bridge.service.pages.problems import add_problem_pages
 from bridge.service.processor import PollOutcome, Processor, ProcessorObserver
 from bridge.store.inbox import InboxRow
@@ -77,11 +79,13 @@ def create_app(
     accepting: Callable[[], bool] = lambda: True,
     metrics: ServiceMetrics | None = None,
     pages: PageOptions | None = None,
+    worker_ready: Callable[[], bool] = lambda: True,
 ) -> FastAPI:
     """The service's ASGI app around one processor.
 
     `on_accepted` is told of each stored webhook (the runner wakes the inbox processor);
-    `accepting` turns webhooks away with 503 while the service drains. The app's metrics (a
+    `accepting` turns webhooks away with 503 while the service drains; `worker_ready` says whether
+    the worker (pollers, processing, dispatch) is up, for /readyz. The app's metrics (a
     registry of its own unless `metrics` is given) and logs observe the processor. `pages` carries
     the operator token and the systems' addresses the pages link to.
     """
@@ -96,6 +100,10 @@ def create_app(
     app.include_router(create_router(processor, pages))
     app.include_router(pages_router(processor, pages))
     add_problem_pages(app)
+    gate = Gate.from_options(pages)
+    if gate.protect_docs or gate.protect_metrics:
+        app.middleware("http")(gate.operations)
+    app.add_middleware(SecurityHeaders)  # added last: outermost, so refusals carry the headers too
 
     @app.post(
         "/hooks/{system}",
@@ -103,7 +111,7 @@ def create_app(
         responses={
             200: {"description": "A delivery already stored: nothing new."},
             202: {"description": "Stored; it is processed after the answer."},
-            400: {"description": "Not JSON."},
+            400: {"description": "Not JSON, nested over 64 levels deep, or a number over 100 characters."},
             401: {"description": "Not authenticated as the configured sender."},
             404: {"description": "No such system, or it is not configured."},
             413: {"description": "Over the configured size."},
@@ -179,8 +187,10 @@ def create_app(
 
     @app.get("/readyz", tags=["operations"])
     def readyz() -> JSONResponse:
-        """The store is reachable and migrated; each source's last poll and error."""
-        report: dict[str, Any] = {"store": "unreachable", "migrated": False, "sources": {}}
+        """The store is reachable and migrated, the worker is up and the service is not draining; each
+        source's last poll and error."""
+        worker = "up" if worker_ready() else ("starting" if accepting() else "stopping")
+        report: dict[str, Any] = {"store": "unreachable", "migrated": False, "worker": worker, "sources": {}}
         try:
             report["migrated"] = processor.store.is_up_to_date()
             report["store"] = "ok"
@@ -194,7 +204,7 @@ def create_app(
                     }
         except Exception as exc:  # readiness reports every failure rather than raising
             report["error"] = type(exc).__name__
-        ready = report["store"] == "ok" and report["migrated"]
+        ready = report["store"] == "ok" and report["migrated"] and worker == "up"
         return JSONResponse(report, 200 if ready else 503)
 
     @app.get(

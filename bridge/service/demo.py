@@ -16,11 +16,11 @@ import gitlab
 import pysnow
 import uvicorn
 
-from bridge.config import load_settings
+from bridge.config import load_settings, secret_values
 from bridge.domain.links import LinkKind
 from bridge.sandbox.programme import Programme
 from bridge.sandbox.runner import DEFAULT_PORTS, FIELDS, REFERENCES, SYSTEMS, Sandbox
-from bridge.service.logs import configure_logging, secret_values, unconfigure_logging
+from bridge.service.logs import configure_logging, unconfigure_logging
 from bridge.service.runner import Service
 from bridge.store.store import Tx
 from connectors.simulation import free_port

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 import gitlab
 import requests
-from pydantic import SecretStr
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from bridge.config import GitLabSettings, PolicySettings, RetrySettings, Settings
+from bridge.config import GitLabSettings, PolicySettings, RetrySettings, Settings, mask_secrets, secret_values
 from bridge.connector import Connector
 from bridge.domain.events import Source
 from bridge.errors import BridgeError
@@ -81,7 +80,8 @@ def _guarded(
     system: str, name: str, run: Callable[[], list[Check]], redact: Callable[[str], str]
 ) -> list[Check]:
     try:
-        return run()
+        # A detail may quote a configured address, and an address may carry a password.
+        return [replace(check, detail=redact(check.detail)) for check in run()]
     except Exception as exc:  # whatever breaks is one failed line; the other checks still run
         return [Check(system, name, CheckStatus.FAILED, redact(_describe(exc)))]
 
@@ -92,24 +92,8 @@ def _describe(exc: BaseException) -> str:
 
 
 def _redactor(settings: Settings) -> Callable[[str], str]:
-    secrets = [value.get_secret_value() for value in _secrets(settings) if value.get_secret_value()]
-    password = make_url(settings.database.url).password
-    if password:
-        secrets.append(str(password))
-
-    def redact(text: str) -> str:
-        for secret in secrets:
-            text = text.replace(secret, "***")
-        return text
-
-    return redact
-
-
-def _secrets(settings: Settings) -> list[SecretStr]:
-    found: list[SecretStr] = []
-    for section in (settings.gitlab, settings.servicenow, settings.ado, settings.service):
-        found.extend(value for value in section.__dict__.values() if isinstance(value, SecretStr))
-    return found
+    secrets = secret_values(settings)
+    return lambda text: mask_secrets(text, secrets)
 
 
 def _database(settings: Settings) -> list[Check]:

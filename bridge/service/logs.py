@@ -12,8 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
-from pydantic import BaseModel, SecretStr
-
+from bridge.config import mask_secrets
 from bridge.connector import OutcomeStatus
 from bridge.domain.events import Source
 from bridge.service.processor import PollOutcome, ProcessorObserver
@@ -21,8 +20,6 @@ from bridge.store.inbox import InboxKind, InboxRow
 
 LogFormat = Literal["json", "text"]
 MASK = "********"
-# Shorter values would mask ordinary words; no real token or password is this short.
-MIN_SECRET_LENGTH = 4
 
 correlation_id: ContextVar[str | None] = ContextVar("correlation_id", default=None)
 
@@ -50,24 +47,6 @@ def inbox_correlation(source: Source, inbox_id: int) -> str:
     return f"{source.value}-{inbox_id}"
 
 
-def secret_values(settings: BaseModel) -> list[str]:
-    """Every secret in the settings, longest first (so a secret containing another is masked whole)."""
-    found: list[str] = []
-
-    def walk(value: Any) -> None:
-        if isinstance(value, SecretStr):
-            found.append(value.get_secret_value())
-        elif isinstance(value, BaseModel):
-            for name in type(value).model_fields:
-                walk(getattr(value, name))
-        elif isinstance(value, (list, tuple)):
-            for item in value:
-                walk(item)
-
-    walk(settings)
-    return sorted({v for v in found if len(v) >= MIN_SECRET_LENGTH}, key=len, reverse=True)
-
-
 class _Masking(logging.Formatter):
     """A formatter that replaces each known secret with a mask wherever it appears."""
 
@@ -76,9 +55,7 @@ class _Masking(logging.Formatter):
         self.secrets = tuple(secrets)
 
     def mask(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, MASK)
-        return text
+        return mask_secrets(text, self.secrets, MASK)
 
 
 class JsonFormatter(_Masking):

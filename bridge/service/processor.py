@@ -42,6 +42,7 @@ from bridge.engine.incremental import PlanChanges, Planner
 from bridge.engine.reconcile import Plan
 from bridge.engine.state import ProgrammeState
 from bridge.errors import BridgeError, TransientError
+from bridge.service.leases import held
 from bridge.service.snapshots import FORMAT as SNAPSHOT_FORMAT
 from bridge.service.snapshots import decode_state, encode_state
 from bridge.store import Store
@@ -49,7 +50,7 @@ from bridge.store.decisions import PointRow, VerdictRow
 from bridge.store.inbox import InboxKind, InboxPut, InboxRow
 from bridge.store.journal import journal_identity
 from bridge.store.ledger import DeploymentEntry
-from bridge.store.outbox import DRY_RUN, completion_for
+from bridge.store.outbox import DEFAULT_LEASE, DRY_RUN, completion_for
 from bridge.store.records import ReleaseRecord, defect_record, rfc_record
 from bridge.store.store import Tx
 
@@ -152,7 +153,7 @@ class Processor:
         clock: Callable[[], datetime] = utc_now,
         worker: str | None = None,
         dry_run: bool = False,
-        lease: timedelta = timedelta(minutes=5),
+        lease: timedelta = DEFAULT_LEASE,
         snapshot_every: int = SNAPSHOT_EVERY,
         journal_retention: timedelta | None = None,
     ) -> None:
@@ -611,7 +612,8 @@ class Processor:
             outcomes = [ActionOutcome(a.key, OutcomeStatus.SKIPPED, DRY_RUN) for a in actions]
         else:
             try:
-                outcomes = connector.apply(actions)
+                with held(self.store, [row.id for row in rows], self.worker, self.lease, self.clock):
+                    outcomes = connector.apply(actions)
             except BridgeError as exc:  # a writer reports per action; this guards a failure of the whole call
                 outcomes = [ActionOutcome(a.key, OutcomeStatus.RETRY, str(exc)) for a in actions]
         by_key = {outcome.key: outcome for outcome in outcomes}

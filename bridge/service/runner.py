@@ -23,12 +23,12 @@ import uvicorn
 from apscheduler.schedulers.background import BackgroundScheduler
 from fastapi import FastAPI
 
-from bridge.config import Settings
+from bridge.config import Settings, secret_values
 from bridge.connector import OutcomeStatus
 from bridge.domain.events import Source
 from bridge.errors import BridgeError
 from bridge.service.app import Observers, create_app
-from bridge.service.logs import LoggingObserver, configure_logging, secret_values
+from bridge.service.logs import LoggingObserver, configure_logging
 from bridge.service.metrics import ServiceMetrics
 from bridge.service.pages import PageOptions
 from bridge.service.processor import PollOutcome, Processor, ProcessorObserver
@@ -44,6 +44,13 @@ BURST_WAIT_S = 2.0
 DRAIN_S = 60.0
 # A worker process that dies on its own is started again after this pause.
 RESTART_S = 1.0
+# The signals that stop the service (a platform's stop, Ctrl-C).
+STOP_SIGNALS = frozenset({signal.SIGTERM, signal.SIGINT})
+# How a worker that was told to stop by a signal ends: drained (0), or by SIGTERM itself while its
+# interpreter was starting, before it could install its handler (and so before it did anything).
+STOPPED_BY_SIGNAL = frozenset({0, -signal.SIGTERM})
+# How long a worker stopped by a signal waits for the HTTP process to stop too before it is replaced.
+STOP_GRACE_S = 5.0
 
 
 class Worker:
@@ -165,20 +172,25 @@ class _Reporter(ProcessorObserver):
     def dispatched(self, target: Source, key: str, kind: str, status: OutcomeStatus, attempts: int) -> None:
         self._send("dispatched", target, key, kind, status, attempts)
 
+    def started(self) -> None:
+        self._send("started", os.getpid())
+
 
 def _worker_main(settings: Settings, dry_run: bool, wake: Connection, reports: Connection) -> None:
     """The worker process: runs until the HTTP process closes its end of `wake` (or dies), then drains."""
-    configure_logging(settings.log_format, secrets=secret_values(settings), log_file=settings.log_file)
     # Ctrl-C reaches the whole process group; the HTTP process decides when the worker stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda _signal, _frame: stopping.set())
+    configure_logging(settings.log_format, secrets=secret_values(settings), log_file=settings.log_file)
     # The HTTP process has migrated the store already.
     processor = build_processor(settings, dry_run=dry_run, store=Store.from_settings(settings.database))
-    processor.observer = Observers(LoggingObserver(), _Reporter(reports))
+    reporter = _Reporter(reports)
+    processor.observer = Observers(LoggingObserver(), reporter)
     worker = Worker(settings, processor)
     worker.start()
     log.info("worker process started", extra={"pid": os.getpid()})
+    reporter.started()  # the HTTP process's /readyz waits for this
     fd = wake.fileno()
     while not stopping.is_set():
         readable, _, _ = select.select([fd], [], [], 0.5)
@@ -199,6 +211,7 @@ class _Background(Protocol):
     def start(self) -> None: ...
     def stop(self) -> bool: ...
     def webhook_stored(self) -> None: ...
+    def ready(self) -> bool: ...
 
 
 class _InProcess:
@@ -216,12 +229,17 @@ class _InProcess:
     def webhook_stored(self) -> None:
         self.worker.webhook_stored()
 
+    def ready(self) -> bool:
+        return self.worker.thread.is_alive() and not self.worker.stopped.is_set()
+
 
 class WorkerProcess:
     """The worker in a process of its own, so that processing never holds up the HTTP process's
     interpreter. The HTTP process wakes it with a byte down a pipe per webhook stored and stops it by
-    closing the pipe (which its death does too); the worker sends back what its processor did, for
-    the HTTP process's /metrics. A worker that dies on its own is started again."""
+    closing the pipe (which its death does too); the worker sends back that it has started and what its
+    processor did, for the HTTP process's /readyz and /metrics. A worker that dies on its own is started
+    again. One thread, the supervisor, waits on the worker process: two waiting on one process race to
+    reap it, and the loser takes it for alive."""
 
     def __init__(self, settings: Settings, *, dry_run: bool, metrics: ServiceMetrics) -> None:
         self.settings = settings
@@ -229,19 +247,27 @@ class WorkerProcess:
         self.metrics = metrics
         self.context = multiprocessing.get_context("spawn")  # a fresh interpreter: no threads forked
         self.stopping = threading.Event()
+        self.started = threading.Event()  # the current worker has reported that it runs
         self._lock = threading.Lock()  # no worker is started once stopping has begun
         self.process: multiprocessing.process.BaseProcess | None = None
         self._wake_fd: int | None = None
         self._wake: Connection | None = None
         self._supervisor: threading.Thread | None = None
+        # Whether the last worker ended cleanly: drained after the stop, or (having died on its own
+        # before it) with nothing left of it to drain.
+        self._clean = True
 
     def start(self) -> None:
         reports = self._spawn()
-        assert reports is not None
+        if reports is None:
+            return  # stopping began before the first worker: there is nothing to run
         self._supervisor = threading.Thread(
             target=self._supervise, args=(reports,), name="bridge-worker-supervisor", daemon=True
         )
         self._supervisor.start()
+
+    def ready(self) -> bool:
+        return self.started.is_set() and not self.stopping.is_set()
 
     def _spawn(self) -> Connection | None:
         with self._lock:
@@ -277,30 +303,44 @@ class WorkerProcess:
     def _supervise(self, reports: Connection | None) -> None:
         while reports is not None:
             self._relay(reports)
+            self.started.clear()
             process = self.process
             assert process is not None
-            process.join(timeout=DRAIN_S)
-            # A worker stopped by a signal of its own (SIGTERM to the process group) drained cleanly
-            # and the HTTP process is stopping too; one that failed or was killed is replaced.
-            if self.stopping.is_set() or process.exitcode == 0:
+            # Its reports ended: the worker is ending. Should it hang there, stop() kills it.
+            process.join()
+            if self.stopping.is_set():
+                self._clean = process.exitcode == 0
                 return
-            log.error(
-                "worker process ended on its own; starting another", extra={"exitcode": process.exitcode}
-            )
             with self._lock:
                 self._close_wake()
-            time.sleep(RESTART_S)
+            if process.exitcode in STOPPED_BY_SIGNAL:
+                # Stopped by a signal of its own, most often a SIGTERM to the whole process group: it
+                # drained (0), or it was still starting and had done nothing (-15). The HTTP process is
+                # then stopping too; only should it not, the worker is started again.
+                if self.stopping.wait(STOP_GRACE_S):
+                    return
+                log.info(
+                    "worker process stopped alone; starting another", extra={"exitcode": process.exitcode}
+                )
+            else:
+                log.error(
+                    "worker process ended on its own; starting another", extra={"exitcode": process.exitcode}
+                )
+                if self.stopping.wait(RESTART_S):
+                    return  # stopped meanwhile: nothing runs, nothing to drain
             reports = self._spawn()
 
     def _relay(self, reports: Connection) -> None:
-        """Until the worker ends: what its processor did goes to this process's metrics."""
+        """Until the worker ends: that it started, and what its processor did, for /readyz and /metrics."""
         with reports:
             while True:
                 try:
                     name, *args = reports.recv()
                 except (EOFError, OSError):
                     return
-                if name == "polled":
+                if name == "started":
+                    self.started.set()
+                elif name == "polled":
                     self.metrics.polled(*args)
                 elif name == "dispatched":
                     self.metrics.dispatched(*args)
@@ -314,17 +354,18 @@ class WorkerProcess:
         with self._lock:
             self.stopping.set()
             self._close_wake()
-        process = self.process
-        if process is None:
+        supervisor = self._supervisor
+        if supervisor is None:
             return True
-        process.join(timeout=DRAIN_S)
-        if process.is_alive():
+        supervisor.join(timeout=DRAIN_S)
+        if supervisor.is_alive():
             log.error("worker process did not drain in %.0f s; stopping it", DRAIN_S)
-            process.kill()
-            process.join(timeout=5)
-        if self._supervisor is not None:
-            self._supervisor.join(timeout=5)
-        return process.exitcode == 0
+            process = self.process
+            if process is not None:
+                process.kill()
+            supervisor.join(timeout=5)
+            return False
+        return self._clean
 
 
 class Service:
@@ -337,8 +378,12 @@ class Service:
         dry_run: bool = False,
         processor: Processor | None = None,
         worker_process: bool | None = None,
+        stop_requested: threading.Event | None = None,
     ) -> None:
         self.settings = settings
+        # Set by SIGTERM or SIGINT before uvicorn takes the signals over (see stop_requests).
+        self.stop_requested = stop_requested or threading.Event()
+        self._server: uvicorn.Server | None = None
         processor = processor or build_processor(settings, dry_run=dry_run)
         self.worker_process = settings.service.worker_process if worker_process is None else worker_process
         self.draining = threading.Event()
@@ -358,6 +403,7 @@ class Service:
             accepting=lambda: not self.draining.is_set(),
             metrics=metrics,
             pages=PageOptions.from_settings(settings),
+            worker_ready=self.background.ready,
         )
         self.app.router.lifespan_context = self._lifespan
 
@@ -373,6 +419,9 @@ class Service:
     @asynccontextmanager
     async def _lifespan(self, app: FastAPI) -> AsyncIterator[None]:
         self.start_background()
+        if self.stop_requested.is_set() and self._server is not None:
+            # Asked to stop just before uvicorn took the signals over: it would never hear of it.
+            self._server.should_exit = True
         try:
             yield
         finally:
@@ -385,27 +434,47 @@ class Service:
         configure_logging(
             self.settings.log_format, secrets=secret_values(self.settings), log_file=self.settings.log_file
         )
-        config = uvicorn.Config(
-            self.app,
-            host=host or self.settings.service.host,
-            port=port or self.settings.service.port,
-            log_level="info",
-            access_log=False,
-            log_config=None,  # uvicorn's records go through the bridge's handler (JSON or text)
-            lifespan="on",
-        )
-        with _signals_handled():
-            uvicorn.Server(config).run()
+        config = uvicorn_config(self.app, self.settings, host, port)
+        with _signals_handled(self.stop_requested):
+            if self.stop_requested.is_set():
+                log.info("stopped before serving: nothing had started")
+                return 0
+            self._server = uvicorn.Server(config)
+            self._server.run()
         return 0 if self.drained else 1
 
 
+def uvicorn_config(app: FastAPI, settings: Settings, host: str | None, port: int | None) -> uvicorn.Config:
+    """How uvicorn serves the app: the address, the bridge's logging, and whose X-Forwarded-* it believes
+    (service.trusted_proxies: the client address and the scheme, hence Secure cookies and HSTS)."""
+    return uvicorn.Config(
+        app,
+        host=host or settings.service.host,
+        port=port or settings.service.port,
+        log_level="info",
+        access_log=False,
+        log_config=None,  # uvicorn's records go through the bridge's handler (JSON or text)
+        lifespan="on",
+        proxy_headers=True,
+        forwarded_allow_ips=list(settings.service.trusted_proxies),
+    )
+
+
+def stop_requests(requested: threading.Event | None = None) -> threading.Event:
+    """An event (`requested`, or a new one) that SIGTERM and SIGINT set from now on: a service still
+    starting (reading its configuration, migrating) stops as soon as it can instead of dying by them."""
+    requested = requested or threading.Event()
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, lambda _signal, _frame: requested.set())
+    return requested
+
+
 @contextmanager
-def _signals_handled() -> Iterator[None]:
+def _signals_handled(requested: threading.Event) -> Iterator[None]:
     # Uvicorn raises the signal that stopped it again once it has shut down, which would end the
     # process by that signal (-15) after a clean drain; with a handler of ours in place instead of
     # the default, that signal is spent here and the service exits with its own status.
-    signals = (signal.SIGTERM, signal.SIGINT)
-    previous = {sig: signal.signal(sig, lambda _signal, _frame: None) for sig in signals}
+    previous = {sig: signal.signal(sig, lambda _signal, _frame: requested.set()) for sig in STOP_SIGNALS}
     try:
         yield
     finally:

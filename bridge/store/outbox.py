@@ -1,8 +1,9 @@
 """The outbox: actions committed with the state they come from, claimed by dispatchers, retried as rows.
 
 A claim is a row update: PostgreSQL skips rows another dispatcher holds (FOR UPDATE SKIP LOCKED);
-a claim older than the lease belongs to a worker that died and is taken again. A retry is the row
-rescheduled (`next_attempt_at`), never a sleeping process.
+a claim older than the lease belongs to a worker that died and is taken again, so a dispatcher renews
+the lease of what it holds while it works (`renew_claims`). A retry is the row rescheduled
+(`next_attempt_at`), never a sleeping process.
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ from bridge.domain.events import Source
 from bridge.store.base import Queries, utcnow
 from bridge.store.schema import outbox
 
-DEFAULT_LEASE = timedelta(minutes=5)
+# Short, because a live dispatcher renews its claims (a third of a lease apart): a dead one's claims
+# are taken over within a lease and a renewal.
+DEFAULT_LEASE = timedelta(seconds=30)
 DEFAULT_MAX_ATTEMPTS = 8
 # Backoff between attempts: base * 2^(attempts-1), capped, with full jitter (a bounded total).
 RETRY_BASE = timedelta(seconds=30)
@@ -271,6 +274,23 @@ class OutboxQueries(Queries):
         )
         rows = [_outbox_row(row) for row in self.connection.execute(statement)]
         return sorted(rows, key=lambda row: (row.next_attempt_at, row.id))
+
+    def renew_claims(self, action_ids: Collection[int], worker: str, *, now: datetime | None = None) -> int:
+        """Extend the lease of the actions `worker` still holds (claimed_at moves to now); how many it
+        still held. One another dispatcher took over meanwhile is left to that dispatcher."""
+        if not action_ids:
+            return 0
+        at = now or utcnow()
+        statement = (
+            update(outbox)
+            .where(
+                outbox.c.id.in_(list(action_ids)),
+                outbox.c.status == ActionStatus.RUNNING.value,
+                outbox.c.claimed_by == worker,
+            )
+            .values(claimed_at=at)
+        )
+        return int(self.connection.execute(statement).rowcount)
 
     def _bury_abandoned(self, target: Source, expired: datetime, max_attempts: int, at: datetime) -> None:
         abandoned = select(outbox.c.id).where(

@@ -8,6 +8,7 @@ from typing import Any
 
 from bridge.domain.actions import Hyperlink, MoveDefect
 from bridge.domain.events import DefectUpdated
+from bridge.domain.markup import html_text
 
 ID = "System.Id"
 REV = "System.Rev"
@@ -134,14 +135,15 @@ def move_patch(move: MoveDefect, *, links: Sequence[Hyperlink]) -> list[dict[str
     """The JSON Patch for a move: test /rev, set the state, add the comment and the missing links.
 
     The `test` makes ADO refuse the update (412) when a person changed the defect after our read
-    (api-contracts.md 2.5); System.History adds the comment in the same revision.
+    (api-contracts.md 2.5); System.History adds the comment in the same revision. ADO shows the comment as
+    HTML, so the text is escaped: names and titles from the systems show as written, never as markup.
     """
     ops: list[dict[str, Any]] = [
         {"op": "test", "path": "/rev", "value": move.expected_rev},
         {"op": "replace", "path": f"/fields/{STATE}", "value": move.to_state},
     ]
     if move.comment:
-        ops.append({"op": "add", "path": f"/fields/{HISTORY}", "value": move.comment})
+        ops.append({"op": "add", "path": f"/fields/{HISTORY}", "value": html_text(move.comment)})
     for link in links:
         value: dict[str, Any] = {"rel": HYPERLINK, "url": link.url}
         if link.comment:

@@ -22,6 +22,7 @@ from bridge.config import AdoSettings
 from bridge.connector import ActionOutcome, OutcomeStatus
 from bridge.domain.actions import Hyperlink, MoveDefect
 from bridge.domain.events import DefectMoved, DefectUpdated
+from bridge.domain.markup import link_url
 from bridge.errors import BridgeError, ConflictError, TransientError
 from connectors.ado import errors, wire
 from connectors.ado.client import MAX_BATCH, AdoClient, BatchReply
@@ -68,11 +69,17 @@ def defect_groups(moves: Sequence[MoveDefect], size: int = MAX_BATCH) -> list[li
     return groups
 
 
+def safe_links(move: MoveDefect) -> tuple[Hyperlink, ...]:
+    """The move's links that are http(s) addresses: a `javascript:` or `data:` URL (a GitLab release's
+    web_url is the sender's word) would become a live link on the defect, so it is never written."""
+    return tuple(link for link in move.links if link_url(link.url) is not None)
+
+
 def missing_links(move: MoveDefect, present: Sequence[str]) -> tuple[Hyperlink, ...]:
-    """The move's links not on the defect yet, each URL once."""
+    """The move's safe links not on the defect yet, each URL once."""
     seen = set(present)
     out: list[Hyperlink] = []
-    for link in move.links:
+    for link in safe_links(move):
         if link.url not in seen:
             seen.add(link.url)
             out.append(link)
@@ -82,11 +89,12 @@ def missing_links(move: MoveDefect, present: Sequence[str]) -> tuple[Hyperlink, 
 def looks_like_ours(move: MoveDefect, current: DefectUpdated) -> bool:
     """Whether the defect shows this very move already applied (an earlier attempt whose reply was lost):
     one revision on from the expected one, in the target state, with every link the move adds."""
+    links = safe_links(move)
     return (
-        bool(move.links)
+        bool(links)
         and current.rev == move.expected_rev + 1
         and current.state == move.to_state
-        and all(link.url in current.hyperlinks for link in move.links)
+        and all(link.url in current.hyperlinks for link in links)
     )
 
 

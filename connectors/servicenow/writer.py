@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from bridge.connector import ActionOutcome, OutcomeStatus
 from bridge.domain.actions import Action, AddWorkNote, CreateRfcDraft, SetCorrelation
 from bridge.domain.events import ChangeUpdated, RfcState
+from bridge.domain.markup import journal_text
 from bridge.errors import ConflictError, PermanentError, SkippableError, TransientError
 from bridge.mappings import ServiceNowMapping
 from connectors.outcomes import RetryPolicy
@@ -84,7 +85,10 @@ class ServiceNowWriter:
             return None
 
     def _add_note(self, action: AddWorkNote) -> ActionOutcome:
-        wanted = action.text.strip()
+        # ServiceNow renders a journal entry's text between [code] tags as HTML: the names and summaries
+        # the note quotes must not be able to open one.
+        text = journal_text(action.text)
+        wanted = text.strip()
         if any(
             row.get("value", "").strip() == wanted for row in read_rows(self._client, [action.rfc_sys_id])
         ):
@@ -92,9 +96,7 @@ class ServiceNowWriter:
                 action.key, OutcomeStatus.SKIPPED, f"{action.rfc_number} already has this work note"
             )
         # work_notes is a journal field: the text is appended as a new entry (api-contracts.md 3.2).
-        self._client.patch(
-            self._table, action.rfc_sys_id, {"work_notes": action.text}, fields=WRITE_REPLY_FIELDS
-        )
+        self._client.patch(self._table, action.rfc_sys_id, {"work_notes": text}, fields=WRITE_REPLY_FIELDS)
         return ActionOutcome(action.key, OutcomeStatus.DONE, f"work note added to {action.rfc_number}")
 
     def _set_correlation(self, action: SetCorrelation) -> ActionOutcome:

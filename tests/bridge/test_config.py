@@ -147,6 +147,13 @@ def test_bridge_config_names_the_file(tmp_path: Path, monkeypatch: pytest.Monkey
             "[service]\nprotect_pages = true\noperator_token = '  '\n",
             "protect_pages is true but no operator_token is set",
         ),
+        ("[service]\nprotect_metrics = true\n", "protect_metrics is true but no operator_token is set"),
+        ("[service]\nprotect_docs = true\n", "protect_docs is true but no operator_token is set"),
+        (
+            "[service]\ntrusted_proxies = ['10.0.0.0/8', 'proxy.internal']\n",
+            "'proxy.internal' is not an IP address or network",
+        ),
+        ("[service]\nsession_hours = 0\n", "service.session_hours: Input should be greater than 0"),
     ],
 )
 def test_a_bad_value_names_its_key(tmp_path: Path, text: str, expected: str) -> None:

@@ -21,9 +21,15 @@ def test_the_release_page_shows_the_moved_defect_and_the_rfc(
     deployed(running_bridge)
     moved = box.seeded.defects[MOVED]
     rfc = box.seeded.rfcs[RFC]
+    # Anything the security policy blocks is reported on the console: the pages must need none of it.
+    blocked: list[str] = []
+    page.on("console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None)
 
     # The releases list: the release with its RFC and one defect moved, filtered by environment.
-    page.goto(f"{running_bridge.url}/")
+    answer = page.goto(f"{running_bridge.url}/")
+    assert answer is not None and "style-src 'self'" in answer.headers["content-security-policy"]
+    # The bridge's own stylesheet applies under the policy (the skip link waits above the page).
+    assert page.evaluate("getComputedStyle(document.querySelector('.skip-link')).position") == "absolute"
     expect(page.get_by_role("heading", level=1)).to_have_text("Releases")
     page.get_by_label("Deployed to").select_option("SIT-B")
     page.get_by_role("button", name="Show releases").click()
@@ -65,3 +71,4 @@ def test_the_release_page_shows_the_moved_defect_and_the_rfc(
     expect(page.locator("header nav")).to_be_hidden()
     expect(defects).to_be_visible()
     screenshot(page, "release-print")
+    assert blocked == []

@@ -7,10 +7,18 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
+from markdown_it import MarkdownIt
 
 from bridge.service.pages import render_report_html, render_report_markdown
 from bridge.service.pages.router import readiness_report
-from bridge.service.report import DeploymentLine, ReadinessReport, RetestMove, period_start
+from bridge.service.report import (
+    DeploymentLine,
+    ReadinessReport,
+    ReleaseLine,
+    RetestMove,
+    UnlinkedRfc,
+    period_start,
+)
 from tests.pages.conftest import MOVED, RFC, Seeded
 
 SINCE = date(2024, 1, 1)
@@ -173,3 +181,40 @@ def test_deployment_status_words() -> None:
     report = ReadinessReport(at, at, at, (), tuple(lines), (), (), (), (), (), ())
     text = render_report_markdown(report)
     assert "| current |" in text and "| rolled back |" in text and "| replaced since |" in text
+
+
+def test_markdown_shows_what_the_systems_say_as_text_never_as_markup_or_links() -> None:
+    now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    hostile = "<img src=x onerror=alert(document.domain)> see [plan](javascript:alert(1))"
+    rfc = UnlinkedRfc("CHG0000002", "Assess", hostile, "SIT-A<script>alert(1)</script>")
+    moves = (
+        RetestMove(
+            7, "![x](data:text/html,<script>alert(1)</script>)", now, "a | b", "SIT-A", None, "New", False
+        ),
+        RetestMove(
+            8, "[x][r]\n\n[r]: vbscript:msgbox(1)", now, "<a href=javascript:x>", None, None, "New", False
+        ),
+    )
+    report = ReadinessReport(now, now, now, (), (), moves, (), (rfc,), (), (), ())
+    text = render_report_markdown(report)
+    html = MarkdownIt("commonmark", {"html": True}).enable("table").render(text)
+    assert not re.search(r"<(img|script|a)\b", html), html
+    assert not re.search(r"<[a-z]+[^>]*\b(href|src|on\w+)=", html), html
+    assert "see [plan](javascript:alert(1))" in html, "the text is shown as written"
+    for block in re.findall(r"((?:^\|.*\|\n)+)", text, flags=re.M):
+        widths = {line.count(" | ") for line in block.splitlines() if not line.startswith("|---")}
+        assert len(widths) == 1, block
+
+
+def test_a_release_address_that_is_not_http_is_shown_without_a_link() -> None:
+    now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    lines = tuple(
+        ReleaseLine("c", f"1.0.{n}.0", "patch", f"c/1.0.{n}.0", now, (), url)
+        for n, url in enumerate(
+            ["javascript:alert(document.domain)", " JavaScript:alert(1)", "data:text/html,x", "https://gl/r"]
+        )
+    )
+    report = ReadinessReport(now, now, now, lines, (), (), (), (), (), (), ())
+    html = render_report_html(report)
+    assert re.findall(r'href="([^"#][^"]*)"', html) == ["https://gl/r"]
+    assert ">1.0.0.0<" in html and "javascript" not in html.lower()

@@ -1,35 +1,41 @@
 """Who may read the pages and the read API, and who may write from them: the operator token.
 
 The token comes as `Authorization: Bearer <token>` or, for a browser, as a cookie the /login form
-sets. The cookie holds a keyed digest of the token, never the token, so a copied cookie does not
-reveal it and a new token invalidates every cookie. Every comparison takes constant time.
+sets. The cookie holds its expiry and a digest of it keyed by the token and `service.session_secret`,
+never the token: a copied cookie does not reveal it, ends at its expiry (checked here, not only by the
+browser), and a new token or a new session secret ends every sign-in at once. Every comparison takes
+constant time. /docs and /metrics ask for the token too when configured to.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated
 from urllib.parse import parse_qs, urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import SecretStr
 
 if TYPE_CHECKING:
     from bridge.service.pages.router import PageOptions
 
 COOKIE_NAME = "bridge_operator"
-COOKIE_MAX_AGE_S = 12 * 60 * 60  # a working day; then the operator signs in again
+DEFAULT_SESSION = timedelta(hours=12)  # a working day; then the operator signs in again
 LOGIN_PATH = "/login"
 LOGOUT_PATH = "/logout"
 # Reachable without the token: the sign-in itself and the stylesheet it is drawn with.
 OPEN_PATHS = frozenset({LOGIN_PATH, LOGOUT_PATH})
 OPEN_PREFIXES = ("/assets/",)
 MAX_FORM_BYTES = 16 * 1024
-COOKIE_LABEL = b"release-bridge pages cookie v1"
+COOKIE_LABEL = b"release-bridge pages cookie v2"
+DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
+METRICS_PATH = "/metrics"
 HOW_TO_SET = (
     "Set service.operator_token in the bridge's configuration file "
     "(or the BRIDGE_SERVICE__OPERATOR_TOKEN environment variable) and restart the bridge."
@@ -85,12 +91,23 @@ class Gate:
 
     token: SecretStr | None = None
     protect_pages: bool = False
+    session_secret: SecretStr | None = None
+    session: timedelta = DEFAULT_SESSION
+    protect_docs: bool = False
+    protect_metrics: bool = False
 
     @classmethod
     def from_options(cls, options: PageOptions | None) -> Gate:
         if options is None:
             return cls()
-        return cls(token=options.operator_token, protect_pages=options.protect_pages)
+        return cls(
+            token=options.operator_token,
+            protect_pages=options.protect_pages,
+            session_secret=options.session_secret,
+            session=options.session,
+            protect_docs=options.protect_docs,
+            protect_metrics=options.protect_metrics,
+        )
 
     @property
     def configured(self) -> bool:
@@ -105,26 +122,68 @@ class Gate:
         assert self.token is not None
         return Verdict.ALLOWED if same(given, self.token.get_secret_value()) else Verdict.WRONG
 
-    def cookie_value(self) -> str:
-        """What the sign-in cookie holds: a digest keyed by the token (empty when no token is set)."""
-        if self.token is None:
+    def _signature(self, expires: int) -> str:
+        assert self.token is not None
+        secret = self.session_secret.get_secret_value() if self.session_secret else ""
+        key = hmac.new(self.token.get_secret_value().encode(), secret.encode(), hashlib.sha256).digest()
+        return hmac.new(key, COOKIE_LABEL + b"|%d" % expires, hashlib.sha256).hexdigest()
+
+    def cookie_value(self, now: datetime | None = None) -> str:
+        """What the sign-in cookie holds: its expiry (Unix seconds) and a digest of it keyed by the token
+        and the session secret (empty when no token is set)."""
+        if not self.configured:
             return ""
-        key = self.token.get_secret_value().encode("utf-8")
-        return hmac.new(key, COOKIE_LABEL, hashlib.sha256).hexdigest()
+        expires = int(((now or datetime.now(UTC)) + self.session).timestamp())
+        return f"{expires}.{self._signature(expires)}"
+
+    def session_verdict(self, cookie: str | None, now: datetime | None = None) -> Verdict:
+        """Whether a sign-in cookie is the bridge's, under today's token and secret, and not expired."""
+        if not self.configured:
+            return Verdict.UNSET
+        if not cookie:
+            return Verdict.MISSING
+        expires_text, _, signature = cookie.partition(".")
+        if not expires_text.isascii() or not expires_text.isdigit() or len(expires_text) > 12:
+            return Verdict.WRONG
+        expires = int(expires_text)
+        if not same(signature, self._signature(expires)):
+            return Verdict.WRONG
+        return Verdict.ALLOWED if (now or datetime.now(UTC)).timestamp() < expires else Verdict.MISSING
+
+    def holder(self, request: Request) -> Verdict:
+        """Whether a request carries the operator token: as a bearer token, or a sign-in cookie."""
+        given = bearer(request)
+        if given is not None:
+            return self.check(given)
+        return self.session_verdict(request.cookies.get(COOKIE_NAME))
 
     def reader(self, request: Request) -> Verdict:
         """Whether a request may read: always when the pages are open, else by bearer token or cookie."""
         if not self.protect_pages:
             return Verdict.ALLOWED
-        given = bearer(request)
-        if given is not None:
-            return self.check(given)
-        cookie = request.cookies.get(COOKIE_NAME)
-        if not self.configured:
-            return Verdict.UNSET
-        if not cookie:
-            return Verdict.MISSING
-        return Verdict.ALLOWED if same(cookie, self.cookie_value()) else Verdict.WRONG
+        return self.holder(request)
+
+    def guarded(self, path: str) -> bool:
+        """Whether the token is asked for on this path outside the pages and the API (docs, metrics)."""
+        return (self.protect_docs and path in DOCS_PATHS) or (self.protect_metrics and path == METRICS_PATH)
+
+    async def operations(
+        self, request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        """HTTP middleware: /docs and /metrics only for the token's holders, when so configured."""
+        path = request.url.path
+        if not self.guarded(path):
+            return await call_next(request)
+        verdict = self.holder(request)
+        if verdict is Verdict.ALLOWED:
+            return await call_next(request)
+        if path in DOCS_PATHS and path != "/openapi.json" and verdict is Verdict.MISSING:
+            return RedirectResponse(f"{LOGIN_PATH}?{urlencode({'next': path})}", status_code=303)
+        try:
+            self._answer(verdict)
+        except HTTPException as refused:
+            return JSONResponse({"detail": refused.detail}, refused.status_code, headers=refused.headers)
+        raise AssertionError("a verdict other than allowed is always refused")  # pragma: no cover
 
     # --- FastAPI dependencies ---------------------------------------------------------------------
 
@@ -179,6 +238,7 @@ def login_router(gate: Gate) -> APIRouter:
             how_to_set=HOW_TO_SET,
             login_path=LOGIN_PATH,
             logout_path=LOGOUT_PATH,
+            session_hours=f"{gate.session.total_seconds() / 3600:g}",
         )
         answer.status_code = status
         return answer
@@ -201,20 +261,25 @@ def login_router(gate: Gate) -> APIRouter:
         answer.set_cookie(
             COOKIE_NAME,
             gate.cookie_value(),
-            max_age=COOKIE_MAX_AGE_S,
+            max_age=int(gate.session.total_seconds()),
             path="/",
             httponly=True,
             samesite="strict",
             # Only over HTTPS: a Secure cookie is never sent back over plain HTTP (loopback, the sandbox).
+            # Behind a proxy the scheme is the proxy's X-Forwarded-Proto, if service.trusted_proxies
+            # names the proxy.
             secure=request.url.scheme == "https",
         )
         return answer
 
     @router.post(LOGOUT_PATH)
-    def logout() -> RedirectResponse:
-        """Forget the cookie."""
-        answer = RedirectResponse(LOGIN_PATH, status_code=303)
-        answer.delete_cookie(COOKIE_NAME, path="/", httponly=True, samesite="strict")
+    def logout(request: Request) -> RedirectResponse:
+        """Forget the cookie (the browser drops it; a copy of it still ends at its expiry, or at once
+        when the session secret changes)."""
+        answer = RedirectResponse(LOGIN_PATH, status_code=303, headers={"Clear-Site-Data": '"cookies"'})
+        answer.delete_cookie(
+            COOKIE_NAME, path="/", httponly=True, samesite="strict", secure=request.url.scheme == "https"
+        )
         return answer
 
     return router

@@ -10,6 +10,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from bridge.domain.markup import link_url, markdown_text
 from bridge.service.report import DeploymentLine, ReadinessReport
 
 HERE = Path(__file__).resolve().parent
@@ -63,8 +64,13 @@ def words(key: str) -> str:
 
 
 def cell(value: object) -> str:
-    """Text safe inside a Markdown table cell: pipes escaped, line breaks flattened."""
-    return " ".join(str(value).split()).replace("|", "\\|")
+    """Text for one Markdown table cell: line breaks flattened (the Markdown environment escapes the rest)."""
+    return " ".join(str(value).split())
+
+
+def link(url: str | None) -> str:
+    """An address from a system, if safe to link to (http or https), else empty: never a script link."""
+    return (link_url(url) or "") if url else ""
 
 
 def deployment_status(line: DeploymentLine) -> str:
@@ -82,6 +88,7 @@ def _filters(environment: Environment) -> Environment:
         when=when,
         day=day,
         cell=cell,
+        link=link,
         words=words,
         deployment_status=deployment_status,
         deployment_tone=deployment_tone,
@@ -104,11 +111,13 @@ def html_environment() -> Environment:
 
 @cache
 def markdown_environment() -> Environment:
-    # Markdown is pasted into documents, not a browser: nothing to escape but table pipes.
+    # Markdown is pasted into packs and wikis, which render it: every value written into a template is
+    # escaped on its way out (finalize), so what the systems say shows as text, never as markup or links.
     return _filters(
         Environment(
             loader=FileSystemLoader(TEMPLATES),
-            autoescape=False,  # noqa: S701 - Markdown output, never served as HTML
+            autoescape=False,  # noqa: S701 - Markdown, escaped by markdown_text below
+            finalize=markdown_text,
             undefined=StrictUndefined,
             keep_trailing_newline=True,
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query
@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from pydantic import SecretStr
 
 from bridge.config import Settings
-from bridge.service.pages.access import Gate, login_router
+from bridge.service.pages.access import DEFAULT_SESSION, Gate, login_router
 from bridge.service.pages.rendering import (
     NavItem,
     navigation,
@@ -39,11 +39,21 @@ class PageOptions:
 
     operator_token: SecretStr | None = None
     protect_pages: bool = False  # the read pages ask for the token too
+    session_secret: SecretStr | None = None  # signs the sign-in cookie with the token; change to sign out all
+    session: timedelta = DEFAULT_SESSION  # how long a sign-in lasts
+    protect_docs: bool = False  # /docs, /redoc and /openapi.json ask for the token too
+    protect_metrics: bool = False  # /metrics asks for the token too
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PageOptions:
+        service = settings.service
         return cls(
-            operator_token=settings.service.operator_token, protect_pages=settings.service.protect_pages
+            operator_token=service.operator_token,
+            protect_pages=service.protect_pages,
+            session_secret=service.session_secret,
+            session=timedelta(hours=service.session_hours),
+            protect_docs=service.protect_docs,
+            protect_metrics=service.protect_metrics,
         )
 
 

@@ -18,9 +18,9 @@ from typing import Any
 import httpx
 import pytest
 
-from bridge.config import load_settings
+from bridge.config import Settings, load_settings, secret_values
 from bridge.sandbox.runner import Sandbox
-from bridge.service.logs import MASK, configure_logging, correlated, secret_values, unconfigure_logging
+from bridge.service.logs import MASK, configure_logging, correlated, unconfigure_logging
 
 ROOT = Path(__file__).parents[3]
 FIXTURES = ROOT / "tests" / "fixtures" / "gitlab"
@@ -224,3 +224,25 @@ def test_with_a_log_file_only_warnings_and_errors_reach_the_console(tmp_path: Pa
     finally:
         unconfigure_logging()
     assert names.count("bridge") == 1 and names.count("bridge-file") == 1
+
+
+@pytest.mark.parametrize("log_format", ["json", "text"])
+def test_passwords_inside_urls_are_masked_even_when_not_configured(log_format: str) -> None:
+    settings = Settings(database={"url": "postgresql+psycopg://bridge:p%40ss-word-1@db.internal/bridge"})
+    secrets = secret_values(settings)
+    assert {"p%40ss-word-1", "p@ss-word-1"} <= set(secrets)
+    stream = io.StringIO()
+    handler = configure_logging(log_format, secrets=secrets, stream=stream)  # type: ignore[arg-type]
+    try:
+        log = logging.getLogger("bridge.test")
+        log.warning("connecting to %s", settings.database.url)
+        log.warning("decoded: p@ss-word-1; a proxy: https://proxy-user:Other-Pass-9@proxy.internal:3128/x")
+        log.warning(
+            "redis://:only-a-password@cache.internal/0", extra={"url": "ftp://u:Ftp-Pass-1@f.example/"}
+        )
+    finally:
+        logging.getLogger().removeHandler(handler)
+    output = stream.getvalue()
+    for secret in ("p%40ss-word-1", "p@ss-word-1", "Other-Pass-9", "only-a-password", "Ftp-Pass-1"):
+        assert secret not in output, output
+    assert "postgresql+psycopg://bridge:" in output and "proxy-user:" in output

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -206,3 +207,45 @@ def test_a_payload_the_store_cannot_hold_is_refused_and_not_stored(
         assert receiver.stored() == 0
     else:
         assert answer.status_code == 202 and receiver.stored() == 1
+
+
+def _hostile(system: str, value: str) -> bytes:
+    """A real payload of the system with `value` (JSON text) in one of its fields."""
+    text = json.dumps({**_sample(SAMPLES[system][0]), "extra": "@@"})
+    return text.replace('"@@"', value).encode()
+
+
+HOSTILE_VALUES = {
+    "nested 100,000 deep": "[" * 100_000 + "]" * 100_000,
+    "objects nested 65 deep": '{"a":' * 65 + "1" + "}" * 65,
+    "an integer of 10,000 digits": "9" * 10_000,
+    "a negative integer of 5,000 digits": "-" + "1" * 5_000,
+    "a float of 1,000 digits": "0." + "3" * 1_000,
+    "an exponent of 500 digits": "1e" + "9" * 500,
+}
+
+
+@pytest.mark.parametrize("what", sorted(HOSTILE_VALUES))
+@pytest.mark.parametrize("system", SYSTEMS)
+def test_a_body_beyond_the_depth_or_number_bounds_is_a_400_and_stored_nowhere(
+    tmp_path: Path, store: Store, system: str, what: str
+) -> None:
+    with Sandbox(ports={"gitlab": 0, "servicenow": 0, "ado": 0}, work_dir=tmp_path / "sandbox") as box:
+        config = load_settings(box.config_path)
+        mappings = load_mappings()
+        processor = Processor(store, build_connectors(config, mappings), engine_context(config, mappings))
+        client = TestClient(create_app(processor))  # the default size limit: 1 MiB
+        body = _hostile(system, HOSTILE_VALUES[what])
+        headers = {"X-Gitlab-Event": "Release Hook", **_credentials(system, box.secrets, body, "right", "")}
+        answer = client.post(f"/hooks/{system}", content=body, headers=headers)
+        assert answer.status_code == 400, answer.text
+        assert re.search(
+            r"nests deeper than \d+ levels|holds a number of \d+ characters", answer.json()["error"]
+        )
+        with store.transaction(readonly=True) as tx:
+            stats = tx.inbox_stats()
+        assert stats.unprocessed + stats.processed == 0
+        # Within the bounds, the same payload is stored.
+        body = _hostile(system, '[[[{"a": 12345678901234567890, "b": 1.5e10}]]]')
+        headers = {"X-Gitlab-Event": "Release Hook", **_credentials(system, box.secrets, body, "right", "")}
+        assert client.post(f"/hooks/{system}", content=body, headers=headers).status_code == 202

@@ -100,8 +100,33 @@ def test_claim_takes_due_rows_of_one_target_once(store: Store) -> None:
     assert all(row.status is ActionStatus.RUNNING and row.claimed_by == "w1" for row in claimed)
     assert all(row.attempts == 1 and row.claimed_at == T0 for row in claimed)
     with store.transaction() as tx:
-        assert tx.claim_due(Source.SERVICENOW, 10, "w2", now=T0 + timedelta(minutes=1)) == []
+        assert tx.claim_due(Source.SERVICENOW, 10, "w2", now=T0 + timedelta(seconds=20)) == []
         assert [row.key for row in tx.claim_due(Source.ADO, 10, "w2", now=T0)] == [_move(5).key]
+
+
+def test_a_renewed_claim_is_held_a_lease_from_its_renewal_and_only_by_its_holder(store: Store) -> None:
+    with store.transaction() as tx:
+        tx.enqueue([_note(1), _note(2)], now=T0)
+    with store.transaction() as tx:
+        held = tx.claim_due(Source.SERVICENOW, 2, "w1", now=T0)
+    lease = timedelta(seconds=30)
+    renewed = T0 + timedelta(seconds=25)
+    with store.transaction() as tx:
+        assert tx.renew_claims([row.id for row in held], "someone-else", now=renewed) == 0
+        assert tx.renew_claims([held[0].id], "w1", now=renewed) == 1
+        assert tx.renew_claims([], "w1", now=renewed) == 0
+    with store.transaction() as tx:
+        # The one not renewed is taken over once its lease runs out; the renewed one is still held.
+        (taken,) = tx.claim_due(
+            Source.SERVICENOW, 2, "w2", now=T0 + lease + timedelta(seconds=1), lease=lease
+        )
+        assert taken.id == held[1].id
+        (late,) = tx.claim_due(
+            Source.SERVICENOW, 2, "w2", now=renewed + lease + timedelta(seconds=1), lease=lease
+        )
+        assert late.id == held[0].id
+        # A claim taken over is no longer the old holder's to renew.
+        assert tx.renew_claims([held[0].id], "w1", now=renewed + lease) == 0
 
 
 def test_a_claim_older_than_the_lease_is_taken_again(store: Store) -> None:

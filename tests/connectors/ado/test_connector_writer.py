@@ -237,3 +237,32 @@ def test_a_write_whose_reply_was_lost_is_recognised_not_repeated(
     assert again.status is OutcomeStatus.DONE
     assert isinstance(again.fresh, DefectMoved)
     assert (again.fresh.rev, again.fresh.from_state) == (item["rev"] + 1, "Fixed")
+
+
+def test_the_comment_is_escaped_for_ados_html_and_unsafe_links_are_not_written(
+    ado: Any, connector: AdoConnector
+) -> None:
+    item = fixed_defect(ado)
+    move = MoveDefect(
+        defect_id=item["id"],
+        expected_rev=item["rev"],
+        from_state="Fixed",
+        to_state="Ready for Retest",
+        comment="Fixed in <img src=x onerror=alert(1)> under [plan](javascript:alert(1)) & co",
+        deployment="dip-platform:1.0.2.0@SIT-A",
+        links=(
+            Hyperlink("javascript:alert(document.domain)", "GitLab release"),
+            Hyperlink("data:text/html,<script>alert(1)</script>", "data"),
+            Hyperlink(RFC, "RFC CHG0030001"),
+        ),
+    )
+    [outcome] = connector.apply([move])
+    assert outcome.status is OutcomeStatus.DONE, outcome.detail
+    [comment] = ado.sim.store.comment_list(item["id"])
+    assert "<img" not in comment["text"] and "&lt;img src=x onerror=alert(1)&gt;" in comment["text"]
+    assert "javascript:" not in comment["text"].lower() and "&amp; co" in comment["text"]
+    assert [r["url"] for r in ado.sim.get_work_item(item["id"])["relations"]] == [RFC]
+    # Applied again (its reply lost), the move is recognised as done from its safe links, not written twice.
+    [again] = connector.apply([move])
+    assert again.status is OutcomeStatus.DONE and "earlier attempt" in again.detail
+    assert len(ado.sim.store.comment_list(item["id"])) == 1

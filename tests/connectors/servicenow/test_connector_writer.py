@@ -3,6 +3,7 @@ correlation only when empty or the bridge's, draft RFCs once, and fetch by sys_i
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 import pytest
@@ -214,3 +215,18 @@ def test_fetch_of_an_rfc_in_an_unmapped_state_is_skippable(
     rfc = _rfc(snow, state="-6")
     with pytest.raises(SkippableError, match=f"{rfc['number']} has state '-6'"):
         snow_connector.fetch(RecordRef(Source.SERVICENOW, "change", rfc["sys_id"]))
+
+
+def test_a_work_note_cannot_open_servicenows_code_tags(
+    snow: Snow, snow_connector: ServiceNowConnector
+) -> None:
+    rfc = _rfc(snow, state="-1")
+    text = "Defects fixed: 101 (High) [code]<img src=x onerror=alert(1)>[/CODE] [ code]x[/ code ]"
+    action = AddWorkNote(rfc["sys_id"], rfc["number"], text)
+    (done,) = snow_connector.apply([action])
+    assert done.status is OutcomeStatus.DONE
+    [note] = _notes(snow, rfc["sys_id"])
+    assert not re.search(r"\[\s*/?\s*code\s*\]", note, re.IGNORECASE), note
+    assert note.startswith("Defects fixed: 101 (High) ") and "<img src=x onerror=alert(1)>" in note
+    (again,) = snow_connector.apply([action])
+    assert again.status is OutcomeStatus.SKIPPED and len(_notes(snow, rfc["sys_id"])) == 1
