@@ -583,6 +583,10 @@ class Processor:
             tx.replace_carry_forward(
                 write.key, [_verdict_row(v) for v in self.planner.verdicts_of(write.key)]
             )
+        elif write.kind == "planned":
+            tx.mark_planned(self.worker, write.key, now=now)
+        else:
+            raise ValueError(f"no such write: {write.kind}")
 
     def _load_persisted(self, tx: Tx) -> _Persisted:
         persisted = _Persisted(links={(link.kind.value, link.left, link.right) for link in tx.links()})

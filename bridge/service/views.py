@@ -164,13 +164,23 @@ class FindingView(BaseModel):
     resolved_at: datetime | None
 
 
+class UnclassifiedDefectView(BaseModel):
+    """A defect the note names where it does not say whether it is fixed: never moved."""
+
+    id: int
+    line: int | None
+    place: str | None  # the heading or label it was under, as written
+    summary: str | None
+
+
 class NoteCheck(BaseModel):
     """The release note against the approach's list of required items."""
 
-    complete: bool
+    complete: bool  # every required item present, no error, no defect left unclassified
     missing: list[str]
     present: list[str]
     problems: list[str]
+    unclassified: list[UnclassifiedDefectView] = []
 
 
 class ReleaseOverview(ReleaseSummary):
@@ -712,11 +722,19 @@ def note_check(parsed: dict[str, Any] | None) -> NoteCheck:
         if isinstance(f, dict) and f.get("message")
     ]
     errors = [f for f in parsed.get("findings", []) if isinstance(f, dict) and f.get("severity") == "error"]
+    unclassified = [
+        UnclassifiedDefectView(
+            id=int(d["id"]), line=d.get("line"), place=d.get("place"), summary=d.get("summary")
+        )
+        for d in parsed.get("defects_unclassified", [])
+        if isinstance(d, dict) and str(d.get("id", "")).isdigit()
+    ]
     return NoteCheck(
-        complete=not missing and not errors,
+        complete=not missing and not errors and not unclassified,
         missing=missing,
         present=sorted(str(key) for key in parsed.get("present", {})),
         problems=problems,
+        unclassified=unclassified,
     )
 
 

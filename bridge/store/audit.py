@@ -52,19 +52,16 @@ class AuditQueries(Queries):
         at: datetime | None = None,
     ) -> int:
         """Append an entry; returns its id. The database refuses updates and deletes of the trail."""
-        statement = (
-            audit.insert()
-            .values(
-                at=at or utcnow(),
-                system=system.value,
-                record=record,
-                action_key=action_key,
-                change=change,
-                reason=reason,
-            )
-            .returning(audit.c.id)
-        )
-        return int(self.connection.execute(statement).scalar_one())
+        statement = self.prepared("append_audit", lambda _: audit.insert().returning(audit.c.id))
+        values = {
+            "at": at or utcnow(),
+            "system": system.value,
+            "record": record,
+            "action_key": action_key,
+            "change": change,
+            "reason": reason,
+        }
+        return int(self.connection.execute(statement, values).scalar_one())
 
     def audit_trail(
         self, *, record: str | None = None, action_key: str | None = None, limit: int = 100

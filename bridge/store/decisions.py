@@ -111,13 +111,19 @@ class DecisionQueries(Queries):
 
     def mark_planned(self, worker: str, journal_id: int, *, now: datetime | None = None) -> None:
         """Record that `worker` has stored what it decided from the journal up to `journal_id`."""
-        values = {"worker": worker, "journal_id": journal_id, "planned_at": now or utcnow()}
-        statement = self.insert(planned).values(**values)
-        self.connection.execute(
-            statement.on_conflict_do_update(
-                index_elements=["worker"], set_={"journal_id": journal_id, "planned_at": values["planned_at"]}
+
+        def build(insert: Any) -> Any:
+            statement = insert(planned)
+            return statement.on_conflict_do_update(
+                index_elements=["worker"],
+                set_={
+                    "journal_id": statement.excluded.journal_id,
+                    "planned_at": statement.excluded.planned_at,
+                },
             )
-        )
+
+        values = {"worker": worker, "journal_id": journal_id, "planned_at": now or utcnow()}
+        self.connection.execute(self.prepared("mark_planned", build), values)
 
     def planned_through(self) -> int | None:
         """The furthest journal id any worker has planned and stored; None before any has."""

@@ -98,22 +98,25 @@ class InboxQueries(Queries):
     ) -> InboxPut:
         """Store a delivery; the same (source, delivery key) again is a no-op reported as duplicate."""
         at = now or utcnow()
-        statement = (
-            self.insert(inbox)
-            .values(
-                source=source.value,
-                delivery_key=delivery_key,
-                kind=kind.value,
-                payload=payload,
-                correlation_id=correlation_id,
-                received_at=at,
-                available_at=at,
-                attempts=0,
-            )
-            .on_conflict_do_nothing(index_elements=["source", "delivery_key"])
-            .returning(inbox.c.id)
+        statement = self.prepared(
+            "put_inbox",
+            lambda insert: (
+                insert(inbox)
+                .on_conflict_do_nothing(index_elements=["source", "delivery_key"])
+                .returning(inbox.c.id)
+            ),
         )
-        inserted = self.connection.execute(statement).scalar_one_or_none()
+        values = {
+            "source": source.value,
+            "delivery_key": delivery_key,
+            "kind": kind.value,
+            "payload": payload,
+            "correlation_id": correlation_id,
+            "received_at": at,
+            "available_at": at,
+            "attempts": 0,
+        }
+        inserted = self.connection.execute(statement, values).scalar_one_or_none()
         if inserted is not None:
             return InboxPut(id=inserted, duplicate=False)
         existing = self.connection.execute(

@@ -34,6 +34,8 @@ def _drain(processor: Processor) -> None:
     while processor.process_inbox():
         pass
     processor.refresh()
+    with processor.store.transaction(readonly=True) as tx:
+        assert tx.planned_through() == tx.journal_span()[1], "the worker records how far it has planned"
 
 
 def _stored(store: Store) -> tuple[object, ...]:
