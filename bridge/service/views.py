@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel, Field
 from sqlalchemy import Select, func, select
@@ -426,11 +426,20 @@ def _page(tx: Tx, query: Select[Any], window: Window, convert: Callable[[Any], T
 # --- releases --------------------------------------------------------------------------------------
 
 
-def _newest_first(found: list[ReleaseSummary]) -> list[ReleaseSummary]:
+def _newest_first(found: list[_Listed]) -> list[_Listed]:
     found.sort(key=lambda r: r.tag)
     found.sort(key=lambda r: _version_order(r.version), reverse=True)
     found.sort(key=lambda r: r.component)
     return found
+
+
+class _Summarised(Protocol):
+    component: str
+    version: str
+    tag: str
+
+
+_Listed = TypeVar("_Listed", bound=_Summarised)
 
 
 @dataclass(frozen=True)
@@ -446,8 +455,12 @@ class ReleaseFilter:
 def release_overviews(
     tx: Tx, context: EngineContext, window: Window, only: ReleaseFilter = ReleaseFilter()
 ) -> Page[ReleaseOverview]:
-    """Releases by component, newest version first, each with its links, fixes, note check and findings."""
-    query = select(*[releases.c[name] for name in ReleaseSummary.model_fields], releases.c.parsed_note).where(
+    """Releases by component, newest version first, each with its links, fixes, note check and findings.
+
+    Only the page's releases are read in full (their notes, links and fixes); the others are filtered
+    and ordered from their summary columns, so a page costs about the same however many releases
+    the programme has."""
+    query = select(*[releases.c[name] for name in ReleaseSummary.model_fields]).where(
         releases.c.removed.is_(False)
     )
     if only.component is not None:
@@ -455,23 +468,23 @@ def release_overviews(
     if only.release_type is not None:
         query = query.where(releases.c.release_type == only.release_type)
     rows = list(tx.connection.execute(query))
-    notes = {release_key(row.component, row.version): row.parsed_note for row in rows}
-    found = [release_summary(row) for row in rows]
     if only.environment is not None:
         deployed = select(deployments.c.component, deployments.c.version).where(
             deployments.c.environment == only.environment
         )
-        there = {release_key(c, v) for c, v in tx.connection.execute(deployed)}
-        found = [r for r in found if release_key(r.component, r.version) in there]
+        there = set(tx.connection.execute(deployed).tuples())
+        rows = [r for r in rows if (r.component, r.version) in there]
     findings_of = _open_release_findings(tx)
     if only.has_findings is not None:
-        found = [
+        rows = [
             r
-            for r in found
+            for r in rows
             if (findings_of.get(release_key(r.component, r.version), 0) > 0) == only.has_findings
         ]
-    shown = window.cut(_newest_first(found))
+    total = len(rows)
+    shown = [release_summary(row) for row in window.cut(_newest_first(rows))]
     keys = [release_key(r.component, r.version) for r in shown]
+    notes = _parsed_notes(tx, shown)
     links = _ReleaseLinks.read(tx, keys, context)
     judged = tx.control_points_of(keys)
     current: dict[str, list[str]] = {}
@@ -479,7 +492,7 @@ def release_overviews(
         current.setdefault(release_key(row.component, row.version), []).append(row.environment)
     items = []
     for summary, key in zip(shown, keys, strict=True):
-        check = note_check(notes[key])
+        check = note_check(notes.get(key))
         points = judged.get(key, [])
         fixes = links.fixes(key)
         items.append(
@@ -496,7 +509,23 @@ def release_overviews(
                 deployed_in=sorted(current.get(key, [])),
             )
         )
-    return Page[ReleaseOverview](items=items, total=len(found), limit=window.limit, offset=window.offset)
+    return Page[ReleaseOverview](items=items, total=total, limit=window.limit, offset=window.offset)
+
+
+def _parsed_notes(tx: Tx, shown: Sequence[ReleaseSummary]) -> dict[str, dict[str, Any] | None]:
+    """The parsed notes of these releases, by release key."""
+    if not shown:
+        return {}
+    query = select(
+        releases.c.project, releases.c.tag, releases.c.component, releases.c.version, releases.c.parsed_note
+    )
+    query = query.where(releases.c.tag.in_(sorted({r.tag for r in shown})), releases.c.removed.is_(False))
+    wanted = {(r.project, r.tag) for r in shown}
+    return {
+        release_key(row.component, row.version): row.parsed_note
+        for row in tx.connection.execute(query)
+        if (row.project, row.tag) in wanted
+    }
 
 
 def _open_release_findings(tx: Tx) -> dict[str, int]:

@@ -125,15 +125,18 @@ class InboxQueries(Queries):
         return InboxPut(id=existing, duplicate=True)
 
     def claim_inbox(self, limit: int, *, now: datetime | None = None) -> list[InboxRow]:
-        """Unprocessed rows, oldest first, locked for this transaction: process them before it ends.
+        """Unprocessed rows that are due, the longest due first, locked for this transaction: process
+        them before it ends.
 
-        On PostgreSQL, rows another processor holds are skipped (FOR UPDATE SKIP LOCKED), so any
-        number of processors share the inbox; SQLite has one processor and one writer at a time.
+        The order follows the unprocessed rows' index (due time, then id), so a claim reads only
+        unprocessed rows however many processed ones the inbox holds. On PostgreSQL, rows another
+        processor holds are skipped (FOR UPDATE SKIP LOCKED), so any number of processors share the
+        inbox; SQLite has one processor and one writer at a time.
         """
         query = (
             select(inbox)
             .where(inbox.c.processed_at.is_(None), inbox.c.available_at <= (now or utcnow()))
-            .order_by(inbox.c.id)
+            .order_by(inbox.c.available_at, inbox.c.id)
             .limit(limit)
         )
         if self.is_postgres:
