@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, cast, get_args
 
-from sqlalchemy import Row, and_, func, or_, select, text, update
+from sqlalchemy import Row, and_, bindparam, func, or_, select, text, update
 
 from bridge.connector import ActionOutcome, OutcomeStatus
 from bridge.domain.actions import Action
@@ -340,12 +340,21 @@ class OutboxQueries(Queries):
             values |= {"last_error": completion.error}
         else:
             raise ValueError(f"an attempt cannot end as {completion.status}")
-        statement = update(outbox).where(
-            outbox.c.id == action_id, outbox.c.status == ActionStatus.RUNNING.value
-        )
+        columns = tuple(values)
+
+        def build(_: Any) -> Any:
+            statement = update(outbox).where(
+                outbox.c.id == bindparam("action_id"), outbox.c.status == ActionStatus.RUNNING.value
+            )
+            if worker is not None:
+                statement = statement.where(outbox.c.claimed_by == bindparam("worker"))
+            return statement.values({name: bindparam(f"new_{name}") for name in columns})
+
+        statement = self.prepared(f"complete:{','.join(columns)}:{worker is not None}", build)
+        parameters = {f"new_{name}": value for name, value in values.items()} | {"action_id": action_id}
         if worker is not None:
-            statement = statement.where(outbox.c.claimed_by == worker)
-        return self.connection.execute(statement.values(**values)).rowcount == 1
+            parameters["worker"] = worker
+        return self.connection.execute(statement, parameters).rowcount == 1
 
     def retry_dead(self, action_id: int | None = None, *, now: datetime | None = None) -> int:
         """Put a dead action (or every dead action) back to pending, due now, with a fresh budget.
