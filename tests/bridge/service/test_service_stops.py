@@ -58,10 +58,11 @@ def workers_of(pid: int) -> list[int]:
 
 
 # Moments from the start of the command to a running service (it is serving after about 2-4 s here),
-# one in each 0.8 s, drawn the same way on every run. The first 0.1 s, the interpreter starting before
-# it has read a line of the bridge, is out of any program's reach.
+# one in each 1.2 s (reading the configuration, migrating, starting the worker, serving), drawn the same
+# way on every run. The first 0.1 s, the interpreter starting before it has read a line of the bridge,
+# is out of any program's reach.
 DRAW = random.Random(15)
-MOMENTS = [0.4 + step * 0.8 + DRAW.uniform(0, 0.8) for step in range(6)]
+MOMENTS = [0.4 + step * 1.2 + DRAW.uniform(0, 1.2) for step in range(4)]
 
 
 @pytest.mark.parametrize("group", [False, True], ids=["process", "process group"])
