@@ -26,6 +26,8 @@ DELIVERIES = 2000
 SENDERS = 16
 TARGET_ACKS_PER_S = 500
 TARGET_P99_MS = 50
+# What the reader of the second round fetches, over and over: the releases list and a release.
+READER_PAGES = ("/", "/releases/dip-platform/1.0.0.0")
 
 
 def _note(version: str) -> str:
@@ -181,6 +183,34 @@ def _sandbox(channel: Connection, work: Path) -> None:
 
 
 def run() -> dict[str, object]:
+    figures = _measure(reading=False)
+    # Again, with a person reading the pages throughout: the pages are read from what the worker
+    # stored, so reading costs the HTTP process little and the webhooks' answers keep their pace.
+    with_reader = _measure(reading=True)
+    figures |= {
+        f"ingest_with_reader_{name.removeprefix('ingest_')}": value for name, value in with_reader.items()
+    }
+    return figures
+
+
+def _read_pages(port: int, stop: threading.Event, latencies: list[float]) -> None:
+    """A reader fetching the releases list and a release's page, one after the other, until `stop`."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        while not stop.is_set():
+            for path in READER_PAGES:
+                began = time.perf_counter()
+                connection.request("GET", path)
+                answer = connection.getresponse()
+                answer.read()
+                if answer.status != HTTPStatus.OK:
+                    raise RuntimeError(f"{path} answered {answer.status}")
+                latencies.append(time.perf_counter() - began)
+    finally:
+        connection.close()
+
+
+def _measure(*, reading: bool) -> dict[str, object]:
     work = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
     from bridge.store import Store
     from connectors.simulation import free_port
@@ -196,8 +226,16 @@ def run() -> dict[str, object]:
             channel.send("ready")
             deliveries = channel.recv()
             store = Store.from_url(f"sqlite:///{(work / 'bridge.db').as_posix()}")
+            stop_reading = threading.Event()
+            read: list[float] = []
+            reader = threading.Thread(target=_read_pages, args=(port, stop_reading, read), daemon=True)
+            if reading:
+                reader.start()
             began = time.perf_counter()
             latencies, wall = _send(port, deliveries)
+            stop_reading.set()
+            if reading:
+                reader.join(30)
             processed_s = _processed_after(store, began)
             with store.transaction(readonly=True) as tx:
                 stored = tx.inbox_stats().processed
@@ -216,7 +254,7 @@ def run() -> dict[str, object]:
     cuts = statistics.quantiles(latencies, n=100, method="inclusive")
     acks = len(latencies) / wall
     p99 = cuts[98] * 1000
-    return {
+    figures: dict[str, object] = {
         "ingest_deliveries": len(latencies),
         "ingest_senders": SENDERS,
         "ingest_acks_per_s": round(acks, 1),
@@ -226,6 +264,14 @@ def run() -> dict[str, object]:
         "ingest_inbox_processed": stored,
         "ingest_targets_met": acks >= TARGET_ACKS_PER_S and p99 <= TARGET_P99_MS,
     }
+    if reading and len(read) >= 2:
+        page_cuts = statistics.quantiles(read, n=100, method="inclusive")
+        figures |= {
+            "ingest_pages_read": len(read),
+            "ingest_page_p50_ms": round(page_cuts[49] * 1000, 1),
+            "ingest_page_p99_ms": round(page_cuts[98] * 1000, 1),
+        }
+    return figures
 
 
 if __name__ == "__main__":
