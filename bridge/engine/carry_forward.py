@@ -37,12 +37,17 @@ def carry_forward(
         by_component[release.component].append(release)
     for component_releases in by_component.values():
         ordered = sorted(component_releases, key=lambda r: r.version)
+        # The next regular release after each position, found walking back once (not a scan each).
+        next_regular: list[Release | None] = [None] * len(ordered)
+        upcoming: Release | None = None
+        for index in range(len(ordered) - 1, -1, -1):
+            next_regular[index] = upcoming
+            if ordered[index].release_type is not ReleaseType.EMERGENCY:
+                upcoming = ordered[index]
         for index, emergency in enumerate(ordered):
             if emergency.release_type is not ReleaseType.EMERGENCY:
                 continue
-            regular = next(
-                (r for r in ordered[index + 1 :] if r.release_type is not ReleaseType.EMERGENCY), None
-            )
+            regular = next_regular[index]
             if regular is None:
                 verdicts.append(CarryForward(emergency.key, None, (), None))
                 continue

@@ -591,7 +591,9 @@ class Planner:
                 self._findings[unit] = new_findings
             else:
                 self._findings.pop(unit, None)
-            changed.subjects.update(f.subject for f in (*held_findings, *new_findings))
+            # Only the subjects whose findings differ: a component's unit holds findings about each of
+            # its releases, and one new release must not make the store rewrite them all.
+            changed.subjects.update(_differing_subjects(held_findings, new_findings))
         unique: dict[str, Action] = {}
         for action in actions:
             unique.setdefault(action.key, action)
@@ -677,6 +679,14 @@ class Planner:
 
     def actions(self) -> Iterator[Action]:
         return iter(self._wanted.values())
+
+
+def _differing_subjects(held: tuple[Finding, ...], new: tuple[Finding, ...]) -> set[str]:
+    by_subject: dict[str, list[list[Finding]]] = defaultdict(lambda: [[], []])
+    for side, findings in enumerate((held, new)):
+        for finding in findings:
+            by_subject[finding.subject][side].append(finding)
+    return {subject for subject, (before, after) in by_subject.items() if before != after}
 
 
 def _unit_order(unit: Unit) -> tuple[int, str]:
