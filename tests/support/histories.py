@@ -9,9 +9,11 @@ from bridge.domain.events import AncestryChecked, DefectMoved, DomainEvent, Rele
 from support.programme import at, defect, release, rfc
 
 DEFECTS = list(range(48200, 48212))
-STATES = ["New", "Open", "In Progress", "Fixed", "Resolved", "Ready for Retest", "Closed"]
+STATES = ["New", "Open", "In Progress", "Fixed", "Resolved", "Closed"]
+STATES_VARIED = [*STATES, "Ready for Retest"]
 LIFE = [RfcState.NEW, RfcState.SCHEDULED, RfcState.IMPLEMENT, RfcState.REVIEW, RfcState.CLOSED]
-VERSIONS = ["1.0.0.0", "1.0.1.0", "1.0.1.1", "1.0.1.2", "1.0.2.0", "1.0.3.0", "1.1.0.0"]
+VERSIONS = ["1.0.0.0", "1.0.1.0", "1.0.1.1", "1.0.2.0", "1.0.3.0", "1.1.0.0"]
+VERSIONS_VARIED = sorted([*VERSIONS, "1.0.1.2"])
 COMPONENTS = {"dip-platform": "{component}/{version}", "helix-settlement": "{component}@{version}"}
 
 
@@ -33,7 +35,8 @@ def histories(draw: st.DrawFn, *, edited_notes: bool = True, varied: bool = Fals
     rfc_index = 0
     deployments: list[str] = []
     for component in components:
-        chosen = draw(st.lists(st.sampled_from(VERSIONS), min_size=1, max_size=4, unique=True))
+        versions = VERSIONS_VARIED if varied else VERSIONS
+        chosen = draw(st.lists(st.sampled_from(versions), min_size=1, max_size=4, unique=True))
         for index, version in enumerate(sorted(chosen)):
             fixed = tuple(draw(st.lists(st.sampled_from(DEFECTS), max_size=5, unique=True)))
             outstanding = tuple(draw(st.lists(st.sampled_from(DEFECTS), max_size=2, unique=True)))
@@ -82,8 +85,8 @@ def histories(draw: st.DrawFn, *, edited_notes: bool = True, varied: bool = Fals
                 short = f"Deploy {component} {version}"
                 if draw(st.booleans()):
                     other = next(c for c in components if c != component)
-                    short += f" and {other} {draw(st.sampled_from(VERSIONS))}"
-            environment = draw(st.sampled_from(["SIT-A", "SIT-A", "SIT-B", None]))
+                    short += f" and {other} {draw(st.sampled_from(VERSIONS_VARIED))}"
+            environment = draw(st.sampled_from(["SIT-A", "SIT-A", "SIT-B", *([None] if varied else [])]))
             approval = (
                 draw(st.sampled_from(["approved", "approved", "approved", "requested"]))
                 if varied
@@ -101,7 +104,7 @@ def histories(draw: st.DrawFn, *, edited_notes: bool = True, varied: bool = Fals
                         state,
                         mod=step + 1,
                         updated=at(start + step + 2),
-                        environment=environment if environment or not varied else None,
+                        environment=environment,
                         short_description=short,
                         approval=approval,
                         close_code=close_code if state is RfcState.CLOSED else None,
@@ -134,9 +137,9 @@ def histories(draw: st.DrawFn, *, edited_notes: bool = True, varied: bool = Fals
                         )
                     )
                 deployments.append(f"{environment}:{component}:{version}:{number}")
-            emergency = [v for v in VERSIONS if v.endswith((".1", ".2"))]
+            emergency = [v for v in VERSIONS_VARIED if v.endswith((".1", ".2"))]
             for ancestor in draw(st.lists(st.sampled_from(emergency), max_size=2, unique=True)):
-                descendant = draw(st.sampled_from(VERSIONS))
+                descendant = draw(st.sampled_from(VERSIONS_VARIED))
                 events.append(
                     AncestryChecked(
                         f"mhhs/{component}",
@@ -149,7 +152,7 @@ def histories(draw: st.DrawFn, *, edited_notes: bool = True, varied: bool = Fals
             if draw(st.booleans()):
                 events.append(release("not-a-version", component=component, tag=f"{component}/nightly"))
     for defect_id in DEFECTS:
-        revisions = draw(st.lists(st.sampled_from(STATES), max_size=3))
+        revisions = draw(st.lists(st.sampled_from(STATES_VARIED if varied else STATES), max_size=3))
         for rev, state in enumerate(revisions, start=1):
             events.append(defect(defect_id, state, rev=rev, changed=at(rev)))
     if varied and deployments:

@@ -9,53 +9,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bridge.domain.actions import MoveDefect
-from bridge.domain.events import DefectMoved, DefectUpdated, DomainEvent, ReleasePublished, RfcState
+from bridge.domain.events import DefectMoved, DefectUpdated, DomainEvent, ReleasePublished
 from bridge.engine.context import EngineContext
 from bridge.engine.reconcile import Plan, plan
 from bridge.engine.state import ProgrammeState
-from support.programme import at, context, defect, release, rfc
-
-DEFECTS = list(range(48200, 48212))
-STATES = ["New", "Open", "In Progress", "Fixed", "Resolved", "Closed"]
-LIFE = [RfcState.NEW, RfcState.SCHEDULED, RfcState.IMPLEMENT, RfcState.REVIEW, RfcState.CLOSED]
-
-
-@st.composite
-def histories(draw: st.DrawFn, *, edited_notes: bool = True) -> list[DomainEvent]:
-    """A small programme's history: releases with notes, RFCs through their states, defects changing."""
-    events: list[DomainEvent] = []
-    versions = ["1.0.0.0", "1.0.1.0", "1.0.1.1", "1.0.2.0", "1.0.3.0", "1.1.0.0"]
-    chosen = draw(st.lists(st.sampled_from(versions), min_size=1, max_size=4, unique=True))
-    for index, version in enumerate(sorted(chosen)):
-        fixed = tuple(draw(st.lists(st.sampled_from(DEFECTS), max_size=5, unique=True)))
-        outstanding = tuple(draw(st.lists(st.sampled_from(DEFECTS), max_size=2, unique=True)))
-        number = f"CHG00310{index:02d}"
-        events.append(
-            release(version, fixed=fixed, outstanding=outstanding, rfc=number, published=at(index * 10))
-        )
-        if edited_notes and draw(st.booleans()):
-            # an edited note: a later reading of the same tag
-            events.append(release(version, fixed=fixed[:1], rfc=number, read=at(index * 10 + 1)))
-        environment = draw(st.sampled_from(["SIT-A", "SIT-A", "SIT-B"]))
-        last = draw(st.integers(0, len(LIFE) - 1))
-        close_code = draw(st.sampled_from(["successful", "unsuccessful"]))
-        for step, state in enumerate(LIFE[: last + 1]):
-            events.append(
-                rfc(
-                    number,
-                    state,
-                    mod=step + 1,
-                    updated=at(index * 10 + step + 2),
-                    environment=environment,
-                    close_code=close_code if state is RfcState.CLOSED else None,
-                    close_notes="done" if state is RfcState.CLOSED else "",
-                )
-            )
-    for defect_id in DEFECTS:
-        revisions = draw(st.lists(st.sampled_from(STATES), max_size=3))
-        for rev, state in enumerate(revisions, start=1):
-            events.append(defect(defect_id, state, rev=rev, changed=at(rev)))
-    return events
+from support.histories import histories
+from support.programme import at, context
 
 
 def _shuffled_with_duplicates(data: st.DataObject, events: list[DomainEvent]) -> list[DomainEvent]:
