@@ -14,6 +14,9 @@ import pytest
 
 from connectors.simulation import free_port
 
+# Starts processes: `make test-fast` leaves it out.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[3]
 DB_PASSWORD = "Db-Pass%40-4711"  # percent-encoded in the URL: "Db-Pass@-4711" once decoded
 GITLAB_URL_PASSWORD = "Gl-Url-Pass-4712"

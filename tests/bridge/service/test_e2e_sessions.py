@@ -11,8 +11,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.bridge.service.test_service_stops import start
+
+# Starts processes: `make test-fast` leaves it out.
+pytestmark = pytest.mark.slow
 
 TOKEN = "e2e-sessions-operator-token"
 

@@ -7,6 +7,8 @@ import os
 import tempfile
 from pathlib import Path
 
+import pytest
+
 from bridge.sandbox.runner import Sandbox
 from connectors.simulation import free_port
 from tests.bridge.service.test_e2e_support import (
@@ -17,6 +19,9 @@ from tests.bridge.service.test_e2e_support import (
     state,
     wait_for,
 )
+
+# Starts processes: `make test-fast` leaves it out.
+pytestmark = pytest.mark.slow
 
 os.environ.setdefault("AZURE_DEVOPS_CACHE_DIR", tempfile.mkdtemp(prefix="ado-cache-"))
 

@@ -20,6 +20,9 @@ from bridge.store import Store
 from bridge.store.outbox import ActionStatus
 from tests.store_fixtures import PostgresDatabases
 
+# Starts processes: `make test-fast` leaves it out.
+pytestmark = pytest.mark.slow
+
 LEASE = timedelta(seconds=2)
 
 

@@ -17,6 +17,9 @@ import pytest
 
 from connectors.simulation import free_port
 
+# Starts processes: `make test-fast` leaves it out.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[3]
 # Lines that must never follow a stop: a worker taken for dead, or for stuck, when it drained.
 FALSE_ALARMS = ("ended on its own", "did not drain", "Traceback")
