@@ -473,19 +473,33 @@ class Processor:
         writes += [_Write("verdicts", component, None) for component in sorted(changes.components)]
         writes.append(_Write("planned", self.last_journal_id, None))
         added = [a for a in changes.added if a.key not in done.actions]
-        with self.store.transaction() as tx:
-            # The actions first, with the first writes: a move decided is never lost behind the rest.
+
+        def actions_first(tx: Tx) -> None:
+            # The actions go with the first writes: a move decided is never lost behind the rest.
             tx.enqueue(added, cause="plan", now=now)
             tx.supersede(changes.gone, kinds=SUPERSEDED_KINDS, now=now)
-            first = writes[:WRITES_PER_TRANSACTION]
-            for write in first:
-                self._apply(tx, write, now)
+
+        self._write(writes, findings, now, first=actions_first)
         done.actions |= {a.key for a in changes.added}
-        for write in first:
-            _mark(done, write, findings)
-        for start in range(WRITES_PER_TRANSACTION, len(writes), WRITES_PER_TRANSACTION):
+
+    def _write(
+        self,
+        writes: Sequence[_Write],
+        findings: Mapping[tuple[str, str, str], object],
+        now: datetime,
+        *,
+        first: Callable[[Tx], None] | None = None,
+    ) -> None:
+        """Carry out writes in transactions of WRITES_PER_TRANSACTION (SQLite has one writer, and a
+        webhook must never wait long behind the worker), `first` in the first of them; each write is
+        marked in memory only once its transaction has committed."""
+        done = self._persisted
+        assert done is not None
+        for start in range(0, max(len(writes), 1), WRITES_PER_TRANSACTION):
             chunk = writes[start : start + WRITES_PER_TRANSACTION]
             with self.store.transaction() as tx:
+                if start == 0 and first is not None:
+                    first(tx)
                 for write in chunk:
                     self._apply(tx, write, now)
             for write in chunk:
@@ -494,18 +508,10 @@ class Processor:
     def _store_decisions(self, releases: Collection[str], components: Collection[str]) -> None:
         """Store the control points of these releases and the carry-forward verdicts of these components,
         as the planner holds them, for the readers."""
-        planner = self.planner
-        keys = sorted(releases)
-        for start in range(0, len(keys), WRITES_PER_TRANSACTION):
-            with self.store.transaction() as tx:
-                for key in keys[start : start + WRITES_PER_TRANSACTION]:
-                    tx.replace_control_points(key, [_point_row(p) for p in planner.points_of(key)])
-        if components:
-            with self.store.transaction() as tx:
-                for component in sorted(components):
-                    tx.replace_carry_forward(
-                        component, [_verdict_row(v) for v in planner.verdicts_of(component)]
-                    )
+        writes = [_Write("points", key, None) for key in sorted(releases)]
+        writes += [_Write("verdicts", component, None) for component in sorted(components)]
+        if writes:
+            self._write(writes, {}, self.clock())
 
     def _stored_point_keys(self) -> set[str]:
         with self.store.transaction(readonly=True) as tx:
@@ -541,13 +547,8 @@ class Processor:
         writes += [_Write("link", key, links[key]) for key in set(links) - done.links]
         writes += [_Write("unlink", key, None) for key in done.links - set(links)]
         writes += [_Write("release", key, releases[key]) for key in set(releases) - done.releases]
-        for start in range(0, len(writes), WRITES_PER_TRANSACTION):
-            chunk = writes[start : start + WRITES_PER_TRANSACTION]
-            with self.store.transaction() as tx:
-                for write in chunk:
-                    self._apply(tx, write, now)
-            for write in chunk:
-                _mark(done, write, findings)
+        if writes:
+            self._write(writes, findings, now)
 
         ledger = _ledger_entries(result.ledger)
         if ledger != done.ledger:
