@@ -12,8 +12,9 @@ The scopes, and what reaches each:
 - an RFC: its deployments and own findings (its record, its links);
 - a place (environment, component): its ledger (its deployments);
 - a release: its control points (the release, its RFCs' records);
-- a defect: its retest and rollback moves (its record and the bridge's moves, the deployments of the
-  releases that list it, and whether each is undone);
+- a defect: its retest and rollback moves, and where it stands for each release that lists it fixed
+  (its record and the bridge's moves, the deployments of the releases that list it, and whether each
+  is undone);
 - an RFC's write-backs: its work note and correlation (its releases, their control points, and the
   findings about them or about it);
 - drafts: the releases no RFC links (and the time).
@@ -26,7 +27,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bridge.domain.actions import Action
+from bridge.domain.actions import Action, MoveDefect
 from bridge.domain.events import (
     AncestryChecked,
     ChangeUpdated,
@@ -37,6 +38,7 @@ from bridge.domain.events import (
     RfcState,
 )
 from bridge.domain.findings import Finding
+from bridge.domain.fixes import Fix
 from bridge.domain.links import LinkKind
 from bridge.engine.carry_forward import CarryForward, carry_forward
 from bridge.engine.context import CORRELATION_PREFIX, EngineContext
@@ -51,7 +53,15 @@ from bridge.engine.reconcile import (
     unique_findings,
 )
 from bridge.engine.releases import Release, chain_of, release_of
-from bridge.engine.retest import RETEST, ROLLBACK, Target, note_target_key, retest_move, rollback_move
+from bridge.engine.retest import (
+    RETEST,
+    ROLLBACK,
+    Target,
+    fix_of,
+    note_target_key,
+    retest_move,
+    rollback_move,
+)
 from bridge.engine.state import ProgrammeState, RfcRecord
 from bridge.engine.write_backs import correlation, drafts, work_note
 
@@ -75,6 +85,7 @@ class PlanChanges:
     places: frozenset[Place]  # places whose ledger changed
     points: frozenset[str]  # release keys whose control points changed
     components: frozenset[str]  # components whose carry-forward verdicts changed
+    fixes: frozenset[int] = frozenset()  # defects where one stands for a release that lists it changed
 
     @property
     def empty(self) -> bool:
@@ -87,6 +98,7 @@ class PlanChanges:
             or self.places
             or self.points
             or self.components
+            or self.fixes
         )
 
 
@@ -116,6 +128,7 @@ class _Changed:
     places: set[Place] = field(default_factory=set)
     points: set[str] = field(default_factory=set)
     components: set[str] = field(default_factory=set)
+    fixes: set[int] = field(default_factory=set)
 
 
 class Planner:
@@ -155,6 +168,7 @@ class Planner:
         # What each scope derived.
         self._points: dict[str, tuple[ControlPoint, ...]] = {}
         self._verdicts: dict[str, tuple[CarryForward, ...]] = {}
+        self._fixes: dict[int, tuple[Fix, ...]] = {}  # defect → where it stands for each release
         self._findings: dict[Unit, tuple[Finding, ...]] = {}
         self._actions: dict[Unit, tuple[Action, ...]] = {}
         self._about: dict[str, set[Unit]] = defaultdict(set)  # subject → units with findings on it
@@ -224,6 +238,7 @@ class Planner:
             places=frozenset(changed.places),
             points=frozenset(changed.points),
             components=frozenset(changed.components),
+            fixes=frozenset(changed.fixes),
         )
 
     def _mark(self, event: DomainEvent, dirty: _Dirty) -> None:
@@ -479,7 +494,28 @@ class Planner:
     def _plan_defects(self, dirty: _Dirty, changed: _Changed) -> None:
         for defect_id in sorted(dirty.defects):
             moves, findings = self._defect_moves(defect_id)
-            self._set(("defect", str(defect_id)), findings, moves, changed)
+            unit = ("defect", str(defect_id))
+            self._set(unit, findings, moves, changed)
+            fixes = self._fixes_of(defect_id, self._actions.get(unit, ()))
+            if self._fixes.get(defect_id, ()) != fixes:
+                if fixes:
+                    self._fixes[defect_id] = fixes
+                else:
+                    self._fixes.pop(defect_id, None)
+                changed.fixes.add(defect_id)
+
+    def _fixes_of(self, defect_id: int, actions: Iterable[Action]) -> tuple[Fix, ...]:
+        """Where the defect stands for each release that lists it fixed."""
+        defect = self.state.defects.get(defect_id)
+        moved = [self.state.moves[key] for key in self._moves_of.get(defect_id, ())]
+        wanted = [a for a in actions if isinstance(a, MoveDefect)]
+        fixes = []
+        for key in sorted(self._fixed_in.get(defect_id, ())):
+            placed = [
+                self._deployment[d] for d in sorted(self._deployed.get(key, ())) if d not in self._undone
+            ]
+            fixes.append(fix_of(self._releases[key], defect_id, defect, moved, wanted, placed, self.context))
+        return tuple(fixes)
 
     def _defect_moves(self, defect_id: int) -> tuple[list[Action], list[Finding]]:
         defect = self.state.defects.get(defect_id)
@@ -651,6 +687,7 @@ class Planner:
             carry_forward=tuple(verdicts),
             actions=tuple(self._wanted.values()),
             findings=tuple(findings),
+            fixes=tuple(sorted((f for held in self._fixes.values() for f in held), key=_fix_order)),
         )
 
     # --- reads for the store ---------------------------------------------------------------------
@@ -677,6 +714,13 @@ class Planner:
     def verdicts_of(self, component: str) -> tuple[CarryForward, ...]:
         return self._verdicts.get(component, ())
 
+    def fixes_of(self, defect_id: int) -> tuple[Fix, ...]:
+        return self._fixes.get(defect_id, ())
+
+    def fixed_defects(self) -> set[int]:
+        """The defects some release lists as fixed."""
+        return set(self._fixes)
+
     def actions(self) -> Iterator[Action]:
         return iter(self._wanted.values())
 
@@ -687,6 +731,10 @@ def _differing_subjects(held: tuple[Finding, ...], new: tuple[Finding, ...]) -> 
         for finding in findings:
             by_subject[finding.subject][side].append(finding)
     return {subject for subject, (before, after) in by_subject.items() if before != after}
+
+
+def _fix_order(fix: Fix) -> tuple[str, int]:
+    return fix.release, fix.defect_id
 
 
 def _unit_order(unit: Unit) -> tuple[int, str]:
@@ -718,4 +766,5 @@ def _anything(changed: _Changed) -> bool:
         or changed.places
         or changed.points
         or changed.components
+        or changed.fixes
     )

@@ -11,9 +11,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bridge.domain.actions import Action
-from bridge.domain.events import DomainEvent, RfcState
+from bridge.domain.actions import Action, MoveDefect
+from bridge.domain.events import DefectMoved, DomainEvent, RfcState
 from bridge.domain.findings import Finding, FindingSeverity
+from bridge.domain.fixes import Fix
 from bridge.domain.links import LinkKind
 from bridge.engine.carry_forward import CarryForward, carry_forward
 from bridge.engine.context import EngineContext
@@ -21,7 +22,14 @@ from bridge.engine.control_points import ControlPoint, PointStatus, control_poin
 from bridge.engine.deployments import Deployment, LedgerEntry, deployments_of, ledger_of
 from bridge.engine.links import Link, defect_links, rfc_links
 from bridge.engine.releases import Release, releases_of
-from bridge.engine.retest import Target, carried_fixes, note_target_key, retest_moves, rollback_moves
+from bridge.engine.retest import (
+    Target,
+    carried_fixes,
+    fix_of,
+    note_target_key,
+    retest_moves,
+    rollback_moves,
+)
 from bridge.engine.state import ProgrammeState, RfcRecord
 from bridge.engine.write_backs import correlation, drafts, work_note
 
@@ -38,6 +46,7 @@ class Plan:
     carry_forward: tuple[CarryForward, ...]
     actions: tuple[Action, ...]
     findings: tuple[Finding, ...]
+    fixes: tuple[Fix, ...] = ()  # by release key, then defect
     notes: dict[str, str] = field(default_factory=dict)
 
     def actions_of(self, kind: str) -> list[Action]:
@@ -104,6 +113,23 @@ def plan(state: ProgrammeState, context: EngineContext, now: datetime) -> Plan:
     new_drafts = drafts(releases, set(rfcs_of), context, now)
 
     actions: list[Action] = [*moves, *back, *write_backs, *ancestry_checks, *new_drafts]
+    unique = _unique_actions(actions)
+    wanted: dict[int, list[MoveDefect]] = defaultdict(list)
+    for action in unique:
+        if isinstance(action, MoveDefect):
+            wanted[action.defect_id].append(action)
+    moved: dict[int, list[DefectMoved]] = defaultdict(list)
+    for (defect_id, _, _), move in state.moves.items():
+        moved[defect_id].append(move)
+    placed: dict[str, list[Deployment]] = defaultdict(list)
+    for target in in_place:
+        if target.deployment is not None:
+            placed[target.release.key].append(target.deployment)
+    fixes = tuple(
+        fix_of(r, d, state.defects.get(d), moved[d], wanted[d], placed[r.key], context)
+        for r in sorted(releases, key=lambda r: r.key)
+        for d in sorted(set(r.fixed_ids))
+    )
     return Plan(
         releases=tuple(releases),
         links=tuple(links),
@@ -111,8 +137,9 @@ def plan(state: ProgrammeState, context: EngineContext, now: datetime) -> Plan:
         ledger=tuple(ledger),
         control_points=points,
         carry_forward=tuple(verdicts),
-        actions=tuple(_unique_actions(actions)),
+        actions=tuple(unique),
         findings=tuple(findings),
+        fixes=fixes,
     )
 
 

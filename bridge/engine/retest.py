@@ -13,12 +13,13 @@ does independent of the order in which it learns of deployments.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from bridge.domain.actions import Hyperlink, MoveDefect
 from bridge.domain.events import DefectMoved, DefectUpdated
 from bridge.domain.findings import Finding, FindingSeverity
+from bridge.domain.fixes import Fix, FixStatus, PlannedMove, moved_why, queued_why
 from bridge.engine.context import EngineContext
 from bridge.engine.deployments import Deployment, deployed_release
 from bridge.engine.releases import Release
@@ -199,6 +200,72 @@ def rollback_move(
         deployment=deployment.key,
         reason=ROLLBACK,
     ), None
+
+
+def fix_of(
+    release: Release,
+    defect_id: int,
+    defect: DefectUpdated | None,
+    moved: Iterable[DefectMoved],
+    wanted: Iterable[MoveDefect],
+    placed: Sequence[Deployment],
+    context: EngineContext,
+) -> Fix:
+    """Where a defect `release` lists as fixed stands for it, and why.
+
+    `moved` are the bridge's moves of the defect (for any release), `wanted` the moves the plan wants
+    of it, `placed` the release's deployments in place.
+    """
+    key = release.key
+
+    def fix(status: FixStatus, why: str, move: PlannedMove | None = None) -> Fix:
+        if defect is None:
+            return Fix(key, defect_id, status, why, move)
+        return Fix(key, defect_id, status, why, move, defect.title, defect.state)
+
+    mine = sorted((m for m in wanted if target_release(m.deployment) == key), key=lambda m: m.key)
+    if mine:
+        move = mine[-1]
+        planned = PlannedMove(move.key, move.to_state, where(move.deployment), move.reason == ROLLBACK)
+        return fix(FixStatus.WAITING, queued_why(planned.to_state, planned.where, planned.back), planned)
+    # A move back follows the move it undoes, even when the two carry the same time.
+    done = sorted(moved, key=lambda m: (m.at, m.reason == ROLLBACK, m.deployment))
+    ours = [m for m in done if target_release(m.deployment) == key]
+    if ours:
+        last = ours[-1]
+        back = last.reason == ROLLBACK
+        status = FixStatus.MOVED_BACK if back else FixStatus.MOVED
+        return fix(status, moved_why(last.to_state, where(last.deployment), back))
+    if defect is None:
+        return fix(FixStatus.LEFT, "ADO shows no such defect (yet)")
+    if defect.state in context.retested_states:
+        return fix(FixStatus.LEFT, f"already retested: {defect.state}")
+    if defect.state == context.ready_for_retest:
+        others = [m for m in done if m.reason == RETEST]
+        if others:
+            return fix(FixStatus.LEFT, f"already {defect.state}: moved for {where(others[-1].deployment)}")
+        return fix(FixStatus.LEFT, f"already {defect.state}")
+    if defect.state not in context.eligible_states:
+        return fix(FixStatus.LEFT, f"{defect.state}, not {' or '.join(context.eligible_states)}")
+    if context.retest_on == "release_note":
+        return fix(FixStatus.WAITING, "to be moved at the bridge's next cycle")
+    if not placed:
+        return fix(FixStatus.WAITING, "waiting for a deployment under an approved RFC")
+    if not any(d.approved for d in placed):
+        rfcs = ", ".join(sorted({d.rfc_number for d in placed}))
+        return fix(FixStatus.WAITING, f"deployed under {rfcs}, which is not approved")
+    return fix(FixStatus.WAITING, "to be moved at the bridge's next cycle")
+
+
+def where(target: str) -> str:
+    """What a move's target is, in words: the release note, or a deployment to an environment."""
+    if target.startswith(NOTE_TARGET):
+        return "the release note"
+    parts = target.split(":")
+    if len(parts) != 4:
+        return target
+    environment, rfc = parts[0], parts[3]
+    return f"the deployment to {environment} under {rfc}" if rfc else f"the deployment to {environment}"
 
 
 def _retest_comment(release: Release, deployment: Deployment | None) -> str:

@@ -33,6 +33,7 @@ from bridge.domain.events import (
     Source,
 )
 from bridge.domain.findings import Finding
+from bridge.domain.fixes import Fix
 from bridge.domain.links import LinkKind
 from bridge.engine.carry_forward import CarryForward
 from bridge.engine.context import EngineContext
@@ -108,7 +109,7 @@ DISPATCH_BATCH = 200
 class _Write:
     """One change to the stored plan: what kind, which record, and the value to store."""
 
-    kind: str  # finding, resolve, link, unlink, release, place, points, verdicts, planned
+    kind: str  # finding, resolve, link, unlink, release, place, points, verdicts, fixes, planned
     key: Any
     value: Any
 
@@ -374,6 +375,7 @@ class Processor:
                 self._store_decisions(
                     {r.key for r in whole.releases} | self._stored_point_keys(),
                     {r.component for r in whole.releases} | self._stored_components(),
+                    self._fixes_to_store(),
                 )
                 self._planned = True
                 self._mark_planned()
@@ -471,6 +473,7 @@ class Processor:
         writes += [_Write("place", place, None) for place in sorted(changes.places)]
         writes += [_Write("points", key, None) for key in sorted(changes.points)]
         writes += [_Write("verdicts", component, None) for component in sorted(changes.components)]
+        writes += _fix_writes(changes.fixes)
         writes.append(_Write("planned", self.last_journal_id, None))
         added = [a for a in changes.added if a.key not in done.actions]
 
@@ -505,13 +508,26 @@ class Processor:
             for write in chunk:
                 _mark(done, write, findings)
 
-    def _store_decisions(self, releases: Collection[str], components: Collection[str]) -> None:
-        """Store the control points of these releases and the carry-forward verdicts of these components,
-        as the planner holds them, for the readers."""
+    def _store_decisions(
+        self, releases: Collection[str], components: Collection[str], defects: Collection[int]
+    ) -> None:
+        """Store the control points of these releases, the carry-forward verdicts of these components
+        and where these defects stand for the releases that list them, as the planner holds them."""
         writes = [_Write("points", key, None) for key in sorted(releases)]
         writes += [_Write("verdicts", component, None) for component in sorted(components)]
+        writes += _fix_writes(defects)
         if writes:
             self._write(writes, {}, self.clock())
+
+    def _fixes_to_store(self) -> set[int]:
+        """The defects whose stored fixes differ from the planner's."""
+        with self.store.transaction(readonly=True) as tx:
+            stored = tx.all_fixes()
+        held: dict[int, set[Fix]] = defaultdict(set)
+        for fix in stored:
+            held[fix.defect_id].add(fix)
+        defects = self.planner.fixed_defects() | set(held)
+        return {d for d in defects if set(self.planner.fixes_of(d)) != held.get(d, set())}
 
     def _stored_point_keys(self) -> set[str]:
         with self.store.transaction(readonly=True) as tx:
@@ -584,6 +600,8 @@ class Processor:
             tx.replace_carry_forward(
                 write.key, [_verdict_row(v) for v in self.planner.verdicts_of(write.key)]
             )
+        elif write.kind == "fixes":
+            tx.replace_fixes_of(write.key, [f for d in write.key for f in self.planner.fixes_of(d)])
         elif write.kind == "planned":
             tx.mark_planned(self.worker, write.key, now=now)
         else:
@@ -665,6 +683,12 @@ class Processor:
             "processed": processed,
             "dispatched": dispatched,
         }
+
+
+def _fix_writes(defects: Collection[int]) -> list[_Write]:
+    """Where these defects stand, stored a hundred defects to a write."""
+    ordered = sorted(defects)
+    return [_Write("fixes", tuple(ordered[n : n + 100]), None) for n in range(0, len(ordered), 100)]
 
 
 def _point_row(point: ControlPoint) -> PointRow:

@@ -1,7 +1,8 @@
-"""Where a release stands, in release managers' words: each fixed defect's status and why, the timeline.
+"""A release's history in release managers' words: the bridge's moves, its deployments, its timeline.
 
-Read from what the store holds (defects as last read, the outbox's moves, the ledger the worker
-stored); free of HTTP and of queries, so the pages, the read API and their tests share it.
+Read from what the store holds (the outbox's moves, the ledger and RFC revisions the worker stored);
+free of HTTP and of queries, so the pages, the read API and their tests share it. Where each fixed
+defect stands is the engine's (`bridge.domain.fixes`), stored by the worker.
 """
 
 from __future__ import annotations
@@ -11,25 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from bridge.engine.context import EngineContext
 from bridge.engine.deployments import Deployment, LedgerEntry
-from bridge.engine.retest import ROLLBACK
 from bridge.store.ledger import DeploymentRow
 from bridge.store.outbox import ActionStatus
-from bridge.store.records import DefectRecord
 from bridge.versions import Version
 
 WAITING_STATUSES = (ActionStatus.PENDING, ActionStatus.RUNNING, ActionStatus.RETRY)
-
-
-class FixStatus(StrEnum):
-    """Where a defect a release lists as fixed stands, for that release."""
-
-    MOVED = "moved"  # the bridge moved it to Ready for Retest for this release
-    MOVED_BACK = "moved back"  # and moved it back when the deployment was rolled back
-    WAITING = "waiting"  # a move is queued, or waits for a deployment under an approved RFC
-    FAILED = "failed"  # the move failed for good; an operator's retry is needed
-    LEFT = "left"  # the bridge leaves it be, for the reason given
 
 
 @dataclass(frozen=True)
@@ -49,22 +37,10 @@ class Move:
 
 
 @dataclass(frozen=True)
-class DefectFix:
-    """A defect a release lists as fixed: its state in ADO, the status for the release and why."""
-
-    id: int
-    title: str | None
-    state: str | None
-    status: FixStatus
-    why: str
-
-
-@dataclass(frozen=True)
 class Deployed:
-    """What the stored ledger says is deployed, indexed once per page: by release, and in place."""
+    """What the stored ledger says was deployed, indexed by release."""
 
     by_release: dict[str, list[Deployment]]  # each release's deployments, oldest first
-    in_place: frozenset[str]  # keys of deployments not undone (backed out, or replaced by an older one)
     stays: dict[str, list[LedgerEntry]]  # each release's stays in environments, oldest first
 
     @classmethod
@@ -72,7 +48,6 @@ class Deployed:
         """From the ledger rows of some releases (each stay is one deployment)."""
         by_release: dict[str, list[Deployment]] = {}
         stays: dict[str, list[LedgerEntry]] = {}
-        in_place: set[str] = set()
         for row in sorted(rows, key=lambda r: (r.deployed_from, r.id)):
             version = Version.parse(row.version)
             deployment = Deployment(
@@ -100,77 +75,7 @@ class Deployed:
                     row.rfc_sys_id or "",
                 )
             )
-            if not row.rolled_back:
-                in_place.add(deployment.key)
-        return cls(by_release, frozenset(in_place), stays)
-
-
-def fix_status(
-    defect_id: int,
-    record: DefectRecord | None,
-    release: str,
-    moves: Sequence[Move],
-    deployed: Deployed,
-    context: EngineContext,
-) -> DefectFix:
-    """The status of one fixed defect for `release`, from its moves (all releases'), its state, the ledger."""
-    title = record.title if record else None
-    state = record.state if record else None
-
-    def fix(status: FixStatus, why: str) -> DefectFix:
-        return DefectFix(defect_id, title, state, status, why)
-
-    mine = sorted((m for m in moves if m.release == release), key=lambda m: m.at)
-    done = [m for m in mine if m.status is ActionStatus.DONE]
-    if done:
-        last = done[-1]
-        if last.reason == ROLLBACK:
-            return fix(FixStatus.MOVED_BACK, f"moved back to {last.to_state}: {_where(last)} was rolled back")
-        return fix(FixStatus.MOVED, f"moved to {last.to_state} for {_where(last)}")
-    for move in reversed(mine):
-        if move.status is ActionStatus.DEAD:
-            return fix(
-                FixStatus.FAILED,
-                f"the move failed: {move.error or 'no error recorded'}; retry it from the outbox",
-            )
-        if move.status in WAITING_STATUSES:
-            if move.status is ActionStatus.RETRY:
-                return fix(
-                    FixStatus.WAITING, f"move to {move.to_state} retrying: {move.error or 'transient error'}"
-                )
-            return fix(FixStatus.WAITING, f"move to {move.to_state} queued for {_where(move)}")
-    if record is None:
-        return fix(FixStatus.LEFT, "ADO shows no such defect (yet)")
-    if record.state in context.retested_states:
-        return fix(FixStatus.LEFT, f"already retested: {record.state}")
-    if record.state == context.ready_for_retest:
-        other = [m for m in moves if m.status is ActionStatus.DONE and m.release not in (None, release)]
-        if other:
-            return fix(FixStatus.LEFT, f"already {record.state}: moved for {_where(other[-1])}")
-        return fix(FixStatus.LEFT, f"already {record.state}")
-    skipped = [m for m in mine if m.status is ActionStatus.SKIPPED]
-    if record.state not in context.eligible_states:
-        why = f"{record.state}, not {' or '.join(context.eligible_states)}"
-        if skipped and skipped[-1].detail:
-            why += f" (move skipped: {skipped[-1].detail})"
-        return fix(FixStatus.LEFT, why)
-    if context.retest_on == "release_note":
-        return fix(FixStatus.WAITING, "to be moved at the bridge's next cycle")
-    placed = [d for d in deployed.by_release.get(release, []) if d.key in deployed.in_place]
-    if not placed:
-        return fix(FixStatus.WAITING, "waiting for a deployment under an approved RFC")
-    if not any(d.approved for d in placed):
-        rfcs = ", ".join(sorted({d.rfc_number for d in placed}))
-        return fix(FixStatus.WAITING, f"deployed under {rfcs}, which is not approved")
-    return fix(FixStatus.WAITING, "to be moved at the bridge's next cycle")
-
-
-def _where(move: Move) -> str:
-    if move.deployment.startswith("note:"):
-        return "the release note"
-    environment, _, rest = move.deployment.partition(":")
-    rfc = rest.rpartition(":")[2]
-    return f"the deployment to {environment} under {rfc}" if rfc else f"the deployment to {environment}"
+        return cls(by_release, stays)
 
 
 # --- the timeline ----------------------------------------------------------------------------------

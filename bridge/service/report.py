@@ -22,7 +22,7 @@ from bridge.store.outbox import ActionStatus
 from bridge.store.schema import releases
 from bridge.store.schema import rfcs as rfc_table
 from bridge.store.store import Tx
-from bridge.versions import Version, VersionError
+from bridge.versions import version_order
 
 DEFAULT_PERIOD = timedelta(days=7)
 # The audit trail and the outbox are read in bounded pages; a week of a programme stays far below.
@@ -217,7 +217,7 @@ class _Stored:
             releases.c.project,
         ).where(releases.c.removed.is_(False))
         rows = [_ReleaseRow(*row) for row in tx.connection.execute(query)]
-        rows.sort(key=lambda r: (r.component, _version_order(r.version), r.tag))
+        rows.sort(key=lambda r: (r.component, version_order(r.version), r.tag))
         unique: dict[str, _ReleaseRow] = {}
         for row in rows:
             unique.setdefault(row.key, row)
@@ -226,13 +226,6 @@ class _Stored:
             linked[link.left].append(link.right)
         rfcs_of = {key: sorted(set(numbers)) for key, numbers in linked.items()}
         return cls(list(unique.values()), rfcs_of, tx.ledger())
-
-
-def _version_order(version: str) -> tuple[int, ...]:
-    try:
-        return Version.parse(version).parts
-    except VersionError:
-        return ()
 
 
 def _within(moment: datetime | None, since: datetime) -> bool:

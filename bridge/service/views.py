@@ -6,27 +6,22 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, exists, func, literal, select
 
 from bridge.domain.actions import MoveDefect
 from bridge.domain.events import ChangeUpdated
+from bridge.domain.fixes import Fix, FixStatus
 from bridge.domain.links import LinkKind
 from bridge.engine.context import EngineContext
 from bridge.engine.control_points import BRIDGE_NOTE_MARK, PointStatus
 from bridge.engine.releases import release_key
 from bridge.engine.retest import target_release
-from bridge.service.release_status import (
-    Deployed,
-    FixStatus,
-    Move,
-    RfcRevision,
-    fix_status,
-    timeline,
-)
+from bridge.service.release_status import Deployed, Move, RfcRevision, timeline
 from bridge.store.audit import AuditEntry
+from bridge.store.decisions import StoredFix
 from bridge.store.findings import FindingRow
 from bridge.store.ledger import DeploymentRow
 from bridge.store.links import LinkRow
@@ -100,7 +95,7 @@ class MoveView(BaseModel):
     error: str | None
 
 
-class DefectFixView(BaseModel):
+class FixView(BaseModel):
     """A defect the release note lists as fixed: where it stands for this release, and why."""
 
     id: int
@@ -109,7 +104,12 @@ class DefectFixView(BaseModel):
     status: str  # moved, moved back, waiting, failed or left
     why: str
     url: str | None = None  # the defect in ADO
-    moves: list[MoveView] = []  # the bridge's moves of it for this release
+
+
+class DefectFixView(FixView):
+    """A fixed defect as a release's own page shows it: with the bridge's moves of it for the release."""
+
+    moves: list[MoveView] = []
 
 
 class TimelineView(BaseModel):
@@ -187,7 +187,7 @@ class ReleaseOverview(ReleaseSummary):
     """A release as the releases page lists it: links, fixes, note, control points, findings at a glance."""
 
     rfcs: list[LinkedRfc]
-    fixes: list[DefectFixView]
+    fixes: list[FixView]
     fix_counts: dict[str, int]  # by status: moved, moved back, waiting, failed, left
     note_complete: bool
     note_missing: list[str]
@@ -350,13 +350,6 @@ class EnvironmentHistory(BaseModel):
 # --- conversions -----------------------------------------------------------------------------------
 
 
-def _version_order(text: str) -> tuple[int, tuple[int, ...], str]:
-    try:
-        return (0, Version.parse(text).parts, "")
-    except VersionError:
-        return (1, (), text)
-
-
 View = TypeVar("View", bound=BaseModel)
 
 
@@ -426,22 +419,6 @@ def _page(tx: Tx, query: Select[Any], window: Window, convert: Callable[[Any], T
 # --- releases --------------------------------------------------------------------------------------
 
 
-def _newest_first(found: list[_Listed]) -> list[_Listed]:
-    found.sort(key=lambda r: r.tag)
-    found.sort(key=lambda r: _version_order(r.version), reverse=True)
-    found.sort(key=lambda r: r.component)
-    return found
-
-
-class _Summarised(Protocol):
-    component: str
-    version: str
-    tag: str
-
-
-_Listed = TypeVar("_Listed", bound=_Summarised)
-
-
 @dataclass(frozen=True)
 class ReleaseFilter:
     """Which releases the releases page shows."""
@@ -467,25 +444,26 @@ def release_overviews(
         query = query.where(releases.c.component == only.component)
     if only.release_type is not None:
         query = query.where(releases.c.release_type == only.release_type)
-    rows = list(tx.connection.execute(query))
     if only.environment is not None:
-        deployed = select(deployments.c.component, deployments.c.version).where(
-            deployments.c.environment == only.environment
+        query = query.where(
+            exists().where(
+                deployments.c.environment == only.environment,
+                deployments.c.component == releases.c.component,
+                deployments.c.version == releases.c.version,
+            )
         )
-        there = set(tx.connection.execute(deployed).tuples())
-        rows = [r for r in rows if (r.component, r.version) in there]
-    findings_of = _open_release_findings(tx)
     if only.has_findings is not None:
-        rows = [
-            r
-            for r in rows
-            if (findings_of.get(release_key(r.component, r.version), 0) > 0) == only.has_findings
-        ]
-    total = len(rows)
-    shown = [release_summary(row) for row in window.cut(_newest_first(rows))]
+        # A finding about a release has the subject release:<component>:<version>.
+        subject = literal("release:") + releases.c.component + literal(":") + releases.c.version
+        found = exists().where(findings.c.subject == subject, findings.c.resolved_at.is_(None))
+        query = query.where(found if only.has_findings else ~found)
+    query = query.order_by(releases.c.component, releases.c.version_order.desc(), releases.c.tag)
+    listed = _page(tx, query, window, release_summary)
+    total, shown = listed.total, listed.items
     keys = [release_key(r.component, r.version) for r in shown]
+    findings_of = _open_release_findings(tx, keys)
     notes = _parsed_notes(tx, shown)
-    links = _ReleaseLinks.read(tx, keys, context)
+    links = _ReleaseLinks.read(tx, keys, context, all_moves=False)
     judged = tx.control_points_of(keys)
     current: dict[str, list[str]] = {}
     for row in tx.current_deployments():
@@ -494,7 +472,7 @@ def release_overviews(
     for summary, key in zip(shown, keys, strict=True):
         check = note_check(notes.get(key))
         points = judged.get(key, [])
-        fixes = links.fixes(key)
+        fixes = links.fixes_of(key)
         items.append(
             ReleaseOverview(
                 **summary.model_dump(),
@@ -528,10 +506,11 @@ def _parsed_notes(tx: Tx, shown: Sequence[ReleaseSummary]) -> dict[str, dict[str
     }
 
 
-def _open_release_findings(tx: Tx) -> dict[str, int]:
+def _open_release_findings(tx: Tx, keys: Sequence[str]) -> dict[str, int]:
+    """How many open findings there are about each of these releases."""
     query = (
         select(findings.c.subject, func.count())
-        .where(findings.c.subject.like("release:%"), findings.c.resolved_at.is_(None))
+        .where(findings.c.subject.in_([f"release:{key}" for key in keys]), findings.c.resolved_at.is_(None))
         .group_by(findings.c.subject)
     )
     return {subject.removeprefix("release:"): count for subject, count in tx.connection.execute(query)}
@@ -547,39 +526,37 @@ def _tally(statuses: Iterable[StrEnum], found: Iterable[str]) -> dict[str, int]:
 
 @dataclass
 class _ReleaseLinks:
-    """What the store links to some releases, read in a few queries: RFCs, fixed defects and their moves."""
+    """What the store holds on some releases, read in a few queries: their RFCs, and where each defect
+    they list as fixed stands (as the engine stored it, with what the outbox knows of its move)."""
 
     rfc_links: dict[str, list[LinkRow]]
-    fixed_links: dict[str, list[LinkRow]]
     rfc_records: dict[str, RfcRecord]
-    defect_records: dict[int, DefectRecord]
-    moves: dict[int, list[Move]]
-    deployed: Deployed
+    fixes: dict[str, list[StoredFix]]
+    moves: dict[int, list[Move]]  # by defect: all its moves, or (on a list) only the skipped ones
     context: EngineContext
 
     @classmethod
-    def read(cls, tx: Tx, keys: Sequence[str], context: EngineContext) -> _ReleaseLinks:
+    def read(cls, tx: Tx, keys: Sequence[str], context: EngineContext, *, all_moves: bool) -> _ReleaseLinks:
         rfc_links: dict[str, list[LinkRow]] = {key: [] for key in keys}
-        fixed_links: dict[str, list[LinkRow]] = {key: [] for key in keys}
         for link in tx.links(kind=LinkKind.RELEASE_RFC, lefts=keys):
             rfc_links[link.left].append(link)
-        for link in tx.links(kind=LinkKind.DEFECT_FIXED, lefts=keys):
-            fixed_links[link.left].append(link)
         numbers = {link.right for found in rfc_links.values() for link in found}
-        ids = {int(link.right) for found in fixed_links.values() for link in found if link.right.isdigit()}
-        deployed = Deployed.of_ledger(tx.stays_of([_split_release_key(key) for key in keys]))
+        fixes = tx.fixes_of(keys)
+        # A list shows only why a move was skipped, for a defect left alone; a release's page, every move.
+        every = [stored.fix for found in fixes.values() for stored in found]
+        wanted = {f.defect_id for f in every if all_moves or f.status is FixStatus.LEFT}
         moves: dict[int, list[Move]] = {}
-        for row in tx.moves_of(ids):
+        for row in tx.moves_of(wanted):
+            if not all_moves and row.status is not ActionStatus.SKIPPED:
+                continue
             move = _move(row)
             if move is not None:
                 moves.setdefault(move.defect_id, []).append(move)
         return cls(
             rfc_links=rfc_links,
-            fixed_links=fixed_links,
             rfc_records=tx.rfcs_by_numbers(numbers),
-            defect_records={record.id: record for record in tx.get_defects(sorted(ids))},
+            fixes=fixes,
             moves=moves,
-            deployed=deployed,
             context=context,
         )
 
@@ -598,27 +575,39 @@ class _ReleaseLinks:
             )
         return views
 
-    def fixes(self, key: str) -> list[DefectFixView]:
+    def fixes_of(self, key: str) -> list[FixView]:
+        """Where each defect the release lists as fixed stands."""
+        return [self._view(FixView, fix, self._moves_for(fix.fix)) for fix in self.fixes.get(key, [])]
+
+    def fixes_with_moves(self, key: str) -> list[DefectFixView]:
+        """The same, each with the release's moves of it."""
         views = []
-        for link in self.fixed_links.get(key, []):
-            if not link.right.isdigit():
-                continue
-            defect_id = int(link.right)
-            moves = self.moves.get(defect_id, [])
-            record = self.defect_records.get(defect_id)
-            fix = fix_status(defect_id, record, key, moves, self.deployed, self.context)
-            views.append(
-                DefectFixView(
-                    id=fix.id,
-                    title=fix.title,
-                    state=fix.state,
-                    status=fix.status.value,
-                    why=fix.why,
-                    url=self.context.defect_url(defect_id),
-                    moves=[_move_view(m) for m in moves if m.release == key],
-                )
-            )
+        for fix in self.fixes.get(key, []):
+            mine = self._moves_for(fix.fix)
+            view = self._view(DefectFixView, fix, mine)
+            view.moves = [_move_view(m) for m in mine]
+            views.append(view)
         return views
+
+    def _moves_for(self, fix: Fix) -> list[Move]:
+        found = (m for m in self.moves.get(fix.defect_id, []) if m.release == fix.release)
+        return sorted(found, key=lambda m: m.at)
+
+    def _view(self, model: type[_Fix], stored: StoredFix, moves: list[Move]) -> _Fix:
+        skips = [m for m in moves if m.status is ActionStatus.SKIPPED]
+        status, why = stored.shown(skips[-1].detail if skips else None)
+        fix = stored.fix
+        return model(
+            id=fix.defect_id,
+            title=fix.title,
+            state=fix.state,
+            status=status.value,
+            why=why,
+            url=self.context.defect_url(fix.defect_id),
+        )
+
+
+_Fix = TypeVar("_Fix", bound=FixView)
 
 
 def _move(row: OutboxRow) -> Move | None:
@@ -664,14 +653,14 @@ def release_detail(tx: Tx, context: EngineContext, component: str, version: str)
     record = found[0]
     key = release_key(component, version)
     summary = release_summary(record)
-    known = _ReleaseLinks.read(tx, [key], context)
+    known = _ReleaseLinks.read(tx, [key], context, all_moves=True)
     rfcs = known.rfcs(key)
-    fixes = known.fixes(key)
+    fixes = known.fixes_with_moves(key)
     subjects = [f"release:{key}", *(f"rfc:{r.number}" for r in rfcs), *(f"defect:{f.id}" for f in fixes)]
     return ReleaseDetail(
         **summary.model_dump(),
         rfcs=rfcs,
-        defects_fixed=_linked_defects(tx, known.fixed_links[key]),
+        defects_fixed=_linked_defects(tx, tx.links(kind=LinkKind.DEFECT_FIXED, left=key)),
         defects_outstanding=_linked_defects(tx, tx.links(kind=LinkKind.DEFECT_OUTSTANDING, left=key)),
         deployed_in=tx.environments_running(component, version),
         control_points=_control_points(tx, key),
@@ -691,12 +680,13 @@ def _timeline(tx: Tx, record: ReleaseRecord, known: _ReleaseLinks, key: str) -> 
         for event in tx.revisions_of(ChangeUpdated, sys_ids)
         if isinstance(event, ChangeUpdated)
     ]
+    deployed = Deployed.of_ledger(tx.stays_of([_split_release_key(key)]))
     entries = timeline(
         tag=record.tag,
         published_at=record.published_at,
         rfc_revisions=revisions,
-        deployments=known.deployed.by_release.get(key, []),
-        stays=known.deployed.stays.get(key, []),
+        deployments=deployed.by_release.get(key, []),
+        stays=deployed.stays.get(key, []),
         moves=[m for found in known.moves.values() for m in found if m.release == key],
     )
     return [TimelineView(at=e.at, what=e.what.value, text=e.text, source=e.source) for e in entries]

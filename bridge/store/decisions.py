@@ -1,6 +1,6 @@
-"""What the engine decided, stored for readers: each release's control points and each emergency
-release's carry-forward verdict (the ledger is in `ledger`, findings in `findings`), and snapshots of
-the engine's state."""
+"""What the engine decided, stored for readers: each release's control points, where each defect it lists
+as fixed stands, and each emergency release's carry-forward verdict (the ledger is in `ledger`, findings
+in `findings`); and snapshots of the engine's state."""
 
 from __future__ import annotations
 
@@ -11,8 +11,17 @@ from typing import Any
 
 from sqlalchemy import delete, func, or_, select
 
+from bridge.domain.fixes import Fix, FixStatus, PlannedMove
 from bridge.store.base import Queries, utcnow
-from bridge.store.schema import carry_forward, control_points, journal, planned, snapshots
+from bridge.store.schema import (
+    carry_forward,
+    control_points,
+    journal,
+    outbox,
+    planned,
+    release_fixes,
+    snapshots,
+)
 
 
 @dataclass(frozen=True)
@@ -34,6 +43,20 @@ class VerdictRow:
     regular: str | None
     dropped: tuple[int, ...]
     ancestry: bool | None  # None until GitLab has answered
+
+
+@dataclass(frozen=True)
+class StoredFix:
+    """A fix as stored, with the outbox's state of the move it waits for (None: no move, or not queued)."""
+
+    fix: Fix
+    outcome: str | None  # the move's action status
+    error: str | None  # its last error
+
+    def shown(self, skipped: str | None = None) -> tuple[FixStatus, str]:
+        """Its status and why, with what the outbox knows (`skipped`: why the release's latest move of the
+        defect was skipped, if it was)."""
+        return self.fix.dispatched(self.outcome, self.error, skipped)
 
 
 @dataclass(frozen=True)
@@ -72,6 +95,50 @@ class DecisionQueries(Queries):
                 PointRow(row.number, row.name, row.status, row.evidence, row.source)
             )
         return found
+
+    def replace_fixes_of(self, defect_ids: Collection[int], fixes: Iterable[Fix]) -> None:
+        """Make where these defects stand for the releases that list them exactly `fixes`."""
+        ordered = sorted(set(defect_ids))
+        for start in range(0, len(ordered), 500):  # keeps each statement well within SQL's limits
+            chunk = ordered[start : start + 500]
+            self.connection.execute(delete(release_fixes).where(release_fixes.c.defect_id.in_(chunk)))
+        rows = [
+            {
+                "release_key": fix.release,
+                "defect_id": fix.defect_id,
+                "status": fix.status.value,
+                "why": fix.why,
+                "move_key": fix.move.key if fix.move else None,
+                "move_to": fix.move.to_state if fix.move else None,
+                "move_where": fix.move.where if fix.move else None,
+                "move_back": fix.move.back if fix.move else None,
+                "title": fix.title,
+                "state": fix.state,
+            }
+            for fix in fixes
+        ]
+        if rows:
+            self.connection.execute(release_fixes.insert(), rows)
+
+    def fixes_of(self, release_keys: Collection[str]) -> dict[str, list[StoredFix]]:
+        """Where each defect these releases list as fixed stands for them, with the outbox's state of the
+        move each waits for; by release, in defect order."""
+        found: dict[str, list[StoredFix]] = {}
+        if not release_keys:
+            return found
+        query = (
+            select(release_fixes, outbox.c.status.label("outcome"), outbox.c.last_error.label("error"))
+            .select_from(release_fixes.outerjoin(outbox, outbox.c.key == release_fixes.c.move_key))
+            .where(release_fixes.c.release_key.in_(sorted(release_keys)))
+            .order_by(release_fixes.c.release_key, release_fixes.c.defect_id)
+        )
+        for row in self.connection.execute(query):
+            found.setdefault(row.release_key, []).append(StoredFix(_fix(row), row.outcome, row.error))
+        return found
+
+    def all_fixes(self) -> list[Fix]:
+        """Every stored fix (for a worker storing its whole plan: to write only what differs)."""
+        return [_fix(row) for row in self.connection.execute(select(release_fixes))]
 
     def point_release_keys(self) -> set[str]:
         return set(self.connection.execute(select(control_points.c.release_key).distinct()).scalars())
@@ -175,3 +242,10 @@ class DecisionQueries(Queries):
 
 def _verdict(row: Any) -> VerdictRow:
     return VerdictRow(row.emergency, row.regular, tuple(int(d) for d in row.dropped), row.ancestry)
+
+
+def _fix(row: Any) -> Fix:
+    move = None
+    if row.move_key is not None:
+        move = PlannedMove(row.move_key, row.move_to or "", row.move_where or "", bool(row.move_back))
+    return Fix(row.release_key, row.defect_id, FixStatus(row.status), row.why, move, row.title, row.state)

@@ -17,10 +17,10 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, cast, get_args
 
-from sqlalchemy import Row, and_, bindparam, func, or_, select, text, update
+from sqlalchemy import Row, and_, bindparam, func, or_, select, update
 
 from bridge.connector import ActionOutcome, OutcomeStatus
-from bridge.domain.actions import Action
+from bridge.domain.actions import Action, MoveDefect
 from bridge.domain.codec import decode
 from bridge.domain.events import Source
 from bridge.store.base import Queries, utcnow
@@ -209,6 +209,7 @@ class OutboxQueries(Queries):
                 "cause": cause,
                 "created_at": at,
                 "updated_at": at,
+                "defect_id": action.defect_id if isinstance(action, MoveDefect) else None,
             }
             if self.connection.execute(statement, values).first() is not None or self._revive(action, at):
                 added.append(action.key)
@@ -405,16 +406,9 @@ class OutboxQueries(Queries):
         """Every move of these defects the outbox holds, oldest first."""
         found: list[OutboxRow] = []
         ordered = sorted(set(defect_ids))
-        for start in range(0, len(ordered), 200):  # keeps each statement well within SQL's limits
-            # A move's key starts "move_defect:<id>:"; as a range (":" sorts just before ";") each
-            # defect is a seek on the key's unique index rather than a scan of the outbox.
-            # Written as SQL text: building 400 comparisons as expressions costs more than the query.
-            chunk = ordered[start : start + 200]
-            ranges = text(" OR ".join(f"(key > :low{n} AND key < :high{n})" for n in range(len(chunk))))
-            bounds = {f"low{n}": f"move_defect:{i}:" for n, i in enumerate(chunk)}
-            bounds |= {f"high{n}": f"move_defect:{i};" for n, i in enumerate(chunk)}
-            rows = self.connection.execute(select(outbox).where(ranges), bounds)
-            found.extend(_outbox_row(row) for row in rows)
+        for start in range(0, len(ordered), 500):  # keeps each statement well within SQL's limits
+            query = select(outbox).where(outbox.c.defect_id.in_(ordered[start : start + 500]))
+            found.extend(_outbox_row(row) for row in self.connection.execute(query))
         return sorted(found, key=lambda row: row.id)
 
     def outbox_counts(self) -> dict[ActionStatus, int]:

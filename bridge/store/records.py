@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, Row, Table, and_, func, select, update
 from bridge.domain.events import ChangeUpdated, DefectUpdated, NoteSource
 from bridge.store.base import Queries, utcnow
 from bridge.store.schema import defects, releases, rfcs
-from bridge.versions import Version, VersionError
+from bridge.versions import version_order
 
 # The condition, on (stored row, incoming row), under which the incoming row replaces the stored one.
 Newer = Callable[[Table, Any], ColumnElement[bool]]
@@ -119,14 +119,6 @@ def defect_record(event: DefectUpdated) -> DefectRecord:
     )
 
 
-def _version_order(text: str) -> tuple[int, tuple[int, ...], str]:
-    # Versions compare part by part (1.0.10.0 after 1.0.9.0); anything unparseable sorts last.
-    try:
-        return (0, Version.parse(text).parts, "")
-    except VersionError:
-        return (1, (), text)
-
-
 def _release(row: Row[Any]) -> ReleaseRecord:
     return ReleaseRecord(
         project=row.project,
@@ -192,6 +184,7 @@ class RecordQueries(Queries):
             "tag": record.tag,
             "component": record.component,
             "version": record.version,
+            "version_order": version_order(record.version),
             "release_type": record.release_type,
             "commit_sha": record.commit_sha,
             "note_text": record.note_text,
@@ -273,7 +266,7 @@ class RecordQueries(Queries):
         if version is not None:
             query = query.where(releases.c.version == version)
         found = [_release(row) for row in self.connection.execute(query)]
-        return sorted(found, key=lambda record: (_version_order(record.version), record.tag))
+        return sorted(found, key=lambda record: (version_order(record.version), record.tag))
 
     def get_rfc(self, sys_id: str) -> RfcRecord | None:
         row = self.connection.execute(select(rfcs).where(rfcs.c.sys_id == sys_id)).first()

@@ -124,6 +124,7 @@ releases = Table(
     Column("tag", String(255), primary_key=True),
     Column("component", String(128), nullable=False),
     Column("version", String(64), nullable=False),
+    Column("version_order", String(80)),  # sorts versions part by part (bridge.versions.version_order)
     Column("release_type", String(16)),
     Column("commit_sha", String(64)),
     Column("note_text", Text(), nullable=False),
@@ -140,6 +141,7 @@ releases = Table(
     comment="The latest revision the bridge knows of each GitLab release (a tag of a known project).",
 )
 Index("ix_releases_component_version", releases.c.component, releases.c.version)
+Index("ix_releases_listed", releases.c.component, releases.c.version_order)
 
 rfcs = Table(
     "rfcs",
@@ -252,11 +254,13 @@ outbox = Table(
     Column("cause", String(255)),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
+    Column("defect_id", Integer()),  # the defect a move is of (None for other actions)
     _one_of("status", ACTION_STATUSES, "status"),
     _one_of("target", SOURCES, "target"),
     comment="Actions to carry out, committed with the state they come from; one row per effect key.",
 )
 Index("ix_outbox_due", outbox.c.target, outbox.c.status, outbox.c.next_attempt_at)
+Index("ix_outbox_defect_id", outbox.c.defect_id)
 
 audit = Table(
     "audit",
@@ -339,6 +343,25 @@ carry_forward = Table(
     comment="Each emergency release's carry-forward verdict: into which regular release, what was dropped.",
 )
 Index("ix_carry_forward_regular", carry_forward.c.regular)
+
+release_fixes = Table(
+    "release_fixes",
+    metadata,
+    Column("release_key", String(256), nullable=False),
+    Column("defect_id", Integer(), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("why", Text(), nullable=False),
+    # The move the engine wants for this release, whose outcome the outbox holds under move_key.
+    Column("move_key", String(512)),
+    Column("move_to", String(128)),
+    Column("move_where", Text()),
+    Column("move_back", Boolean()),
+    Column("title", Text()),  # the defect's, as the engine last saw it
+    Column("state", String(128)),
+    PrimaryKeyConstraint("release_key", "defect_id"),
+    comment="Where each defect a release lists as fixed stands for it, and why, as the engine decided.",
+)
+Index("ix_release_fixes_defect_id", release_fixes.c.defect_id)
 Index("ix_carry_forward_component", carry_forward.c.component)
 
 planned = Table(

@@ -33,6 +33,7 @@ def _same(incremental: Plan, oracle: Plan) -> None:
     )
     assert incremental.links == oracle.links
     assert incremental.releases == oracle.releases
+    assert incremental.fixes == oracle.fixes
 
 
 def _batches(data: st.DataObject, events: list[DomainEvent]) -> list[list[DomainEvent]]:
@@ -76,6 +77,11 @@ def _reported(changes: PlanChanges, before: Plan, after: Plan) -> None:
         _differ({r.key: r for r in before.releases}, {r.key: r for r in after.releases}) <= changes.releases
     )
     assert _differ(before.control_points, after.control_points) <= changes.points
+
+    def fixes(p: Plan) -> dict[Any, Any]:
+        return {(f.release, f.defect_id): f for f in p.fixes}
+
+    assert {defect for _, defect in _differ(fixes(before), fixes(after))} <= changes.fixes
     wanted_before = {a.key: a for a in before.actions}
     wanted_after = {a.key: a for a in after.actions}
     assert set(wanted_before) - set(wanted_after) <= changes.gone

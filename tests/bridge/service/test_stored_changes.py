@@ -3,6 +3,7 @@ whole plan at once stores from the same journal; a batch whose storing fails is 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 
@@ -20,7 +21,7 @@ from support.histories import histories
 from support.programme import at, context, defect, release, rfc
 
 CONTEXT = context()
-PARTS = ("findings", "links", "ledger", "control points", "carry-forward", "waiting actions")
+PARTS = ("findings", "links", "ledger", "control points", "carry-forward", "fixes", "waiting actions")
 
 
 def _seed(store: Store, events: list[DomainEvent]) -> None:
@@ -58,6 +59,7 @@ def _stored(store: Store) -> tuple[object, ...]:
             ),
             sorted((k, tuple(v)) for k, v in tx.control_points_of(keys).items()),
             sorted(tx.carry_forward_all(), key=lambda v: v.emergency),
+            sorted(tx.all_fixes(), key=lambda f: (f.release, f.defect_id)),
             # Of the kinds each plan decides afresh (a question once asked of GitLab stays asked).
             sorted(
                 a.key
@@ -116,6 +118,23 @@ def test_a_batch_whose_storing_failed_is_stored_whole_by_the_next_refresh(
         points = tx.control_points_of({link.left for link in tx.links()})
     assert points, "the control points the failed batch decided were stored after all"
     assert worker.planner.plan() == fresh.planner.plan()
+
+
+def test_a_worker_starting_stores_the_fixes_that_differ_from_its_plan(store: Store) -> None:
+    _seed(store, _history())
+    _drain(Processor(store, {}, CONTEXT))
+    with store.transaction(readonly=True) as tx:
+        stored = sorted(tx.all_fixes(), key=lambda f: f.defect_id)
+    assert [(f.defect_id, f.status.value) for f in stored] == [(48201, "waiting"), (48202, "waiting")]
+    assert stored[1].move is not None, "48202's release is deployed under an approved RFC: its move is queued"
+    with store.transaction() as tx:  # a store left behind: one fix lost, another stale
+        tx.replace_fixes_of([48201], [])
+        tx.replace_fixes_of([48202], [dataclasses.replace(stored[1], why="stale", move=None)])
+    fresh = Processor(store, {}, CONTEXT)
+    fresh.refresh()
+    with store.transaction(readonly=True) as tx:
+        assert sorted(tx.all_fixes(), key=lambda f: f.defect_id) == stored
+    assert list(fresh.planner.plan().fixes) == stored
 
 
 def _history() -> list[DomainEvent]:

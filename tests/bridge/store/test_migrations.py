@@ -148,3 +148,36 @@ def test_a_read_only_transaction_refuses_writes_on_postgresql(store: Store) -> N
         pytest.skip("SQLite's read-only transactions only decline the write lock up front")
     with pytest.raises(DBAPIError, match="read-only"), store.transaction(readonly=True) as tx:
         tx.put_inbox(Source.ADO, "d", InboxKind.POLL, {})
+
+
+def test_the_moves_already_in_the_outbox_get_their_defect(empty_database_url: str) -> None:
+    upgrade(empty_database_url, "0005")
+    engine = make_engine(empty_database_url)
+    at = datetime(2024, 5, 1, tzinfo=UTC)
+    try:
+        with engine.begin() as connection:
+            for n, key in enumerate(
+                ["move_defect:48211:4:Ready for Retest", "add_work_note:CHG0031245:ab12"]
+            ):
+                connection.execute(
+                    text(
+                        "INSERT INTO outbox (id, key, kind, target, payload, status, attempts,"
+                        " next_attempt_at, created_at, updated_at)"
+                        " VALUES (:id, :key, :kind, 'ado', '{}', 'done', 1, :at, :at, :at)"
+                    ),
+                    {"id": n + 1, "key": key, "kind": key.partition(":")[0], "at": at},
+                )
+        upgrade(empty_database_url)
+        with engine.connect() as connection:
+            found = {
+                key: defect for key, defect in connection.execute(text("SELECT key, defect_id FROM outbox"))
+            }
+    finally:
+        engine.dispose()
+    assert found == {"move_defect:48211:4:Ready for Retest": 48211, "add_work_note:CHG0031245:ab12": None}
+    store = Store.from_url(empty_database_url)
+    try:
+        with store.transaction(readonly=True) as tx:
+            assert [row.key for row in tx.moves_of([48211])] == ["move_defect:48211:4:Ready for Retest"]
+    finally:
+        store.close()
