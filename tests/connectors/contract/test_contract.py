@@ -1,0 +1,59 @@
+"""The connector contract (suite.py), run on each connector: GitLab, ServiceNow, ADO."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import pytest
+
+from connectors.outcomes import DEFAULT_STATUSES
+from tests.connectors.contract.ado_harness import AdoHarness, AdoStubs
+from tests.connectors.contract.gitlab_harness import GitLabHarness, GitLabStubs
+from tests.connectors.contract.servicenow_harness import ServiceNowHarness, ServiceNowStubs
+from tests.connectors.contract.suite import CASES, ConnectorContract
+
+
+class TestGitLab(ConnectorContract):
+    @pytest.fixture
+    def harness(self, gitlab_harness: GitLabHarness) -> GitLabHarness:
+        return gitlab_harness
+
+    @pytest.fixture
+    def stubs(self) -> GitLabStubs:
+        return GitLabStubs()
+
+
+class TestServiceNow(ConnectorContract):
+    known_differences: ClassVar[Mapping[str, str]] = {
+        "test_a_fetch_classifies_the_reply[410]": "a 410 on a re-read raises instead of answering None",
+    }
+
+    @pytest.fixture
+    def harness(self, servicenow_harness: ServiceNowHarness) -> ServiceNowHarness:
+        return servicenow_harness
+
+    @pytest.fixture
+    def stubs(self) -> ServiceNowStubs:
+        return ServiceNowStubs()
+
+
+class TestAdo(ConnectorContract):
+    known_differences: ClassVar[Mapping[str, str]] = {
+        "test_a_fetch_classifies_the_reply[410]": "a 410 on a re-read raises instead of answering None",
+        "test_apply_classifies_the_reply[409]": "a conflict of the whole $batch call is a dead action",
+        "test_apply_classifies_the_reply[412]": "a conflict of the whole $batch call is a dead action",
+    }
+
+    @pytest.fixture
+    def harness(self, ado_harness: AdoHarness) -> AdoHarness:
+        return ado_harness
+
+    @pytest.fixture
+    def stubs(self, ado_locations: Any) -> AdoStubs:
+        return AdoStubs(ado_locations)
+
+
+def test_the_contract_says_what_every_status_of_the_shared_table_means() -> None:
+    covered = {case.reply.status for case in CASES if case.reply.failure is None}
+    assert set(DEFAULT_STATUSES) <= covered
