@@ -25,10 +25,6 @@ class TestGitLab(ConnectorContract):
 
 
 class TestServiceNow(ConnectorContract):
-    known_differences: ClassVar[Mapping[str, str]] = {
-        "test_a_fetch_classifies_the_reply[410]": "a 410 on a re-read raises instead of answering None",
-    }
-
     @pytest.fixture
     def harness(self, servicenow_harness: ServiceNowHarness) -> ServiceNowHarness:
         return servicenow_harness
