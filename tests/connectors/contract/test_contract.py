@@ -36,7 +36,6 @@ class TestServiceNow(ConnectorContract):
 
 class TestAdo(ConnectorContract):
     known_differences: ClassVar[Mapping[str, str]] = {
-        "test_a_fetch_classifies_the_reply[410]": "a 410 on a re-read raises instead of answering None",
         "test_apply_classifies_the_reply[409]": "a conflict of the whole $batch call is a dead action",
         "test_apply_classifies_the_reply[412]": "a conflict of the whole $batch call is a dead action",
     }
