@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 
@@ -35,11 +34,6 @@ class TestServiceNow(ConnectorContract):
 
 
 class TestAdo(ConnectorContract):
-    known_differences: ClassVar[Mapping[str, str]] = {
-        "test_apply_classifies_the_reply[409]": "a conflict of the whole $batch call is a dead action",
-        "test_apply_classifies_the_reply[412]": "a conflict of the whole $batch call is a dead action",
-    }
-
     @pytest.fixture
     def harness(self, ado_harness: AdoHarness) -> AdoHarness:
         return ado_harness
