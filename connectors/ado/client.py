@@ -155,14 +155,14 @@ class AdoClient:
         return self._guarded(run)
 
     def read_item(self, item_id: int) -> dict[str, Any] | None:
-        """One work item with its relations, or None when it does not exist (404)."""
+        """One work item with its relations, or None when it does not exist (any more: 404, 410)."""
 
         def run() -> dict[str, Any] | None:
             try:
                 item = self._client().get_work_item(item_id, project=self.project, expand="relations")
             except Exception:
                 last = self._responses.last
-                if last is not None and last.status == 404:
+                if last is not None and errors.is_gone(last.status):
                     return None
                 raise
             return wire.sdk_item(item)
@@ -170,14 +170,14 @@ class AdoClient:
         return self._guarded(run)
 
     def type_states(self, work_item_type: str) -> list[str] | None:
-        """The state names of a work item type, or None when the type does not exist (404)."""
+        """The state names of a work item type, or None when the type does not exist (404, 410)."""
 
         def run() -> list[str] | None:
             try:
                 states = self._client().get_work_item_type_states(self.project, work_item_type)
             except Exception:
                 last = self._responses.last
-                if last is not None and last.status == 404:
+                if last is not None and errors.is_gone(last.status):
                     return None
                 raise
             return [str(s.name) for s in states or ()]

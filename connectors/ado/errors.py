@@ -18,7 +18,7 @@ from azure.devops.exceptions import AzureDevOpsAuthenticationError
 from msrest.exceptions import ClientException, ClientRequestError
 
 from bridge.errors import BridgeError, PermanentError, TransientError
-from connectors.outcomes import DEFAULT_STATUSES, Outcome, error_for, redact, retry_after_seconds
+from connectors.outcomes import DEFAULT_STATUSES, Outcome, classify, error_for, redact, retry_after_seconds
 
 T = TypeVar("T")
 
@@ -78,6 +78,11 @@ def ado_message(body: Any, fallback: str) -> str:
     if isinstance(body, dict) and isinstance(body.get("message"), str) and body["message"]:
         return str(body["message"])
     return fallback
+
+
+def is_gone(status: int) -> bool:
+    """Whether a reply says the record does not exist (any more), by the status table."""
+    return classify(status, ADO_STATUSES) is Outcome.GONE
 
 
 def for_status(status: int, message: str, headers: Mapping[str, str] | None = None) -> BridgeError:

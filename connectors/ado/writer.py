@@ -218,6 +218,11 @@ class AdoWriter:
         body = [batch_request(p) for p in chunk]
         try:
             replies = self.retry.call(partial(self.client.send_batch, body))
+        except ConflictError:
+            # The call as a whole refused as a conflict (409, 412): as for one item's 412, the defects are
+            # read again and handed back to the engine (or found moved), never left dead.
+            conflicted.extend(chunk)
+            return
         except BridgeError as error:
             for p in chunk:
                 outcomes[p.move.key] = outcome_for_error(p.move.key, error)

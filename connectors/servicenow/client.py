@@ -12,7 +12,7 @@ import pysnow
 import requests
 
 from bridge.config import ServiceNowSettings
-from connectors.servicenow.errors import calling
+from connectors.servicenow.errors import calling, is_gone
 
 Row = dict[str, str]
 JOURNAL_TABLE = "sys_journal_field"
@@ -132,14 +132,15 @@ class TableClient:
     def get(
         self, table: str, sys_id: str, *, fields: Sequence[str], displayed: Collection[str] = ()
     ) -> Row | None:
-        """One record by sys_id, None when the instance says 404; `displayed` as for select()."""
+        """One record by sys_id, None when the instance says it is gone (404, 410); `displayed` as for
+        select()."""
         resource = self._resource(table, fields, displayed=bool(displayed))
 
         def read() -> Any:
             try:
                 return _first(resource.request("GET", path_append=f"/{sys_id}", stream=True))
             except requests.exceptions.HTTPError as exc:
-                if exc.response is not None and exc.response.status_code == 404:
+                if exc.response is not None and is_gone(exc.response.status_code):
                     return None
                 raise
 

@@ -16,7 +16,7 @@ import pysnow.exceptions
 import requests
 
 from bridge.errors import BridgeError, PermanentError, TransientError
-from connectors.outcomes import DEFAULT_STATUSES, Outcome, error_for, redact, retry_after_seconds
+from connectors.outcomes import DEFAULT_STATUSES, Outcome, classify, error_for, redact, retry_after_seconds
 
 T = TypeVar("T")
 
@@ -51,6 +51,11 @@ def failure_message(response: requests.Response | None) -> str:
     message = str(error.get("message") or response.reason or "no message")
     detail = error.get("detail")
     return f"{message} ({detail})" if detail else message
+
+
+def is_gone(status: int) -> bool:
+    """Whether a reply says the record does not exist (any more), by the status table."""
+    return classify(status, SERVICENOW_STATUSES) is Outcome.GONE
 
 
 def translate(exc: Exception, *, secrets: list[str | None], now: datetime | None = None) -> BridgeError:

@@ -216,6 +216,24 @@ def test_items_of_a_batch_fail_retry_or_succeed_each_on_its_own(
     assert calls(http, BATCH) == 1
 
 
+def test_a_conflict_of_the_whole_batch_re_reads_and_finds_a_move_that_landed(
+    http: responses.RequestsMock, sleep: FakeSleep
+) -> None:
+    # The call as a whole is refused (412), yet the re-read shows the defect one revision on, in the target
+    # state, with the move's link (an earlier attempt whose reply was lost had landed): done, not dead.
+    landed = item(rev=4, state="Ready for Retest")
+    landed["relations"] = [{"rel": "Hyperlink", "url": "https://gitlab.example/r", "attributes": {}}]
+    read_ok(http, item())
+    read_ok(http, landed)
+    changed = {"message": "TF26071: This work item has been changed by someone else since you opened it."}
+    http.add(responses.PATCH, BATCH, status=412, json=changed)
+
+    [outcome] = make(sleep).apply([move()])
+
+    assert outcome.status is OutcomeStatus.DONE and "moved" in outcome.detail
+    assert calls(http, BATCH) == 1 and calls(http, READ) == 2
+
+
 def test_a_timeout_is_transient(http: responses.RequestsMock, sleep: FakeSleep) -> None:
     read_ok(http, item())
     http.add(responses.PATCH, BATCH, body=requests.exceptions.ReadTimeout("read timed out"))
