@@ -15,6 +15,7 @@ import socket
 import threading
 import time
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -47,11 +48,12 @@ from bridge.service.leases import held
 from bridge.service.snapshots import FORMAT as SNAPSHOT_FORMAT
 from bridge.service.snapshots import decode_state, encode_state
 from bridge.store import Store
+from bridge.store.audit import AuditLine
 from bridge.store.decisions import PointRow, VerdictRow
 from bridge.store.inbox import InboxKind, InboxPut, InboxRow
 from bridge.store.journal import journal_identity
 from bridge.store.ledger import DeploymentEntry
-from bridge.store.outbox import DEFAULT_LEASE, DRY_RUN, completion_for
+from bridge.store.outbox import DEFAULT_LEASE, DRY_RUN, Completion, completion_for
 from bridge.store.records import ReleaseRecord, defect_record, rfc_record
 from bridge.store.store import Tx
 
@@ -229,11 +231,12 @@ class Processor:
                     page = connector.poll(cursor, now=self.clock())
                     pages += 1
                     with self.store.transaction() as tx:
-                        for event in page.events:
-                            put = tx.put_inbox(
-                                source, _event_key(event), InboxKind.POLL, {"event": encode_event(event)}
-                            )
-                            new += 0 if put.duplicate else 1
+                        new += tx.put_inbox_many(
+                            [
+                                (source, _event_key(e), InboxKind.POLL, {"event": encode_event(e)})
+                                for e in page.events
+                            ]
+                        )
                         # The cursor advances only with the page it comes from.
                         tx.save_cursor(source, CURSOR_SCOPE, page.cursor)
                         tx.record_poll(source, CURSOR_SCOPE)
@@ -336,8 +339,7 @@ class Processor:
                 tx.upsert_rfc(rfc_record(event), now=now)
             elif isinstance(event, DefectUpdated):
                 tx.upsert_defect(defect_record(event), now=now)
-        for row_id in done:
-            tx.mark_processed(row_id, now=now)
+        tx.mark_processed(done, now=now)
         for row_id, error, transient in failed:
             if transient:
                 tx.mark_inbox_failed(row_id, error, now=now)
@@ -641,34 +643,38 @@ class Processor:
                 outcomes = [ActionOutcome(a.key, OutcomeStatus.RETRY, str(exc)) for a in actions]
         by_key = {outcome.key: outcome for outcome in outcomes}
         now = self.clock()
+        ends: list[tuple[int, Completion]] = []
+        trail: list[AuditLine] = []
+        feedback: list[tuple[Source, str, InboxKind, dict[str, Any]]] = []
+        for row, action in zip(rows, actions, strict=True):
+            outcome = by_key.get(row.key) or ActionOutcome(
+                row.key, OutcomeStatus.RETRY, "no outcome reported"
+            )
+            self.observer.dispatched(target, row.key, row.kind, outcome.status, row.attempts)
+            ends.append((row.id, completion_for(outcome, attempts=row.attempts, now=now)))
+            if outcome.status is OutcomeStatus.DONE:
+                change, record = _describe(action)
+                if change:
+                    trail.append(AuditLine(target, record, change, _reason(action), action_key=row.key))
+            if (fresh := outcome.fresh) is not None:
+                feedback.append(
+                    (fresh.source, _event_key(fresh), InboxKind.FEEDBACK, {"event": encode_event(fresh)})
+                )
         with self.store.transaction() as tx:
-            for row, action in zip(rows, actions, strict=True):
-                outcome = by_key.get(row.key) or ActionOutcome(
-                    row.key, OutcomeStatus.RETRY, "no outcome reported"
-                )
-                self.observer.dispatched(target, row.key, row.kind, outcome.status, row.attempts)
-                tx.complete(
-                    row.id,
-                    completion_for(outcome, attempts=row.attempts, now=now),
-                    worker=self.worker,
-                    now=now,
-                )
-                if outcome.status is OutcomeStatus.DONE:
-                    change, record = _describe(action)
-                    if change:
-                        tx.append_audit(target, record, change, _reason(action), action_key=row.key, at=now)
-                if outcome.fresh is not None:
-                    fresh = outcome.fresh
-                    tx.put_inbox(
-                        fresh.source, _event_key(fresh), InboxKind.FEEDBACK, {"event": encode_event(fresh)}
-                    )
+            tx.complete_many(ends, worker=self.worker, now=now)
+            tx.append_audits(trail, at=now)
+            tx.put_inbox_many(feedback, now=now)
         return len(rows)
 
     # --- one cycle -------------------------------------------------------------------------------
 
     def run_once(self, *, poll: bool = True, max_rounds: int = 20) -> dict[str, Any]:
         """Poll every source, then process and dispatch until nothing is left (for cron and tests)."""
-        polled = [self.poll(source) for source in self.connectors] if poll else []
+        polled: list[PollOutcome] = []
+        if poll and self.connectors:
+            # The three systems answer independently: ask them at once, not one after another.
+            with ThreadPoolExecutor(max_workers=len(self.connectors), thread_name_prefix="poll") as pool:
+                polled = list(pool.map(self.poll, self.connectors))
         processed = dispatched = 0
         for _ in range(max_rounds):
             while (count := self.process_inbox()) > 0:

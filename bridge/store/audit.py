@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -24,6 +25,17 @@ class AuditEntry:
     action_key: str | None
     change: str  # what changed, e.g. "state Resolved -> Ready for Retest"
     reason: str  # why, e.g. "dip-platform 1.0.2.0 deployed to SIT-A by CHG0031245"
+
+
+@dataclass(frozen=True)
+class AuditLine:
+    """An entry to append: which record of which system changed, how and why."""
+
+    system: Source
+    record: str
+    change: str
+    reason: str
+    action_key: str | None = None
 
 
 def _entry(row: Row[Any]) -> AuditEntry:
@@ -62,6 +74,24 @@ class AuditQueries(Queries):
             "reason": reason,
         }
         return int(self.connection.execute(statement, values).scalar_one())
+
+    def append_audits(self, entries: Sequence[AuditLine], *, at: datetime | None = None) -> None:
+        """Append many entries in one statement."""
+        if not entries:
+            return
+        when = at or utcnow()
+        rows = [
+            {
+                "at": when,
+                "system": e.system.value,
+                "record": e.record,
+                "action_key": e.action_key,
+                "change": e.change,
+                "reason": e.reason,
+            }
+            for e in entries
+        ]
+        self.connection.execute(audit.insert(), rows)
 
     def audit_trail(
         self, *, record: str | None = None, action_key: str | None = None, limit: int = 100

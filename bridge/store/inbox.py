@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -124,6 +125,41 @@ class InboxQueries(Queries):
         ).scalar_one()
         return InboxPut(id=existing, duplicate=True)
 
+    def put_inbox_many(
+        self,
+        deliveries: Sequence[tuple[Source, str, InboxKind, dict[str, Any]]],
+        *,
+        now: datetime | None = None,
+    ) -> int:
+        """Store deliveries (source, delivery key, kind, payload) in one statement; those already there are
+        left as they are. Returns how many were new."""
+        if not deliveries:
+            return 0
+        at = now or utcnow()
+        statement = self.prepared(
+            "put_inbox",
+            lambda insert: (
+                insert(inbox)
+                .on_conflict_do_nothing(index_elements=["source", "delivery_key"])
+                .returning(inbox.c.id)
+            ),
+        )
+        rows = [
+            {
+                "source": source.value,
+                "delivery_key": key,
+                "kind": kind.value,
+                "payload": payload,
+                "correlation_id": None,
+                "received_at": at,
+                "available_at": at,
+                "attempts": 0,
+            }
+            for source, key, kind, payload in deliveries
+        ]
+        # RETURNING answers for the rows inserted only, on both backends.
+        return len(self.connection.execute(statement, rows).fetchall())
+
     def claim_inbox(self, limit: int, *, now: datetime | None = None) -> list[InboxRow]:
         """Unprocessed rows that are due, the longest due first, locked for this transaction: process
         them before it ends.
@@ -147,11 +183,15 @@ class InboxQueries(Queries):
         row = self.connection.execute(select(inbox).where(inbox.c.id == inbox_id)).first()
         return None if row is None else _inbox_row(row)
 
-    def mark_processed(self, inbox_id: int, *, now: datetime | None = None) -> None:
-        """Record that a row's events were applied (in the same transaction as their effects)."""
-        self.connection.execute(
-            update(inbox).where(inbox.c.id == inbox_id).values(processed_at=now or utcnow(), last_error=None)
-        )
+    def mark_processed(self, inbox_ids: int | Collection[int], *, now: datetime | None = None) -> None:
+        """Record that rows' events were applied (in the same transaction as their effects)."""
+        ordered = sorted({inbox_ids} if isinstance(inbox_ids, int) else set(inbox_ids))
+        for start in range(0, len(ordered), 500):  # keeps each statement well within SQL's limits
+            self.connection.execute(
+                update(inbox)
+                .where(inbox.c.id.in_(ordered[start : start + 500]))
+                .values(processed_at=now or utcnow(), last_error=None)
+            )
 
     def mark_inbox_failed(
         self,

@@ -36,18 +36,23 @@ class JournalQueries(Queries):
                 .returning(journal.c.id)
             ),
         )
+        rows = []
         for event in events:
             kind, key, revision = journal_identity(event)
-            values = {
-                "source": event.source.value,
-                "kind": kind,
-                "record_key": key,
-                "revision": revision,
-                "payload": encode_event(event),
-                "recorded_at": at,
-            }
-            # RETURNING says whether the row was new on both backends (rowcount is not reliable here).
-            added += len(self.connection.execute(statement, values).fetchall())
+            rows.append(
+                {
+                    "source": event.source.value,
+                    "kind": kind,
+                    "record_key": key,
+                    "revision": revision,
+                    "payload": encode_event(event),
+                    "recorded_at": at,
+                }
+            )
+        for start in range(0, len(rows), 1000):
+            # One statement for many rows; RETURNING answers for the new rows only, on both backends
+            # (rowcount is not reliable here). Rows go in the events' order, so ids follow it.
+            added += len(self.connection.execute(statement, rows[start : start + 1000]).fetchall())
         return added
 
     def journal_after(self, last_id: int, *, limit: int = 10_000) -> list[tuple[int, Any]]:

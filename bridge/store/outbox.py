@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import random
 import re
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -194,11 +194,13 @@ class OutboxQueries(Queries):
                 insert(outbox).on_conflict_do_nothing(index_elements=["key"]).returning(outbox.c.key)
             ),
         )
-        for action in actions:
+        wanted = list(actions)
+        for action in wanted:
             if ACTION_TYPES.get(action.kind) is not type(action):
                 # A row the dispatcher could not decode would sit in the outbox for ever.
                 raise ValueError(f"{type(action).__name__} has kind {action.kind!r}, not its class name")
-            values = {
+        rows = [
+            {
                 "key": action.key,
                 "kind": action.kind,
                 "target": action.target.value,
@@ -211,8 +213,16 @@ class OutboxQueries(Queries):
                 "updated_at": at,
                 "defect_id": action.defect_id if isinstance(action, MoveDefect) else None,
             }
-            if self.connection.execute(statement, values).first() is not None or self._revive(action, at):
+            for action in wanted
+        ]
+        inserted: set[str] = set()
+        for start in range(0, len(rows), 500):
+            # RETURNING answers for the rows inserted only, on both backends.
+            inserted.update(self.connection.execute(statement, rows[start : start + 500]).scalars())
+        for action in wanted:
+            if action.key in inserted or self._revive(action, at):
                 added.append(action.key)
+                inserted.discard(action.key)  # a key twice in `actions` is added once
         return added
 
     def _revive(self, action: Action, at: datetime) -> bool:
@@ -322,7 +332,29 @@ class OutboxQueries(Queries):
     ) -> bool:
         """Record an attempt's end; False if the action is no longer running (for `worker`, if given),
         e.g. its lease ran out and another dispatcher took it."""
+        statement, parameters = self._completion(completion, worker, now or utcnow())
+        return self.connection.execute(statement, parameters | {"action_id": action_id}).rowcount == 1
+
+    def complete_many(
+        self,
+        ends: Sequence[tuple[int, Completion]],
+        *,
+        worker: str | None = None,
+        now: datetime | None = None,
+    ) -> None:
+        """Record the ends of many attempts, one statement for each kind of end (see `complete`)."""
         at = now or utcnow()
+        batches: dict[Any, list[dict[str, Any]]] = {}
+        for action_id, completion in ends:
+            statement, parameters = self._completion(completion, worker, at)
+            batches.setdefault(statement, []).append(parameters | {"action_id": action_id})
+        for statement, rows in batches.items():
+            self.connection.execute(statement, rows)
+
+    def _completion(
+        self, completion: Completion, worker: str | None, at: datetime
+    ) -> tuple[Any, dict[str, Any]]:
+        """The statement that records an attempt's end of this kind, and its parameters (but the id)."""
         values: dict[str, Any] = {"status": completion.status.value, "updated_at": at}
         if completion.status is ActionStatus.DONE:
             values |= {"detail": completion.detail, "last_error": None}
@@ -352,10 +384,10 @@ class OutboxQueries(Queries):
             return statement.values({name: bindparam(f"new_{name}") for name in columns})
 
         statement = self.prepared(f"complete:{','.join(columns)}:{worker is not None}", build)
-        parameters = {f"new_{name}": value for name, value in values.items()} | {"action_id": action_id}
+        parameters = {f"new_{name}": value for name, value in values.items()}
         if worker is not None:
             parameters["worker"] = worker
-        return self.connection.execute(statement, parameters).rowcount == 1
+        return statement, parameters
 
     def retry_dead(self, action_id: int | None = None, *, now: datetime | None = None) -> int:
         """Put a dead action (or every dead action) back to pending, due now, with a fresh budget.
