@@ -1,7 +1,7 @@
 """What the three simulators share: request accounting, fault injection, `/_sim/` controls, webhook
 delivery with faults, and serving an ASGI app on loopback.
 
-Each system's simulator (`connectors/<system>/simulator.py`) knows its own wire format and hands this
+Each system's simulator (`connectors/<system>/simulator/`) knows its own wire format and hands this
 module the few things that differ per system: how a rate-limited or failing reply looks.
 """
 

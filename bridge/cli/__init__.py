@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import signal
 import sys
-import threading
 from typing import Any
 
-# Set by SIGTERM or SIGINT from the start of `bridge run` (see bridge.service.runner.stop_requests).
-stop_requested = threading.Event()
+from bridge.cli.stopping import stop_requested
 
 
 def main() -> None:

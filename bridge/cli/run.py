@@ -6,7 +6,6 @@ from typing import Annotated
 
 import typer
 
-from bridge import cli
 from bridge.cli.options import (
     ConfigOption,
     DryRunOption,
@@ -14,6 +13,7 @@ from bridge.cli.options import (
     settings_or_exit,
     systems_or_exit,
 )
+from bridge.cli.stopping import stop_requested
 from bridge.service.runner import Service, stop_requests
 
 
@@ -25,7 +25,7 @@ def run(
 ) -> None:
     """Run the bridge: webhooks, pollers, processing and dispatch, until SIGTERM or Ctrl-C."""
     # A stop heard since the command started (bridge.cli.main) or from now on is honoured once it can be.
-    stop = stop_requests(cli.stop_requested)
+    stop = stop_requests(stop_requested)
     settings = settings_or_exit(config)
     processor = processor_or_exit(settings, dry_run=dry_run)
     systems_or_exit(processor.store, settings)

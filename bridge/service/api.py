@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from bridge.domain.events import Source
 from bridge.service import views
 from bridge.service.pages.access import Gate
-from bridge.service.pages.router import PageOptions
+from bridge.service.pages.options import PageOptions
 from bridge.service.processor import Processor
 from bridge.service.views import Window
 from bridge.store.outbox import ActionStatus

@@ -339,7 +339,7 @@ def progress_rfc(box: Sandbox, on_step: Callable[[str], None] = lambda _state: N
 
 
 def _bridge_comment(box: Sandbox, defect_id: int) -> str:
-    comments = [str(c.get("text", "")) for c in box.ado.store.comment_list(defect_id)]
+    comments = [str(c.get("text", "")) for c in box.ado.model.comment_list(defect_id)]
     return next((c for c in reversed(comments) if BRIDGE_MARK in c), "")
 
 

@@ -15,18 +15,17 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 from urllib.parse import parse_qs, urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import SecretStr
 
-if TYPE_CHECKING:
-    from bridge.service.pages.router import PageOptions
+from bridge.service.pages.layout import page_html
+from bridge.service.pages.options import DEFAULT_SESSION, PageOptions
 
 COOKIE_NAME = "bridge_operator"
-DEFAULT_SESSION = timedelta(hours=12)  # a working day; then the operator signs in again
 LOGIN_PATH = "/login"
 LOGOUT_PATH = "/logout"
 # Reachable without the token: the sign-in itself and the stylesheet it is drawn with.
@@ -223,8 +222,6 @@ class Gate:
 
 def login_router(gate: Gate) -> APIRouter:
     """The sign-in form that sets the cookie the protected pages accept, and signing out."""
-    from bridge.service.pages.router import page_html  # router.py includes this router
-
     router = APIRouter()
 
     def login_page(next_path: str, problem: str | None = None, status: int = 200) -> HTMLResponse:

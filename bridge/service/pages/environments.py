@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
 from bridge.service import views
-from bridge.service.pages.router import page_html
+from bridge.service.pages.layout import page_html
 from bridge.service.processor import Processor
 from bridge.versions import Version, VersionError
 

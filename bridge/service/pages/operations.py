@@ -12,7 +12,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from bridge.service import views
 from bridge.service.pages.access import HOW_TO_SET, Form, Gate, Verdict
-from bridge.service.pages.router import PageOptions, Pager, page_html
+from bridge.service.pages.layout import Pager, page_html
+from bridge.service.pages.options import PageOptions
 from bridge.service.processor import Processor
 from bridge.store.outbox import ActionStatus
 

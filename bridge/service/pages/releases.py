@@ -10,6 +10,7 @@ from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import HTMLResponse
 
 from bridge.service import views
+from bridge.service.pages.layout import Pager, page_html
 from bridge.service.processor import Processor
 from bridge.versions import ReleaseType
 
@@ -49,8 +50,6 @@ def _has_findings(value: str | None) -> bool | None:
 
 def releases_router(processor: Processor) -> APIRouter:
     """`/` and `/releases/{component}/{version}`, on the same views as `/api/releases`."""
-    from bridge.service.pages.router import Pager, page_html  # the router includes this module
-
     router = APIRouter()
     context = processor.context
 

@@ -10,7 +10,8 @@ from typing import Any
 
 from connectors.ado.simulator import views
 from connectors.ado.simulator.identity import as_text, identity_ref, is_identity
-from connectors.ado.simulator.store import AdoStore, Change, format_date
+from connectors.ado.simulator.model import AdoModel, Change
+from connectors.ado.simulator.revisions import format_date
 from connectors.simulation import Delivery
 
 EVENT_TYPES = {"workitem.created", "workitem.updated", "workitem.commented"}
@@ -18,7 +19,7 @@ RESOURCE_VERSION = "1.0"
 
 
 def new_subscription(
-    store: AdoStore,
+    model: AdoModel,
     event_type: str,
     url: str,
     *,
@@ -36,12 +37,12 @@ def new_subscription(
     if headers:
         # The consumer takes custom headers as one `Key:value` per line (docs/service-hooks/consumers.md).
         consumer_inputs["httpHeaders"] = "\n".join(f"{k}:{v}" for k, v in headers.items())
-    person = identity_ref(by or store.pat_owner, store.org_url)
-    now = format_date(store.clock())
+    person = identity_ref(by or model.pat_owner, model.org_url)
+    now = format_date(model.clock())
     sub_id = str(uuid.uuid4())
     return {
         "id": sub_id,
-        "url": f"{store.org_url}/_apis/hooks/subscriptions/{sub_id}",
+        "url": f"{model.org_url}/_apis/hooks/subscriptions/{sub_id}",
         "status": "enabled",
         "publisherId": "tfs",
         "eventType": event_type,
@@ -50,7 +51,7 @@ def new_subscription(
         "consumerId": "webHooks",
         "consumerActionId": "httpRequest",
         "actionDescription": f"To host {url}",
-        "publisherInputs": {"projectId": store.project_id, **dict(publisher_inputs or {})},
+        "publisherInputs": {"projectId": model.project_id, **dict(publisher_inputs or {})},
         "consumerInputs": consumer_inputs,
         "createdBy": person,
         "createdDate": now,
@@ -72,22 +73,22 @@ def shown(subscription: Mapping[str, Any]) -> dict[str, Any]:
     return body
 
 
-def deliveries(store: AdoStore, change: Change) -> list[Delivery]:
+def deliveries(model: AdoModel, change: Change) -> list[Delivery]:
     """One delivery per enabled subscription whose event type and filters match the change."""
     out = []
-    for sub in list(store.subscriptions.values()):
+    for sub in list(model.subscriptions.values()):
         if sub["eventType"] != change.event_type or sub.get("status") != "enabled":
             continue
-        if not _matches(store, sub, change):
+        if not _matches(model, sub, change):
             continue
-        payload = event(store, sub, change, store.next_notification(sub["id"]))
+        payload = event(model, sub, change, model.next_notification(sub["id"]))
         out.append(_delivery(sub, payload))
     return out
 
 
-def _matches(store: AdoStore, sub: Mapping[str, Any], change: Change) -> bool:
+def _matches(model: AdoModel, sub: Mapping[str, Any], change: Change) -> bool:
     inputs = sub.get("publisherInputs", {})
-    fields = store.revision(change.item_id, rev=change.rev)["fields"]
+    fields = model.revision(change.item_id, rev=change.rev)["fields"]
     wanted_type = inputs.get("workItemType")
     if wanted_type and str(fields.get("System.WorkItemType", "")).lower() != str(wanted_type).lower():
         return False
@@ -97,7 +98,7 @@ def _matches(store: AdoStore, sub: Mapping[str, Any], change: Change) -> bool:
         return False
     changed_filter = inputs.get("changedFields")
     if changed_filter and change.event_type == "workitem.updated":
-        changed = {k.lower() for k in store.updates(change.item_id)[change.rev - 1]["fields"]}
+        changed = {k.lower() for k in model.updates(change.item_id)[change.rev - 1]["fields"]}
         if not any(f.strip().lower() in changed for f in str(changed_filter).split(",")):
             return False
     return True
@@ -122,15 +123,15 @@ def _delivery(sub: Mapping[str, Any], payload: Mapping[str, Any]) -> Delivery:
     )
 
 
-def event(store: AdoStore, sub: Mapping[str, Any], change: Change, notification_id: int) -> dict[str, Any]:
+def event(model: AdoModel, sub: Mapping[str, Any], change: Change, notification_id: int) -> dict[str, Any]:
     """The Event body the Web Hooks consumer posts (api-contracts.md 2.9, and payloads recorded from ADO)."""
-    revision = store.revision(change.item_id, rev=change.rev)
+    revision = model.revision(change.item_id, rev=change.rev)
     if change.event_type == "workitem.updated":
-        resource = _updated_resource(store, change, revision)
+        resource = _updated_resource(model, change, revision)
     else:
-        resource = _full_resource(store, change, revision)
-    message, detailed = _messages(store, change, revision, resource)
-    container = f"{store.org_url}/"
+        resource = _full_resource(model, change, revision)
+    message, detailed = _messages(model, change, revision, resource)
+    container = f"{model.org_url}/"
     return {
         "subscriptionId": sub["id"],
         "notificationId": notification_id,
@@ -142,21 +143,21 @@ def event(store: AdoStore, sub: Mapping[str, Any], change: Change, notification_
         "resource": resource,
         "resourceVersion": RESOURCE_VERSION,
         "resourceContainers": {
-            "collection": {"id": store.collection_id, "baseUrl": container},
-            "account": {"id": store.collection_id, "baseUrl": container},
-            "project": {"id": store.project_id, "baseUrl": container},
+            "collection": {"id": model.collection_id, "baseUrl": container},
+            "account": {"id": model.collection_id, "baseUrl": container},
+            "project": {"id": model.project_id, "baseUrl": container},
         },
-        "createdDate": format_date(store.clock()),
+        "createdDate": format_date(model.clock()),
     }
 
 
-def web_url(store: AdoStore, item_id: int) -> str:
+def web_url(model: AdoModel, item_id: int) -> str:
     """The work item's page, in the `wi.aspx` form service hook messages link to."""
-    return f"{store.org_url}/web/wi.aspx?pcguid={store.collection_id}&id={item_id}"
+    return f"{model.org_url}/web/wi.aspx?pcguid={model.collection_id}&id={item_id}"
 
 
 def _messages(
-    store: AdoStore, change: Change, revision: Mapping[str, Any], resource: Mapping[str, Any]
+    model: AdoModel, change: Change, revision: Mapping[str, Any], resource: Mapping[str, Any]
 ) -> tuple[dict[str, str], dict[str, str]]:
     fields = revision["fields"]
     name = f"{fields.get('System.WorkItemType', '')} #{change.item_id}"
@@ -171,7 +172,7 @@ def _messages(
         what = f"transitioned to {fields.get('System.State')} by {who}"
     else:
         what = f"updated by {who}"
-    url = web_url(store, change.item_id)
+    url = web_url(model, change.item_id)
     text = f"{name} ({title}) {what}"
     html = f'<a href="{url.replace("&", "&amp;")}">{name}</a> ({title}) {what}'
     markdown = f"[{name}]({url}) ({title}) {what}"
@@ -199,20 +200,20 @@ def _shown(value: object) -> str:
     return as_text(value) if is_identity(value) else str(value)
 
 
-def _full_resource(store: AdoStore, change: Change, revision: Mapping[str, Any]) -> dict[str, Any]:
+def _full_resource(model: AdoModel, change: Change, revision: Mapping[str, Any]) -> dict[str, Any]:
     """A whole WorkItem, as `workitem.created` and `workitem.commented` carry it."""
-    body = views.work_item(store, change.item_id, revision, expand="relations")
+    body = views.work_item(model, change.item_id, revision, expand="relations")
     body["fields"] = _v1_fields(body["fields"])
     if not body.get("relations"):
         body.pop("relations", None)
     return body
 
 
-def _updated_resource(store: AdoStore, change: Change, revision: Mapping[str, Any]) -> dict[str, Any]:
+def _updated_resource(model: AdoModel, change: Change, revision: Mapping[str, Any]) -> dict[str, Any]:
     """A WorkItemUpdate: `id` is the update number; `revision` is the whole work item at that revision."""
-    update = store.updates(change.item_id)[change.rev - 1]
-    item_url = store.item_url(change.item_id)
-    snapshot = views.work_item(store, change.item_id, revision, expand="relations")
+    update = model.updates(change.item_id)[change.rev - 1]
+    item_url = model.item_url(change.item_id)
+    snapshot = views.work_item(model, change.item_id, revision, expand="relations")
     snapshot["fields"] = _v1_fields(snapshot["fields"])
     if not snapshot.get("relations"):
         snapshot.pop("relations", None)
@@ -240,7 +241,7 @@ def _updated_resource(store: AdoStore, change: Change, revision: Mapping[str, An
         "self": {"href": update["url"]},
         "workItemUpdates": {"href": f"{item_url}/updates"},
         "parent": {"href": item_url},
-        "html": {"href": web_url(store, change.item_id)},
+        "html": {"href": web_url(model, change.item_id)},
     }
     resource["url"] = update["url"]
     resource["revision"] = snapshot

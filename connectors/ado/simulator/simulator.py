@@ -1,4 +1,4 @@
-"""AdoSimulator: the Azure DevOps organisation the tests and the sandbox talk to, REST and service hooks."""
+"""AdoSimulator: the model, its service hooks and its REST app put together, with the seeding calls."""
 
 from __future__ import annotations
 
@@ -8,26 +8,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from starlette.applications import Starlette
-from starlette.middleware import Middleware
-from starlette.routing import BaseRoute, Route
-from starlette.types import Scope
-
-from connectors.ado.simulator import errors, hooks, views
-from connectors.ado.simulator.api import AdoApi
+from connectors.ado.simulator import hooks, views
+from connectors.ado.simulator.api import create_app
+from connectors.ado.simulator.model import AdoModel, Change
 from connectors.ado.simulator.process import ProcessModel, load_process
-from connectors.ado.simulator.store import AdoStore, Change
-from connectors.simulation import (
-    FaultPlan,
-    Faults,
-    SimulatorMiddleware,
-    Stats,
-    SystemReplies,
-    WebhookSender,
-    control_routes,
-)
-
-ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+from connectors.simulation import FaultPlan, Faults, Stats, WebhookSender
 
 
 def _now() -> datetime:
@@ -51,7 +36,7 @@ class AdoSimulator:
         self.stats = Stats()
         self.plan = FaultPlan(faults)
         self.webhooks = WebhookSender(self.plan)
-        self.store = AdoStore(
+        self.model = AdoModel(
             organization=organization,
             project=project,
             process=process or load_process(),
@@ -59,48 +44,25 @@ class AdoSimulator:
             clock=clock,
             on_change=self._announce,
         )
-        self.api = AdoApi(self.store, pat=pat)
-        routes: list[BaseRoute] = [Route("/{path:path}", self.api.dispatch, methods=ALL_METHODS)]
-        replies = SystemReplies(rate_limited=errors.rate_limited, server_error=errors.server_error)
-        self.app = Starlette(
-            routes=[
-                *control_routes(
-                    self.stats, self.plan, save=self.save, load=self.load, deliveries=self.webhooks
-                ),
-                *routes,
-            ],
-            middleware=[
-                Middleware(
-                    SimulatorMiddleware,
-                    routes=routes,
-                    stats=self.stats,
-                    plan=self.plan,
-                    replies=replies,
-                    template=self._template,
-                )
-            ],
-        )
-
-    def _template(self, routes: list[BaseRoute], scope: Scope) -> str:
-        return self.api.template(str(scope.get("method", "")), str(scope.get("path", "")))
+        self.app = create_app(self.model, pat=pat, stats=self.stats, plan=self.plan, deliveries=self.webhooks)
 
     def _announce(self, change: Change) -> None:
-        for delivery in hooks.deliveries(self.store, change):
+        for delivery in hooks.deliveries(self.model, change):
             self.webhooks.send(delivery)
 
     @property
     def base_url(self) -> str:
         """Where the server answers (scheme, host, port); URLs in bodies and payloads start with it."""
-        return self.store.base
+        return self.model.base
 
     @base_url.setter
     def base_url(self, value: str) -> None:
-        self.store.base = value.rstrip("/")
+        self.model.base = value.rstrip("/")
 
     @property
     def organization_url(self) -> str:
         """The URL to give the SDK's Connection as `base_url`."""
-        return self.store.org_url
+        return self.model.org_url
 
     # --- seeding: the same effects as the REST calls, service hooks included ----------------------
 
@@ -109,7 +71,7 @@ class AdoSimulator:
     ) -> dict[str, Any]:
         """Create a work item with these fields (reference names); returns it as GET `$expand=all` would."""
         ops = [{"op": "add", "path": f"/fields/{name}", "value": value} for name, value in fields.items()]
-        revision = self.store.create(work_item_type, ops, by=by)
+        revision = self.model.create(work_item_type, ops, by=by)
         return self.get_work_item(int(revision["fields"]["System.Id"]))
 
     def update_work_item(
@@ -122,16 +84,16 @@ class AdoSimulator:
             else {"op": "add", "path": f"/fields/{name}", "value": value}
             for name, value in fields.items()
         ]
-        self.store.update(id, ops, by=by)
+        self.model.update(id, ops, by=by)
         return self.get_work_item(id)
 
     def add_comment(self, id: int, text: str, *, by: str = "Tester") -> dict[str, Any]:
         """Add a discussion comment as a person would."""
-        return views.comment(self.store, self.store.add_comment(id, text, by=by))
+        return views.comment(self.model, self.model.add_comment(id, text, by=by))
 
     def get_work_item(self, id: int) -> dict[str, Any]:
         """The work item as GET `$expand=all` returns it."""
-        return views.work_item(self.store, id, self.store.revision(id), expand="all")
+        return views.work_item(self.model, id, self.model.revision(id), expand="all")
 
     def add_subscription(
         self,
@@ -144,25 +106,25 @@ class AdoSimulator:
     ) -> dict[str, Any]:
         """Subscribe a Web Hooks consumer to `workitem.created` or `workitem.updated`."""
         sub = hooks.new_subscription(
-            self.store,
+            self.model,
             event_type,
             url,
             basic_auth=basic_auth,
             headers=headers,
             publisher_inputs=publisher_inputs,
         )
-        self.store.add_subscription(sub)
+        self.model.add_subscription(sub)
         return hooks.shown(sub)
 
     # --- state ----------------------------------------------------------------------------------
 
     def save(self) -> dict[str, Any]:
         """All data as JSON-serialisable values."""
-        return self.store.save()
+        return self.model.save()
 
     def load(self, state: dict[str, Any]) -> None:
         """Replace all data with a saved state."""
-        self.store.load(state)
+        self.model.load(state)
 
     def save_to(self, path: Path | str) -> None:
         Path(path).write_text(json.dumps(self.save(), indent=1), encoding="utf-8")

@@ -7,8 +7,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from connectors.ado.simulator import identity
+from connectors.ado.simulator.model import AdoModel
 from connectors.ado.simulator.process import FieldDefinition, ProcessModel, WorkItemTypeDefinition
-from connectors.ado.simulator.store import AdoStore
 
 BOOKKEEPING_FIELDS = frozenset(
     {
@@ -28,7 +28,7 @@ def collection(values: Sequence[Any]) -> dict[str, Any]:
 
 
 def work_item(
-    store: AdoStore,
+    model: AdoModel,
     item_id: int,
     revision: Mapping[str, Any],
     *,
@@ -39,17 +39,17 @@ def work_item(
     """A WorkItem: id, rev, fields, relations when expanded, _links, url."""
     # Field values are mostly strings and numbers: only containers need a copy.
     values = {
-        k: identity.expand(copy.deepcopy(v) if isinstance(v, dict | list) else v, store.org_url)
+        k: identity.expand(copy.deepcopy(v) if isinstance(v, dict | list) else v, model.org_url)
         for k, v in revision["fields"].items()
     }
     if fields:
-        wanted = {_reference(store.process, f).lower() for f in fields}
+        wanted = {_reference(model.process, f).lower() for f in fields}
         values = {k: v for k, v in values.items() if k.lower() in wanted}
     elif expand not in {"fields", "all"} and not as_revision:
         # A work item leaves its bookkeeping fields out unless they are asked for by name or with
         # $expand=fields|all; a revision shows them all.
         values = {k: v for k, v in values.items() if k not in BOOKKEEPING_FIELDS}
-    base_url = store.item_url(item_id)
+    base_url = model.item_url(item_id)
     body: dict[str, Any] = {"id": item_id, "rev": revision["rev"], "fields": values}
     if expand in {"relations", "all"}:
         body["relations"] = copy.deepcopy(revision["relations"])
@@ -60,21 +60,21 @@ def work_item(
             "url": f"{base_url}/comments/{ref['commentId']}/versions/{ref['version']}",
         }
     if not fields and (expand in {"links", "all"} or not as_revision):
-        body["_links"] = _item_links(store, item_id, revision)
+        body["_links"] = _item_links(model, item_id, revision)
     body["url"] = f"{base_url}/revisions/{revision['rev']}" if as_revision else base_url
     return body
 
 
-def _item_links(store: AdoStore, item_id: int, revision: Mapping[str, Any]) -> dict[str, Any]:
-    base = store.item_url(item_id)
-    project_api = f"{store.org_url}/{store.project_id}/_apis/wit"
+def _item_links(model: AdoModel, item_id: int, revision: Mapping[str, Any]) -> dict[str, Any]:
+    base = model.item_url(item_id)
+    project_api = f"{model.org_url}/{model.project_id}/_apis/wit"
     type_name = revision["fields"].get("System.WorkItemType", "")
     return {
         "self": {"href": base},
         "workItemUpdates": {"href": f"{base}/updates"},
         "workItemRevisions": {"href": f"{base}/revisions"},
         "workItemComments": {"href": f"{base}/comments"},
-        "html": {"href": f"{store.org_url}/{store.project_id}/_workitems/edit/{item_id}"},
+        "html": {"href": f"{model.org_url}/{model.project_id}/_workitems/edit/{item_id}"},
         "workItemType": {"href": f"{project_api}/workItemTypes/{type_name}"},
         "fields": {"href": f"{project_api}/fields"},
     }
@@ -85,19 +85,19 @@ def _reference(process: ProcessModel, name: str) -> str:
     return definition.reference_name if definition else name
 
 
-def comment(store: AdoStore, value: Mapping[str, Any]) -> dict[str, Any]:
+def comment(model: AdoModel, value: Mapping[str, Any]) -> dict[str, Any]:
     """A Comment (7.1-preview.4)."""
     text = str(value["text"])
     rendered = text if value.get("format") == "html" else f"<p>{_escape(text)}</p>"
     body = copy.deepcopy(dict(value))
     body.update(
         {
-            "createdBy": identity.expand(value["createdBy"], store.org_url),
-            "modifiedBy": identity.expand(value["modifiedBy"], store.org_url),
+            "createdBy": identity.expand(value["createdBy"], model.org_url),
+            "modifiedBy": identity.expand(value["modifiedBy"], model.org_url),
             "renderedText": rendered,
             "mentions": [],
             "reactions": [],
-            "url": f"{store.item_url(int(value['workItemId']))}/comments/{value['id']}",
+            "url": f"{model.item_url(int(value['workItemId']))}/comments/{value['id']}",
         }
     )
     return body
@@ -107,7 +107,7 @@ def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def field(store: AdoStore, definition: FieldDefinition) -> dict[str, Any]:
+def field(model: AdoModel, definition: FieldDefinition) -> dict[str, Any]:
     """A WorkItemField."""
     return {
         "name": definition.name,
@@ -122,7 +122,7 @@ def field(store: AdoStore, definition: FieldDefinition) -> dict[str, Any]:
         "isIdentity": definition.type == "identity",
         "isPicklist": False,
         "isPicklistSuggested": False,
-        "url": f"{store.org_url}/_apis/wit/fields/{definition.reference_name}",
+        "url": f"{model.org_url}/_apis/wit/fields/{definition.reference_name}",
     }
 
 
@@ -131,17 +131,17 @@ def states(wit: WorkItemTypeDefinition) -> list[dict[str, Any]]:
     return [{"name": s.name, "color": s.color, "category": s.category} for s in wit.states]
 
 
-def work_item_type(store: AdoStore, wit: WorkItemTypeDefinition) -> dict[str, Any]:
+def work_item_type(model: AdoModel, wit: WorkItemTypeDefinition) -> dict[str, Any]:
     """A WorkItemType with its fields, states and (all-to-all) transitions."""
-    api = f"{store.org_url}/{store.project_id}/_apis/wit"
+    api = f"{model.org_url}/{model.project_id}/_apis/wit"
     instances = []
     for rule in wit.fields:
-        definition = store.process.field(rule.reference_name)
+        definition = model.process.field(rule.reference_name)
         instance: dict[str, Any] = {
             "alwaysRequired": rule.required,
             "referenceName": rule.reference_name,
             "name": definition.name if definition else rule.reference_name,
-            "url": f"{store.org_url}/_apis/wit/fields/{rule.reference_name}",
+            "url": f"{model.org_url}/_apis/wit/fields/{rule.reference_name}",
         }
         if rule.allowed_values:
             instance["allowedValues"] = [str(v) for v in rule.allowed_values]
@@ -160,7 +160,7 @@ def work_item_type(store: AdoStore, wit: WorkItemTypeDefinition) -> dict[str, An
         "color": wit.color,
         "icon": {
             "id": wit.icon,
-            "url": f"{store.base}/_apis/wit/workItemIcons/{wit.icon}?color={wit.color}&v=2",
+            "url": f"{model.base}/_apis/wit/workItemIcons/{wit.icon}?color={wit.color}&v=2",
         },
         "isDisabled": False,
         "xmlForm": "",
@@ -173,11 +173,11 @@ def work_item_type(store: AdoStore, wit: WorkItemTypeDefinition) -> dict[str, An
     }
 
 
-def field_reference(store: AdoStore, name: str) -> dict[str, Any]:
-    definition = store.process.field(name)
+def field_reference(model: AdoModel, name: str) -> dict[str, Any]:
+    definition = model.process.field(name)
     ref = definition.reference_name if definition else name
     return {
         "referenceName": ref,
         "name": definition.name if definition else name,
-        "url": f"{store.org_url}/_apis/wit/fields/{ref}",
+        "url": f"{model.org_url}/_apis/wit/fields/{ref}",
     }

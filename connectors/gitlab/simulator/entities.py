@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from .model import (
+from .model.records import (
     HOOK_EVENT_DEFAULTS,
     VISIBILITY_LEVELS,
     ZERO_SHA,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 from urllib.parse import urlencode
 
-from .model import bad_param
+from .errors import bad_param
 
 T = TypeVar("T")
 

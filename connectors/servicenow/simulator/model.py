@@ -1,176 +1,228 @@
-"""The simulated tables: their fields, field types, choice labels and how values are stored and shown."""
+"""The simulated instance's data and its rules: records, numbering, stamps, the journal, references."""
+
+# Wire facts (stored values, journal rows, what an update changes) follow the Table API reference and
+# `reference/api-contracts.md` section 3; each quirk is explained where it is reproduced.
 
 from __future__ import annotations
 
-import enum
-import json
-import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+import secrets
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-CHANGE_REQUEST = "change_request"
-JOURNAL = "sys_journal_field"
-
-SYS_ID = re.compile(r"^[0-9a-f]{32}$")
-
-
-class FieldType(enum.Enum):
-    """How a column compares, sorts and renders; the names are ServiceNow's internal types."""
-
-    STRING = "string"  # free text, compared as text
-    INTEGER = "integer"  # compared as a number, stored as its decimal string
-    CHOICE = "choice"  # a stored value with a label (state's values are integers)
-    DATETIME = "glide_date_time"  # UTC `YYYY-MM-DD HH:MM:SS`
-    DATE = "glide_date"  # `YYYY-MM-DD`
-    BOOLEAN = "boolean"  # "true" / "false"
-    REFERENCE = "reference"  # a sys_id of a record in another table
-    JOURNAL = "journal_input"  # write-only on the record; entries live in sys_journal_field
-
-
-@dataclass(frozen=True)
-class Column:
-    """One column of a simulated table."""
-
-    name: str
-    kind: FieldType = FieldType.STRING
-    default: str = ""
-    labels: Mapping[str, str] | None = None  # choice value -> display label
-    numeric: bool = False  # a choice whose values compare as integers (state)
-    reference: str = ""  # the referenced table
-    writable: bool = True
-
-
-# Labels as the out-of-box change_request choice lists show them ("State model and transitions";
-# task.approval choices).
-STATE_LABELS = {
-    "-5": "New",
-    "-4": "Assess",
-    "-3": "Authorize",
-    "-2": "Scheduled",
-    "-1": "Implement",
-    "0": "Review",
-    "3": "Closed",
-    "4": "Canceled",
-}
-TYPE_LABELS = {"normal": "Normal", "standard": "Standard", "emergency": "Emergency"}
-APPROVAL_LABELS = {
-    "not requested": "Not Yet Requested",
-    "requested": "Requested",
-    "approved": "Approved",
-    "rejected": "Rejected",
-}
-CLOSE_CODE_LABELS = {
-    "successful": "Successful",
-    "successful_issues": "Successful with issues",
-    "unsuccessful": "Unsuccessful",
-}
-
-_SYSTEM = (
-    Column("sys_id", writable=False),
-    Column("sys_created_on", FieldType.DATETIME, writable=False),
-    Column("sys_created_by", writable=False),
-    Column("sys_updated_on", FieldType.DATETIME, writable=False),
-    Column("sys_updated_by", writable=False),
-    Column("sys_mod_count", FieldType.INTEGER, "0", writable=False),
+from connectors.servicenow.simulator.tables import (
+    DISPLAY_FIELD,
+    JOURNAL,
+    SYS_ID,
+    Column,
+    FieldType,
+    Table,
+    change_request_table,
+    journal_table,
+    referenced_table,
+    stored_text,
 )
 
+STATE_FORMAT = 1
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+JOURNAL_LABELS = {"work_notes": "Work notes", "comments": "Additional comments"}
 
-@dataclass(frozen=True)
-class Table:
-    """A simulated table: its name, columns in Table API order, and the number prefix if it has one."""
-
-    name: str
-    columns: tuple[Column, ...]
-    number_prefix: str = ""
-
-    def column(self, name: str) -> Column | None:
-        return next((c for c in self.columns if c.name == name), None)
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        return tuple(c.name for c in self.columns)
+Record = dict[str, str]
+# Told of every insert and update, with the lock held: (table name, "insert" or "update", the record).
+OnWrite = Callable[[str, str, Record], None]
 
 
-# The field a referenced record shows as its display value (an instance picks a field marked as the
-# display field, else one called number, name, u_number or u_name).
-DISPLAY_FIELD = "name"
+class ServiceNowModel:
+    """The tables of one instance in memory, behind one lock; writes act as GlideRecord's do."""
+
+    def __init__(
+        self,
+        *,
+        extra_fields: Sequence[str] = (),
+        references: Mapping[str, str] | None = None,
+        first_number: int = 1,
+        clock: Callable[[], datetime],
+        on_write: OnWrite,
+    ) -> None:
+        changes = change_request_table(extra_fields, references)
+        # Every table a reference field points at is there too, so a reference shows its record's name.
+        referenced = dict.fromkeys(c.reference for c in changes.columns if c.kind is FieldType.REFERENCE)
+        self.tables = {
+            t.name: t for t in (changes, journal_table(), *(referenced_table(n) for n in referenced))
+        }
+        self.rows: dict[str, dict[str, Record]] = {name: {} for name in self.tables}
+        self.next_number = first_number
+        self.clock = clock
+        self.on_write = on_write
+        self.lock = threading.RLock()
+        # An idle developer instance goes to sleep; it then answers every call with a page (see the api).
+        self.hibernating = False
+
+    # --- state ------------------------------------------------------------------------------------
+
+    def save(self) -> dict[str, Any]:
+        """The instance's data as JSON-serialisable state."""
+        with self.lock:
+            return {
+                "format": STATE_FORMAT,
+                "next_number": self.next_number,
+                "tables": {name: [dict(r) for r in rows.values()] for name, rows in self.rows.items()},
+            }
+
+    def load(self, state: dict[str, Any]) -> None:
+        """Replace the instance's data with saved state; ValueError if it is not a state this reads."""
+        if state.get("format") != STATE_FORMAT:
+            raise ValueError(f"unknown state format {state.get('format')!r}")
+        loaded: dict[str, dict[str, Record]] = {name: {} for name in self.tables}
+        for name, records in dict(state["tables"]).items():
+            table = self.table(name)
+            for record in records:
+                row = {c.name: c.default for c in table.columns} | {
+                    k: stored_text(v) for k, v in dict(record).items() if table.column(k) is not None
+                }
+                if not SYS_ID.match(row["sys_id"]):
+                    raise ValueError(f"record without a valid sys_id in {name}")
+                loaded[name][row["sys_id"]] = row
+        with self.lock:
+            self.rows = loaded
+            self.next_number = int(state["next_number"])
+
+    # --- reads ------------------------------------------------------------------------------------
+
+    def table(self, name: str) -> Table:
+        table = self.tables.get(name)
+        if table is None:
+            raise ValueError(f"Invalid table {name}")
+        return table
+
+    def journal(self, sys_id: str) -> list[Record]:
+        """The journal rows of a record, oldest first (live rows: hold the lock while reading them)."""
+        return [r for r in self.rows[JOURNAL].values() if r["element_id"] == sys_id]
+
+    def journal_text(self, sys_id: str, element: str) -> str:
+        """A journal field's display value: its entries, newest first, as the activity formatter shows."""
+        entries = [e for e in self.journal(sys_id) if e["element"] == element]
+        label = JOURNAL_LABELS.get(element, element)
+        return "".join(
+            f"{e['sys_created_on']} - {e['sys_created_by']} ({label})\n{e['value']}\n\n"
+            for e in reversed(entries)
+        )
+
+    def referenced(self, column: Column, value: str) -> Record | None:
+        """The record a reference value points at, if the instance holds it."""
+        return self.rows.get(column.reference, {}).get(value)
+
+    # --- writes -----------------------------------------------------------------------------------
+
+    def _now(self) -> str:
+        return self.clock().astimezone(UTC).strftime(TIME_FORMAT)
+
+    def _later(self, previous: str) -> str:
+        """Now, or a second after the previous stamp, so an update always moves sys_updated_on."""
+        now = self._now()
+        if now > previous:
+            return now
+        return (datetime.strptime(previous, TIME_FORMAT) + timedelta(seconds=1)).strftime(TIME_FORMAT)
+
+    def insert(self, table: Table, fields: Mapping[str, Any], user: str, *, by_name: bool = False) -> Record:
+        """Insert a record as `POST /api/now/table/{table}` does; returns the stored row."""
+        with self.lock:
+            row = {c.name: c.default for c in table.columns}
+            notes = self._assign(table, row, fields, by_name=by_name)
+            wanted = stored_text(fields.get("sys_id"))
+            # The Table API takes a caller's sys_id on insert when it is a free, well-formed id.
+            free = SYS_ID.match(wanted) and wanted not in self.rows[table.name]
+            row["sys_id"] = wanted if free else _new_id()
+            if table.number_prefix and not row.get("number"):
+                row["number"] = f"{table.number_prefix}{self.next_number:07d}"
+                self.next_number += 1
+            now = self._now()
+            for name, value in (("sys_created_on", now), ("sys_updated_on", now)):
+                if name in row:
+                    row[name] = value
+            for name in ("sys_created_by", "sys_updated_by"):
+                if name in row:
+                    row[name] = user
+            self.rows[table.name][row["sys_id"]] = row
+            self._write_journal(table, row, notes, user, now)
+            self.on_write(table.name, "insert", row)
+            return row
+
+    def update(
+        self, table: Table, sys_id: str, fields: Mapping[str, Any], user: str, *, by_name: bool = False
+    ) -> Record | None:
+        """Update a record as `PATCH /api/now/table/{table}/{sys_id}` does; None if there is none."""
+        with self.lock:
+            row = self.rows[table.name].get(sys_id)
+            if row is None:
+                return None
+            before = dict(row)
+            notes = self._assign(table, row, fields, by_name=by_name)
+            if row == before and not notes:
+                # GlideRecord.update() writes nothing when nothing changed: no new sys_mod_count, and no
+                # business rule runs.
+                return row
+            if "sys_mod_count" in row:
+                row["sys_mod_count"] = str(int(row["sys_mod_count"] or "0") + 1)
+                row["sys_updated_on"] = self._later(row["sys_updated_on"])
+                row["sys_updated_by"] = user
+            self._write_journal(table, row, notes, user, row.get("sys_updated_on") or self._now())
+            self.on_write(table.name, "update", row)
+            return row
+
+    def delete(self, table: Table, sys_id: str) -> Record | None:
+        """Delete a record; the deleted row, or None if there was none."""
+        with self.lock:
+            return self.rows[table.name].pop(sys_id, None)
+
+    def _assign(
+        self, table: Table, row: Record, fields: Mapping[str, Any], *, by_name: bool = False
+    ) -> list[tuple[str, str]]:
+        """Set the writable fields; unknown and system fields are ignored, as the Table API does.
+
+        Values are stored as given; with `by_name` (sysparm_input_display_value=true) a reference given
+        by its record's name stores that record's sys_id, as an instance resolves it (Table API FAQs,
+        KB0534905). Returns the journal entries (field, text) to write, since journal fields are not
+        stored on the row.
+        """
+        notes: list[tuple[str, str]] = []
+        for name, value in fields.items():
+            column = table.column(name)
+            if column is None or not column.writable:
+                continue
+            text = stored_text(value)
+            if column.kind is FieldType.JOURNAL:
+                if text.strip():
+                    notes.append((name, text))
+            elif column.kind is FieldType.REFERENCE and by_name:
+                row[name] = self._referenced_id(column, text)
+            else:
+                row[name] = text
+        return notes
+
+    def _write_journal(
+        self, table: Table, row: Record, notes: list[tuple[str, str]], user: str, at: str
+    ) -> None:
+        for element, text in notes:
+            entry_id = _new_id()
+            self.rows[JOURNAL][entry_id] = {
+                "element": element,
+                "element_id": row["sys_id"],
+                "name": table.name,
+                "value": text,
+                "sys_id": entry_id,
+                "sys_created_on": at,
+                "sys_created_by": user,
+            }
+
+    def _referenced_id(self, column: Column, text: str) -> str:
+        """The sys_id of the referenced record a value names (its sys_id or its name); else the text."""
+        records = self.rows.get(column.reference, {})
+        if text in records:
+            return text
+        return next((sys_id for sys_id, r in records.items() if r.get(DISPLAY_FIELD) == text), text)
 
 
-def change_request_table(
-    extra_fields: Sequence[str] = (), references: Mapping[str, str] | None = None
-) -> Table:
-    """change_request with the fields the bridge reads and writes, plus the instance's `u_` fields;
-    those named in `references` are reference fields to the table named there."""
-    refer = dict(references or {})
-    columns = (
-        Column("number"),
-        Column("short_description"),
-        Column("description"),
-        Column("type", FieldType.CHOICE, "normal", TYPE_LABELS),
-        Column("state", FieldType.CHOICE, "-5", STATE_LABELS, numeric=True),
-        Column("approval", FieldType.CHOICE, "not requested", APPROVAL_LABELS),
-        Column("assignment_group", FieldType.REFERENCE, reference="sys_user_group"),
-        Column("start_date", FieldType.DATETIME),
-        Column("end_date", FieldType.DATETIME),
-        Column("cab_date", FieldType.DATE),
-        Column("close_code", FieldType.CHOICE, labels=CLOSE_CODE_LABELS),
-        Column("close_notes"),
-        Column("correlation_id"),
-        Column("correlation_display"),
-        Column("work_notes", FieldType.JOURNAL),
-        Column("comments", FieldType.JOURNAL),
-        *(
-            Column(name, FieldType.REFERENCE, reference=refer[name]) if name in refer else Column(name)
-            for name in extra_fields
-        ),
-        Column(
-            "sys_class_name",
-            default=CHANGE_REQUEST,
-            labels={CHANGE_REQUEST: "Change Request"},
-            writable=False,
-        ),
-        *_SYSTEM,
-    )
-    return Table(CHANGE_REQUEST, columns, number_prefix="CHG")
-
-
-def referenced_table(name: str) -> Table:
-    """A table that reference fields point at (groups, environments): records with a display name."""
-    return Table(name, (Column(DISPLAY_FIELD), *_SYSTEM))
-
-
-def journal_table() -> Table:
-    """sys_journal_field: one row per work note or comment."""
-    columns = (
-        Column("element"),  # work_notes or comments
-        Column("element_id"),  # the sys_id of the record the entry belongs to
-        Column("name"),  # that record's table
-        Column("value"),
-        Column("sys_id", writable=False),
-        Column("sys_created_on", FieldType.DATETIME, writable=False),
-        Column("sys_created_by", writable=False),
-    )
-    return Table(JOURNAL, columns)
-
-
-def stored_text(value: Any) -> str:
-    """A written JSON value as the string ServiceNow stores: numbers and booleans become their text."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, int | float | str):
-        return str(value)
-    if isinstance(value, dict) and "value" in value:
-        return stored_text(value["value"])
-    return json.dumps(value, separators=(",", ":"))
-
-
-def display_text(column: Column, value: str) -> str:
-    """The display value of a stored value (the API user's time zone is UTC, so dates show as stored)."""
-    if column.labels is not None:
-        return column.labels.get(value, value)
-    return value
+def _new_id() -> str:
+    return secrets.token_hex(16)

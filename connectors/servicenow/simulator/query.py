@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from connectors.servicenow.simulator.model import Column, FieldType, Table
+from connectors.servicenow.simulator.tables import Column, FieldType, Table
 
 _CONDITION = re.compile(
     r"^(?P<field>[a-z_][a-z0-9_.]*)"

@@ -110,7 +110,7 @@ def test_a_dispatcher_killed_mid_batch_loses_nothing_and_repeats_nothing(tmp_pat
         assert states == {"Ready for Retest": DEFECTS}
         for defect_id in ids:
             comments = [
-                c for c in box.ado.store.comment_list(defect_id) if "Release bridge" in str(c.get("text", ""))
+                c for c in box.ado.model.comment_list(defect_id) if "Release bridge" in str(c.get("text", ""))
             ]
             assert len(comments) == 1, f"defect {defect_id} has {len(comments)} bridge comments"
             links = [

@@ -41,8 +41,8 @@ pytestmark = pytest.mark.slow
 def _burst_hooks(box: Sandbox) -> tuple[list[Delivery], list[int]]:
     """A `workitem.created` delivery for each of BURST new defects; their ids."""
     # Dated a day back, before the bridge's poll cursor and its look-back: only webhooks bring them.
-    clock = box.ado.store.clock
-    box.ado.store.clock = lambda: datetime.now(UTC) - timedelta(days=1)
+    clock = box.ado.model.clock
+    box.ado.model.clock = lambda: datetime.now(UTC) - timedelta(days=1)
     try:
         with taken_ado_hooks(box) as deliveries:
             ids = [
@@ -52,7 +52,7 @@ def _burst_hooks(box: Sandbox) -> tuple[list[Delivery], list[int]]:
                 for n in range(BURST)
             ]
     finally:
-        box.ado.store.clock = clock
+        box.ado.model.clock = clock
     assert len(deliveries) == BURST
     return deliveries, ids
 

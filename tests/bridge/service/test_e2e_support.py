@@ -170,7 +170,7 @@ def state(box: Sandbox, defect_key: str) -> str:
 def bridge_comments(box: Sandbox, defect_id: int) -> list[str]:
     return [
         str(c.get("text", ""))
-        for c in box.ado.store.comment_list(defect_id)
+        for c in box.ado.model.comment_list(defect_id)
         if "Release bridge" in str(c.get("text", ""))
     ]
 

@@ -249,7 +249,7 @@ def _rev_of(received: Any) -> int:
 def test_fetch_reads_the_defect_with_its_links(ado: Any, connector: AdoConnector) -> None:
     item = ado.defect("a")
     link = {"op": "add", "path": "/relations/-", "value": {"rel": "Hyperlink", "url": "https://x.example/r"}}
-    ado.sim.store.update(item["id"], [link])
+    ado.sim.model.update(item["id"], [link])
 
     event = connector.fetch(RecordRef(Source.ADO, "defect", str(item["id"])))
 

@@ -50,7 +50,7 @@ def move_for(
 
 def add_hyperlink(ado: Any, item_id: int, url: str) -> None:
     op = {"op": "add", "path": "/relations/-", "value": {"rel": "Hyperlink", "url": url}}
-    ado.sim.store.update(item_id, [op])
+    ado.sim.model.update(item_id, [op])
 
 
 def test_a_move_sets_state_comment_and_links_in_one_batch(ado: Any, connector: AdoConnector) -> None:
@@ -74,7 +74,7 @@ def test_a_move_sets_state_comment_and_links_in_one_batch(ado: Any, connector: A
     assert now["fields"]["System.State"] == "Ready for Retest"
     assert now["rev"] == item["rev"] + 1
     assert [r["url"] for r in now["relations"]] == [RELEASE, RFC]
-    assert ado.sim.store.comment_list(item["id"])[-1]["text"].startswith("Deployed to SIT-A")
+    assert ado.sim.model.comment_list(item["id"])[-1]["text"].startswith("Deployed to SIT-A")
     assert requests_made(ado.url) == {BATCH_READ: 1, BATCH_WRITE: 1}
 
 
@@ -230,7 +230,7 @@ def test_a_write_whose_reply_was_lost_is_recognised_not_repeated(
     assert outcome.status is OutcomeStatus.DONE, outcome.detail
     assert isinstance(outcome.fresh, DefectMoved) and outcome.fresh.rev == item["rev"] + 1
     assert ado.sim.get_work_item(item["id"])["rev"] == item["rev"] + 1, "written once"
-    assert len(ado.sim.store.comment_list(item["id"])) == 1
+    assert len(ado.sim.model.comment_list(item["id"])) == 1
 
     # A later attempt of the same action (the outbox's, after a crash) says the same.
     [again] = connector.apply([move_for(item)])
@@ -258,11 +258,11 @@ def test_the_comment_is_escaped_for_ados_html_and_unsafe_links_are_not_written(
     )
     [outcome] = connector.apply([move])
     assert outcome.status is OutcomeStatus.DONE, outcome.detail
-    [comment] = ado.sim.store.comment_list(item["id"])
+    [comment] = ado.sim.model.comment_list(item["id"])
     assert "<img" not in comment["text"] and "&lt;img src=x onerror=alert(1)&gt;" in comment["text"]
     assert "javascript:" not in comment["text"].lower() and "&amp; co" in comment["text"]
     assert [r["url"] for r in ado.sim.get_work_item(item["id"])["relations"]] == [RFC]
     # Applied again (its reply lost), the move is recognised as done from its safe links, not written twice.
     [again] = connector.apply([move])
     assert again.status is OutcomeStatus.DONE and "earlier attempt" in again.detail
-    assert len(ado.sim.store.comment_list(item["id"])) == 1
+    assert len(ado.sim.model.comment_list(item["id"])) == 1

@@ -166,7 +166,7 @@ def test_a_second_parallel_apply_reads_but_writes_nothing(ado: Any, connect: Any
     assert {o.detail.split(" to ")[0] for o in again.values()} == {"moved by an earlier attempt"}
     assert requests_made(ado.url) == {BATCH_READ: 4}
     assert {i["id"]: ado.sim.get_work_item(i["id"])["rev"] for i in items} == revs
-    assert all(len(ado.sim.store.comment_list(i["id"])) == 1 for i in items[:50])
+    assert all(len(ado.sim.model.comment_list(i["id"])) == 1 for i in items[:50])
 
 
 # --- with `responses`: a failing batch among good ones, conflicts in several groups --------------

@@ -135,7 +135,7 @@ def test_a_preview_resource_needs_the_preview_flag(ado: Any) -> None:
 )
 def test_routes_and_project_names_match_without_case_and_by_project_id(ado: Any, path: str) -> None:
     item = ado.defect()
-    url = ado.url + path.format(id=item["id"], project_id=ado.sim.store.project_id)
+    url = ado.url + path.format(id=item["id"], project_id=ado.sim.model.project_id)
     reply = ado.session().get(url, headers=V71)
     assert reply.status_code == 200, reply.text
     assert reply.json()["id"] == item["id"]

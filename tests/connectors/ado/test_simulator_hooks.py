@@ -53,7 +53,7 @@ def test_workitem_created_matches_the_recorded_example(ado: Any, receiver: Any, 
         "tfs",
         "1.0",
     )
-    page = f"{ado.org_url}/web/wi.aspx?pcguid={ado.sim.store.collection_id}&id={item['id']}"
+    page = f"{ado.org_url}/web/wi.aspx?pcguid={ado.sim.model.collection_id}&id={item['id']}"
     assert (
         payload["message"]["text"]
         == f"Defect #{item['id']} (Null ref on save) created by Pat Tester\r\n({page})"
@@ -64,7 +64,7 @@ def test_workitem_created_matches_the_recorded_example(ado: Any, receiver: Any, 
     )
     assert (
         resource_links_html(payload)
-        == f"{ado.org_url}/{ado.sim.store.project_id}/_workitems/edit/{item['id']}"
+        == f"{ado.org_url}/{ado.sim.model.project_id}/_workitems/edit/{item['id']}"
     )
     resource = payload["resource"]
     assert (resource["id"], resource["rev"]) == (item["id"], 1)
@@ -76,7 +76,7 @@ def test_workitem_created_matches_the_recorded_example(ado: Any, receiver: Any, 
     )
     assert ISO_UTC.match(fields["System.CreatedDate"]) and ISO_UTC.match(payload["createdDate"])
     project = payload["resourceContainers"]["project"]
-    assert project == {"id": ado.sim.store.project_id, "baseUrl": f"{ado.org_url}/"}
+    assert project == {"id": ado.sim.model.project_id, "baseUrl": f"{ado.org_url}/"}
 
 
 def test_workitem_updated_matches_the_recorded_example(ado: Any, receiver: Any, recorded: Any) -> None:
@@ -185,7 +185,7 @@ def test_subscriptions_over_rest_deliver_and_mask_the_password(ado: Any, receive
         "resourceVersion": "1.0",
         "consumerId": "webHooks",
         "consumerActionId": "httpRequest",
-        "publisherInputs": {"projectId": ado.sim.store.project_id},
+        "publisherInputs": {"projectId": ado.sim.model.project_id},
         "consumerInputs": {
             "url": receiver.url,
             "basicAuthUsername": HOOK_USER[0],

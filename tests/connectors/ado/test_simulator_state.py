@@ -37,7 +37,7 @@ def test_state_is_served_and_replaced_under_sim_state(ado: Any) -> None:
     saved = requests.get(f"{ado.url}/_sim/state").json()
     ado.defect("second")
     assert requests.put(f"{ado.url}/_sim/state", json=saved).json() == {"loaded": True}
-    assert ado.sim.store.ids() == [1]
+    assert ado.sim.model.ids() == [1]
     refused = requests.put(f"{ado.url}/_sim/state", json={"version": 99})
     assert refused.status_code == 400
 

@@ -21,10 +21,10 @@ START = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
 @pytest.fixture
 def clock(ado: Any) -> Iterator[Clock]:
     fake = Clock(START)
-    real = ado.sim.store.clock
-    ado.sim.store.clock = fake
+    real = ado.sim.model.clock
+    ado.sim.model.clock = fake
     yield fake
-    ado.sim.store.clock = real
+    ado.sim.model.clock = real
 
 
 @pytest.fixture
@@ -76,7 +76,7 @@ def test_the_result_shape_is_a_flat_work_item_query(ado: Any, seeded: dict[str, 
     ]
     assert body["workItems"][0] == {
         "id": 5,
-        "url": f"{ado.org_url}/{ado.sim.store.project_id}/_apis/wit/workItems/5",
+        "url": f"{ado.org_url}/{ado.sim.model.project_id}/_apis/wit/workItems/5",
     }
 
 

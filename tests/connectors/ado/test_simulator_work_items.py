@@ -47,7 +47,7 @@ def test_create_sets_the_system_fields_like_ado(ado: Any, wit: Any) -> None:
     assert ISO_UTC.match(f["System.CreatedDate"]) and f["System.CreatedDate"] == f["System.ChangedDate"]
     assert set(f["System.ChangedBy"]) == IDENTITY_KEYS
     assert f["System.CreatedBy"]["uniqueName"] == "release.bridge@mhhs.example"
-    assert item.url == f"{ado.org_url}/{ado.sim.store.project_id}/_apis/wit/workItems/1"
+    assert item.url == f"{ado.org_url}/{ado.sim.model.project_id}/_apis/wit/workItems/1"
     raw = ado.session().get(f"{item.url}?api-version=7.1").json()
     assert set(raw["_links"]) >= {"self", "workItemUpdates", "workItemRevisions", "workItemComments", "html"}
 
@@ -78,7 +78,7 @@ def test_validate_only_stores_nothing(ado: Any, wit: Any) -> None:
         [op("add", "/fields/System.Title", "t")], ado.project, "Defect", validate_only=True
     )
     assert draft.fields["System.Title"] == "t"
-    assert ado.sim.store.ids() == []
+    assert ado.sim.model.ids() == []
 
 
 # --- get, list, batch ------------------------------------------------------------------------------
@@ -86,7 +86,7 @@ def test_validate_only_stores_nothing(ado: Any, wit: Any) -> None:
 
 def test_get_expands_relations_only_when_asked(ado: Any, wit: Any) -> None:
     item = ado.sim.create_work_item({"System.Title": "t"})
-    ado.sim.store.update(
+    ado.sim.model.update(
         item["id"],
         [{"op": "add", "path": "/relations/-", "value": {"rel": "Hyperlink", "url": "https://x.example"}}],
     )

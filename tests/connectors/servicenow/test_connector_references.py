@@ -22,7 +22,7 @@ LATER = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
 
 def _environment_id(instance: Any, name: str) -> str:
-    return next(r["sys_id"] for r in instance.sim.rows[ENVIRONMENTS].values() if r["name"] == name)
+    return next(r["sys_id"] for r in instance.sim.model.rows[ENVIRONMENTS].values() if r["name"] == name)
 
 
 def _changes(connector: ServiceNowConnector) -> list[ChangeUpdated]:

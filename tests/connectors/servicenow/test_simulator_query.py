@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from pysnow import QueryBuilder
 
 from connectors.servicenow.simulator import query
-from connectors.servicenow.simulator.model import change_request_table
+from connectors.servicenow.simulator.tables import change_request_table
 
 # (short_description, state, type, close_code, u_environment) for CHG0000001 .. CHG0000006
 ROWS = [

@@ -11,7 +11,7 @@ ENVIRONMENTS = "u_test_environment"  # the table the `referenced` instance's u_e
 
 
 def _environment_id(instance: Any, name: str) -> str:
-    rows = instance.sim.rows[ENVIRONMENTS].values()
+    rows = instance.sim.model.rows[ENVIRONMENTS].values()
     return next(r["sys_id"] for r in rows if r["name"] == name)
 
 

@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from connectors.servicenow.simulator import SIGNATURE_HEADER, ServiceNowSimulator, verify
-from connectors.servicenow.simulator.model import FieldType, change_request_table
+from connectors.servicenow.simulator.tables import FieldType, change_request_table
 
 SCRIPT = Path(__file__).resolve().parents[3] / "config" / "servicenow" / "bridge_change_event.js"
 SYS_ID = "a1b2c3d4e5f60718293a4b5c6d7e8f90"

@@ -1,4 +1,4 @@
-"""Change events exactly as our business rule (`config/servicenow/bridge_change_event.js`) sends them."""
+"""Change events as our business rule (`config/servicenow/bridge_change_event.js`) sends them."""
 
 # The rule serialises with `JSON.stringify` (no spaces, keys in insertion order, fields sorted by name)
 # and signs the body bytes with `GlideCertificateEncryption.generateMac(base64(secret), "HmacSHA256",
@@ -13,7 +13,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from connectors.simulation import Delivery
+from connectors.servicenow.simulator.tables import CHANGE_REQUEST
+from connectors.simulation import Delivery, WebhookSender
 
 SIGNATURE_HEADER = "X-Bridge-Signature"
 EVENT_HEADER = "X-Bridge-Event"
@@ -59,3 +60,17 @@ def change_event(
     if secret:
         headers[SIGNATURE_HEADER] = signature(secret, body)
     return Delivery(url, body, headers, f"{table}.{operation}")
+
+
+class ServiceNowEvents:
+    """Where the business rule posts change events and the key it signs them with; None: no events."""
+
+    def __init__(self, sender: WebhookSender, url: str | None = None, secret: str | None = None) -> None:
+        self.sender = sender
+        self.url = url
+        self.secret = secret
+
+    def announce(self, table: str, operation: str, record: Mapping[str, str]) -> None:
+        """Post the event for an insert or update, if the rule is set up (it runs on change_request only)."""
+        if table == CHANGE_REQUEST and self.url:
+            self.sender.send(change_event(self.url, self.secret, table, operation, record))

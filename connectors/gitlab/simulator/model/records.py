@@ -7,7 +7,8 @@ import re
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+
+from ..errors import bad_param
 
 ZERO_SHA = "0" * 40
 
@@ -32,30 +33,6 @@ HOOK_EVENT_DEFAULTS: dict[str, bool] = {
 }
 
 VISIBILITY_LEVELS = {"private": 0, "internal": 10, "public": 20}
-
-
-class GitLabApiError(Exception):
-    """A refusal as GitLab's API words it: the HTTP status and the JSON body it sends."""
-
-    def __init__(self, status: int, body: dict[str, Any]) -> None:
-        super().__init__(f"{status} {body}")
-        self.status = status
-        self.body = body
-
-
-def api_message(status: int, message: Any) -> GitLabApiError:
-    """An error GitLab renders with `render_api_error!`: `{"message": ...}`."""
-    return GitLabApiError(status, {"message": message})
-
-
-def not_found(what: str | None = None) -> GitLabApiError:
-    """GitLab's `not_found!(what)`: `404 <What> Not Found`, or `404 Not Found` without a subject."""
-    return api_message(404, f"404 {what} Not Found" if what else "404 Not Found")
-
-
-def bad_param(message: str) -> GitLabApiError:
-    """A parameter Grape refuses before the endpoint runs: 400 with `{"error": ...}`."""
-    return GitLabApiError(400, {"error": message})
 
 
 @dataclass(frozen=True)
@@ -284,3 +261,13 @@ def parse_time(text: str) -> datetime:
 def version_key(name: str) -> list[tuple[int, int | str]]:
     """Orders names the way `git tag --sort=version:refname` does: digit runs compare as numbers."""
     return [(0, int(part)) if part.isdigit() else (1, part) for part in re.findall(r"\d+|\D+", name)]
+
+
+def name_matches(name: str, search: str) -> bool:
+    """GitLab's name search: `^term` is a prefix, `term$` a suffix, else a substring; any case."""
+    name, term = name.lower(), search.lower()
+    if term.startswith("^"):
+        return name.startswith(term[1:])
+    if term.endswith("$"):
+        return name.endswith(term[:-1])
+    return term in name

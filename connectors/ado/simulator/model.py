@@ -1,34 +1,32 @@
-"""The simulated organisation's data: work items with every revision, comments, service hook subscriptions."""
+"""The simulated organisation without HTTP: work items with every revision, comments, hook subscriptions."""
 
 from __future__ import annotations
 
 import copy
 import threading
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from connectors.ado.simulator import patch, wiql
 from connectors.ado.simulator.errors import AdoError, bad_argument, work_item_not_found
-from connectors.ado.simulator.identity import expand, person
+from connectors.ado.simulator.identity import person
 from connectors.ado.simulator.process import ProcessModel
+from connectors.ado.simulator.revisions import (
+    comment_record,
+    draft,
+    format_date,
+    initial_fields,
+    next_moment,
+    parse_as_of,
+    stamped,
+    work_item_update,
+)
 
-LATEST_REVISED_DATE = "9999-01-01T00:00:00Z"
 MAX_BATCH_IDS = 200
 MAX_WIQL_RESULTS = 20000
-EXPANDS = {"none", "relations", "fields", "links", "all"}
-
-
-def format_date(moment: datetime) -> str:
-    """ISO 8601 UTC with trimmed fractional seconds and `Z`, as ADO writes dates (2024-05-01T10:00:00.12Z)."""
-    moment = moment.astimezone(UTC)
-    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
-    millis = moment.microsecond // 1000
-    if millis:
-        text += f".{millis:03d}".rstrip("0")
-    return text + "Z"
 
 
 @dataclass(frozen=True)
@@ -40,7 +38,7 @@ class Change:
     rev: int
 
 
-class AdoStore:
+class AdoModel:
     """Work items, comments and subscriptions of one organisation and project, guarded by one lock."""
 
     def __init__(
@@ -105,7 +103,7 @@ class AdoStore:
             )
         with self.lock:
             item_id = self.next_id
-            start = self._defaults(wit.name)
+            start = initial_fields(self.process, self.project, wit.name)
             ctx = self._context(wit.name, rev=0, item_id=item_id, bypass_rules=bypass_rules)
             result = patch.apply(start, [], ops, ctx)
             fields = patch.enforce_rules(result, {}, ctx)
@@ -163,24 +161,6 @@ class AdoStore:
             assert comment is not None
             return comment
 
-    def _defaults(self, type_name: str) -> dict[str, Any]:
-        wit = self.process.work_item_type(type_name)
-        assert wit is not None
-        initial = wit.state(wit.initial_state)
-        assert initial is not None
-        fields: dict[str, Any] = {
-            "System.AreaPath": self.project,
-            "System.TeamProject": self.project,
-            "System.IterationPath": self.project,
-            "System.WorkItemType": wit.name,
-            "System.State": initial.name,
-            "System.Reason": initial.reason,
-        }
-        for rule in wit.fields:
-            if rule.default is not None:
-                fields[rule.reference_name] = rule.default
-        return fields
-
     def _context(self, type_name: str, *, rev: int, item_id: int, bypass_rules: bool) -> patch.PatchContext:
         wit = self.process.work_item_type(type_name)
         assert wit is not None
@@ -193,17 +173,6 @@ class AdoStore:
             base=self.org_url,
             bypass_rules=bypass_rules,
         )
-
-    def _next_moment(self, item_id: int) -> datetime:
-        now = self.clock().astimezone(UTC)
-        now = now.replace(microsecond=now.microsecond // 1000 * 1000)  # ADO keeps milliseconds
-        revisions = self.items[item_id]["revisions"]
-        if revisions:
-            last = wiql.parse_datetime(revisions[-1]["fields"]["System.ChangedDate"])
-            # ADO refuses dates that do not increase (WorkItemDatesNotIncreasingException).
-            if now <= last:
-                now = last + timedelta(milliseconds=1)
-        return now
 
     def _commit(
         self,
@@ -219,34 +188,26 @@ class AdoStore:
         item = self.items[item_id]
         revisions: list[dict[str, Any]] = item["revisions"]
         previous = revisions[-1]["fields"] if revisions else {}
-        moment = self._next_moment(item_id)
+        moment = next_moment(self.clock(), revisions)
         when = format_date(moment)
         who = person(by or self.pat_owner)
         self.watermark += 1
         rev = len(revisions) + 1
-        fields = dict(fields)
-        fields.update(
-            {
-                "System.Id": item_id,
-                "System.Rev": rev,
-                "System.Watermark": self.watermark,
-                "System.AuthorizedDate": when,
-                "System.RevisedDate": LATEST_REVISED_DATE,
-                "System.ChangedDate": when,
-                "System.ChangedBy": who,
-                "System.AuthorizedAs": who,
-                "System.CommentCount": previous.get("System.CommentCount", 0),
-            }
+        fields = stamped(
+            fields,
+            previous,
+            item_id=item_id,
+            rev=rev,
+            watermark=self.watermark,
+            when=when,
+            who=who,
+            created=created,
         )
-        if created:
-            fields.setdefault("System.CreatedDate", when)
-            fields.setdefault("System.CreatedBy", who)
-            fields["Microsoft.VSTS.Common.StateChangeDate"] = when
-        elif fields.get("System.State") != previous.get("System.State"):
-            fields["Microsoft.VSTS.Common.StateChangeDate"] = when
         comment: dict[str, Any] | None = None
         if history:
-            comment = self._new_comment(item_id, history, who, when, comment_format)
+            comment = comment_record(self.next_comment_id, item_id, history, who, when, comment_format)
+            self.next_comment_id += 1
+            self.comments.setdefault(item_id, []).append(comment)
             fields["System.History"] = history
             fields["System.CommentCount"] = int(fields["System.CommentCount"]) + 1
         if revisions:
@@ -263,33 +224,9 @@ class AdoStore:
             self.on_change(Change("workitem.commented", item_id, rev))
         return comment
 
-    def _new_comment(
-        self, item_id: int, text: str, who: dict[str, str], when: str, comment_format: str
-    ) -> dict[str, Any]:
-        comment = {
-            "id": self.next_comment_id,
-            "workItemId": item_id,
-            "version": 1,
-            "text": text,
-            "format": comment_format,
-            "createdBy": who,
-            "createdDate": when,
-            "modifiedBy": who,
-            "modifiedDate": when,
-            "isDeleted": False,
-        }
-        self.next_comment_id += 1
-        self.comments.setdefault(item_id, []).append(comment)
-        return comment
-
     def _draft(self, item_id: int, fields: dict[str, Any], relations: list[dict[str, Any]]) -> dict[str, Any]:
         rev = len(self.items[item_id]["revisions"]) if item_id in self.items else 0
-        return {
-            "rev": rev,
-            "fields": {**fields, "System.Id": item_id, "System.Rev": rev},
-            "relations": relations,
-            "commentVersionRef": None,
-        }
+        return draft(item_id, rev, fields, relations)
 
     # --- reads ----------------------------------------------------------------------------------
 
@@ -314,7 +251,7 @@ class AdoStore:
                 return copy.deepcopy(revisions[rev - 1])
             if as_of is None:
                 return copy.deepcopy(revisions[-1])
-            moment = _parse_as_of(as_of)
+            moment = parse_as_of(as_of)
             chosen = [
                 r for r in revisions if wiql.parse_datetime(r["fields"]["System.ChangedDate"]) <= moment
             ]
@@ -330,39 +267,10 @@ class AdoStore:
         """The deltas between revisions (WorkItemUpdate), update number = revision number."""
         with self.lock:
             revisions = self._item(item_id)["revisions"]
-            return [self._update(item_id, revisions, n) for n in range(len(revisions))]
-
-    def _update(self, item_id: int, revisions: Sequence[Mapping[str, Any]], index: int) -> dict[str, Any]:
-        current = revisions[index]
-        before = revisions[index - 1] if index else {"fields": {}, "relations": []}
-        changes: dict[str, Any] = {}
-        # The previous revision's RevisedDate became this one's ChangedDate; ADO lists that change too.
-        old_fields = {k: v for k, v in before["fields"].items() if k != "System.History"}
-        new_fields = dict(current["fields"])
-        for name in sorted(set(old_fields) | set(new_fields)):
-            old, new = old_fields.get(name), new_fields.get(name)
-            if old == new:
-                continue
-            change: dict[str, Any] = {}
-            if old is not None:
-                change["oldValue"] = expand(copy.deepcopy(old), self.org_url)
-            if new is not None:
-                change["newValue"] = expand(copy.deepcopy(new), self.org_url)
-            changes[name] = change
-        update: dict[str, Any] = {
-            "id": index + 1,
-            "workItemId": item_id,
-            "rev": current["rev"],
-            "revisedBy": expand(current["fields"]["System.ChangedBy"], self.org_url),
-            "revisedDate": current["fields"].get("System.RevisedDate", LATEST_REVISED_DATE),
-            "fields": changes,
-        }
-        added = [r for r in current["relations"] if r not in before["relations"]]
-        removed = [r for r in before["relations"] if r not in current["relations"]]
-        if added or removed:
-            update["relations"] = {k: v for k, v in (("added", added), ("removed", removed)) if v}
-        update["url"] = f"{self.item_url(item_id)}/updates/{index + 1}"
-        return update
+            return [
+                work_item_update(item_id, revisions, n, self.org_url, self.item_url(item_id))
+                for n in range(len(revisions))
+            ]
 
     def comment_list(self, item_id: int) -> list[dict[str, Any]]:
         with self.lock:
@@ -421,23 +329,3 @@ class AdoStore:
             self.next_id = int(state["next_id"])
             self.next_comment_id = int(state.get("next_comment_id", 1))
             self.watermark = int(state.get("watermark", 0))
-
-
-def _parse_as_of(text: str) -> datetime:
-    try:
-        return wiql.parse_datetime(text)
-    except ValueError as exc:
-        raise bad_argument(f"The value '{text}' is not a valid asOf date.", "FormatException") from exc
-
-
-def check_expand(expand: str | None, fields: Sequence[str] | None) -> str:
-    """The `$expand` value in lower case; combined with `fields` it is refused, as ADO does."""
-    value = (expand or "none").lower()
-    if value not in EXPANDS:
-        raise bad_argument(f"The value '{expand}' is not valid for parameter $expand.")
-    if fields and value != "none":
-        raise bad_argument(
-            "The expand parameter can not be used with the fields parameter.",
-            "ConflictingParametersException",
-        )
-    return value
