@@ -412,6 +412,8 @@ def masked(settings: Settings) -> dict[str, Any]:
             return [walk(v) for v in value]
         if isinstance(value, StrEnum):
             return value.value
+        if isinstance(value, Path):  # log_file
+            return str(value)
         if isinstance(value, AnyHttpUrl | str):
             return masked_urls(str(value))
         return value

@@ -197,6 +197,14 @@ operator_token = "{secrets[4]}"
     assert masked(load_settings(path))["gitlab"]["webhook_secret"] == "***"
 
 
+def test_show_gives_paths_as_text(tmp_path: Path) -> None:
+    path = _write(tmp_path, 'log_file = "bridge.log"\n')
+    data = json.loads(runner.invoke(app, ["config", "show", "-c", str(path), "--json"]).output)
+    assert data["log_file"] == str(tmp_path / "bridge.log")
+    shown = runner.invoke(app, ["config", "show", "-c", str(path)])
+    assert shown.exit_code == 0 and f'log_file = "{tmp_path / "bridge.log"}"' in shown.output
+
+
 def test_show_exits_2_on_a_bad_file(tmp_path: Path) -> None:
     result = runner.invoke(app, ["config", "show", "-c", str(_write(tmp_path, "[service]\nport = 'x'\n"))])
     assert result.exit_code == 2
