@@ -11,7 +11,7 @@ import sys
 import threading
 from typing import Any
 
-# Set by SIGTERM or SIGINT from the start of `bridge run` (see bridge.service.runner.stop_requests).
+# Set by SIGTERM or SIGINT from the start of `bridge run` (see bridge.service.stopping).
 stop_requested = threading.Event()
 
 

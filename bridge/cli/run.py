@@ -14,7 +14,7 @@ from bridge.cli.options import (
     settings_or_exit,
     systems_or_exit,
 )
-from bridge.service.runner import Service, stop_requests
+from bridge.service.stopping import stop_requests
 
 
 def run(
@@ -27,6 +27,8 @@ def run(
     # A stop heard since the command started (bridge.cli.main) or from now on is honoured once it can be.
     stop = stop_requests(cli.stop_requested)
     settings = settings_or_exit(config)
+    from bridge.service.runner import Service  # the service is loaded only by the command that runs it
+
     processor = processor_or_exit(settings, dry_run=dry_run)
     systems_or_exit(processor.store, settings)
     status = Service(settings, processor=processor, stop_requested=stop).serve(host, port)

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gitlab
 import pysnow
@@ -21,9 +21,11 @@ from bridge.domain.links import LinkKind
 from bridge.sandbox.programme import Programme
 from bridge.sandbox.runner import DEFAULT_PORTS, FIELDS, REFERENCES, SYSTEMS, Sandbox
 from bridge.service.logs import configure_logging, unconfigure_logging
-from bridge.service.runner import Service
 from bridge.store.store import Tx
 from connectors.simulation import free_port
+
+if TYPE_CHECKING:  # loaded only by a demo that starts (see DemoStack.start)
+    from bridge.service.runner import Service
 
 PROJECT = "mhhs/dip-platform"
 COMPONENT = "dip-platform"
@@ -128,6 +130,8 @@ class DemoStack:
         self.log_path.unlink(missing_ok=True)
         settings = load_settings(config).model_copy(update={"log_file": self.log_path.resolve()})
         configure_logging(settings.log_format, secrets=secret_values(settings), log_file=settings.log_file)
+        from bridge.service.runner import Service
+
         self.service = Service(settings)
         self._server = uvicorn.Server(
             uvicorn.Config(

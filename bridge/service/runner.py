@@ -32,6 +32,7 @@ from bridge.service.logs import LoggingObserver, configure_logging
 from bridge.service.metrics import ServiceMetrics
 from bridge.service.pages import PageOptions
 from bridge.service.processor import PollOutcome, Processor, ProcessorObserver
+from bridge.service.stopping import STOP_SIGNALS
 from bridge.service.wiring import build_processor
 from bridge.store import Store
 
@@ -44,8 +45,6 @@ BURST_WAIT_S = 2.0
 DRAIN_S = 60.0
 # A worker process that dies on its own is started again after this pause.
 RESTART_S = 1.0
-# The signals that stop the service (a platform's stop, Ctrl-C).
-STOP_SIGNALS = frozenset({signal.SIGTERM, signal.SIGINT})
 # How a worker that was told to stop by a signal ends: drained (0), or by SIGTERM itself while its
 # interpreter was starting, before it could install its handler (and so before it did anything).
 STOPPED_BY_SIGNAL = frozenset({0, -signal.SIGTERM})
@@ -381,7 +380,7 @@ class Service:
         stop_requested: threading.Event | None = None,
     ) -> None:
         self.settings = settings
-        # Set by SIGTERM or SIGINT before uvicorn takes the signals over (see stop_requests).
+        # Set by SIGTERM or SIGINT before uvicorn takes the signals over (see bridge.service.stopping).
         self.stop_requested = stop_requested or threading.Event()
         self._server: uvicorn.Server | None = None
         processor = processor or build_processor(settings, dry_run=dry_run)
@@ -458,15 +457,6 @@ def uvicorn_config(app: FastAPI, settings: Settings, host: str | None, port: int
         proxy_headers=True,
         forwarded_allow_ips=list(settings.service.trusted_proxies),
     )
-
-
-def stop_requests(requested: threading.Event | None = None) -> threading.Event:
-    """An event (`requested`, or a new one) that SIGTERM and SIGINT set from now on: a service still
-    starting (reading its configuration, migrating) stops as soon as it can instead of dying by them."""
-    requested = requested or threading.Event()
-    for sig in STOP_SIGNALS:
-        signal.signal(sig, lambda _signal, _frame: requested.set())
-    return requested
 
 
 @contextmanager
