@@ -109,6 +109,18 @@ def test_a_relative_log_file_is_read_from_the_files_folder(
     assert load_settings(_write(folder, "")).log_file is None
 
 
+def test_a_relative_metrics_dir_is_read_from_the_files_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    folder = tmp_path / "etc"
+    folder.mkdir()
+    path = _write(folder, '[service]\nmetrics_dir = "state/metrics"\n')
+    assert load_settings(path).service.metrics_dir == folder.resolve() / "state" / "metrics"
+    # Beside the default store (sqlite:///var/bridge.db), from the folder the service runs in.
+    assert load_settings(_write(folder, "")).service.metrics_dir == Path("var/metrics")
+
+
 def test_a_relative_path_from_the_environment_stays_as_given(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
