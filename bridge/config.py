@@ -218,6 +218,13 @@ class ServiceSettings(Section):
             " answers webhooks and serves the API (false: on threads of that one process)."
         ),
     )
+    metrics_dir: Path = Field(
+        default=Path("var/metrics"),
+        description=(
+            "Where the two processes keep their Prometheus figures for /metrics: a fresh directory in it"
+            " for each run of `bridge run`, removed when the run stops."
+        ),
+    )
 
     @field_validator("trusted_proxies")
     @classmethod
@@ -322,11 +329,15 @@ def load_settings(path: Path | str | None = None) -> Settings:
 
 
 def _paths_from(folder: Path, data: dict[str, Any]) -> dict[str, Any]:
-    """The file's data with its relative paths (a SQLite file, the log) made absolute against its folder,
-    so that a configuration means the same store from whichever folder it is used."""
+    """The file's data with its relative paths (a SQLite file, the log, the metrics directory) made
+    absolute against its folder, so that a configuration means the same store from whichever folder it
+    is used."""
     resolved = dict(data)
     if isinstance(data.get("log_file"), str):
         resolved["log_file"] = str(folder / data["log_file"])
+    service = data.get("service")
+    if isinstance(service, dict) and isinstance(service.get("metrics_dir"), str):
+        resolved["service"] = {**service, "metrics_dir": str(folder / service["metrics_dir"])}
     database = data.get("database")
     if isinstance(database, dict) and isinstance(database.get("url"), str):
         resolved["database"] = {**database, "url": _sqlite_url_from(folder, database["url"])}
@@ -412,6 +423,8 @@ def masked(settings: Settings) -> dict[str, Any]:
             return [walk(v) for v in value]
         if isinstance(value, StrEnum):
             return value.value
+        if isinstance(value, Path):  # log_file, service.metrics_dir
+            return str(value)
         if isinstance(value, AnyHttpUrl | str):
             return masked_urls(str(value))
         return value

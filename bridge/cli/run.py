@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from typing import Annotated
 
 import typer
@@ -14,7 +15,8 @@ from bridge.cli.options import (
     systems_or_exit,
 )
 from bridge.cli.stopping import stop_requested
-from bridge.service.runner import Service, stop_requests
+from bridge.service.multiprocess import run_directory
+from bridge.service.stopping import stop_requests
 
 
 def run(
@@ -27,8 +29,18 @@ def run(
     # A stop heard since the command started (bridge.cli.main) or from now on is honoured once it can be.
     stop = stop_requests(stop_requested)
     settings = settings_or_exit(config)
-    processor = processor_or_exit(settings, dry_run=dry_run)
-    systems_or_exit(processor.store, settings)
-    status = Service(settings, processor=processor, stop_requested=stop).serve(host, port)
+    with ExitStack() as run_scope:
+        # The run's metrics directory is named to prometheus_client before anything loads it: it chooses
+        # on loading where this process keeps its figures (and the worker process inherits the name).
+        try:
+            run_scope.enter_context(run_directory(settings.service.metrics_dir))
+        except OSError as exc:
+            typer.echo(f"error: service.metrics_dir {settings.service.metrics_dir}: {exc.strerror}", err=True)
+            raise typer.Exit(2) from exc
+        from bridge.service.runner import Service
+
+        processor = processor_or_exit(settings, dry_run=dry_run)
+        systems_or_exit(processor.store, settings)
+        status = Service(settings, processor=processor, stop_requested=stop).serve(host, port)
     if status:
         raise typer.Exit(status)

@@ -224,6 +224,7 @@ class Sandbox:
                 "port": port,
                 "public_url": bridge_url,
                 "operator_token": s.operator_token,
+                "metrics_dir": (self.store_path.parent / "metrics").resolve().as_posix(),
             },
             "gitlab": {
                 "url": self.url("gitlab"),

@@ -86,7 +86,8 @@ def create_app(
     `on_accepted` is told of each stored webhook (the runner wakes the inbox processor);
     `accepting` turns webhooks away with 503 while the service drains; `worker_ready` says whether
     the worker (pollers, processing, dispatch) is up, for /readyz. The app's metrics (a
-    registry of its own unless `metrics` is given) and logs observe the processor. `pages` carries
+    registry of its own unless `metrics` is given, /metrics shows `metrics.exposed`) and logs observe
+    the processor. `pages` carries
     the operator token and the systems' addresses the pages link to.
     """
     app = FastAPI(
@@ -215,6 +216,6 @@ def create_app(
     )
     def prometheus_metrics() -> Response:
         """Events received, inbox lag and size, actions and retries, poll and webhook times."""
-        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+        return Response(generate_latest(metrics.exposed), media_type=CONTENT_TYPE_LATEST)
 
     return app

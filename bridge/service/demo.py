@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gitlab
 import pysnow
@@ -21,9 +21,12 @@ from bridge.domain.links import LinkKind
 from bridge.sandbox.programme import Programme
 from bridge.sandbox.runner import DEFAULT_PORTS, FIELDS, REFERENCES, SYSTEMS, Sandbox
 from bridge.service.logs import configure_logging, unconfigure_logging
-from bridge.service.runner import Service
+from bridge.service.multiprocess import run_directory
 from bridge.store.store import Tx
 from connectors.simulation import free_port
+
+if TYPE_CHECKING:  # loaded once the run's metrics directory is set up (see DemoStack.start)
+    from bridge.service.runner import Service
 
 PROJECT = "mhhs/dip-platform"
 COMPONENT = "dip-platform"
@@ -108,6 +111,7 @@ class DemoStack:
         self.service: Service | None = None
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
+        self._metrics_dir = contextlib.ExitStack()
 
     @property
     def log_path(self) -> Path:
@@ -128,6 +132,10 @@ class DemoStack:
         self.log_path.unlink(missing_ok=True)
         settings = load_settings(config).model_copy(update={"log_file": self.log_path.resolve()})
         configure_logging(settings.log_format, secrets=secret_values(settings), log_file=settings.log_file)
+        # Before the service is loaded, as in `bridge run` (which see).
+        self._metrics_dir.enter_context(run_directory(settings.service.metrics_dir))
+        from bridge.service.runner import Service
+
         self.service = Service(settings)
         self._server = uvicorn.Server(
             uvicorn.Config(
@@ -149,6 +157,7 @@ class DemoStack:
         if self._server is not None and self._thread is not None:
             self._server.should_exit = True
             self._thread.join(timeout=60)
+        self._metrics_dir.close()
         self.box.stop()
         unconfigure_logging()
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 from prometheus_client.registry import Collector
 
 from bridge.connector import OutcomeStatus
@@ -53,10 +55,24 @@ class StoreCollector(Collector):
 
 
 class ServiceMetrics(ProcessorObserver):
-    """The service's metrics in a registry of its own (never the process-wide one)."""
+    """The service's metrics in a registry of its own (never the process-wide one). `exposed` is what
+    /metrics shows: that registry, or with `directory` (the run's multiprocess directory, where this
+    process's figures are kept) what every process of the run keeps there; with `store`, the store's
+    figures too, read at each scrape."""
 
-    def __init__(self, store: Store | None = None, registry: CollectorRegistry | None = None) -> None:
+    def __init__(
+        self,
+        store: Store | None = None,
+        registry: CollectorRegistry | None = None,
+        *,
+        directory: Path | None = None,
+    ) -> None:
         self.registry = registry or CollectorRegistry()
+        self.exposed = self.registry
+        if directory is not None:
+            # Not `registry`: its metrics are this process's share of the directory, shown twice beside it.
+            self.exposed = CollectorRegistry()
+            MultiProcessCollector(self.exposed, path=str(directory))  # type: ignore[no-untyped-call]
         self.events = Counter(
             "bridge_events_received",
             "Events received, by source, channel (webhook or poll), outcome and HTTP status.",
@@ -90,7 +106,7 @@ class ServiceMetrics(ProcessorObserver):
             registry=self.registry,
         )
         if store is not None:
-            self.registry.register(StoreCollector(store))
+            self.exposed.register(StoreCollector(store))
 
     def webhook(self, source: str, status: int, seconds: float) -> None:
         """Count a webhook's answer and its latency."""
@@ -112,3 +128,9 @@ class ServiceMetrics(ProcessorObserver):
         self.actions.labels(target.value, kind, status.value).inc()
         if attempts > 1:
             self.retries.labels(target.value, kind).inc()
+
+
+def process_ended(pid: int, directory: Path) -> None:
+    """What prometheus_client asks once a process of the run has ended: its live gauges are dropped
+    (the bridge keeps none there today; its counts stay, the run's totals)."""
+    mark_process_dead(pid, str(directory))  # type: ignore[no-untyped-call]

@@ -17,21 +17,23 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from multiprocessing.connection import Connection
-from typing import Any, Protocol
+from pathlib import Path
+from typing import Protocol
 
 import uvicorn
 from apscheduler.schedulers.background import BackgroundScheduler
 from fastapi import FastAPI
 
 from bridge.config import Settings, secret_values
-from bridge.connector import OutcomeStatus
 from bridge.domain.events import Source
 from bridge.errors import BridgeError
 from bridge.service.app import Observers, create_app
 from bridge.service.logs import LoggingObserver, configure_logging
-from bridge.service.metrics import ServiceMetrics
+from bridge.service.metrics import ServiceMetrics, process_ended
+from bridge.service.multiprocess import active_directory
 from bridge.service.pages import PageOptions
-from bridge.service.processor import PollOutcome, Processor, ProcessorObserver
+from bridge.service.processor import Processor
+from bridge.service.stopping import STOP_SIGNALS
 from bridge.service.wiring import build_processor
 from bridge.store import Store
 
@@ -44,13 +46,13 @@ BURST_WAIT_S = 2.0
 DRAIN_S = 60.0
 # A worker process that dies on its own is started again after this pause.
 RESTART_S = 1.0
-# The signals that stop the service (a platform's stop, Ctrl-C).
-STOP_SIGNALS = frozenset({signal.SIGTERM, signal.SIGINT})
 # How a worker that was told to stop by a signal ends: drained (0), or by SIGTERM itself while its
 # interpreter was starting, before it could install its handler (and so before it did anything).
 STOPPED_BY_SIGNAL = frozenset({0, -signal.SIGTERM})
 # How long a worker stopped by a signal waits for the HTTP process to stop too before it is replaced.
 STOP_GRACE_S = 5.0
+# What a worker process sends once it runs.
+STARTED = "started"
 
 
 class Worker:
@@ -152,32 +154,10 @@ class Worker:
         return done
 
 
-class _Reporter(ProcessorObserver):
-    """In the worker process: tells the HTTP process what the processor did, for its /metrics."""
-
-    def __init__(self, channel: Connection) -> None:
-        self.channel = channel
-        self.lock = threading.Lock()
-
-    def _send(self, *message: Any) -> None:
-        try:
-            with self.lock:
-                self.channel.send(message)
-        except OSError:  # the HTTP process is gone; the worker is draining already
-            pass
-
-    def polled(self, source: Source, seconds: float, outcome: PollOutcome | None) -> None:
-        self._send("polled", source, seconds, outcome)
-
-    def dispatched(self, target: Source, key: str, kind: str, status: OutcomeStatus, attempts: int) -> None:
-        self._send("dispatched", target, key, kind, status, attempts)
-
-    def started(self) -> None:
-        self._send("started", os.getpid())
-
-
 def _worker_main(settings: Settings, dry_run: bool, wake: Connection, reports: Connection) -> None:
-    """The worker process: runs until the HTTP process closes its end of `wake` (or dies), then drains."""
+    """The worker process: runs until the HTTP process closes its end of `wake` (or dies), then drains.
+    Its figures go to the run's metrics directory (PROMETHEUS_MULTIPROC_DIR, inherited), which the HTTP
+    process's /metrics collects."""
     # Ctrl-C reaches the whole process group; the HTTP process decides when the worker stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     stopping = threading.Event()
@@ -185,12 +165,12 @@ def _worker_main(settings: Settings, dry_run: bool, wake: Connection, reports: C
     configure_logging(settings.log_format, secrets=secret_values(settings), log_file=settings.log_file)
     # The HTTP process has migrated the store already.
     processor = build_processor(settings, dry_run=dry_run, store=Store.from_settings(settings.database))
-    reporter = _Reporter(reports)
-    processor.observer = Observers(LoggingObserver(), reporter)
+    processor.observer = Observers(LoggingObserver(), ServiceMetrics())
     worker = Worker(settings, processor)
     worker.start()
     log.info("worker process started", extra={"pid": os.getpid()})
-    reporter.started()  # the HTTP process's /readyz waits for this
+    with contextlib.suppress(OSError):  # the HTTP process is gone; the worker drains below
+        reports.send(STARTED)  # the HTTP process's /readyz waits for this
     fd = wake.fileno()
     while not stopping.is_set():
         readable, _, _ = select.select([fd], [], [], 0.5)
@@ -236,15 +216,15 @@ class _InProcess:
 class WorkerProcess:
     """The worker in a process of its own, so that processing never holds up the HTTP process's
     interpreter. The HTTP process wakes it with a byte down a pipe per webhook stored and stops it by
-    closing the pipe (which its death does too); the worker sends back that it has started and what its
-    processor did, for the HTTP process's /readyz and /metrics. A worker that dies on its own is started
-    again. One thread, the supervisor, waits on the worker process: two waiting on one process race to
-    reap it, and the loser takes it for alive."""
+    closing the pipe (which its death does too); the worker sends back down another that it has started,
+    for /readyz. Both keep their figures in the run's metrics directory, which /metrics collects. A
+    worker that dies on its own is started again. One thread, the supervisor, waits on the worker
+    process: two waiting on one process race to reap it, and the loser takes it for alive."""
 
-    def __init__(self, settings: Settings, *, dry_run: bool, metrics: ServiceMetrics) -> None:
+    def __init__(self, settings: Settings, *, dry_run: bool, metrics_dir: Path) -> None:
         self.settings = settings
         self.dry_run = dry_run
-        self.metrics = metrics
+        self.metrics_dir = metrics_dir
         self.context = multiprocessing.get_context("spawn")  # a fresh interpreter: no threads forked
         self.stopping = threading.Event()
         self.started = threading.Event()  # the current worker has reported that it runs
@@ -302,12 +282,14 @@ class WorkerProcess:
 
     def _supervise(self, reports: Connection | None) -> None:
         while reports is not None:
-            self._relay(reports)
+            self._watch(reports)
             self.started.clear()
             process = self.process
             assert process is not None
-            # Its reports ended: the worker is ending. Should it hang there, stop() kills it.
+            # Its end of the pipe closed: the worker is ending. Should it hang there, stop() kills it.
             process.join()
+            if process.pid is not None:
+                process_ended(process.pid, self.metrics_dir)
             if self.stopping.is_set():
                 self._clean = process.exitcode == 0
                 return
@@ -330,20 +312,16 @@ class WorkerProcess:
                     return  # stopped meanwhile: nothing runs, nothing to drain
             reports = self._spawn()
 
-    def _relay(self, reports: Connection) -> None:
-        """Until the worker ends: that it started, and what its processor did, for /readyz and /metrics."""
+    def _watch(self, reports: Connection) -> None:
+        """Until the worker ends: whether it has started, for /readyz."""
         with reports:
             while True:
                 try:
-                    name, *args = reports.recv()
+                    message = reports.recv()
                 except (EOFError, OSError):
                     return
-                if name == "started":
+                if message == STARTED:
                     self.started.set()
-                elif name == "polled":
-                    self.metrics.polled(*args)
-                elif name == "dispatched":
-                    self.metrics.dispatched(*args)
 
     def _close_wake(self) -> None:
         wake, self._wake, self._wake_fd = self._wake, None, None
@@ -381,19 +359,26 @@ class Service:
         stop_requested: threading.Event | None = None,
     ) -> None:
         self.settings = settings
-        # Set by SIGTERM or SIGINT before uvicorn takes the signals over (see stop_requests).
+        # Set by SIGTERM or SIGINT before uvicorn takes the signals over (see bridge.service.stopping).
         self.stop_requested = stop_requested or threading.Event()
         self._server: uvicorn.Server | None = None
         processor = processor or build_processor(settings, dry_run=dry_run)
         self.worker_process = settings.service.worker_process if worker_process is None else worker_process
         self.draining = threading.Event()
         self.drained = False
-        metrics = ServiceMetrics(processor.store)
+        metrics_dir = active_directory()
+        if self.worker_process and metrics_dir is None:
+            # prometheus_client was loaded in this process before a run's metrics directory was set
+            # up (a test, another program embedding the service): a worker process's figures could
+            # not reach /metrics, so the worker runs here.
+            log.info("no metrics directory for this run: the worker runs on threads of this process")
+            self.worker_process = False
+        metrics = ServiceMetrics(processor.store, directory=metrics_dir)
         # Beside a worker process this one only stores webhooks and serves what the worker stored.
         self.processor = processor
         self.background: _Background = (
-            WorkerProcess(settings, dry_run=processor.dry_run, metrics=metrics)
-            if self.worker_process
+            WorkerProcess(settings, dry_run=processor.dry_run, metrics_dir=metrics_dir)
+            if self.worker_process and metrics_dir is not None
             else _InProcess(Worker(settings, processor))
         )
         self.app = create_app(
@@ -458,15 +443,6 @@ def uvicorn_config(app: FastAPI, settings: Settings, host: str | None, port: int
         proxy_headers=True,
         forwarded_allow_ips=list(settings.service.trusted_proxies),
     )
-
-
-def stop_requests(requested: threading.Event | None = None) -> threading.Event:
-    """An event (`requested`, or a new one) that SIGTERM and SIGINT set from now on: a service still
-    starting (reading its configuration, migrating) stops as soon as it can instead of dying by them."""
-    requested = requested or threading.Event()
-    for sig in STOP_SIGNALS:
-        signal.signal(sig, lambda _signal, _frame: requested.set())
-    return requested
 
 
 @contextmanager

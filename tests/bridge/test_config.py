@@ -109,6 +109,18 @@ def test_a_relative_log_file_is_read_from_the_files_folder(
     assert load_settings(_write(folder, "")).log_file is None
 
 
+def test_a_relative_metrics_dir_is_read_from_the_files_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    folder = tmp_path / "etc"
+    folder.mkdir()
+    path = _write(folder, '[service]\nmetrics_dir = "state/metrics"\n')
+    assert load_settings(path).service.metrics_dir == folder.resolve() / "state" / "metrics"
+    # Beside the default store (sqlite:///var/bridge.db), from the folder the service runs in.
+    assert load_settings(_write(folder, "")).service.metrics_dir == Path("var/metrics")
+
+
 def test_a_relative_path_from_the_environment_stays_as_given(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -195,6 +207,14 @@ operator_token = "{secrets[4]}"
     assert data["ado"]["pat"] == "***"
     assert data["servicenow"]["user"] == "bridge"
     assert masked(load_settings(path))["gitlab"]["webhook_secret"] == "***"
+
+
+def test_show_gives_paths_as_text(tmp_path: Path) -> None:
+    path = _write(tmp_path, 'log_file = "bridge.log"\n')
+    data = json.loads(runner.invoke(app, ["config", "show", "-c", str(path), "--json"]).output)
+    assert data["log_file"] == str(tmp_path / "bridge.log")
+    shown = runner.invoke(app, ["config", "show", "-c", str(path)])
+    assert shown.exit_code == 0 and f'log_file = "{tmp_path / "bridge.log"}"' in shown.output
 
 
 def test_show_exits_2_on_a_bad_file(tmp_path: Path) -> None:

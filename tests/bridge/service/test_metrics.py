@@ -20,9 +20,11 @@ from bridge.sandbox.runner import Sandbox
 from bridge.service.app import create_app
 from bridge.service.metrics import ServiceMetrics
 from bridge.service.processor import Processor
+from bridge.service.runner import Service
 from bridge.service.wiring import build_connectors, engine_context, load_mappings
 from bridge.store import Store
 from bridge.store.outbox import Completion
+from tests.bridge.service.test_e2e_support import wait_for
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "gitlab"
 
@@ -190,3 +192,25 @@ def test_a_store_that_is_down_answers_503_and_shows_in_metrics(tmp_path: Path) -
         assert "bridge_store_up 0.0" in metrics
         assert 'outcome="rejected",source="gitlab",status="503"} 1.0' in metrics
         assert client.get("/readyz").status_code == 503
+
+
+def test_a_service_in_a_process_that_loaded_prometheus_client_first_shows_its_worker_on_threads(
+    tmp_path: Path,
+) -> None:
+    # This process loaded prometheus_client without a run's metrics directory (as `bridge demo` run by
+    # a test does): a worker process's figures could not reach /metrics, so the worker runs here.
+    with Sandbox(ports={"gitlab": 0, "servicenow": 0, "ado": 0}, work_dir=tmp_path / "sandbox") as box:
+        settings = load_settings(box.config_path)
+        assert settings.service.worker_process
+        service = Service(settings)
+        assert not service.worker_process
+        with TestClient(service.app) as client:
+
+            def polled() -> bool:
+                text = client.get("/metrics").text
+                return all(
+                    f'bridge_poll_duration_seconds_count{{result="ok",source="{source}"}} 1.0' in text
+                    for source in ("gitlab", "servicenow", "ado")
+                )
+
+            wait_for(polled, what="the worker's polls on /metrics")

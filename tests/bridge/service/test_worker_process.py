@@ -1,6 +1,7 @@
-"""`bridge run`'s worker process: it processes what the HTTP process stores, reports to its /metrics,
-drains with it (exit 0), is never left behind when the HTTP process is killed, and is replaced when it
-dies; the HTTP process's plan follows the journal the worker writes."""
+"""`bridge run`'s worker process: it processes what the HTTP process stores, its figures show on the HTTP
+process's /metrics (from the run's metrics directory, fresh each run), it drains with it (exit 0), is
+never left behind when the HTTP process is killed, and is replaced when it dies; the HTTP process's
+plan follows the journal the worker writes."""
 
 from __future__ import annotations
 
@@ -168,3 +169,73 @@ def test_the_http_process_reads_what_the_worker_stored_and_plans_nothing(
         assert any(item["rfcs"] for item in after)
         # The reader folded and planned nothing: its engine state is as empty as when it was made.
         assert not reader.state.releases and not reader.state.rfcs and reader.last_plan is None
+
+
+def _run_dirs(box: Sandbox) -> list[Path]:
+    """The runs' metrics directories under the sandbox configuration's service.metrics_dir."""
+    return sorted((box.store_path.parent / "metrics").glob("run-*"))
+
+
+def test_figures_counted_in_the_worker_process_show_on_the_http_processs_metrics(tmp_path: Path) -> None:
+    with (
+        sandbox(tmp_path) as box,
+        running(box, tmp_path, database_url=f"sqlite:///{tmp_path / 'bridge.db'}") as bridge,
+    ):
+        assert bridge.process is not None
+        (worker,) = wait_for(lambda: _children(bridge.process.pid), what="the worker process")
+        assert _webhook(bridge.url, box, "figures-1").status_code == 202
+        # Only the worker dispatches: its work notes on the linked RFCs are counted there.
+        notes = (
+            "bridge_actions_total",
+            (("kind", "add_work_note"), ("outcome", "done"), ("target", "servicenow")),
+        )
+        wait_for(lambda: _samples(bridge.url).get(notes, 0) >= 1, what="the worker's actions on /metrics")
+        samples = _samples(bridge.url)
+        # One family, counted in both processes: the webhook in the HTTP process, the polls in the worker.
+        webhook = ("channel", "webhook"), ("outcome", "accepted"), ("source", "gitlab"), ("status", "202")
+        polled = ("channel", "poll"), ("outcome", "accepted"), ("source", "ado"), ("status", "")
+        assert samples[("bridge_events_received_total", webhook)] == 1
+        assert samples[("bridge_events_received_total", polled)] == len(box.seeded.defects)
+        # Each process keeps its figures in a file of its own, in this run's directory.
+        (run_dir,) = _run_dirs(box)
+        assert {f"counter_{bridge.process.pid}.db", f"counter_{worker}.db"} <= {
+            f.name for f in run_dir.iterdir()
+        }
+
+        # A replaced worker's figures stay in the run's totals, and its successor's add to them.
+        os.kill(worker, signal.SIGKILL)
+        ok = ("bridge_poll_duration_seconds_count", (("result", "ok"), ("source", "gitlab")))
+        wait_for(lambda: _samples(bridge.url).get(ok, 0) == 2, what="the new worker's first poll counted")
+        assert _samples(bridge.url)[notes] >= samples[notes]
+    assert _run_dirs(box) == [], "a run removes its directory when it stops"
+
+
+def test_a_restart_counts_afresh_though_a_killed_run_left_its_directory(tmp_path: Path) -> None:
+    polls = ("bridge_poll_duration_seconds_count", (("result", "ok"), ("source", "gitlab")))
+    webhooks = ("bridge_webhook_latency_seconds_count", (("source", "gitlab"),))
+    with (
+        sandbox(tmp_path) as box,
+        running(box, tmp_path, database_url=f"sqlite:///{tmp_path / 'bridge.db'}") as bridge,
+    ):
+        assert bridge.process is not None
+        assert _webhook(bridge.url, box, "before-kill").status_code == 202
+        # Two polls in this run (a replaced worker polls again), where the next run makes one.
+        (worker,) = wait_for(lambda: _children(bridge.process.pid), what="the worker process")
+        os.kill(worker, signal.SIGKILL)
+        wait_for(lambda: _samples(bridge.url).get(polls) == 2, what="the second worker's poll counted")
+        (worker,) = wait_for(lambda: _children(bridge.process.pid), what="the second worker process")
+        assert _samples(bridge.url)[webhooks] == 1
+        # Killed: nothing of the run removes its directory.
+        bridge.kill()
+        wait_for(lambda: not _alive(worker), timeout_s=15, what="the worker to end")
+        (stale,) = _run_dirs(box)
+        assert any(stale.glob("*.db"))
+
+        bridge.start().ready()
+        after = wait_for(lambda: (samples := _samples(bridge.url)).get(polls) and samples, what="a poll")
+        # Only the new run's figures: its one poll, and no webhook yet.
+        assert after[polls] == 1
+        assert webhooks not in after
+        (current,) = _run_dirs(box)
+        assert current != stale and not stale.exists()
+    assert _run_dirs(box) == []
