@@ -318,6 +318,9 @@ class _Compiled:
 
     conditions: dict[int, _Known] = field(default_factory=dict)
     operands: dict[int, list[Expr]] = field(default_factory=dict)
+    # An AND chain's `([System.Id] <> n OR [System.Rev] <> m)` operands, as the (n, m) pairs a row's
+    # id and revision must not be: a set lookup instead of hundreds of comparisons per row.
+    excluded: dict[int, frozenset[tuple[int, int]]] = field(default_factory=dict)
 
 
 def _by(name: str, kind: str) -> Callable[[Mapping[str, object]], Any]:
@@ -342,9 +345,22 @@ def _holds(expr: Expr, row: Mapping[str, object], ctx: Context, compiled: _Compi
     if isinstance(expr, BoolOp):
         parts = compiled.operands.get(id(expr))
         if parts is None:
-            parts = compiled.operands[id(expr)] = _operands(expr)
+            parts = _operands(expr)
+            if expr.op == "and":
+                pairs = {pair for part in parts if (pair := _revision_excluded(part)) is not None}
+                if len(pairs) > 1:
+                    parts = [part for part in parts if _revision_excluded(part) is None]
+                    compiled.excluded[id(expr)] = frozenset(pairs)
+            compiled.operands[id(expr)] = parts
         # Left to right with short-circuit, as the nested form evaluates.
         if expr.op == "and":
+            excluded = compiled.excluded.get(id(expr))
+            if excluded is not None:
+                identity = row.get("System.Id"), row.get("System.Rev")
+                if not all(type(value) is int for value in identity):
+                    return all(_holds(part, row, ctx, compiled) for part in _operands(expr))
+                if identity in excluded:
+                    return False
             return all(_holds(part, row, ctx, compiled) for part in parts)
         return any(_holds(part, row, ctx, compiled) for part in parts)
     if isinstance(expr, Not):
@@ -354,6 +370,23 @@ def _holds(expr: Expr, row: Mapping[str, object], ctx: Context, compiled: _Compi
         kind = ctx.field_type(expr.field) or "string"
         known = compiled.conditions[id(expr)] = _Known(kind, [_resolve(v, kind, ctx) for v in expr.values])
     return _compare(expr, row.get(expr.field), ctx, known)
+
+
+def _revision_excluded(expr: Expr) -> tuple[int, int] | None:
+    """(n, m) for `[System.Id] <> n OR [System.Rev] <> m` with whole numbers, else None."""
+    if not (isinstance(expr, BoolOp) and expr.op == "or"):
+        return None
+    left, right = expr.left, expr.right
+    if not (isinstance(left, Condition) and isinstance(right, Condition)):
+        return None
+    if (left.field, left.op, right.field, right.op) != ("System.Id", "<>", "System.Rev", "<>"):
+        return None
+    if len(left.values) != 1 or len(right.values) != 1:
+        return None
+    ident, rev = left.values[0], right.values[0]
+    if not (isinstance(ident, float) and ident.is_integer() and isinstance(rev, float) and rev.is_integer()):
+        return None
+    return int(ident), int(rev)
 
 
 def _compare(cond: Condition, actual: object, ctx: Context, known: _Known) -> bool:

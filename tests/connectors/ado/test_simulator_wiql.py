@@ -226,6 +226,37 @@ def test_contains_and_under_and_not() -> None:
     assert run("[System.Id] > 1 AND [System.Title] NOT CONTAINS 'slow'") == [2]
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    revisions=st.lists(st.tuples(st.integers(1, 8), st.integers(1, 4)), max_size=20, unique=True),
+    excluded=st.lists(st.tuples(st.integers(1, 8), st.integers(1, 4)), max_size=12),
+    first=st.booleans(),
+)
+def test_many_revision_exclusions_exclude_just_those_revisions(
+    revisions: list[tuple[int, int]], excluded: list[tuple[int, int]], first: bool
+) -> None:
+    # The poller's query ANDs one "(Id <> n OR Rev <> m)" per revision already read, sometimes hundreds.
+    ctx = wiql.Context(
+        project="P",
+        me="Me",
+        today=START.date(),
+        time_precision=True,
+        field_type=lambda n: {"System.Id": "integer", "System.Rev": "integer", "System.State": "string"}.get(
+            n
+        ),
+        reference_name=lambda n: n,
+    )
+    rows = [
+        {"System.Id": i, "System.Rev": r, "System.State": "Fixed" if (i + r) % 2 else "Active"}
+        for i, r in revisions
+    ]
+    exclusions = [f"([System.Id] <> {i} OR [System.Rev] <> {r})" for i, r in excluded]
+    parts = [*exclusions, "[System.State] = 'Fixed'"] if first else ["[System.State] = 'Fixed'", *exclusions]
+    found = wiql.run(wiql.parse(f"SELECT [System.Id] FROM WorkItems WHERE {' AND '.join(parts)}"), rows, ctx)
+    expected = [i for i, r in sorted(revisions) if (i + r) % 2 and (i, r) not in set(excluded)]
+    assert found == expected
+
+
 STATES = ["New", "Open", "Fixed", "Ready for Retest", "Closed"]
 SEVERITIES = ["1 - Critical", "2 - High", "3 - Medium", "4 - Low"]
 
