@@ -1,4 +1,4 @@
-"""Reconcile: (state, event, context, now) → (new state, plan). Pure: no I/O, time passed in.
+"""The whole plan: (state, context, now) → plan. Pure: no I/O, time passed in.
 
 The plan is derived from the whole state each time (level-triggered), never from the event alone, so
 applying the same events twice, or in another order, ends in the same plan. The outbox turns the
@@ -8,11 +8,11 @@ plan's actions into writes once each, by their keys.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from bridge.domain.actions import Action, MoveDefect
-from bridge.domain.events import DefectMoved, DomainEvent, RfcState
+from bridge.domain.events import DefectMoved, RfcState
 from bridge.domain.findings import Finding, FindingSeverity
 from bridge.domain.fixes import Fix
 from bridge.domain.links import LinkKind
@@ -47,19 +47,6 @@ class Plan:
     actions: tuple[Action, ...]
     findings: tuple[Finding, ...]
     fixes: tuple[Fix, ...] = ()  # by release key, then defect
-    notes: dict[str, str] = field(default_factory=dict)
-
-    def actions_of(self, kind: str) -> list[Action]:
-        return [a for a in self.actions if a.kind == kind]
-
-
-def reconcile(
-    state: ProgrammeState, event: DomainEvent, context: EngineContext, now: datetime
-) -> tuple[ProgrammeState, Plan]:
-    """Merge one event into a copy of the state and plan from the result."""
-    new_state = state.copy()
-    new_state.apply(event)
-    return new_state, plan(new_state, context, now)
 
 
 def plan(state: ProgrammeState, context: EngineContext, now: datetime) -> Plan:

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, select, text, update
+from sqlalchemy import Row, delete, select
 
-from bridge.store.base import Queries, lock_key
+from bridge.store.base import Queries
 from bridge.store.schema import deployments
 
 
@@ -50,69 +50,6 @@ def _deployment(row: Row[Any]) -> DeploymentRow:
 
 class LedgerQueries(Queries):
     """Environment ledger queries."""
-
-    def _current_row(self, environment: str, component: str) -> DeploymentRow | None:
-        if self.is_postgres:
-            # Changes to one environment's component take turns until the transaction ends; a row
-            # lock cannot do this when there is no current row yet to lock.
-            key = lock_key(f"ledger:{environment}:{component}")
-            self.connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
-        return self.current_deployment(environment, component)
-
-    def _open(self, environment: str, component: str, version: str, rfc: str | None, at: datetime) -> None:
-        self.connection.execute(
-            deployments.insert().values(
-                environment=environment,
-                component=component,
-                version=version,
-                rfc_number=rfc,
-                deployed_from=at,
-                deployed_to=None,
-                rolled_back=False,
-            )
-        )
-
-    def record_deployment(
-        self, environment: str, component: str, version: str, rfc_number: str | None, at: datetime
-    ) -> bool:
-        """Make `version` current in the environment from `at`; False if it already is (by that RFC).
-
-        Two processors recording at once take turns (PostgreSQL: a transaction-level advisory lock
-        per environment and component); the database keeps one current row in any case.
-        """
-        current = self._current_row(environment, component)
-        if current is not None:
-            if current.version == version and current.rfc_number == rfc_number:
-                return False
-            self.connection.execute(
-                update(deployments).where(deployments.c.id == current.id).values(deployed_to=at)
-            )
-        self._open(environment, component, version, rfc_number, at)
-        return True
-
-    def roll_back(self, environment: str, component: str, at: datetime) -> DeploymentRow | None:
-        """Undo the current deployment: the version before it is current again; returns the new current.
-
-        None when nothing was deployed, or nothing was deployed before the rolled-back version.
-        """
-        current = self._current_row(environment, component)
-        if current is None:
-            return None
-        self.connection.execute(
-            update(deployments).where(deployments.c.id == current.id).values(deployed_to=at, rolled_back=True)
-        )
-        previous = next(
-            (
-                row
-                for row in self.deployment_history(environment, component)
-                if row.id != current.id and not row.rolled_back and row.version != current.version
-            ),
-            None,
-        )
-        if previous is None:
-            return None
-        self._open(environment, component, previous.version, previous.rfc_number, at)
-        return self.current_deployment(environment, component)
 
     def current_deployment(self, environment: str, component: str) -> DeploymentRow | None:
         row = self.connection.execute(
