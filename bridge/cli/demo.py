@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 
 from bridge.release_notes import parse_release_note
-from bridge.service.demo import (
+from bridge.sandbox.demo import (
     COMPONENT,
     DEFAULT_BRIDGE_PORT,
     ENVIRONMENT,

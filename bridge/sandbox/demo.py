@@ -10,19 +10,21 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import gitlab
-import pysnow
 import uvicorn
 
 from bridge.config import load_settings, secret_values
+from bridge.domain.events import RfcState
 from bridge.domain.links import LinkKind
+from bridge.mappings import servicenow_mapping
 from bridge.sandbox.programme import Programme
 from bridge.sandbox.runner import DEFAULT_PORTS, FIELDS, REFERENCES, SYSTEMS, Sandbox
 from bridge.service.logs import configure_logging, unconfigure_logging
 from bridge.service.multiprocess import run_directory
 from bridge.store.store import Tx
+from connectors.servicenow.client import TableClient, build_client, secrets_of
 from connectors.simulation import free_port
 
 if TYPE_CHECKING:  # loaded once the run's metrics directory is set up (see DemoStack.start)
@@ -43,17 +45,16 @@ OUTSTANDING = (
     ("dip-export-cols", "Re-order columns after export"),
 )
 DEFAULT_BRIDGE_PORT = 8080
-# The RFC's life up to Review, as the ServiceNow change model numbers it.
-RFC_STEPS: tuple[tuple[str, str, dict[str, str]], ...] = (
-    ("Assess", "-4", {}),
-    ("Authorize", "-3", {}),
-    ("Scheduled", "-2", {"approval": "approved"}),
+# The RFC's life up to Review (the instance's numeric states are in mappings/servicenow.yaml).
+RFC_STEPS: tuple[tuple[RfcState, dict[str, str]], ...] = (
+    (RfcState.ASSESS, {}),
+    (RfcState.AUTHORIZE, {}),
+    (RfcState.SCHEDULED, {"approval": "approved"}),
     (
-        "Implement",
-        "-1",
+        RfcState.IMPLEMENT,
         {"work_notes": "Deployment started on SIT-A; router node 2 took 4 minutes to drain."},
     ),
-    ("Review", "0", {}),
+    (RfcState.REVIEW, {}),
 )
 BRIDGE_MARK = "Release bridge"
 
@@ -319,29 +320,31 @@ def publish_release(box: Sandbox) -> None:
     project.releases.create({"name": f"DIP Platform {VERSION}", "tag_name": TAG, "description": note})
 
 
-def _servicenow(box: Sandbox) -> pysnow.Client:
-    return pysnow.Client(
-        host=box.url("servicenow").removeprefix("http://"),
-        user=box.secrets.servicenow_user,
-        password=box.secrets.servicenow_password,
-        use_ssl=False,
-    )
+def _servicenow(box: Sandbox) -> TableClient:
+    """The ServiceNow connector's Table API client, as the sandbox's configuration sets it up."""
+    settings = load_settings(box.config_path).servicenow
+    assert settings is not None
+    return TableClient(build_client(settings), secrets=secrets_of(settings))
 
 
 def progress_rfc(box: Sandbox, on_step: Callable[[str], None] = lambda _state: None) -> None:
     """The release manager takes the RFC from New to Review through the Table API, as a person would."""
-    changes = _servicenow(box).resource(api_path="/table/change_request")
-    number = box.seeded.rfcs[RFC]
+    table = _servicenow(box)
+    states = servicenow_mapping()
     start = datetime.now(UTC)
     planned = {
         "short_description": f"Deploy {COMPONENT} {VERSION} to {ENVIRONMENT}",
         "start_date": f"{start:%Y-%m-%d %H:%M:%S}",
         "end_date": f"{start + timedelta(hours=2):%Y-%m-%d %H:%M:%S}",
     }
-    for name, state, extra in RFC_STEPS:
-        payload = {"state": state, **extra, **(planned if name == "Assess" else {})}
-        changes.update(query={"number": number}, payload=payload)
-        on_step(name)
+    for state, extra in RFC_STEPS:
+        payload = {
+            "state": states.state_value(state),
+            **extra,
+            **(planned if state is RfcState.ASSESS else {}),
+        }
+        table.patch("change_request", box.seeded.rfc_sys_ids[RFC], payload, fields=["state"])
+        on_step(state.value.capitalize())
 
 
 # --- the account ----------------------------------------------------------------------------------
@@ -354,10 +357,8 @@ def _bridge_comment(box: Sandbox, defect_id: int) -> str:
 
 def _work_note(box: Sandbox) -> str | None:
     """The bridge's newest work note on the RFC, read back through the Table API (sys_journal_field)."""
-    journal = _servicenow(box).resource(api_path="/table/sys_journal_field")
-    rows: list[dict[str, Any]] = list(
-        journal.get(query={"element_id": box.seeded.rfc_sys_ids[RFC], "element": "work_notes"}).all()
-    )
+    query = f"element_id={box.seeded.rfc_sys_ids[RFC]}^element=work_notes"
+    rows = _servicenow(box).select_raw("sys_journal_field", query, fields=["value"], limit=1000)
     notes = [str(r.get("value", "")) for r in rows if f"[{BRIDGE_MARK}]" in str(r.get("value", ""))]
     mentioning = [n for n in notes if VERSION in n]
     return mentioning[-1] if mentioning else None
