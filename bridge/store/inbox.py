@@ -12,10 +12,8 @@ from sqlalchemy import Row, delete, func, select, update
 
 from bridge.domain.events import Source
 from bridge.store.base import Queries, utcnow
+from bridge.store.retry import inbox_backoff
 from bridge.store.schema import inbox
-
-# A failed row waits 2^attempts seconds, at most this long, before it is offered again.
-MAX_INBOX_BACKOFF = timedelta(hours=1)
 
 
 class InboxKind(StrEnum):
@@ -77,11 +75,6 @@ def _inbox_row(row: Row[Any]) -> InboxRow:
         attempts=row.attempts,
         last_error=row.last_error,
     )
-
-
-def inbox_backoff(attempts: int) -> timedelta:
-    """How long a row that has failed `attempts` times waits before it is offered again."""
-    return min(timedelta(seconds=2 ** min(attempts, 16)), MAX_INBOX_BACKOFF)
 
 
 class InboxQueries(Queries):

@@ -9,7 +9,6 @@ the lease of what it holds while it works (`renew_claims`). A retry is the row r
 from __future__ import annotations
 
 import dataclasses
-import random
 import re
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
@@ -24,15 +23,12 @@ from bridge.domain.actions import Action, MoveDefect
 from bridge.domain.codec import decode
 from bridge.domain.events import Source
 from bridge.store.base import Queries, utcnow
+from bridge.store.retry import DEFAULT_MAX_ATTEMPTS, next_attempt_at
 from bridge.store.schema import outbox
 
 # Short, because a live dispatcher renews its claims (a third of a lease apart): a dead one's claims
 # are taken over within a lease and a renewal.
 DEFAULT_LEASE = timedelta(seconds=30)
-DEFAULT_MAX_ATTEMPTS = 8
-# Backoff between attempts: base * 2^(attempts-1), capped, with full jitter (a bounded total).
-RETRY_BASE = timedelta(seconds=30)
-RETRY_CAP = timedelta(hours=1)
 # Why supersede_waiting skipped an action, and why a dry run did; one planned again waits again.
 SUPERSEDED = "no longer wanted: the newest plan does not include it"
 DRY_RUN = "dry run: not written"
@@ -108,12 +104,6 @@ class Completion:
         return cls(ActionStatus.DEAD, error=error)
 
 
-def retry_delay(attempts: int, rng: random.Random | None = None) -> timedelta:
-    """Exponential backoff with full jitter after `attempts` failed attempts."""
-    ceiling = min(RETRY_BASE * (1 << min(max(attempts - 1, 0), 20)), RETRY_CAP)
-    return ceiling * (rng or random.Random()).random()  # noqa: S311 - jitter, not security
-
-
 def completion_for(
     outcome: ActionOutcome,
     *,
@@ -129,14 +119,10 @@ def completion_for(
         return Completion.skipped(outcome.detail or "nothing to write")
     if outcome.status is OutcomeStatus.CONFLICT:
         return Completion.skipped(f"conflict: {outcome.detail}" if outcome.detail else "conflict")
-    if outcome.status is OutcomeStatus.RETRY and attempts < max_attempts:
-        delay = (
-            timedelta(seconds=outcome.retry_after_s)
-            if outcome.retry_after_s is not None
-            else retry_delay(attempts)
-        )
-        return Completion.retry(now + delay, outcome.detail or "transient failure")
     if outcome.status is OutcomeStatus.RETRY:
+        due = next_attempt_at(attempts, now, retry_after_s=outcome.retry_after_s, max_attempts=max_attempts)
+        if due is not None:
+            return Completion.retry(due, outcome.detail or "transient failure")
         return Completion.dead(f"gave up after {attempts} attempts: {outcome.detail}")
     return Completion.dead(outcome.detail or "failed")
 
