@@ -221,32 +221,31 @@ class SubjectKind(StrEnum):
 
 @dataclass(frozen=True)
 class Subject:
-    """A record a finding is about or an audit line names: `kind:id`, e.g. `rfc:CHG0031245`."""
+    """A record a finding is about or an audit line names: `kind:id`, e.g. `rfc:CHG0031245`.
+
+    The id is free text; it is empty only where the record is unknown (a stay of the ledger without
+    an RFC names `rfc:`).
+    """
 
     kind: SubjectKind
     id: str
 
     SHAPE: ClassVar[str] = "a subject (kind:id)"
 
-    def __post_init__(self) -> None:
-        if not self.id:
-            raise ValueError(f"the id of a subject of kind {self.kind.value!r} is empty")
-
     def __str__(self) -> str:
         return f"{self.kind.value}{SEPARATOR}{self.id}"
 
     @classmethod
     def parse(cls, text: str) -> Self:
-        kind, _, rest = text.partition(SEPARATOR)
         try:
-            known = SubjectKind(kind)
+            kind, id_ = _parts(text, 2, free_last=True)
+        except ValueError as exc:
+            raise _unreadable(text, cls.SHAPE, exc) from None
+        try:
+            return cls(SubjectKind(kind), id_)
         except ValueError:
             kinds = ", ".join(k.value for k in SubjectKind)
             raise _unreadable(text, cls.SHAPE, ValueError(f"its kind {kind!r} is none of {kinds}")) from None
-        try:
-            return cls(known, rest)
-        except ValueError as exc:
-            raise _unreadable(text, cls.SHAPE, exc) from None
 
     @classmethod
     def release(cls, key: ReleaseKey) -> Self:
