@@ -25,7 +25,7 @@ from bridge.store.findings import FindingRow
 from bridge.store.ledger import DeploymentRow
 from bridge.store.links import LinkRow
 from bridge.store.outbox import ActionStatus, OutboxRow
-from bridge.store.records import DefectRecord, ReleaseRecord, RfcRecord
+from bridge.store.records import DefectRecord, ReleaseRecord, RfcRow
 from bridge.store.schema import audit, defects, deployments, findings, outbox, releases, rfcs
 from bridge.store.store import Tx
 from bridge.versions import Version, VersionError
@@ -386,7 +386,7 @@ def release_summary(record: object) -> ReleaseSummary:
     return from_row(ReleaseSummary, record)
 
 
-def rfc_summary(record: RfcRecord) -> RfcSummary:
+def rfc_summary(record: RfcRow) -> RfcSummary:
     fields = record.fields
     return RfcSummary(
         number=record.number,
@@ -532,7 +532,7 @@ class _ReleaseLinks:
     they list as fixed stands (as the engine stored it, with what the outbox knows of its move)."""
 
     rfc_links: dict[str, list[LinkRow]]
-    rfc_records: dict[str, RfcRecord]
+    rfc_records: dict[str, RfcRow]
     fixes: dict[str, list[StoredFix]]
     moves: dict[int, list[Move]]  # by defect: all its moves, or (on a list) only the skipped ones
     context: EngineContext
@@ -779,8 +779,8 @@ def list_rfcs(tx: Tx, window: Window, *, state: str | None = None) -> Page[RfcSu
     return _page(tx, query, window, lambda row: rfc_summary(_rfc_record(row)))
 
 
-def _rfc_record(row: Any) -> RfcRecord:
-    return RfcRecord(row.sys_id, row.number, row.state, row.mod_count, row.updated_at, row.fields)
+def _rfc_record(row: Any) -> RfcRow:
+    return RfcRow(row.sys_id, row.number, row.state, row.mod_count, row.updated_at, row.fields)
 
 
 def rfc_detail(tx: Tx, number: str) -> RfcDetail | None:
