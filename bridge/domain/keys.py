@@ -8,9 +8,9 @@ published note), `release:dip-platform:1.0.2.0` / `rfc:CHG0031245` / `defect:482
 subject, an audit record), `move_defect:48211:7:Ready for Retest` (an action).
 
 Parts are separated by `:`. A name (a component, an environment, a sys_id, a project, a tag) is never
-empty and holds no `:` and no control character, and a version is a 4-part version as the bridge writes
-it (`1.0.2.0`), so a key reads back as it was written and a key with its parts in another order is
-refused; the last part of some keys is free text (an RFC number, a state, a correlation id, a
+empty and holds no `:` and no character that does not print, and a version is a 4-part version as the
+bridge writes it (`1.0.2.0`), so a key reads back as it was written and a key with its parts in another
+order is refused; the last part of some keys is free text (an RFC number, a state, a correlation id, a
 subject's id) and takes the rest of the text, `:` included.
 """
 
@@ -38,7 +38,7 @@ def key_name(value: str, what: str) -> str:
     if SEPARATOR in value:
         raise ValueError(f"{what} {value!r} holds {SEPARATOR!r}, which separates the parts of a key")
     if not value.isprintable():
-        raise ValueError(f"{what} {value!r} holds a control character")
+        raise ValueError(f"{what} {value!r} holds a character that does not print")
     return value
 
 
