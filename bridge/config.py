@@ -29,6 +29,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from bridge.domain.keys import key_name
 from bridge.versions import DEFAULT_TAG_PATTERNS, TagPattern, TagPatternError
 
 ENV_PREFIX = "BRIDGE_"
@@ -60,6 +61,12 @@ class GitLabProject(Section):
         default=DEFAULT_TAG_PATTERNS,
         description="Tag name patterns with {version} and optionally {component}; first match wins.",
     )
+
+    @field_validator("component")
+    @classmethod
+    def _component_is_a_key_name(cls, value: str) -> str:
+        # The component is a part of every key of its releases and deployments (bridge.domain.keys).
+        return key_name(value, "the component's name")
 
     @field_validator("tag_patterns")
     @classmethod

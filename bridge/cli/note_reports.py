@@ -12,18 +12,25 @@ import hashlib
 from collections.abc import Sequence
 from xml.etree import ElementTree
 
-from bridge.release_notes import Finding, FindingCode, FindingSeverity, ItemNeed, ReleaseNote, Vocabulary
+from bridge.release_notes import (
+    FindingCode,
+    ItemNeed,
+    NoteFinding,
+    NoteFindingSeverity,
+    ReleaseNote,
+    Vocabulary,
+)
 
 CODE_QUALITY_SEVERITIES = ("info", "minor", "major", "critical", "blocker")
 # An error contradicts the note itself; an unclassified defect stops a retest until the note is fixed.
 _MAJOR = frozenset({FindingCode.DEFECT_UNCLASSIFIED})
 
 
-def code_quality_severity(finding: Finding) -> str:
+def code_quality_severity(finding: NoteFinding) -> str:
     """GitLab's severity for a finding: errors and unclassified defects major, other warnings minor."""
-    if finding.severity is FindingSeverity.ERROR or finding.code in _MAJOR:
+    if finding.severity is NoteFindingSeverity.ERROR or finding.code in _MAJOR:
         return "major"
-    return "minor" if finding.severity is FindingSeverity.WARNING else "info"
+    return "minor" if finding.severity is NoteFindingSeverity.WARNING else "info"
 
 
 def code_quality(checked: Sequence[tuple[str, ReleaseNote]]) -> list[dict[str, object]]:

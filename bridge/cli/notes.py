@@ -17,7 +17,7 @@ from bridge.cli import note_reports
 from bridge.mappings import MappingError
 from bridge.release_notes import (
     FindingCode,
-    FindingSeverity,
+    NoteFindingSeverity,
     ReleaseNote,
     Vocabulary,
     explain_release_note,
@@ -29,9 +29,9 @@ app = typer.Typer(help="Parse and check release notes.", no_args_is_help=True)
 
 NOTE_SUFFIXES = (".md", ".markdown")
 _SEVERITY_STYLES = {
-    FindingSeverity.ERROR: "bold red",
-    FindingSeverity.WARNING: "yellow",
-    FindingSeverity.INFO: "dim",
+    NoteFindingSeverity.ERROR: "bold red",
+    NoteFindingSeverity.WARNING: "yellow",
+    NoteFindingSeverity.INFO: "dim",
 }
 
 
@@ -201,7 +201,7 @@ def verdict_line(note: ReleaseNote, name: str) -> str:
     warnings = sum(
         1
         for f in note.findings
-        if f.severity is FindingSeverity.WARNING and f.code is not FindingCode.MISSING_ITEM
+        if f.severity is NoteFindingSeverity.WARNING and f.code is not FindingCode.MISSING_ITEM
     )
     verdict = "errors" if errors else ("incomplete" if note.missing else ("warnings" if warnings else "ok"))
     version = str(note.version) if note.version else "no version"

@@ -21,15 +21,11 @@ def _store(config: ConfigOption) -> Store:
 
 
 def _about(row: OutboxRow) -> str:
-    # What the action does, in the programme's words; the payload holds the action's own fields.
-    payload = row.payload
-    if row.kind == "move_defect":
-        return f"defect {payload.get('defect_id')}: {payload.get('from_state')} → {payload.get('to_state')}"
-    if row.kind == "add_work_note":
-        return f"work note on {payload.get('rfc_number')}"
-    if row.kind == "set_correlation":
-        return f"correlation_id {payload.get('correlation_id')}"
-    return row.key
+    # What the action does, in the programme's words, as the action says it.
+    try:
+        return row.action().summary()
+    except (KeyError, TypeError, ValueError):
+        return row.key  # a payload this version cannot read: its key says what it was for
 
 
 @app.command("list")

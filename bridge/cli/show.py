@@ -15,6 +15,7 @@ from rich.table import Table
 
 from bridge.cli.options import ConfigOption, settings_or_exit
 from bridge.domain.actions import MoveDefect
+from bridge.domain.keys import ReleaseKey, Subject
 from bridge.domain.links import LinkKind
 from bridge.engine.context import EngineContext
 from bridge.service.wiring import engine_context, load_mappings
@@ -87,7 +88,8 @@ def show_release(
         records = tx.releases_of(component, version)
         if not records:
             _missing(f"release {component} {version}")
-        key = f"{component}:{version}"
+        release = ReleaseKey(component, version)
+        key = str(release)
         out = view.console
         for record in records:
             out.print(f"[bold]{component} {version}[/] ({record.release_type or 'type unknown'} release)")
@@ -101,7 +103,7 @@ def show_release(
         _release_rfcs(view, tx, key)
         _release_defects(view, tx, key)
         _control_points(view, tx, key)
-        _findings(view, tx.list_findings(f"release:{key}"))
+        _findings(view, tx.list_findings(str(Subject.release(release))))
 
 
 def _release_rfcs(view: View, tx: Tx, key: str) -> None:
@@ -171,7 +173,7 @@ def show_rfc(
             if fields.get("close_code"):
                 out.print(f"  closed {fields['close_code']}: {escape(str(fields.get('close_notes') or ''))}")
             links = tx.links(kind=LinkKind.RELEASE_RFC, right=record.number)
-            releases = ", ".join(f"{link.left.replace(':', ' ')} ({link.evidence})" for link in links)
+            releases = ", ".join(f"{ReleaseKey.parse(link.left).label} ({link.evidence})" for link in links)
             out.print(f"Releases: {escape(releases) or 'none linked'}")
             stays = [e for e in tx.ledger() if e.rfc_number == record.number]
             for stay in stays:
@@ -183,8 +185,8 @@ def show_rfc(
                 )
             if not stays:
                 out.print("Deployments: none")
-            _findings(view, tx.list_findings(f"rfc:{record.number}"))
-            _audit(view, tx.audit_trail(record=f"rfc:{record.number}"))
+            _findings(view, tx.list_findings(str(Subject.rfc(record.number))))
+            _audit(view, tx.audit_trail(record=str(Subject.rfc(record.number))))
 
 
 @app.command("defect")
@@ -209,13 +211,13 @@ def show_defect(
             (LinkKind.DEFECT_OUTSTANDING, "Outstanding in"),
         ):
             links = tx.links(kind=kind, right=str(record.id))
-            out.print(f"{label}: {', '.join(link.left.replace(':', ' ') for link in links) or 'none'}")
+            out.print(f"{label}: {', '.join(ReleaseKey.parse(link.left).label for link in links) or 'none'}")
         for row in tx.moves_of([record.id]):
             move = row.action()
             if isinstance(move, MoveDefect):
                 out.print(f"Move {move.from_state} → {move.to_state} ({move.reason}): {row.status.value}")
-        _findings(view, tx.list_findings(f"defect:{record.id}"))
-        _audit(view, tx.audit_trail(record=f"defect:{record.id}"))
+        _findings(view, tx.list_findings(str(Subject.defect(record.id))))
+        _audit(view, tx.audit_trail(record=str(Subject.defect(record.id))))
 
 
 @app.command("environment")

@@ -9,8 +9,6 @@ from urllib.parse import quote
 from bridge.mappings import EnvironmentMapping, ServiceNowMapping
 from bridge.versions import DEFAULT_TAG_PATTERNS
 
-CORRELATION_PREFIX = "release-bridge:"
-
 
 @dataclass(frozen=True)
 class Component:
@@ -59,16 +57,3 @@ class EngineContext:
         if not self.ado_project_url:
             return None
         return f"{self.ado_project_url.rstrip('/')}/_workitems/edit/{defect_id}"
-
-
-def correlation_id(component: str, version: str) -> str:
-    """The `correlation_id` the bridge writes on an RFC to name its release."""
-    return f"{CORRELATION_PREFIX}{component}:{version}"
-
-
-def parse_correlation_id(value: str) -> tuple[str, str] | None:
-    """The (component, version) a bridge correlation id names, or None if it is not the bridge's."""
-    if not value.startswith(CORRELATION_PREFIX):
-        return None
-    component, _, version = value[len(CORRELATION_PREFIX) :].rpartition(":")
-    return (component, version) if component and version else None

@@ -15,6 +15,7 @@ from functools import lru_cache
 import holidays
 
 from bridge.domain.events import RfcState
+from bridge.domain.keys import Subject
 from bridge.engine.context import EngineContext
 from bridge.engine.deployments import is_approved, is_backed_out, is_deployed
 from bridge.engine.releases import Release
@@ -45,7 +46,7 @@ class ControlPoint:
 
 def control_points(release: Release, rfcs: list[RfcRecord], context: EngineContext) -> list[ControlPoint]:
     """Every control point of a release, judged against its linked RFCs (the best RFC for each point)."""
-    note_source = f"note:{release.tag}"
+    note_source = str(Subject.note(release.tag))
     points = [
         _best(rfcs, release, "1", "RFC raised", _rfc_raised, context),
         _governance(release, rfcs, context),
@@ -86,7 +87,7 @@ def _best(
         return ControlPoint(number, name, PointStatus.PENDING, "No RFC links to this release yet.", "")
     judged = [(judge(release, record, context), record) for record in rfcs]
     (status, evidence), record = max(judged, key=lambda j: (_RANK[j[0][0]], j[1].change.number))
-    return ControlPoint(number, name, status, evidence, f"rfc:{record.change.number}")
+    return ControlPoint(number, name, status, evidence, str(Subject.rfc(record.change.number)))
 
 
 def _rfc_raised(release: Release, record: RfcRecord, context: EngineContext) -> tuple[PointStatus, str]:

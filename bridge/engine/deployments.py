@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 
 from bridge.domain.events import RfcState
 from bridge.domain.findings import Finding, FindingSeverity
+from bridge.domain.keys import DeploymentKey, Subject
 from bridge.domain.links import LinkKind
 from bridge.engine.context import EngineContext
 from bridge.engine.links import Link
@@ -34,24 +36,18 @@ class Deployment:
     approved: bool
     backed_out_at: datetime | None  # the RFC was closed backed out
 
-    @property
+    @cached_property
+    def ref(self) -> DeploymentKey:
+        return DeploymentKey(self.environment, self.component, str(self.version), self.rfc_number)
+
+    @cached_property
     def key(self) -> str:
-        return deployment_key(self.environment, self.component, str(self.version), self.rfc_number)
+        """The deployment key's text: what a move is for, in the outbox and the ledger."""
+        return str(self.ref)
 
-    @property
+    @cached_property
     def release_key(self) -> str:
-        return f"{self.component}:{self.version}"
-
-
-def deployment_key(environment: str, component: str, version: str, rfc_number: str) -> str:
-    """A deployment's key: what a move is for, in the outbox and the ledger."""
-    return f"{environment}:{component}:{version}:{rfc_number}"
-
-
-def deployed_release(key: str) -> str | None:
-    """The release key of a deployment key (environment:component:version:rfc), None if it is not one."""
-    parts = key.split(":")
-    return f"{parts[1]}:{parts[2]}" if len(parts) == 4 else None
+        return str(self.ref.release)
 
 
 @dataclass(frozen=True)
@@ -134,7 +130,7 @@ def deployments_of(
                 Finding(
                     "rfc.environment_unknown",
                     FindingSeverity.ERROR,
-                    f"rfc:{number}",
+                    str(Subject.rfc(number)),
                     f"{number} is deployed but names no known environment, so the deployment cannot be "
                     "recorded and no defect moves.",
                     (("environment field", record.change.environment or "(empty)"),),
@@ -172,7 +168,7 @@ def deployments_of(
                     Finding(
                         "deployment.rfc_not_approved",
                         FindingSeverity.ERROR,
-                        f"rfc:{number}",
+                        str(Subject.rfc(number)),
                         f"{release.component} {release.version} was deployed to {environment} under "
                         f"{number}, which is not approved; no defect is moved for it.",
                     )

@@ -39,9 +39,10 @@ from bridge.domain.events import (
 )
 from bridge.domain.findings import Finding
 from bridge.domain.fixes import Fix
+from bridge.domain.keys import CorrelationId, NoteTarget, Subject, SubjectKind
 from bridge.domain.links import LinkKind
 from bridge.engine.carry_forward import CarryForward, carry_forward
-from bridge.engine.context import CORRELATION_PREFIX, EngineContext
+from bridge.engine.context import EngineContext
 from bridge.engine.control_points import ControlPoint, control_points
 from bridge.engine.deployments import Deployment, LedgerEntry, deployments_of, stays
 from bridge.engine.links import Link, defect_links, named_links, note_links, versions_named
@@ -58,7 +59,6 @@ from bridge.engine.retest import (
     ROLLBACK,
     Target,
     fix_of,
-    note_target_key,
     retest_move,
     rollback_move,
 )
@@ -359,7 +359,7 @@ class Planner:
         """Whether an RFC that mentions a release's version may name it: every way of naming a release
         holds its component's name (in its tag or beside the version) or is the bridge's correlation id."""
         change = self.state.rfcs[sys_id].change
-        if change.correlation_id.startswith(CORRELATION_PREFIX):
+        if CorrelationId.owns(change.correlation_id):
             return True
         texts = (change.field(self.context.release_field) or "", change.short_description, change.description)
         component = release.component.lower()
@@ -527,7 +527,9 @@ class Planner:
             if key not in self._undone
         ]
         if self.context.retest_on == "release_note":
-            targets = [Target(note_target_key(self._releases[k]), self._releases[k], None) for k in listing]
+            targets = [
+                Target(str(NoteTarget(self._releases[k].ref)), self._releases[k], None) for k in listing
+            ]
         else:
             targets = in_place
         places: dict[str, list[Target]] = defaultdict(list)
@@ -581,11 +583,11 @@ class Planner:
 
     def _plan_write_backs(self, dirty: _Dirty, changed: _Changed) -> None:
         for subject in changed.subjects:
-            scope, _, name = subject.partition(":")
-            if scope == "release":
-                dirty.write_backs.update(self._rfcs_of.get(name, ()))
-            elif scope == "rfc":
-                dirty.write_backs.add(name)
+            parsed = Subject.parse(subject)
+            if parsed.kind is SubjectKind.RELEASE:
+                dirty.write_backs.update(self._rfcs_of.get(parsed.id, ()))
+            elif parsed.kind is SubjectKind.RFC:
+                dirty.write_backs.add(parsed.id)
         for number in sorted(dirty.write_backs):
             actions: list[Action] = []
             keys = self._releases_of_rfc.get(number)
@@ -596,7 +598,7 @@ class Planner:
                     ordered = sorted(
                         (self._releases[k] for k in keys), key=lambda r: (r.component, r.version)
                     )
-                    subjects = [r.subject for r in ordered] + [f"rfc:{number}"]
+                    subjects = [r.subject for r in ordered] + [str(Subject.rfc(number))]
                     about = unique_findings([f for s in subjects for f in self.findings_about(s)])
                     points = {k: list(self._points.get(k, ())) for k in keys}
                     actions.append(work_note(record, ordered, points, about, self.context))

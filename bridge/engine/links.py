@@ -7,8 +7,10 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from enum import IntEnum
 
+from bridge.domain.events import ChangeUpdated
+from bridge.domain.keys import CorrelationId, ReleaseKey, Subject
 from bridge.domain.links import LinkKind
-from bridge.engine.context import EngineContext, parse_correlation_id
+from bridge.engine.context import EngineContext
 from bridge.engine.releases import Release
 from bridge.engine.state import RfcRecord
 
@@ -39,7 +41,7 @@ _VERSION_TOKEN = re.compile(r"(?<![\d.])v?(\d{1,9}\.\d{1,9}\.\d{1,9}\.\d{1,9})(?
 def defect_links(releases: list[Release]) -> list[Link]:
     links: list[Link] = []
     for release in releases:
-        revision = f"note:{release.tag}"
+        revision = str(Subject.note(release.tag))
         for fixed in release.note.defects_fixed:
             where = f" (line {fixed.line})" if fixed.line else ""
             links.append(
@@ -92,7 +94,7 @@ def note_links(release: Release, numbers: Collection[str]) -> list[Link]:
             release.key,
             number,
             f"release note of {release.tag} names {number}",
-            f"note:{release.tag}",
+            str(Subject.note(release.tag)),
             Evidence.RELEASE_NOTE,
         )
         for number in release.note.rfcs
@@ -120,7 +122,7 @@ def named_links(
             release.key,
             record.change.number,
             f"{record.change.number} names {release.component} {release.version} in its {where}",
-            f"rfc:{record.change.sys_id}@{record.change.mod_count}",
+            str(Subject.rfc_revision(record.change.sys_id, record.change.mod_count)),
             strength,
         )
         for strength, _, release, where in best.values()
@@ -133,10 +135,18 @@ def versions_named(record: RfcRecord, context: EngineContext) -> set[str]:
     mentioned = {
         match.group(1) for _, _, text in _texts(record, context) for match in _VERSION_TOKEN.finditer(text)
     }
-    ours = parse_correlation_id(change.correlation_id)
+    ours = _named_by_correlation(change)
     if ours is not None:
-        mentioned.add(ours[1])
+        mentioned.add(ours.version)
     return mentioned
+
+
+def _named_by_correlation(change: ChangeUpdated) -> ReleaseKey | None:
+    """The release the RFC's correlation id names, if the bridge wrote it (someone else's says nothing)."""
+    try:
+        return CorrelationId.parse(change.correlation_id).release
+    except ValueError:
+        return None
 
 
 def _texts(record: RfcRecord, context: EngineContext) -> tuple[tuple[Evidence, str, str], ...]:
@@ -153,14 +163,14 @@ def _releases_named(
 ) -> list[tuple[Release, int, int, str]]:
     """(release, evidence strength, position in the text, where) for each release the RFC names."""
     found: list[tuple[Release, int, int, str]] = []
-    ours = parse_correlation_id(record.change.correlation_id)
+    ours = _named_by_correlation(record.change)
     texts = _texts(record, context)
     # Every way of naming a release holds its version: only releases of the versions mentioned (or
     # the one the correlation id names) can be named, so the rest are never scanned.
     mentioned = versions_named(record, context)
     candidates = [release for version in sorted(mentioned) for release in by_version.get(version, [])]
     for release in candidates:
-        if ours == (release.component, str(release.version)):
+        if ours == release.ref:
             found.append((release, Evidence.RFC_CORRELATION, 0, "correlation id"))
             continue
         for strength, where, text in texts:

@@ -15,6 +15,7 @@ from bridge.domain.actions import Action, MoveDefect
 from bridge.domain.events import DefectMoved, RfcState
 from bridge.domain.findings import Finding, FindingSeverity
 from bridge.domain.fixes import Fix
+from bridge.domain.keys import NoteTarget, Subject
 from bridge.domain.links import LinkKind
 from bridge.engine.carry_forward import CarryForward, carry_forward
 from bridge.engine.context import EngineContext
@@ -26,7 +27,6 @@ from bridge.engine.retest import (
     Target,
     carried_fixes,
     fix_of,
-    note_target_key,
     retest_moves,
     rollback_moves,
 )
@@ -61,7 +61,7 @@ def plan(state: ProgrammeState, context: EngineContext, now: datetime) -> Plan:
     undone_keys = {e.deployment for e in ledger if e.undone}
     in_place = [Target(d.key, by_key[d.release_key], d) for d in deployments if d.key not in undone_keys]
     if context.retest_on == "release_note":
-        targets = [Target(note_target_key(r), r, None) for r in releases]
+        targets = [Target(str(NoteTarget(r.ref)), r, None) for r in releases]
     else:
         targets = in_place
     moves, retest_findings = retest_moves(targets, state.defects, state.moves, context)
@@ -143,7 +143,7 @@ def change_window_findings(rfcs: dict[str, RfcRecord]) -> list[Finding]:
                 Finding(
                     "rfc.outside_change_window",
                     FindingSeverity.ERROR,
-                    f"rfc:{change.number}",
+                    str(Subject.rfc(change.number)),
                     f"{change.number} reached Implement at {started:%Y-%m-%d %H:%M}, outside its "
                     f"planned window {change.planned_start:%Y-%m-%d %H:%M} "
                     f"to {change.planned_end:%Y-%m-%d %H:%M}.",

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from bridge.domain.events import NoteSource, ReleasePublished
 from bridge.domain.findings import Finding, FindingSeverity
+from bridge.domain.keys import ReleaseKey, Subject
 from bridge.engine.context import EngineContext
 from bridge.release_notes import ReleaseNote, parse_release_note
 from bridge.versions import ReleaseType, Version, check_successor, version_from_tag
@@ -29,13 +30,18 @@ class Release:
     note_text: str
     note: ReleaseNote
 
-    @property
-    def key(self) -> str:
-        return release_key(self.component, str(self.version))
+    @cached_property
+    def ref(self) -> ReleaseKey:
+        return ReleaseKey(self.component, str(self.version))
 
-    @property
+    @cached_property
+    def key(self) -> str:
+        """The release key's text: what links, fixes and control points are stored by."""
+        return str(self.ref)
+
+    @cached_property
     def subject(self) -> str:
-        return f"release:{self.component}:{self.version}"
+        return str(Subject.release(self.ref))
 
     @property
     def release_type(self) -> ReleaseType | None:
@@ -48,10 +54,6 @@ class Release:
     @property
     def outstanding_ids(self) -> tuple[int, ...]:
         return tuple(d.id for d in self.note.defects_outstanding)
-
-
-def release_key(component: str, version: str) -> str:
-    return f"{component}:{version}"
 
 
 @lru_cache(maxsize=4096)
@@ -94,7 +96,7 @@ def release_of(event: ReleasePublished, context: EngineContext) -> Release | Fin
         return Finding(
             "tag.not_a_release",
             FindingSeverity.INFO,
-            f"tag:{event.project}:{event.tag}",
+            str(Subject.tag(event.project, event.tag)),
             f"Tag {event.tag} of {event.project} matches none of the tag patterns "
             f"({', '.join(component.tag_patterns)}), so it is not a release.",
         )

@@ -20,11 +20,11 @@ from bridge.domain.actions import Hyperlink, MoveDefect
 from bridge.domain.events import DefectMoved, DefectUpdated
 from bridge.domain.findings import Finding, FindingSeverity
 from bridge.domain.fixes import Fix, FixStatus, PlannedMove, moved_why, queued_why
+from bridge.domain.keys import NoteTarget, ReleaseKey, Subject, parse_target
 from bridge.engine.context import EngineContext
-from bridge.engine.deployments import Deployment, deployed_release
+from bridge.engine.deployments import Deployment
 from bridge.engine.releases import Release
 
-NOTE_TARGET = "note:"
 RETEST = "retest"
 ROLLBACK = "rollback"
 
@@ -33,20 +33,9 @@ ROLLBACK = "rollback"
 class Target:
     """Why defects may move now: a deployment in place, or (release_note policy) a published note."""
 
-    key: str
+    key: str  # a deployment's key, or a NoteTarget's text
     release: Release
     deployment: Deployment | None
-
-
-def note_target_key(release: Release) -> str:
-    return f"{NOTE_TARGET}{release.key}"
-
-
-def target_release(target: str) -> str | None:
-    """The release key a move's target names: a note (`note:{release key}`) or a deployment."""
-    if target.startswith(NOTE_TARGET):
-        return target.removeprefix(NOTE_TARGET)
-    return deployed_release(target)
 
 
 def carried_fixes(targets: list[Target]) -> dict[tuple[str, str], set[int]]:
@@ -98,7 +87,7 @@ def retest_move(
     candidates = sorted(candidates, key=_newest_last)
     newest = candidates[-1]
     release = newest.release
-    subject = f"defect:{defect_id}"
+    subject = str(Subject.defect(defect_id))
     if defect is None:
         return None, Finding(
             "retest.defect_not_found",
@@ -181,7 +170,7 @@ def rollback_move(
         return None, Finding(
             "rollback.already_retested",
             FindingSeverity.WARNING,
-            f"defect:{defect_id}",
+            str(Subject.defect(defect_id)),
             f"{deployment.component} {deployment.version} was rolled back in "
             f"{deployment.environment}, but defect {defect_id} is already {defect.state}: "
             "not moved back.",
@@ -223,14 +212,14 @@ def fix_of(
             return Fix(key, defect_id, status, why, move)
         return Fix(key, defect_id, status, why, move, defect.title, defect.state)
 
-    mine = sorted((m for m in wanted if target_release(m.deployment) == key), key=lambda m: m.key)
+    mine = sorted((m for m in wanted if _release_of(m.deployment) == release.ref), key=lambda m: m.key)
     if mine:
         move = mine[-1]
         planned = PlannedMove(move.key, move.to_state, where(move.deployment), move.reason == ROLLBACK)
         return fix(FixStatus.WAITING, queued_why(planned.to_state, planned.where, planned.back), planned)
     # A move back follows the move it undoes, even when the two carry the same time.
     done = sorted(moved, key=lambda m: (m.at, m.reason == ROLLBACK, m.deployment))
-    ours = [m for m in done if target_release(m.deployment) == key]
+    ours = [m for m in done if _release_of(m.deployment) == release.ref]
     if ours:
         last = ours[-1]
         back = last.reason == ROLLBACK
@@ -257,14 +246,23 @@ def fix_of(
     return fix(FixStatus.WAITING, "to be moved at the bridge's next cycle")
 
 
+def _release_of(target: str) -> ReleaseKey | None:
+    """The release a move's target names; None for a target this version cannot read."""
+    try:
+        return parse_target(target).release
+    except ValueError:
+        return None
+
+
 def where(target: str) -> str:
     """What a move's target is, in words: the release note, or a deployment to an environment."""
-    if target.startswith(NOTE_TARGET):
-        return "the release note"
-    parts = target.split(":")
-    if len(parts) != 4:
+    try:
+        named = parse_target(target)
+    except ValueError:
         return target
-    environment, rfc = parts[0], parts[3]
+    if isinstance(named, NoteTarget):
+        return "the release note"
+    environment, rfc = named.environment, named.rfc_number
     return f"the deployment to {environment} under {rfc}" if rfc else f"the deployment to {environment}"
 
 

@@ -9,7 +9,8 @@ from datetime import datetime
 
 from bridge.domain.actions import AddWorkNote, CreateRfcDraft, SetCorrelation
 from bridge.domain.findings import Finding
-from bridge.engine.context import CORRELATION_PREFIX, EngineContext, correlation_id
+from bridge.domain.keys import CorrelationId, Subject
+from bridge.engine.context import EngineContext
 from bridge.engine.control_points import BRIDGE_NOTE_MARK, ControlPoint
 from bridge.engine.releases import Release
 from bridge.engine.state import RfcRecord
@@ -52,7 +53,9 @@ def work_note(
         lines.append("Control points:")
         for point in points.get(release.key, []):
             lines.append(f"  {point.number}. {point.name}: {point.status.value}")
-        about = [f for f in findings if f.subject in (release.subject, f"rfc:{record.change.number}")]
+        about = [
+            f for f in findings if f.subject in (release.subject, str(Subject.rfc(record.change.number)))
+        ]
         if about:
             lines.append("Findings:")
             lines += [f"  [{f.severity.value}] {f.message}" for f in about]
@@ -71,8 +74,8 @@ def _defects(items: list[tuple[int, str | None, str | None]]) -> str:
 def correlation(record: RfcRecord, release: Release) -> SetCorrelation | None:
     """Name the release on the RFC when its correlation id is empty or already the bridge's."""
     current = record.change.correlation_id
-    wanted = correlation_id(release.component, str(release.version))
-    if current == wanted or (current and not current.startswith(CORRELATION_PREFIX)):
+    wanted = str(CorrelationId(release.ref))
+    if current == wanted or (current and not CorrelationId.owns(current)):
         return None
     return SetCorrelation(record.change.sys_id, wanted, f"{release.component} {release.version}")
 
@@ -97,7 +100,7 @@ def drafts(
         )
         wanted.append(
             CreateRfcDraft(
-                correlation_id(release.component, str(release.version)),
+                str(CorrelationId(release.ref)),
                 short,
                 _draft_description(release),
                 environment,

@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
 from bridge.domain.events import RfcState
+from bridge.domain.keys import key_name
 
 # The mappings the package ships; an operator's own folder is named by BRIDGE_MAPPINGS_DIR.
 MAPPINGS_DIR = Path(__file__).resolve().parent
@@ -107,6 +108,12 @@ class ServiceNowMapping(_MappingModel):
 class Environment(_MappingModel):
     name: str
     aliases: tuple[str, ...] = ()
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_a_key_name(cls, value: str) -> str:
+        # The name is a part of every deployment key of the environment (bridge.domain.keys).
+        return key_name(value, "the environment's name")
 
 
 class EnvironmentMapping(_MappingModel):

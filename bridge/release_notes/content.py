@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bridge.release_notes.model import Finding, FindingCode, FindingSeverity
+from bridge.release_notes.model import FindingCode, NoteFinding, NoteFindingSeverity
 from bridge.release_notes.vocabulary import ContentChecks, all_phrases, squash, words_of
 
 _DATE = re.compile(
@@ -113,7 +113,7 @@ def _quote(text: str) -> str:
     return repr(text if len(text) <= _LONGEST_QUOTE else text[: _LONGEST_QUOTE - 1] + "…")
 
 
-def step_findings(steps: list[Entry], names: dict[str, str], checks: ContentChecks) -> list[Finding]:
+def step_findings(steps: list[Entry], names: dict[str, str], checks: ContentChecks) -> list[NoteFinding]:
     """One finding per step that does not say who performs it, or how long it takes."""
     patterns = _patterns(checks)
     findings = []
@@ -133,9 +133,9 @@ def step_findings(steps: list[Entry], names: dict[str, str], checks: ContentChec
         ]
         if lacking:
             findings.append(
-                Finding(
+                NoteFinding(
                     FindingCode.STEP_INCOMPLETE,
-                    FindingSeverity.WARNING,
+                    NoteFindingSeverity.WARNING,
                     f"{names.get(step.key, step.key)}: step {_quote(step.text)} does not say "
                     + " or ".join(lacking),
                     step.line,
@@ -144,7 +144,7 @@ def step_findings(steps: list[Entry], names: dict[str, str], checks: ContentChec
     return findings
 
 
-def bom_findings(items: list[Entry]) -> list[Finding]:
+def bom_findings(items: list[Entry]) -> list[NoteFinding]:
     """One finding per bill-of-materials item without a version or a date."""
     findings = []
     for item in items:
@@ -159,9 +159,9 @@ def bom_findings(items: list[Entry]) -> list[Finding]:
         lacking = [what for what, has in (("version", has_version), ("date", has_date)) if not has]
         if lacking:
             findings.append(
-                Finding(
+                NoteFinding(
                     FindingCode.BOM_ITEM_INCOMPLETE,
-                    FindingSeverity.WARNING,
+                    NoteFindingSeverity.WARNING,
                     f"bill of materials item {_quote(item.text)} has no " + " and no ".join(lacking),
                     item.line,
                 )
@@ -169,11 +169,11 @@ def bom_findings(items: list[Entry]) -> list[Finding]:
     return findings
 
 
-def bounded(findings: list[Finding], most: int) -> list[Finding]:
+def bounded(findings: list[NoteFinding], most: int) -> list[NoteFinding]:
     """At most `most` findings of each check; the rest summed up in one, so that a long note's report
     (and the RFC work note that repeats it) stays readable."""
-    kept: list[Finding] = []
-    over: dict[FindingCode, list[Finding]] = {}
+    kept: list[NoteFinding] = []
+    over: dict[FindingCode, list[NoteFinding]] = {}
     counts: dict[FindingCode, int] = {}
     for finding in findings:
         counts[finding.code] = counts.get(finding.code, 0) + 1
@@ -185,7 +185,7 @@ def bounded(findings: list[Finding], most: int) -> list[Finding]:
         lines = [f.line for f in rest if f.line is not None]
         span = f" (lines {min(lines)} to {max(lines)})" if lines else ""
         kept.append(
-            Finding(
+            NoteFinding(
                 code,
                 rest[0].severity,
                 f"and {len(rest)} more like the {most} above{span}: {rest[0].message}",

@@ -10,7 +10,7 @@ from typing import Any
 from bridge.versions import ReleaseType, Version
 
 
-class FindingSeverity(StrEnum):
+class NoteFindingSeverity(StrEnum):
     """How much a finding matters."""
 
     ERROR = "error"  # the note contradicts itself or the rules; do not act on it unchecked
@@ -46,11 +46,11 @@ class FindingCode(StrEnum):
 
 
 @dataclass(frozen=True)
-class Finding:
+class NoteFinding:
     """Something about the note a person should know, with the line (1-based) it concerns."""
 
     code: FindingCode
-    severity: FindingSeverity
+    severity: NoteFindingSeverity
     message: str
     line: int | None = None
 
@@ -162,7 +162,7 @@ class ReleaseNote:
     change_requests: tuple[ChangeRequest, ...]
     missing: tuple[str, ...]  # required item keys not found, in the approach's order
     present: tuple[NoteItem, ...]  # required and optional items found, first occurrence each
-    findings: tuple[Finding, ...]
+    findings: tuple[NoteFinding, ...]
     title: str | None = None
     declared_release_type: ReleaseType | None = None  # as the note states it, consistent or not
     component: str | None = None  # as given by the caller, else as the note states it
@@ -174,8 +174,8 @@ class ReleaseNote:
         return next((item for item in self.present if item.key == key), None)
 
     @property
-    def errors(self) -> tuple[Finding, ...]:
-        return tuple(f for f in self.findings if f.severity is FindingSeverity.ERROR)
+    def errors(self) -> tuple[NoteFinding, ...]:
+        return tuple(f for f in self.findings if f.severity is NoteFindingSeverity.ERROR)
 
     def to_json(self) -> dict[str, object]:
         """The note as JSON-ready data; the keys of `bridge notes parse --json`."""
@@ -226,7 +226,9 @@ class ReleaseNote:
                 NoteItem(key, line, ItemSource.HEADING) for key, line in dict(data.get("present", {})).items()
             ),
             findings=tuple(
-                Finding(FindingCode(f["code"]), FindingSeverity(f["severity"]), f["message"], f.get("line"))
+                NoteFinding(
+                    FindingCode(f["code"]), NoteFindingSeverity(f["severity"]), f["message"], f.get("line")
+                )
                 for f in data.get("findings", ())
             ),
             title=data.get("title"),

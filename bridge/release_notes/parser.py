@@ -14,10 +14,10 @@ from bridge.release_notes.model import (
     DefectFixed,
     DefectOutstanding,
     DefectUnclassified,
-    Finding,
     FindingCode,
-    FindingSeverity,
     ItemSource,
+    NoteFinding,
+    NoteFindingSeverity,
     NoteItem,
     ReleaseNote,
 )
@@ -215,7 +215,7 @@ class _NoteReader:
         self.tag_patterns = tag_patterns
         self.items: dict[str, NoteItem] = {}
         self.values = _Values()
-        self.findings: list[Finding] = []
+        self.findings: list[NoteFinding] = []
         self.rfcs: dict[str, None] = {}
         self.mentioned: dict[int, None] = {}
         self.fixed: dict[int, _DefectDraft] = {}
@@ -318,7 +318,7 @@ class _NoteReader:
 
     def _content_findings(self, title: tuple[str, int] | None) -> None:
         """The approach's asks of the content: defects, workarounds, BOM items, steps, total, title."""
-        found: list[Finding] = []
+        found: list[NoteFinding] = []
         for draft in self.fixed.values():
             lacking = [
                 what
@@ -327,9 +327,9 @@ class _NoteReader:
             ]
             if lacking:
                 found.append(
-                    Finding(
+                    NoteFinding(
                         FindingCode.DEFECT_INCOMPLETE,
-                        FindingSeverity.WARNING,
+                        NoteFindingSeverity.WARNING,
                         f"fixed defect {draft.id} has no {' and no '.join(lacking)}",
                         draft.line,
                     )
@@ -337,9 +337,9 @@ class _NoteReader:
         for draft in self.outstanding.values():
             if not draft.workaround_stated:
                 found.append(
-                    Finding(
+                    NoteFinding(
                         FindingCode.WORKAROUND_MISSING,
-                        FindingSeverity.WARNING,
+                        NoteFindingSeverity.WARNING,
                         f"outstanding defect {draft.id} has no workaround"
                         " (write 'Workaround: none' if there is none)",
                         draft.line,
@@ -355,14 +355,14 @@ class _NoteReader:
                 item = self.items.get(key)
                 self._finding(
                     FindingCode.TOTAL_TIME_MISSING,
-                    FindingSeverity.WARNING,
+                    NoteFindingSeverity.WARNING,
                     f"{self._name(key)}: the total time is not stated (e.g. 'Total: 45 min')",
                     item.line if item else None,
                 )
         if title is not None and not content.says_why(title[0], checks):
             self._finding(
                 FindingCode.TITLE_WITHOUT_REASON,
-                FindingSeverity.WARNING,
+                NoteFindingSeverity.WARNING,
                 f"the title {title[0]!r} does not say why the release is made (e.g. '... for SIT functional"
                 " testing')",
                 title[1],
@@ -560,14 +560,14 @@ class _NoteReader:
         if section.content == 0:
             self._finding(
                 FindingCode.EMPTY_SECTION,
-                FindingSeverity.WARNING,
+                NoteFindingSeverity.WARNING,
                 f"{names}: there, but empty",
                 section.line,
             )
         elif section.content == 1 and self._is_placeholder(section.first_text):
             self._finding(
                 FindingCode.PLACEHOLDER,
-                FindingSeverity.WARNING,
+                NoteFindingSeverity.WARNING,
                 f"{names}: says only {section.first_text!r}",
                 section.first_text_line,
             )
@@ -741,7 +741,7 @@ class _NoteReader:
             if needed:
                 self._finding(
                     FindingCode.PLACEHOLDER,
-                    FindingSeverity.WARNING,
+                    NoteFindingSeverity.WARNING,
                     f"{', '.join(needed)}: says only {value!r}",
                     line,
                 )
@@ -776,7 +776,7 @@ class _NoteReader:
         if needed:
             self._finding(
                 FindingCode.EMPTY_SECTION,
-                FindingSeverity.WARNING,
+                NoteFindingSeverity.WARNING,
                 f"{', '.join(needed)}: no value given",
                 line,
             )
@@ -822,7 +822,7 @@ class _NoteReader:
             if report_without_id and split_label(text) is None:
                 self._finding(
                     FindingCode.DEFECT_WITHOUT_ID,
-                    FindingSeverity.WARNING,
+                    NoteFindingSeverity.WARNING,
                     f"a defect is listed without an id: {text[:80]!r}",
                     line,
                 )
@@ -916,7 +916,7 @@ class _NoteReader:
         kind = "fixed" if target is _DefectList.FIXED else "outstanding"
         self._finding(
             FindingCode.DUPLICATE_DEFECT,
-            FindingSeverity.WARNING,
+            NoteFindingSeverity.WARNING,
             f"defect {draft.id} is listed as {kind} twice (first on line {existing.line})",
             draft.line,
         )
@@ -944,7 +944,7 @@ class _NoteReader:
             return
         self._finding(
             FindingCode.DEFECT_UNCLASSIFIED,
-            FindingSeverity.WARNING,
+            NoteFindingSeverity.WARNING,
             f"defect {draft.id} is listed {where}, which says neither fixed nor outstanding: it is not"
             " moved; list it under a defects-fixed or outstanding-defects heading, or give it a status",
             draft.line,
@@ -982,7 +982,7 @@ class _NoteReader:
                 if any(c and not self._is_nothing(c) and c not in _NOT_A_VALUE for c in cells):
                     self._finding(
                         FindingCode.DEFECT_WITHOUT_ID,
-                        FindingSeverity.WARNING,
+                        NoteFindingSeverity.WARNING,
                         f"a defect row has no id: {' | '.join(cells)[:80]!r}",
                         row.line,
                     )
@@ -1043,7 +1043,7 @@ class _NoteReader:
     def _severity_unknown(self, text: str, line: int) -> None:
         self._finding(
             FindingCode.SEVERITY_UNKNOWN,
-            FindingSeverity.WARNING,
+            NoteFindingSeverity.WARNING,
             f"severity {text!r} is not one of ADO's (1 - Critical, 2 - High, 3 - Medium, 4 - Low)",
             line,
         )
@@ -1141,7 +1141,7 @@ class _NoteReader:
             return
         self._finding(
             FindingCode.DUPLICATE_CHANGE_REQUEST,
-            FindingSeverity.WARNING,
+            NoteFindingSeverity.WARNING,
             f"change request {change.id} is listed twice (first on line {existing.line})",
             change.line,
         )
@@ -1324,8 +1324,10 @@ class _NoteReader:
     def _is_placeholder(self, text: str | None) -> bool:
         return text is not None and len(text) < 60 and squash(text) in self.vocabulary.placeholders
 
-    def _finding(self, code: FindingCode, severity: FindingSeverity, message: str, line: int | None) -> None:
-        self.findings.append(Finding(code, severity, message, line))
+    def _finding(
+        self, code: FindingCode, severity: NoteFindingSeverity, message: str, line: int | None
+    ) -> None:
+        self.findings.append(NoteFinding(code, severity, message, line))
 
     def _scan_rfcs(self, block: Block) -> None:
         if isinstance(block, TextLine | Code):
@@ -1350,7 +1352,7 @@ class _NoteReader:
             elif re.search(r"\d\.\d", value):
                 self._finding(
                     FindingCode.VERSION_INVALID,
-                    FindingSeverity.ERROR,
+                    NoteFindingSeverity.ERROR,
                     f"release number {value!r} is not a 4-part version (major.minor.patch.emergency)",
                     line,
                 )
@@ -1370,7 +1372,7 @@ class _NoteReader:
                 if other != version:
                     self._finding(
                         FindingCode.VERSION_CONFLICT,
-                        FindingSeverity.ERROR,
+                        NoteFindingSeverity.ERROR,
                         f"the {source} says {other}, the {first_source} says {version}",
                         line,
                     )
@@ -1382,7 +1384,7 @@ class _NoteReader:
                 whose = f" for component {self.component}" if self.component else ""
                 self._finding(
                     FindingCode.TAG_NOT_A_RELEASE,
-                    FindingSeverity.WARNING,
+                    NoteFindingSeverity.WARNING,
                     f"tag {tag!r} matches no release tag pattern{whose}",
                     tag_line,
                 )
@@ -1391,14 +1393,14 @@ class _NoteReader:
             elif tagged != version:
                 self._finding(
                     FindingCode.VERSION_TAG_MISMATCH,
-                    FindingSeverity.ERROR,
+                    NoteFindingSeverity.ERROR,
                     f"tag {tag} names {tagged}, but the note is for {version}",
                     tag_line,
                 )
         if version is None:
             self._finding(
                 FindingCode.VERSION_NOT_FOUND,
-                FindingSeverity.ERROR,
+                NoteFindingSeverity.ERROR,
                 "no 4-part version in the release number, the title or the tag",
                 None,
             )
@@ -1445,7 +1447,7 @@ class _NoteReader:
             if match is None:
                 self._finding(
                     FindingCode.RELEASE_TYPE_UNKNOWN,
-                    FindingSeverity.WARNING,
+                    NoteFindingSeverity.WARNING,
                     f"release type {value!r} is none of major, minor, patch, emergency",
                     line,
                 )
@@ -1472,7 +1474,7 @@ class _NoteReader:
             stated = self.values.first("release_type")
             self._finding(
                 FindingCode.RELEASE_TYPE_MISMATCH,
-                FindingSeverity.ERROR,
+                NoteFindingSeverity.ERROR,
                 f"the note says {declared} release, but {version} is a {version.release_type} release",
                 stated[1] if stated else (self.title[1] if self.title else None),
             )
@@ -1485,7 +1487,7 @@ class _NoteReader:
             if fixed is not None:
                 self._finding(
                     FindingCode.DEFECT_FIXED_AND_OUTSTANDING,
-                    FindingSeverity.ERROR,
+                    NoteFindingSeverity.ERROR,
                     f"defect {number} is listed as fixed (line {fixed.line})"
                     f" and as outstanding (line {defect.line})",
                     max(defect.line, fixed.line),
@@ -1497,9 +1499,9 @@ class _NoteReader:
         missing = tuple(key for key in required if key not in self.items)
         findings = sorted(self.findings, key=lambda f: f.line if f.line is not None else 1 << 62)
         findings += [
-            Finding(
+            NoteFinding(
                 FindingCode.MISSING_ITEM,
-                FindingSeverity.WARNING,
+                NoteFindingSeverity.WARNING,
                 f"{self._name(key)} ({key}) is missing",
                 None,
             )

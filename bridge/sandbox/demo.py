@@ -17,6 +17,7 @@ import uvicorn
 
 from bridge.config import load_settings, secret_values
 from bridge.domain.events import RfcState
+from bridge.domain.keys import ReleaseKey, Subject
 from bridge.domain.links import LinkKind
 from bridge.mappings import servicenow_mapping
 from bridge.sandbox.programme import Programme
@@ -390,15 +391,15 @@ def account(stack: DemoStack, started: float) -> Account:
 
 def _from_store(result: Account, tx: Tx) -> None:
     """What the bridge decided about the demo's release, as its worker stored it."""
-    release = f"{COMPONENT}:{VERSION}"
-    result.rfc_links = sorted(link.right for link in tx.links(kind=LinkKind.RELEASE_RFC, left=release))
+    release = ReleaseKey(COMPONENT, VERSION)
+    result.rfc_links = sorted(link.right for link in tx.links(kind=LinkKind.RELEASE_RFC, left=str(release)))
     for row in tx.current_deployments(ENVIRONMENT):
         if row.component == COMPONENT and not row.rolled_back:
             result.environment_version = row.version
             result.environment_rfc = row.rfc_number
-    about = [f for d in result.defects for f in tx.list_findings(f"defect:{d.id}")]
+    about = [f for d in result.defects for f in tx.list_findings(str(Subject.defect(d.id)))]
     result.left_alone = [f.message for f in about if f.code == "retest.left_alone"]
-    subjects = [f"release:{release}", f"rfc:{result.rfc_number}"]
+    subjects = [str(Subject.release(release)), str(Subject.rfc(result.rfc_number))]
     result.findings = [
         f"[{f.severity.value}] {f.message}"
         for subject in subjects

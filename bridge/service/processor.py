@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bridge.connector import ActionOutcome, Connector, OutcomeStatus
-from bridge.domain.actions import Action, AddWorkNote, CreateRfcDraft, MoveDefect, SetCorrelation
+from bridge.domain.actions import AddWorkNote, MoveDefect, SetCorrelation
 from bridge.domain.codec import CodecError, decode_event, encode_event
 from bridge.domain.events import (
     ChangeUpdated,
@@ -61,7 +61,7 @@ log = logging.getLogger(__name__)
 
 CURSOR_SCOPE = "default"
 # Kinds of action the newest plan decides afresh each time; one it no longer wants is skipped.
-SUPERSEDED_KINDS = ("move_defect", "add_work_note", "set_correlation")
+SUPERSEDED_KINDS = (MoveDefect.kind, AddWorkNote.kind, SetCorrelation.kind)
 
 
 def utc_now() -> datetime:
@@ -652,10 +652,10 @@ class Processor:
             )
             self.observer.dispatched(target, row.key, row.kind, outcome.status, row.attempts)
             ends.append((row.id, completion_for(outcome, attempts=row.attempts, now=now)))
-            if outcome.status is OutcomeStatus.DONE:
-                change, record = _describe(action)
-                if change:
-                    trail.append(AuditLine(target, record, change, _reason(action), action_key=row.key))
+            if outcome.status is OutcomeStatus.DONE and (effect := action.describe()) is not None:
+                trail.append(
+                    AuditLine(target, str(effect.record), effect.change, effect.reason, action_key=row.key)
+                )
             if (fresh := outcome.fresh) is not None:
                 feedback.append(
                     (fresh.source, _event_key(fresh), InboxKind.FEEDBACK, {"event": encode_event(fresh)})
@@ -755,28 +755,3 @@ def _release_record(release: Any, state: ProgrammeState) -> ReleaseRecord:
         web_url=release.web_url,
         removed=event.removed,
     )
-
-
-def _describe(action: Action) -> tuple[str, str]:
-    """(what changed, in which record) for the audit trail."""
-    if isinstance(action, MoveDefect):
-        return f"state {action.from_state} → {action.to_state}, comment added", f"defect:{action.defect_id}"
-    if isinstance(action, AddWorkNote):
-        return "work note added", f"rfc:{action.rfc_number}"
-    if isinstance(action, SetCorrelation):
-        return f"correlation_id set to {action.correlation_id}", f"rfc-sys-id:{action.rfc_sys_id}"
-    if isinstance(action, CreateRfcDraft):
-        return f"draft RFC created for {action.correlation_id}", f"release:{action.correlation_id}"
-    return "", ""
-
-
-def _reason(action: Action) -> str:
-    if isinstance(action, MoveDefect):
-        return action.comment
-    if isinstance(action, AddWorkNote):
-        return "the linked releases, their defects and checks changed"
-    if isinstance(action, SetCorrelation):
-        return f"the RFC deploys {action.correlation_display}"
-    if isinstance(action, CreateRfcDraft):
-        return "no RFC linked to the release within the configured time"
-    return ""

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from bridge.domain.keys import Subject
 from bridge.engine.deployments import Deployment, LedgerEntry
 from bridge.store.ledger import DeploymentRow
 from bridge.store.outbox import ActionStatus
@@ -127,7 +128,7 @@ def timeline(
     entries: list[TimelineEntry] = []
     if published_at is not None:
         entries.append(
-            TimelineEntry(published_at, Happening.PUBLISHED, f"tag {tag} published", f"note:{tag}")
+            TimelineEntry(published_at, Happening.PUBLISHED, f"tag {tag} published", str(Subject.note(tag)))
         )
     last_state: dict[str, str] = {}
     for revision in sorted(rfc_revisions, key=lambda r: (r.at, r.number)):
@@ -139,7 +140,7 @@ def timeline(
                 revision.at,
                 Happening.RFC_STATE,
                 f"{revision.number} is {revision.state}",
-                f"rfc:{revision.number}",
+                str(Subject.rfc(revision.number)),
             )
         )
     for deployment in deployments:
@@ -149,7 +150,7 @@ def timeline(
                 Happening.DEPLOYED,
                 f"deployed to {deployment.environment} under {deployment.rfc_number}"
                 + ("" if deployment.approved else " (RFC not approved)"),
-                f"rfc:{deployment.rfc_number}",
+                str(Subject.rfc(deployment.rfc_number)),
             )
         )
     for stay in stays:
@@ -158,7 +159,9 @@ def timeline(
         what = Happening.ROLLED_BACK if stay.undone else Happening.REPLACED
         words = "rolled back" if stay.undone else "replaced by another version"
         entries.append(
-            TimelineEntry(stay.deployed_to, what, f"{words} in {stay.environment}", f"rfc:{stay.rfc_number}")
+            TimelineEntry(
+                stay.deployed_to, what, f"{words} in {stay.environment}", str(Subject.rfc(stay.rfc_number))
+            )
         )
     # The bridge's clock and ServiceNow's may disagree by seconds: a move is listed after the
     # deployment it is for, whatever the two stamps say, and shows its own time.
@@ -171,7 +174,7 @@ def timeline(
             move.at,
             Happening.MOVED,
             f"defect {move.defect_id} moved from {move.from_state} to {move.to_state}",
-            f"defect:{move.defect_id}",
+            str(Subject.defect(move.defect_id)),
         )
         placed.append((max(move.at, deployed_at.get(move.deployment, move.at)), entry))
     order = list(Happening)

@@ -11,12 +11,18 @@ from sqlalchemy import select
 
 from bridge.domain.actions import MoveDefect
 from bridge.domain.events import RfcState, Source
+from bridge.domain.keys import (
+    DeploymentKey,
+    MoveTarget,
+    NoteTarget,
+    ReleaseKey,
+    Subject,
+    SubjectKind,
+    parse_target,
+)
 from bridge.domain.links import LinkKind
 from bridge.engine.context import EngineContext
 from bridge.engine.control_points import PointStatus
-from bridge.engine.deployments import deployment_key
-from bridge.engine.releases import release_key
-from bridge.engine.retest import NOTE_TARGET
 from bridge.store.ledger import DeploymentRow
 from bridge.store.outbox import ActionStatus
 from bridge.store.schema import releases
@@ -194,7 +200,7 @@ class _ReleaseRow:
 
     @property
     def key(self) -> str:
-        return release_key(self.component, self.version)
+        return str(ReleaseKey(self.component, self.version))
 
 
 @dataclass(frozen=True)
@@ -235,13 +241,30 @@ def _within(moment: datetime | None, since: datetime) -> bool:
 
 
 def _label(key: str) -> str:
-    return key.replace(":", " ", 1)
+    return ReleaseKey.parse(key).label
+
+
+def _defect_of(record: str) -> int | None:
+    """The defect an audit line's record names, None when it names another kind of record."""
+    try:
+        subject = Subject.parse(record)
+    except ValueError:
+        return None
+    return subject.defect_id if subject.kind is SubjectKind.DEFECT else None
+
+
+def _target_of(text: str) -> MoveTarget | None:
+    """What a move was for, None for a target this version cannot read."""
+    try:
+        return parse_target(text)
+    except ValueError:
+        return None
 
 
 def _releases_in_play(stored: _Stored, since: datetime) -> list[_ReleaseRow]:
     """Releases published in the period or deployed somewhere now: the ones a weekly pack cares about."""
     deployed = {
-        release_key(e.component, e.version)
+        str(ReleaseKey(e.component, e.version))
         for e in stored.ledger
         if e.deployed_to is None and not e.rolled_back
     }
@@ -284,20 +307,22 @@ def _period_deployments(stored: _Stored, since: datetime) -> tuple[DeploymentLin
 def _moves(stored: _Stored, tx: Tx, context: EngineContext, since: datetime) -> tuple[RetestMove, ...]:
     """Retest moves from the audit trail (what the bridge did), joined to the deployment they were for."""
     deployments = {
-        deployment_key(e.environment, e.component, e.version, e.rfc_number or ""): e for e in stored.ledger
+        str(DeploymentKey(e.environment, e.component, e.version, e.rfc_number or "")): e
+        for e in stored.ledger
     }
     found: list[tuple[int, datetime, MoveDefect | None]] = []
     for entry in tx.audit_trail(limit=MAX_ROWS):
         if entry.at < since:
             break  # the trail comes newest first
-        if entry.system is not Source.ADO or not entry.record.startswith("defect:"):
+        defect_id = _defect_of(entry.record)
+        if entry.system is not Source.ADO or defect_id is None:
             continue
         if not entry.change.startswith("state ") or f"→ {context.ready_for_retest}" not in entry.change:
             continue
         row = tx.action_by_key(entry.action_key) if entry.action_key else None
         action = row.action() if row is not None else None
         move = action if isinstance(action, MoveDefect) else None
-        found.append((int(entry.record.removeprefix("defect:")), entry.at, move))
+        found.append((defect_id, entry.at, move))
     held = {d.id: d for d in tx.get_defects(sorted({defect_id for defect_id, _, _ in found}))}
     moves = []
     for defect_id, at, move in found:
@@ -310,8 +335,8 @@ def _moves(stored: _Stored, tx: Tx, context: EngineContext, since: datetime) -> 
         release = "unknown release"
         if deployment is not None:
             release = f"{deployment.component} {deployment.version}"
-        elif move is not None and move.deployment.startswith(NOTE_TARGET):
-            release = _label(move.deployment.removeprefix(NOTE_TARGET))
+        elif move is not None and isinstance(target := _target_of(move.deployment), NoteTarget):
+            release = target.release.label
         moves.append(
             RetestMove(
                 defect_id=defect_id,
@@ -394,8 +419,8 @@ def _carry_forward(tx: Tx) -> tuple[CarryForwardGap, ...]:
 
 def _fixed_in(tx: Tx, key: str) -> tuple[int, ...]:
     """The defects a release's note lists as fixed, in the note's order."""
-    component, _, version = key.partition(":")
-    for record in tx.releases_of(component, version):
+    release = ReleaseKey.parse(key)
+    for record in tx.releases_of(release.component, release.version):
         if not record.removed and record.parsed_note:
             return tuple(int(d["id"]) for d in record.parsed_note.get("defects_fixed", []))
     return ()

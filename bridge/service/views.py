@@ -14,11 +14,10 @@ from sqlalchemy import Select, exists, func, literal, select
 from bridge.domain.actions import MoveDefect
 from bridge.domain.events import ChangeUpdated
 from bridge.domain.fixes import Fix, FixStatus
+from bridge.domain.keys import SEPARATOR, MoveDefectKey, ReleaseKey, Subject, SubjectKind, parse_target
 from bridge.domain.links import LinkKind
 from bridge.engine.context import EngineContext
 from bridge.engine.control_points import BRIDGE_NOTE_MARK, PointStatus
-from bridge.engine.releases import release_key
-from bridge.engine.retest import target_release
 from bridge.service.release_status import Deployed, Move, RfcRevision, timeline
 from bridge.store.audit import AuditEntry
 from bridge.store.decisions import StoredFix
@@ -26,7 +25,7 @@ from bridge.store.findings import FindingRow
 from bridge.store.ledger import DeploymentRow
 from bridge.store.links import LinkRow
 from bridge.store.outbox import ActionStatus, OutboxRow
-from bridge.store.records import DefectRecord, ReleaseRecord, RfcRecord
+from bridge.store.records import DefectRecord, ReleaseRecord, RfcRow
 from bridge.store.schema import audit, defects, deployments, findings, outbox, releases, rfcs
 from bridge.store.store import Tx
 from bridge.versions import Version, VersionError
@@ -387,7 +386,7 @@ def release_summary(record: object) -> ReleaseSummary:
     return from_row(ReleaseSummary, record)
 
 
-def rfc_summary(record: RfcRecord) -> RfcSummary:
+def rfc_summary(record: RfcRow) -> RfcSummary:
     fields = record.fields
     return RfcSummary(
         number=record.number,
@@ -399,11 +398,6 @@ def rfc_summary(record: RfcRecord) -> RfcSummary:
         environment=fields.get("environment"),
         correlation_id=fields.get("correlation_id"),
     )
-
-
-def _split_release_key(key: str) -> tuple[str, str]:
-    component, _, version = key.rpartition(":")
-    return component, version
 
 
 def _page(tx: Tx, query: Select[Any], window: Window, convert: Callable[[Any], T]) -> Page[T]:
@@ -453,21 +447,26 @@ def release_overviews(
             )
         )
     if only.has_findings is not None:
-        # A finding about a release has the subject release:<component>:<version>.
-        subject = literal("release:") + releases.c.component + literal(":") + releases.c.version
+        # A finding about a release has the subject release:<component>:<version> (Subject.release).
+        subject = (
+            literal(f"{SubjectKind.RELEASE.value}{SEPARATOR}")
+            + releases.c.component
+            + literal(SEPARATOR)
+            + releases.c.version
+        )
         found = exists().where(findings.c.subject == subject, findings.c.resolved_at.is_(None))
         query = query.where(found if only.has_findings else ~found)
     query = query.order_by(releases.c.component, releases.c.version_order.desc(), releases.c.tag)
     listed = _page(tx, query, window, release_summary)
     total, shown = listed.total, listed.items
-    keys = [release_key(r.component, r.version) for r in shown]
+    keys = [str(ReleaseKey(r.component, r.version)) for r in shown]
     findings_of = _open_release_findings(tx, keys)
     notes = _parsed_notes(tx, shown)
     links = _ReleaseLinks.read(tx, keys, context, all_moves=False)
     judged = tx.control_points_of(keys)
     current: dict[str, list[str]] = {}
     for row in tx.current_deployments():
-        current.setdefault(release_key(row.component, row.version), []).append(row.environment)
+        current.setdefault(str(ReleaseKey(row.component, row.version)), []).append(row.environment)
     items = []
     for summary, key in zip(shown, keys, strict=True):
         check = note_check(notes.get(key))
@@ -500,7 +499,7 @@ def _parsed_notes(tx: Tx, shown: Sequence[ReleaseSummary]) -> dict[str, dict[str
     query = query.where(releases.c.tag.in_(sorted({r.tag for r in shown})), releases.c.removed.is_(False))
     wanted = {(r.project, r.tag) for r in shown}
     return {
-        release_key(row.component, row.version): row.parsed_note
+        str(ReleaseKey(row.component, row.version)): row.parsed_note
         for row in tx.connection.execute(query)
         if (row.project, row.tag) in wanted
     }
@@ -510,10 +509,13 @@ def _open_release_findings(tx: Tx, keys: Sequence[str]) -> dict[str, int]:
     """How many open findings there are about each of these releases."""
     query = (
         select(findings.c.subject, func.count())
-        .where(findings.c.subject.in_([f"release:{key}" for key in keys]), findings.c.resolved_at.is_(None))
+        .where(
+            findings.c.subject.in_([str(Subject(SubjectKind.RELEASE, key)) for key in keys]),
+            findings.c.resolved_at.is_(None),
+        )
         .group_by(findings.c.subject)
     )
-    return {subject.removeprefix("release:"): count for subject, count in tx.connection.execute(query)}
+    return {Subject.parse(subject).id: count for subject, count in tx.connection.execute(query)}
 
 
 def _tally(statuses: Iterable[StrEnum], found: Iterable[str]) -> dict[str, int]:
@@ -530,7 +532,7 @@ class _ReleaseLinks:
     they list as fixed stands (as the engine stored it, with what the outbox knows of its move)."""
 
     rfc_links: dict[str, list[LinkRow]]
-    rfc_records: dict[str, RfcRecord]
+    rfc_records: dict[str, RfcRow]
     fixes: dict[str, list[StoredFix]]
     moves: dict[int, list[Move]]  # by defect: all its moves, or (on a list) only the skipped ones
     context: EngineContext
@@ -617,9 +619,13 @@ def _move(row: OutboxRow) -> Move | None:
         return None  # an action of an older shape; the outbox page still shows it
     if not isinstance(action, MoveDefect):
         return None
+    try:
+        release: str | None = str(parse_target(action.deployment).release)
+    except ValueError:
+        release = None  # a target this version cannot read
     return Move(
         defect_id=action.defect_id,
-        release=target_release(action.deployment),
+        release=release,
         deployment=action.deployment,
         reason=action.reason,
         from_state=action.from_state,
@@ -632,9 +638,8 @@ def _move(row: OutboxRow) -> Move | None:
 
 
 def _move_view(move: Move) -> MoveView:
-    component, version = _split_release_key(move.release) if move.release else ("", "")
     return MoveView(
-        release=f"{component} {version}" if move.release else None,
+        release=ReleaseKey.parse(move.release).label if move.release else None,
         deployment=move.deployment,
         reason=move.reason,
         from_state=move.from_state,
@@ -651,12 +656,17 @@ def release_detail(tx: Tx, context: EngineContext, component: str, version: str)
     if not found:
         return None
     record = found[0]
-    key = release_key(component, version)
+    release = ReleaseKey(component, version)
+    key = str(release)
     summary = release_summary(record)
     known = _ReleaseLinks.read(tx, [key], context, all_moves=True)
     rfcs = known.rfcs(key)
     fixes = known.fixes_with_moves(key)
-    subjects = [f"release:{key}", *(f"rfc:{r.number}" for r in rfcs), *(f"defect:{f.id}" for f in fixes)]
+    subjects = [
+        str(Subject.release(release)),
+        *(str(Subject.rfc(r.number)) for r in rfcs),
+        *(str(Subject.defect(f.id)) for f in fixes),
+    ]
     return ReleaseDetail(
         **summary.model_dump(),
         rfcs=rfcs,
@@ -680,7 +690,8 @@ def _timeline(tx: Tx, record: ReleaseRecord, known: _ReleaseLinks, key: str) -> 
         for event in tx.revisions_of(ChangeUpdated, sys_ids)
         if isinstance(event, ChangeUpdated)
     ]
-    deployed = Deployed.of_ledger(tx.stays_of([_split_release_key(key)]))
+    release = ReleaseKey.parse(key)
+    deployed = Deployed.of_ledger(tx.stays_of([(release.component, release.version)]))
     entries = timeline(
         tag=record.tag,
         published_at=record.published_at,
@@ -768,8 +779,8 @@ def list_rfcs(tx: Tx, window: Window, *, state: str | None = None) -> Page[RfcSu
     return _page(tx, query, window, lambda row: rfc_summary(_rfc_record(row)))
 
 
-def _rfc_record(row: Any) -> RfcRecord:
-    return RfcRecord(row.sys_id, row.number, row.state, row.mod_count, row.updated_at, row.fields)
+def _rfc_record(row: Any) -> RfcRow:
+    return RfcRow(row.sys_id, row.number, row.state, row.mod_count, row.updated_at, row.fields)
 
 
 def rfc_detail(tx: Tx, number: str) -> RfcDetail | None:
@@ -780,13 +791,13 @@ def rfc_detail(tx: Tx, number: str) -> RfcDetail | None:
     fields = record.fields
     linked = [
         LinkedRelease(
-            component=_split_release_key(link.left)[0],
-            version=_split_release_key(link.left)[1],
+            component=ReleaseKey.parse(link.left).component,
+            version=ReleaseKey.parse(link.left).version,
             evidence=link.evidence,
         )
         for link in tx.links(kind=LinkKind.RELEASE_RFC, right=number)
     ]
-    trail = tx.audit_trail(record=f"rfc:{number}", limit=10_000)
+    trail = tx.audit_trail(record=str(Subject.rfc(number)), limit=10_000)
     notes = fields.get("work_notes") or []
     return RfcDetail(
         **rfc_summary(record).model_dump(),
@@ -803,7 +814,7 @@ def rfc_detail(tx: Tx, number: str) -> RfcDetail | None:
             for note in notes
             if isinstance(note, dict) and str(note.get("text", "")).startswith(BRIDGE_NOTE_MARK)
         ),
-        findings=[finding_view(f) for f in tx.list_findings(f"rfc:{number}")],
+        findings=[finding_view(f) for f in tx.list_findings(str(Subject.rfc(number)))],
     )
 
 
@@ -838,16 +849,17 @@ def defect_detail(tx: Tx, defect_id: int) -> DefectDetail | None:
         return None
     listed = [
         DefectRelease(
-            component=_split_release_key(link.left)[0],
-            version=_split_release_key(link.left)[1],
+            component=ReleaseKey.parse(link.left).component,
+            version=ReleaseKey.parse(link.left).version,
             evidence=link.evidence,
             listed_as="fixed" if link.kind is LinkKind.DEFECT_FIXED else "outstanding",
         )
         for kind in (LinkKind.DEFECT_FIXED, LinkKind.DEFECT_OUTSTANDING)
         for link in tx.links(kind=kind, right=str(defect_id))
     ]
-    moves = tx.audit_trail(record=f"defect:{defect_id}", limit=10_000)
-    planned = select(outbox).where(outbox.c.key.like(f"move\\_defect:{defect_id}:%", escape="\\"))
+    moves = tx.audit_trail(record=str(Subject.defect(defect_id)), limit=10_000)
+    prefix = MoveDefectKey.of_defect(defect_id).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    planned = select(outbox).where(outbox.c.key.like(f"{prefix}%", escape="\\"))
     actions = [_action_row_view(row) for row in tx.connection.execute(planned.order_by(outbox.c.id))]
     return DefectDetail(
         **defect_summary(record).model_dump(),

@@ -15,7 +15,7 @@ from bridge.store.ledger import DeploymentRow
 from bridge.store.links import LinkRow
 from bridge.store.migrate import current_revision, head_revision, is_up_to_date, upgrade
 from bridge.store.outbox import ActionStatus, Completion, OutboxRow, completion_for
-from bridge.store.records import DefectRecord, ReleaseRecord, RfcRecord, defect_record, rfc_record
+from bridge.store.records import DefectRecord, ReleaseRecord, RfcRow, defect_record, rfc_record
 from bridge.store.store import Store, Tx
 
 __all__ = [
@@ -34,7 +34,7 @@ __all__ = [
     "OutboxRow",
     "PollState",
     "ReleaseRecord",
-    "RfcRecord",
+    "RfcRow",
     "Store",
     "Tx",
     "completion_for",

@@ -47,7 +47,7 @@ class ReleaseRecord:
 
 
 @dataclass(frozen=True)
-class RfcRecord:
+class RfcRow:
     """A ServiceNow change request as last read; `fields` holds what the rules need, as JSON."""
 
     sys_id: str
@@ -75,7 +75,7 @@ def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
-def rfc_record(event: ChangeUpdated) -> RfcRecord:
+def rfc_record(event: ChangeUpdated) -> RfcRow:
     """The record to store for a change the connector reported."""
     fields: dict[str, Any] = {
         "type": event.type,
@@ -96,7 +96,7 @@ def rfc_record(event: ChangeUpdated) -> RfcRecord:
             {"created_at": _iso(note.created_at), "author": note.author, "text": note.text, "kind": note.kind}
             for note in event.work_notes
         ]
-    return RfcRecord(
+    return RfcRow(
         sys_id=event.sys_id,
         number=event.number,
         state=event.state.value,
@@ -138,8 +138,8 @@ def _release(row: Row[Any]) -> ReleaseRecord:
     )
 
 
-def _rfc(row: Row[Any]) -> RfcRecord:
-    return RfcRecord(
+def _rfc(row: Row[Any]) -> RfcRow:
+    return RfcRow(
         sys_id=row.sys_id,
         number=row.number,
         state=row.state,
@@ -218,7 +218,7 @@ class RecordQueries(Queries):
             )
         return changed
 
-    def upsert_rfc(self, record: RfcRecord, *, now: datetime | None = None) -> bool:
+    def upsert_rfc(self, record: RfcRow, *, now: datetime | None = None) -> bool:
         """Store an RFC if its mod_count is above the stored one; True if it changed."""
         values = {
             "sys_id": record.sys_id,
@@ -268,15 +268,15 @@ class RecordQueries(Queries):
         found = [_release(row) for row in self.connection.execute(query)]
         return sorted(found, key=lambda record: (version_order(record.version), record.tag))
 
-    def get_rfc(self, sys_id: str) -> RfcRecord | None:
+    def get_rfc(self, sys_id: str) -> RfcRow | None:
         row = self.connection.execute(select(rfcs).where(rfcs.c.sys_id == sys_id)).first()
         return None if row is None else _rfc(row)
 
-    def rfc_by_number(self, number: str) -> RfcRecord | None:
+    def rfc_by_number(self, number: str) -> RfcRow | None:
         row = self.connection.execute(select(rfcs).where(rfcs.c.number == number)).first()
         return None if row is None else _rfc(row)
 
-    def rfcs_by_numbers(self, numbers: Collection[str]) -> dict[str, RfcRecord]:
+    def rfcs_by_numbers(self, numbers: Collection[str]) -> dict[str, RfcRow]:
         """The RFCs known by these numbers, by number."""
         if not numbers:
             return {}

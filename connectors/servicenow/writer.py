@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from bridge.connector import ActionOutcome, OutcomeStatus
 from bridge.domain.actions import Action, AddWorkNote, CreateRfcDraft, SetCorrelation
 from bridge.domain.events import ChangeUpdated, RfcState
+from bridge.domain.keys import CorrelationId
 from bridge.domain.markup import journal_text
 from bridge.errors import ConflictError, PermanentError, SkippableError, TransientError
 from bridge.mappings import ServiceNowMapping
@@ -23,9 +24,6 @@ from connectors.servicenow.wire import change_fields, displayed_fields, to_chang
 
 log = logging.getLogger(__name__)
 
-# correlation_id values the bridge writes start with this; any other value is someone else's link to
-# another system and is never overwritten.
-OWNED_PREFIX = "release-bridge:"
 CORRELATION_FIELDS = ("sys_id", "number", "correlation_id", "correlation_display")
 WRITE_REPLY_FIELDS = ("sys_id", "number", "sys_mod_count")
 
@@ -105,7 +103,8 @@ class ServiceNowWriter:
             raise PermanentError(f"RFC {action.rfc_sys_id} not found (deleted, or hidden by an ACL)")
         name = row.get("number") or action.rfc_sys_id
         current = row.get("correlation_id", "")
-        if current and not current.startswith(OWNED_PREFIX):
+        # A correlation_id the bridge did not write is someone else's link to another system: left alone.
+        if current and not CorrelationId.owns(current):
             return ActionOutcome(
                 action.key,
                 OutcomeStatus.SKIPPED,
@@ -166,6 +165,7 @@ class ServiceNowWriter:
 
 def display_of(correlation_id: str) -> str:
     """A readable correlation_display: `release-bridge:dip-platform:1.0.2.0` → `dip-platform 1.0.2.0`."""
-    named = correlation_id.removeprefix(OWNED_PREFIX)
-    component, _, version = named.rpartition(":")
-    return f"{component} {version}" if component else named
+    try:
+        return CorrelationId.parse(correlation_id).release.label
+    except ValueError:
+        return correlation_id.removeprefix(CorrelationId.PREFIX)

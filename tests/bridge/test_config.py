@@ -141,6 +141,10 @@ def test_bridge_config_names_the_file(tmp_path: Path, monkeypatch: pytest.Monkey
         ("[gitlab]\nurll = 'x'\n", "gitlab.urll: unknown key"),
         ("[[gitlab.projects]]\npath = 'a/b'\n", "gitlab.projects.0.component: Field required"),
         (
+            "[[gitlab.projects]]\npath = 'a/b'\ncomponent = 'dip:platform'\n",
+            "gitlab.projects.0.component: Value error, the component's name 'dip:platform' holds ':'",
+        ),
+        (
             "[[gitlab.projects]]\npath = 'a/b'\ncomponent = 'b'\ntag_patterns = ['{component}']\n",
             "gitlab.projects.0.tag_patterns: Value error, tag pattern '{component}' has no {version}",
         ),

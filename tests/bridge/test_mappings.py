@@ -106,3 +106,13 @@ def test_an_alias_that_names_two_environments_is_refused(tmp_path: Path) -> None
     )
     with pytest.raises(MappingError, match="'test' names both SIT-A and UIT"):
         load_mapping("environments", EnvironmentMapping, tmp_path)
+
+
+def test_an_environment_name_a_deployment_key_cannot_hold_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "environments.yaml").write_text(
+        "version: 1\nenvironments:\n  - {name: SIT-A}\n  - {name: 'SIT:B'}\n", encoding="utf-8"
+    )
+    with pytest.raises(
+        MappingError, match=r"environments\.yaml:4: environments\.1\.name: .*'SIT:B' holds ':'"
+    ):
+        load_mapping("environments", EnvironmentMapping, tmp_path)

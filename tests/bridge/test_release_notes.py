@@ -11,9 +11,9 @@ import pytest
 from bridge.mappings import MappingError
 from bridge.release_notes import (
     FindingCode,
-    FindingSeverity,
     ItemNeed,
     ItemSource,
+    NoteFindingSeverity,
     ReleaseNote,
     default_vocabulary,
     load_vocabulary,
@@ -244,7 +244,7 @@ def test_release_number_and_title_that_disagree_are_a_conflict() -> None:
     note = _note("# DIP 1.0.2.0", "", "Release number: 1.0.3.0")
     assert str(note.version) == "1.0.3.0"
     (conflict,) = [f for f in note.findings if f.code is FindingCode.VERSION_CONFLICT]
-    assert conflict.severity is FindingSeverity.ERROR
+    assert conflict.severity is NoteFindingSeverity.ERROR
     assert conflict.line == 1
 
 
@@ -266,7 +266,7 @@ def test_missing_items_are_one_warning_each_with_no_line() -> None:
     note = _note("# DIP 1.0.2.0")
     missing = [f for f in note.findings if f.code is FindingCode.MISSING_ITEM]
     assert len(missing) == len(note.missing) == 15  # all but the title and the release number it holds
-    assert {f.severity for f in missing} == {FindingSeverity.WARNING}
+    assert {f.severity for f in missing} == {NoteFindingSeverity.WARNING}
     assert {f.line for f in missing} == {None}
 
 

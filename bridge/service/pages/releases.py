@@ -9,6 +9,7 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import HTMLResponse
 
+from bridge.domain.keys import Subject
 from bridge.service import views
 from bridge.service.pages.layout import Pager, page_html
 from bridge.service.processor import Processor
@@ -124,8 +125,8 @@ def releases_router(processor: Processor) -> APIRouter:
 
 def _source_links(detail: views.ReleaseDetail) -> dict[str, str]:
     """Where each record a page names as a source can be opened: the RFCs, the defects, the note."""
-    links = {f"rfc:{rfc.number}": rfc.url for rfc in detail.rfcs if rfc.url}
-    links.update({f"defect:{fix.id}": fix.url for fix in detail.fixes if fix.url})
+    links = {str(Subject.rfc(rfc.number)): rfc.url for rfc in detail.rfcs if rfc.url}
+    links.update({str(Subject.defect(fix.id)): fix.url for fix in detail.fixes if fix.url})
     if detail.web_url:
-        links[f"note:{detail.tag}"] = detail.web_url
+        links[str(Subject.note(detail.tag))] = detail.web_url
     return links

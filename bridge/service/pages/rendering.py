@@ -10,6 +10,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from bridge.domain.keys import ReleaseKey, Subject
 from bridge.domain.markup import link_url, markdown_text
 from bridge.service.report import DeploymentLine, ReadinessReport
 
@@ -63,6 +64,16 @@ def words(key: str) -> str:
     return key.replace("_", " ").strip().capitalize()
 
 
+def release_label(key: str) -> str:
+    """A release key as words: dip-platform:1.0.2.0 reads "dip-platform 1.0.2.0"."""
+    return ReleaseKey.parse(key).label
+
+
+def release_subject(component: str, version: str) -> str:
+    """The subject of the findings about a release."""
+    return str(Subject.release(ReleaseKey(component, version)))
+
+
 def cell(value: object) -> str:
     """Text for one Markdown table cell: line breaks flattened (the Markdown environment escapes the rest)."""
     return " ".join(str(value).split())
@@ -90,6 +101,8 @@ def _filters(environment: Environment) -> Environment:
         cell=cell,
         link=link,
         words=words,
+        release_label=release_label,
+        release_subject=release_subject,
         deployment_status=deployment_status,
         deployment_tone=deployment_tone,
     )

@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, StatementError
 
 from bridge.domain.events import Source
-from bridge.store import InboxKind, RfcRecord, Store, current_revision, head_revision, is_up_to_date, upgrade
+from bridge.store import InboxKind, RfcRow, Store, current_revision, head_revision, is_up_to_date, upgrade
 from bridge.store.engine import make_engine
 from bridge.store.schema import metadata
 
@@ -36,9 +36,7 @@ def test_each_revision_keeps_the_data_before_it(empty_database_url: str) -> None
     assert current_revision(empty_database_url) == "0001"
     store = Store.from_url(empty_database_url)
     try:
-        record = RfcRecord(
-            "s1", "CHG0031245", "review", 4, datetime(2024, 5, 1, tzinfo=UTC), {"type": "normal"}
-        )
+        record = RfcRow("s1", "CHG0031245", "review", 4, datetime(2024, 5, 1, tzinfo=UTC), {"type": "normal"})
         with store.transaction() as tx:
             tx.upsert_rfc(record)
         store.upgrade()

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bridge.domain.events import ChangeUpdated, DefectUpdated, NoteSource, RfcState
-from bridge.store import DefectRecord, ReleaseRecord, RfcRecord, Store, defect_record, rfc_record
+from bridge.store import DefectRecord, ReleaseRecord, RfcRow, Store, defect_record, rfc_record
 
 T0 = datetime(2024, 5, 1, 10, 0, 0, tzinfo=UTC)
 
@@ -21,8 +21,8 @@ EXAMPLES = settings(
 )
 
 
-def _rfc(sys_id: str, mod_count: int) -> RfcRecord:
-    return RfcRecord(
+def _rfc(sys_id: str, mod_count: int) -> RfcRow:
+    return RfcRow(
         sys_id=sys_id,
         number=f"CHG{abs(hash(sys_id)) % 10_000_000:07d}",
         state=f"state-{mod_count}",
