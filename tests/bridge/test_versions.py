@@ -16,6 +16,7 @@ from bridge.versions import (
     check_successor,
     successor_type,
     version_from_tag,
+    version_order,
 )
 
 parts = st.integers(min_value=0, max_value=10_000)
@@ -167,3 +168,14 @@ def test_a_bad_tag_pattern_is_refused(template: str) -> None:
 def test_a_formatted_tag_reads_back_as_its_version(version: Version, template: str) -> None:
     pattern = TagPattern(template)
     assert version_from_tag(pattern.format("dip-platform", version), "dip-platform", [pattern]) == version
+
+
+@given(st.lists(st.tuples(*[st.integers(0, 10**9 - 1)] * 4), min_size=2, max_size=20))
+def test_the_version_order_sorts_as_versions_do_and_texts_after(
+    parts: list[tuple[int, int, int, int]],
+) -> None:
+    texts = [".".join(map(str, p)) for p in parts] + ["next", "v-draft"]
+    by_order = sorted(texts, key=version_order)
+    assert by_order[: len(parts)] == [str(v) for v in sorted(Version(*p) for p in parts)]
+    assert by_order[len(parts) :] == ["next", "v-draft"]
+    assert version_order("v1.0.2.0") == version_order("1.0.2.0")

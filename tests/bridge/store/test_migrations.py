@@ -179,3 +179,27 @@ def test_the_moves_already_in_the_outbox_get_their_defect(empty_database_url: st
             assert [row.key for row in tx.moves_of([48211])] == ["move_defect:48211:4:Ready for Retest"]
     finally:
         store.close()
+
+
+def test_the_releases_already_stored_get_their_version_order(empty_database_url: str) -> None:
+    upgrade(empty_database_url, "0005")
+    engine = make_engine(empty_database_url)
+    at = datetime(2024, 5, 1, tzinfo=UTC)
+    try:
+        with engine.begin() as connection:
+            for tag, version in [("a/1.0.10.0", "1.0.10.0"), ("a/1.0.9.0", "1.0.9.0"), ("a/next", "next")]:
+                connection.execute(
+                    text(
+                        "INSERT INTO releases (project, tag, component, version, note_text, note_source,"
+                        " removed, revision, read_at, stored_at)"
+                        " VALUES ('g/a', :tag, 'a', :version, '', 'release', false, :tag, :at, :at)"
+                    ),
+                    {"tag": tag, "version": version, "at": at},
+                )
+        upgrade(empty_database_url)
+        with engine.connect() as connection:
+            query = "SELECT version FROM releases ORDER BY version_order DESC"
+            newest_first = [version for (version,) in connection.execute(text(query))]
+    finally:
+        engine.dispose()
+    assert newest_first == ["next", "1.0.10.0", "1.0.9.0"]

@@ -3,15 +3,26 @@ move is of, in a column of its own; and each release's version in an order a dat
 
 from __future__ import annotations
 
+import re
+
 import sqlalchemy as sa
 from alembic import op
-
-from bridge.versions import version_order
 
 revision = "0006"
 down_revision = "0005"
 branch_labels = None
 depends_on = None
+
+# As bridge.versions.version_order wrote it when this revision was made (a migration keeps its own copy,
+# so that it does the same whatever the code becomes).
+_VERSION = re.compile(r"^\s*[vV]?(\d{1,9})\.(\d{1,9})\.(\d{1,9})\.(\d{1,9})\s*$")
+
+
+def version_order(text: str) -> str:
+    match = _VERSION.match(text)
+    if match is None:
+        return f"1 {text}"
+    return "0 " + ".".join(f"{int(part):09d}" for part in match.groups())
 
 
 def upgrade() -> None:
