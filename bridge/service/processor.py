@@ -485,6 +485,8 @@ class Processor:
             tx.supersede(changes.gone, kinds=SUPERSEDED_KINDS, now=now)
 
         self._write(writes, findings, now, first=actions_first)
+        # An action no longer wanted is superseded; wanted again later, it must be queued again.
+        done.actions -= changes.gone
         done.actions |= {a.key for a in changes.added}
 
     def _write(

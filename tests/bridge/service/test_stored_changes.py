@@ -137,6 +137,31 @@ def test_a_worker_starting_stores_the_fixes_that_differ_from_its_plan(store: Sto
     assert list(fresh.planner.plan().fixes) == stored
 
 
+def test_an_action_no_longer_wanted_then_wanted_again_waits_again(store: Store) -> None:
+    # An RFC one release's note names gets the release as its correlation id; named by a second note too,
+    # it gets none (the waiting action is superseded); when that note no longer names it, the same action
+    # must wait again.
+    worker = Processor(store, {}, CONTEXT)
+    _seed(
+        store, [release("1.0.1.0", rfc="CHG0031245"), rfc("CHG0031245", RfcState.NEW, mod=1, updated=at(1))]
+    )
+    _drain(worker)
+
+    def correlation() -> str | None:
+        with store.transaction(readonly=True) as tx:
+            found = [a for a in tx.list_actions() if a.kind == "set_correlation"]
+        assert len(found) <= 1
+        return found[0].status.value if found else None
+
+    assert correlation() == "pending"
+    _seed(store, [release("1.0.2.0", rfc="CHG0031245", read=at(2))])
+    _drain(worker)
+    assert correlation() == "skipped"
+    _seed(store, [release("1.0.2.0", rfc="CHG0031999", read=at(3))])
+    _drain(worker)
+    assert correlation() == "pending"
+
+
 def _history() -> list[DomainEvent]:
     return [
         release("1.0.1.0", fixed=(48201,), rfc="CHG0031245", published=at(0)),
