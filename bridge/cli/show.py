@@ -210,7 +210,7 @@ def show_defect(
         ):
             links = tx.links(kind=kind, right=str(record.id))
             out.print(f"{label}: {', '.join(link.left.replace(':', ' ') for link in links) or 'none'}")
-        for row in tx.moves_of([record.id]):
+        for row in tx.outbox.moves_of([record.id]):
             move = row.action()
             if isinstance(move, MoveDefect):
                 out.print(f"Move {move.from_state} → {move.to_state} ({move.reason}): {row.status.value}")

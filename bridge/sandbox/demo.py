@@ -180,7 +180,7 @@ class DemoStack:
         def polled() -> bool:
             with service.processor.store.transaction(readonly=True) as tx:
                 done = {p.source for p in tx.poll_states() if p.last_success_at is not None}
-                waiting = tx.inbox_stats().unprocessed
+                waiting = tx.inbox.stats().unprocessed
                 planned = tx.planned_through()
                 _, newest = tx.journal_span()
             polled_all = done >= set(service.processor.connectors)

@@ -200,7 +200,7 @@ class Processor:
             "events": [encode_event(event) for event in delivery.events],
         }
         with self.store.transaction() as tx:
-            return tx.put_inbox(source, delivery.delivery_key, InboxKind.WEBHOOK, payload)
+            return tx.inbox.put(source, delivery.delivery_key, InboxKind.WEBHOOK, payload)
 
     def poll(self, source: Source, *, max_pages: int = 1000, cursor: str | None = None) -> PollOutcome:
         """Read what changed since the stored cursor, page by page, storing each page with its cursor.
@@ -231,7 +231,7 @@ class Processor:
                     page = connector.poll(cursor, now=self.clock())
                     pages += 1
                     with self.store.transaction() as tx:
-                        new += tx.put_inbox_many(
+                        new += tx.inbox.put_many(
                             [
                                 (source, _event_key(e), InboxKind.POLL, {"event": encode_event(e)})
                                 for e in page.events
@@ -259,7 +259,7 @@ class Processor:
         if self.store.is_postgres:
             # Rows stay locked while their records are re-read, so replicas never take the same row.
             with self.store.transaction() as tx:
-                rows = tx.claim_inbox(limit, now=self.clock())
+                rows = tx.inbox.claim_due(limit, now=self.clock())
                 events, done, failed = self._read_rows(rows)
                 self._record(tx, events, done, failed)
                 handled = len(rows)
@@ -267,7 +267,7 @@ class Processor:
             # SQLite has one writer: keep write transactions short (a smaller batch), and re-read
             # outside them.
             with self.store.transaction(readonly=True) as tx:
-                rows = tx.claim_inbox(min(limit, SQLITE_INBOX_BATCH), now=self.clock())
+                rows = tx.inbox.claim_due(min(limit, SQLITE_INBOX_BATCH), now=self.clock())
             events, done, failed = self._read_rows(rows)
             with self.store.transaction() as tx:
                 self._record(tx, events, done, failed)
@@ -339,14 +339,14 @@ class Processor:
                 tx.upsert_rfc(rfc_record(event), now=now)
             elif isinstance(event, DefectUpdated):
                 tx.upsert_defect(defect_record(event), now=now)
-        tx.mark_processed(done, now=now)
+        tx.inbox.mark_processed(done, now=now)
         for row_id, error, transient in failed:
             if transient:
-                tx.mark_inbox_failed(row_id, error, now=now)
+                tx.inbox.mark_failed(row_id, error, now=now)
             else:
                 # A row that can never be read is kept with its error, out of the way for a week:
                 # nothing is lost, and an operator can see it.
-                tx.mark_inbox_failed(row_id, error, retry_at=now + timedelta(days=7), now=now)
+                tx.inbox.mark_failed(row_id, error, retry_at=now + timedelta(days=7), now=now)
             log.warning("inbox row %s not processed: %s", row_id, error)
 
     def refresh(self) -> PlanChanges | None:
@@ -481,8 +481,8 @@ class Processor:
 
         def actions_first(tx: Tx) -> None:
             # The actions go with the first writes: a move decided is never lost behind the rest.
-            tx.enqueue(added, cause="plan", now=now)
-            tx.supersede(changes.gone, kinds=SUPERSEDED_KINDS, now=now)
+            tx.outbox.enqueue(added, cause="plan", now=now)
+            tx.outbox.supersede(changes.gone, kinds=SUPERSEDED_KINDS, now=now)
 
         self._write(writes, findings, now, first=actions_first)
         done.actions |= {a.key for a in changes.added}
@@ -550,8 +550,8 @@ class Processor:
         done = self._persisted
         actions = {action.key for action in result.actions}
         with self.store.transaction() as tx:
-            tx.enqueue([a for a in result.actions if a.key not in done.actions], cause="plan", now=now)
-            tx.supersede_waiting(actions, kinds=SUPERSEDED_KINDS, now=now)
+            tx.outbox.enqueue([a for a in result.actions if a.key not in done.actions], cause="plan", now=now)
+            tx.outbox.supersede_waiting(actions, kinds=SUPERSEDED_KINDS, now=now)
         done.actions |= actions
 
         findings = {(f.code, f.subject, f.message): f for f in result.findings}
@@ -629,7 +629,7 @@ class Processor:
             limit = int(getattr(connector, "actions_per_apply", DISPATCH_BATCH))
         now = self.clock()
         with self.store.transaction() as tx:
-            rows = tx.claim_due(target, limit, self.worker, now=now, lease=self.lease)
+            rows = tx.outbox.claim_due(target, limit, self.worker, now=now, lease=self.lease)
         if not rows:
             return 0
         actions = [row.action() for row in rows]
@@ -661,9 +661,9 @@ class Processor:
                     (fresh.source, _event_key(fresh), InboxKind.FEEDBACK, {"event": encode_event(fresh)})
                 )
         with self.store.transaction() as tx:
-            tx.complete_many(ends, worker=self.worker, now=now)
+            tx.outbox.complete_many(ends, worker=self.worker, now=now)
             tx.append_audits(trail, at=now)
-            tx.put_inbox_many(feedback, now=now)
+            tx.inbox.put_many(feedback, now=now)
         return len(rows)
 
     # --- one cycle -------------------------------------------------------------------------------

@@ -294,7 +294,7 @@ def _moves(stored: _Stored, tx: Tx, context: EngineContext, since: datetime) -> 
             continue
         if not entry.change.startswith("state ") or f"→ {context.ready_for_retest}" not in entry.change:
             continue
-        row = tx.action_by_key(entry.action_key) if entry.action_key else None
+        row = tx.outbox.by_key(entry.action_key) if entry.action_key else None
         action = row.action() if row is not None else None
         move = action if isinstance(action, MoveDefect) else None
         found.append((int(entry.record.removeprefix("defect:")), entry.at, move))
@@ -411,5 +411,5 @@ def _dead_actions(tx: Tx) -> tuple[DeadAction, ...]:
             last_error=row.last_error or "",
             updated_at=row.updated_at,
         )
-        for row in tx.list_actions(ActionStatus.DEAD, limit=MAX_ROWS)
+        for row in tx.outbox.list(ActionStatus.DEAD, limit=MAX_ROWS)
     )

@@ -546,7 +546,7 @@ class _ReleaseLinks:
         every = [stored.fix for found in fixes.values() for stored in found]
         wanted = {f.defect_id for f in every if all_moves or f.status is FixStatus.LEFT}
         moves: dict[int, list[Move]] = {}
-        for row in tx.moves_of(wanted):
+        for row in tx.outbox.moves_of(wanted):
             if not all_moves and row.status is not ActionStatus.SKIPPED:
                 continue
             move = _move(row)
@@ -979,7 +979,7 @@ def list_outbox(
 
 def outbox_counts(tx: Tx) -> dict[str, int]:
     """How many actions are in each status."""
-    return {status.value: count for status, count in tx.outbox_counts().items()}
+    return {status.value: count for status, count in tx.outbox.counts().items()}
 
 
 class UnknownActionError(LookupError):
@@ -999,20 +999,20 @@ def retry_dead_action(tx: Tx, action_id: int, *, now: datetime) -> ActionView:
 
     Raises UnknownActionError or NotDeadError (nothing changes then).
     """
-    row = tx.get_action(action_id)
+    row = tx.outbox.get(action_id)
     if row is None:
         raise UnknownActionError(f"no action {action_id} in the outbox")
     # The update checks the status again: another operator may have revived it in between.
-    if row.status is ActionStatus.DEAD and tx.retry_dead(action_id, now=now) == 1:
-        row = tx.get_action(action_id) or row
+    if row.status is ActionStatus.DEAD and tx.outbox.retry_dead(action_id, now=now) == 1:
+        row = tx.outbox.get(action_id) or row
         return action_view(row)
-    row = tx.get_action(action_id) or row
+    row = tx.outbox.get(action_id) or row
     raise NotDeadError(action_id, row.status.value)
 
 
 def retry_all_dead(tx: Tx, *, now: datetime) -> int:
     """Put every dead action back in the queue; how many."""
-    return tx.retry_dead(now=now)
+    return tx.outbox.retry_dead(now=now)
 
 
 def list_audit(

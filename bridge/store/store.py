@@ -9,7 +9,7 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.engine import URL
 
 from bridge.store import migrate
@@ -19,11 +19,11 @@ from bridge.store.cursors import CursorQueries
 from bridge.store.decisions import DecisionQueries
 from bridge.store.engine import SQLITE_BEGIN, make_engine
 from bridge.store.findings import FindingQueries
-from bridge.store.inbox import InboxQueries
+from bridge.store.inbox import InboxManager
 from bridge.store.journal import JournalQueries
 from bridge.store.ledger import LedgerQueries
 from bridge.store.links import LinkQueries
-from bridge.store.outbox import OutboxQueries
+from bridge.store.outbox import OutboxManager
 from bridge.store.records import RecordQueries
 from bridge.store.systems import SystemQueries
 
@@ -32,19 +32,24 @@ if TYPE_CHECKING:  # the store needs only the URL; configuration loading stays o
 
 
 class Tx(
-    InboxQueries,
     JournalQueries,
     RecordQueries,
     LinkQueries,
     LedgerQueries,
     FindingQueries,
-    OutboxQueries,
     AuditQueries,
     CursorQueries,
     DecisionQueries,
     SystemQueries,
 ):
-    """One transaction, with every store query on it; it commits when its `with` block ends."""
+    """One transaction, with every store query on it; it commits when its `with` block ends.
+
+    The inbox and the outbox are managers: `tx.inbox.put(...)`, `tx.outbox.claim_due(...)`."""
+
+    def __init__(self, connection: Connection) -> None:
+        super().__init__(connection)
+        self.inbox = InboxManager(connection)
+        self.outbox = OutboxManager(connection)
 
 
 class SqliteWriter:

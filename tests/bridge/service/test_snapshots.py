@@ -59,7 +59,7 @@ def _seed(store: Store, events: list[DomainEvent]) -> None:
     with store.transaction() as tx:
         for event in events:
             key = ":".join(journal_identity(event))
-            tx.put_inbox(event.source, key, InboxKind.POLL, {"event": encode_event(event)})
+            tx.inbox.put(event.source, key, InboxKind.POLL, {"event": encode_event(event)})
 
 
 def again_now() -> datetime:
@@ -78,7 +78,7 @@ def _stored(store: Store) -> tuple[object, ...]:
             sorted(
                 (r.environment, r.component, r.version, r.deployed_to, r.rolled_back) for r in tx.ledger()
             ),
-            sorted(a.key for a in tx.list_actions()),
+            sorted(a.key for a in tx.outbox.list()),
         )
 
 

@@ -28,7 +28,7 @@ def _seed(store: Store, events: list[DomainEvent]) -> None:
     with store.transaction() as tx:
         for event in events:
             key = ":".join(journal_identity(event))
-            tx.put_inbox(event.source, key, InboxKind.POLL, {"event": encode_event(event)})
+            tx.inbox.put(event.source, key, InboxKind.POLL, {"event": encode_event(event)})
 
 
 def _drain(processor: Processor) -> None:
@@ -63,7 +63,7 @@ def _stored(store: Store) -> tuple[object, ...]:
             # Of the kinds each plan decides afresh (a question once asked of GitLab stays asked).
             sorted(
                 a.key
-                for a in tx.list_actions()
+                for a in tx.outbox.list()
                 if a.status.value in ("pending", "retry") and a.kind in SUPERSEDED_KINDS
             ),
         )

@@ -140,14 +140,14 @@ def test_threads_of_one_process_migrate_one_at_a_time(empty_database_url: str) -
 
 def test_naive_times_are_refused(store: Store) -> None:
     with pytest.raises(StatementError, match="naive datetime"), store.transaction() as tx:
-        tx.put_inbox(Source.ADO, "d", InboxKind.POLL, {}, now=datetime(2024, 5, 1, 10, 0))
+        tx.inbox.put(Source.ADO, "d", InboxKind.POLL, {}, now=datetime(2024, 5, 1, 10, 0))
 
 
 def test_a_read_only_transaction_refuses_writes_on_postgresql(store: Store) -> None:
     if not store.is_postgres:
         pytest.skip("SQLite's read-only transactions only decline the write lock up front")
     with pytest.raises(DBAPIError, match="read-only"), store.transaction(readonly=True) as tx:
-        tx.put_inbox(Source.ADO, "d", InboxKind.POLL, {})
+        tx.inbox.put(Source.ADO, "d", InboxKind.POLL, {})
 
 
 def test_the_moves_already_in_the_outbox_get_their_defect(empty_database_url: str) -> None:
@@ -178,6 +178,8 @@ def test_the_moves_already_in_the_outbox_get_their_defect(empty_database_url: st
     store = Store.from_url(empty_database_url)
     try:
         with store.transaction(readonly=True) as tx:
-            assert [row.key for row in tx.moves_of([48211])] == ["move_defect:48211:4:Ready for Retest"]
+            assert [row.key for row in tx.outbox.moves_of([48211])] == [
+                "move_defect:48211:4:Ready for Retest"
+            ]
     finally:
         store.close()
