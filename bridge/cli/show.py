@@ -84,7 +84,7 @@ def show_release(
 ) -> None:
     """A release: its tag and note, linked RFCs and defects, environments, control points, findings."""
     with _view(config) as view, view.store.transaction(readonly=True) as tx:
-        records = tx.releases_of(component, version)
+        records = tx.releases.of(component, version)
         if not records:
             _missing(f"release {component} {version}")
         key = f"{component}:{version}"
@@ -110,7 +110,7 @@ def _release_rfcs(view: View, tx: Tx, key: str) -> None:
     for column in ("RFC", "state", "why linked"):
         table.add_column(column, overflow="fold")
     for link in links:
-        record = tx.rfc_by_number(link.right)
+        record = tx.rfcs.by_number(link.right)
         table.add_row(link.right, record.state if record else "not read yet", escape(link.evidence))
     view.console.print(table if links else "RFCs: none linked")
 
@@ -121,7 +121,9 @@ def _release_defects(view: View, tx: Tx, key: str) -> None:
     if not rows:
         view.console.print("Defects: none listed")
         return
-    held = {d.id: d for d in tx.get_defects([int(link.right) for _, link in rows if link.right.isdigit()])}
+    held = {
+        d.id: d for d in tx.defects.get_many([int(link.right) for _, link in rows if link.right.isdigit()])
+    }
     table = Table(title="Defects", title_justify="left")
     for column in ("defect", "listed as", "state in ADO", "title"):
         table.add_column(column, overflow="fold")
@@ -157,7 +159,7 @@ def show_rfc(
     """RFCs: state, linked releases, deployments they made, findings and the bridge's changes."""
     with _view(config) as view, view.store.transaction(readonly=True) as tx:
         for number in numbers:
-            record = tx.rfc_by_number(number.upper())
+            record = tx.rfcs.by_number(number.upper())
             if record is None:
                 _missing(f"RFC {number}")
                 return
@@ -194,7 +196,7 @@ def show_defect(
 ) -> None:
     """A defect: its state, the releases that list it, moves planned and made, findings."""
     with _view(config) as view, view.store.transaction(readonly=True) as tx:
-        record = tx.get_defect(defect_id)
+        record = tx.defects.get(defect_id)
         if record is None:
             _missing(f"defect {defect_id}")
             return

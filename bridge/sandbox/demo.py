@@ -198,7 +198,7 @@ class DemoStack:
         environment = None
         if self.service is not None:
             with self.service.processor.store.transaction(readonly=True) as tx:
-                stored = tx.get_rfc(sys_id)
+                stored = tx.rfcs.get(sys_id)
             environment = str(stored.fields.get("environment") or "") or None if stored is not None else None
         return record.get("number", ""), field, record.get(field, ""), REFERENCES.get(field, ""), environment
 

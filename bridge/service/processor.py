@@ -336,9 +336,9 @@ class Processor:
         tx.append_journal(events, now=now)
         for event in events:
             if isinstance(event, ChangeUpdated):
-                tx.upsert_rfc(rfc_record(event), now=now)
+                tx.rfcs.upsert(rfc_record(event), now=now)
             elif isinstance(event, DefectUpdated):
-                tx.upsert_defect(defect_record(event), now=now)
+                tx.defects.upsert(defect_record(event), now=now)
         tx.inbox.mark_processed(done, now=now)
         for row_id, error, transient in failed:
             if transient:
@@ -593,7 +593,7 @@ class Processor:
             kind, left, right = write.key
             tx.remove_link(LinkKind(kind), left, right)
         elif write.kind == "release":
-            tx.upsert_release(_release_record(write.value, self.state), now=now)
+            tx.releases.upsert(_release_record(write.value, self.state), now=now)
         elif write.kind == "place":
             tx.replace_ledger_of(write.key, _ledger_entries(self.planner.ledger_of(write.key)))
         elif write.kind == "points":

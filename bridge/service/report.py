@@ -298,7 +298,7 @@ def _moves(stored: _Stored, tx: Tx, context: EngineContext, since: datetime) -> 
         action = row.action() if row is not None else None
         move = action if isinstance(action, MoveDefect) else None
         found.append((int(entry.record.removeprefix("defect:")), entry.at, move))
-    held = {d.id: d for d in tx.get_defects(sorted({defect_id for defect_id, _, _ in found}))}
+    held = {d.id: d for d in tx.defects.get_many(sorted({defect_id for defect_id, _, _ in found}))}
     moves = []
     for defect_id, at, move in found:
         deployment = deployments.get(move.deployment) if move is not None else None
@@ -336,7 +336,7 @@ def _release_gaps(tx: Tx, in_play: Sequence[_ReleaseRow]) -> tuple[ReleaseGap, .
             for p in points.get(release.key, ())
             if p.status == PointStatus.FAIL
         )
-        record = tx.get_release(release.project, release.tag)
+        record = tx.releases.get(release.project, release.tag)
         parsed = record.parsed_note if record is not None else None
         missing = tuple(str(key) for key in (parsed or {}).get("missing", []))
         if missing or failed:
@@ -395,7 +395,7 @@ def _carry_forward(tx: Tx) -> tuple[CarryForwardGap, ...]:
 def _fixed_in(tx: Tx, key: str) -> tuple[int, ...]:
     """The defects a release's note lists as fixed, in the note's order."""
     component, _, version = key.partition(":")
-    for record in tx.releases_of(component, version):
+    for record in tx.releases.of(component, version):
         if not record.removed and record.parsed_note:
             return tuple(int(d["id"]) for d in record.parsed_note.get("defects_fixed", []))
     return ()

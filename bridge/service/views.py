@@ -554,7 +554,7 @@ class _ReleaseLinks:
                 moves.setdefault(move.defect_id, []).append(move)
         return cls(
             rfc_links=rfc_links,
-            rfc_records=tx.rfcs_by_numbers(numbers),
+            rfc_records=tx.rfcs.by_numbers(numbers),
             fixes=fixes,
             moves=moves,
             context=context,
@@ -647,7 +647,7 @@ def _move_view(move: Move) -> MoveView:
 
 def release_detail(tx: Tx, context: EngineContext, component: str, version: str) -> ReleaseDetail | None:
     """One release with everything known about it; None if the bridge knows no such release."""
-    found = [r for r in tx.releases_of(component, version) if not r.removed]
+    found = [r for r in tx.releases.of(component, version) if not r.removed]
     if not found:
         return None
     record = found[0]
@@ -694,7 +694,7 @@ def _timeline(tx: Tx, record: ReleaseRecord, known: _ReleaseLinks, key: str) -> 
 
 def _linked_defects(tx: Tx, found: list[LinkRow]) -> list[LinkedDefect]:
     ids = [int(link.right) for link in found if link.right.isdigit()]
-    known = {record.id: record for record in tx.get_defects(ids)}
+    known = {record.id: record for record in tx.defects.get_many(ids)}
     views = []
     for link in found:
         record = known.get(int(link.right)) if link.right.isdigit() else None
@@ -774,7 +774,7 @@ def _rfc_record(row: Any) -> RfcRecord:
 
 def rfc_detail(tx: Tx, number: str) -> RfcDetail | None:
     """One RFC by number with its linked releases and the bridge's notes; None if unknown."""
-    record = tx.rfc_by_number(number)
+    record = tx.rfcs.by_number(number)
     if record is None:
         return None
     fields = record.fields
@@ -833,7 +833,7 @@ def list_defects(tx: Tx, window: Window, *, state: str | None = None) -> Page[De
 
 def defect_detail(tx: Tx, defect_id: int) -> DefectDetail | None:
     """One defect with the releases that list it and the bridge's moves; None if unknown."""
-    record = tx.get_defect(defect_id)
+    record = tx.defects.get(defect_id)
     if record is None:
         return None
     listed = [

@@ -24,7 +24,7 @@ from bridge.store.journal import JournalQueries
 from bridge.store.ledger import LedgerQueries
 from bridge.store.links import LinkQueries
 from bridge.store.outbox import OutboxManager
-from bridge.store.records import RecordQueries
+from bridge.store.records import DefectManager, ReleaseManager, RfcManager
 from bridge.store.systems import SystemQueries
 
 if TYPE_CHECKING:  # the store needs only the URL; configuration loading stays out of its imports
@@ -33,7 +33,6 @@ if TYPE_CHECKING:  # the store needs only the URL; configuration loading stays o
 
 class Tx(
     JournalQueries,
-    RecordQueries,
     LinkQueries,
     LedgerQueries,
     FindingQueries,
@@ -44,12 +43,16 @@ class Tx(
 ):
     """One transaction, with every store query on it; it commits when its `with` block ends.
 
-    The inbox and the outbox are managers: `tx.inbox.put(...)`, `tx.outbox.claim_due(...)`."""
+    The inbox, the outbox and the records are managers: `tx.inbox.put(...)`, `tx.outbox.claim_due(...)`,
+    `tx.releases.get(...)`."""
 
     def __init__(self, connection: Connection) -> None:
         super().__init__(connection)
         self.inbox = InboxManager(connection)
         self.outbox = OutboxManager(connection)
+        self.releases = ReleaseManager(connection)
+        self.rfcs = RfcManager(connection)
+        self.defects = DefectManager(connection)
 
 
 class SqliteWriter:

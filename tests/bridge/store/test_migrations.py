@@ -40,10 +40,10 @@ def test_each_revision_keeps_the_data_before_it(empty_database_url: str) -> None
             "s1", "CHG0031245", "review", 4, datetime(2024, 5, 1, tzinfo=UTC), {"type": "normal"}
         )
         with store.transaction() as tx:
-            tx.upsert_rfc(record)
+            tx.rfcs.upsert(record)
         store.upgrade()
         with store.transaction(readonly=True) as tx:
-            assert tx.get_rfc("s1") == record
+            assert tx.rfcs.get("s1") == record
     finally:
         store.close()
 
