@@ -96,16 +96,16 @@ def show_release(
                 out.print(f"  {record.web_url}")
             missing = (record.parsed_note or {}).get("missing") or []
             out.print(f"  note from the {record.note_source}; missing items: {', '.join(missing) or 'none'}")
-        environments = tx.environments_running(component, version)
+        environments = tx.ledger.environments(component, version)
         out.print(f"Deployed now in: {', '.join(environments) or 'no environment'}")
         _release_rfcs(view, tx, key)
         _release_defects(view, tx, key)
         _control_points(view, tx, key)
-        _findings(view, tx.list_findings(f"release:{key}"))
+        _findings(view, tx.findings.list(f"release:{key}"))
 
 
 def _release_rfcs(view: View, tx: Tx, key: str) -> None:
-    links = tx.links(kind=LinkKind.RELEASE_RFC, left=key)
+    links = tx.links.list(kind=LinkKind.RELEASE_RFC, left=key)
     table = Table(title="RFCs", title_justify="left")
     for column in ("RFC", "state", "why linked"):
         table.add_column(column, overflow="fold")
@@ -117,7 +117,7 @@ def _release_rfcs(view: View, tx: Tx, key: str) -> None:
 
 def _release_defects(view: View, tx: Tx, key: str) -> None:
     kinds = {LinkKind.DEFECT_FIXED: "fixed", LinkKind.DEFECT_OUTSTANDING: "outstanding"}
-    rows = [(label, link) for kind, label in kinds.items() for link in tx.links(kind=kind, left=key)]
+    rows = [(label, link) for kind, label in kinds.items() for link in tx.links.list(kind=kind, left=key)]
     if not rows:
         view.console.print("Defects: none listed")
         return
@@ -172,10 +172,10 @@ def show_rfc(
             )
             if fields.get("close_code"):
                 out.print(f"  closed {fields['close_code']}: {escape(str(fields.get('close_notes') or ''))}")
-            links = tx.links(kind=LinkKind.RELEASE_RFC, right=record.number)
+            links = tx.links.list(kind=LinkKind.RELEASE_RFC, right=record.number)
             releases = ", ".join(f"{link.left.replace(':', ' ')} ({link.evidence})" for link in links)
             out.print(f"Releases: {escape(releases) or 'none linked'}")
-            stays = [e for e in tx.ledger() if e.rfc_number == record.number]
+            stays = [e for e in tx.ledger.list() if e.rfc_number == record.number]
             for stay in stays:
                 until = "now" if stay.deployed_to is None else _when(stay.deployed_to)
                 undone = " (rolled back)" if stay.rolled_back else ""
@@ -185,7 +185,7 @@ def show_rfc(
                 )
             if not stays:
                 out.print("Deployments: none")
-            _findings(view, tx.list_findings(f"rfc:{record.number}"))
+            _findings(view, tx.findings.list(f"rfc:{record.number}"))
             _audit(view, tx.audit_trail(record=f"rfc:{record.number}"))
 
 
@@ -210,13 +210,13 @@ def show_defect(
             (LinkKind.DEFECT_FIXED, "Fixed in"),
             (LinkKind.DEFECT_OUTSTANDING, "Outstanding in"),
         ):
-            links = tx.links(kind=kind, right=str(record.id))
+            links = tx.links.list(kind=kind, right=str(record.id))
             out.print(f"{label}: {', '.join(link.left.replace(':', ' ') for link in links) or 'none'}")
         for row in tx.outbox.moves_of([record.id]):
             move = row.action()
             if isinstance(move, MoveDefect):
                 out.print(f"Move {move.from_state} → {move.to_state} ({move.reason}): {row.status.value}")
-        _findings(view, tx.list_findings(f"defect:{record.id}"))
+        _findings(view, tx.findings.list(f"defect:{record.id}"))
         _audit(view, tx.audit_trail(record=f"defect:{record.id}"))
 
 
@@ -228,7 +228,7 @@ def show_environment(
     """An environment: the version of each component deployed now, and every earlier one."""
     with _view(config) as view, view.store.transaction(readonly=True) as tx:
         environment = view.context.environments.canonical(name)
-        current = tx.current_deployments(environment)
+        current = tx.ledger.deployed(environment)
         out = view.console
         out.print(f"[bold]{environment}[/]")
         if not current:
@@ -244,7 +244,7 @@ def show_environment(
         for column in ("component", "version", "RFC", "from", "to", "note"):
             history.add_column(column)
         for row in current:
-            for stay in tx.deployment_history(environment, row.component):
+            for stay in tx.ledger.history(environment, row.component):
                 note = "rolled back" if stay.rolled_back else ("current" if stay.current else "")
                 history.add_row(
                     stay.component,

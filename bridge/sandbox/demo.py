@@ -391,18 +391,18 @@ def account(stack: DemoStack, started: float) -> Account:
 def _from_store(result: Account, tx: Tx) -> None:
     """What the bridge decided about the demo's release, as its worker stored it."""
     release = f"{COMPONENT}:{VERSION}"
-    result.rfc_links = sorted(link.right for link in tx.links(kind=LinkKind.RELEASE_RFC, left=release))
-    for row in tx.current_deployments(ENVIRONMENT):
+    result.rfc_links = sorted(link.right for link in tx.links.list(kind=LinkKind.RELEASE_RFC, left=release))
+    for row in tx.ledger.deployed(ENVIRONMENT):
         if row.component == COMPONENT and not row.rolled_back:
             result.environment_version = row.version
             result.environment_rfc = row.rfc_number
-    about = [f for d in result.defects for f in tx.list_findings(f"defect:{d.id}")]
+    about = [f for d in result.defects for f in tx.findings.list(f"defect:{d.id}")]
     result.left_alone = [f.message for f in about if f.code == "retest.left_alone"]
     subjects = [f"release:{release}", f"rfc:{result.rfc_number}"]
     result.findings = [
         f"[{f.severity.value}] {f.message}"
         for subject in subjects
-        for f in tx.list_findings(subject)
+        for f in tx.findings.list(subject)
         if f.code != "retest.left_alone"
     ]
 

@@ -571,17 +571,17 @@ class Processor:
         ledger = _ledger_entries(result.ledger)
         if ledger != done.ledger:
             with self.store.transaction() as tx:
-                tx.replace_ledger(ledger)
+                tx.ledger.replace_all(ledger)
             done.ledger = ledger
 
     def _apply(self, tx: Tx, write: _Write, now: datetime) -> None:
         if write.kind == "finding":
-            tx.record_finding(write.value, now=now)
+            tx.findings.record(write.value, now=now)
         elif write.kind == "resolve":
-            tx.resolve_findings(write.key, write.value, now=now)
+            tx.findings.resolve(write.key, write.value, now=now)
         elif write.kind == "link":
             kind, left, right = write.key
-            tx.add_link(
+            tx.links.add(
                 LinkKind(kind),
                 left,
                 right,
@@ -591,11 +591,11 @@ class Processor:
             )
         elif write.kind == "unlink":
             kind, left, right = write.key
-            tx.remove_link(LinkKind(kind), left, right)
+            tx.links.remove(LinkKind(kind), left, right)
         elif write.kind == "release":
             tx.releases.upsert(_release_record(write.value, self.state), now=now)
         elif write.kind == "place":
-            tx.replace_ledger_of(write.key, _ledger_entries(self.planner.ledger_of(write.key)))
+            tx.ledger.replace(write.key, _ledger_entries(self.planner.ledger_of(write.key)))
         elif write.kind == "points":
             tx.replace_control_points(write.key, [_point_row(p) for p in self.planner.points_of(write.key)])
         elif write.kind == "verdicts":
@@ -610,8 +610,8 @@ class Processor:
             raise ValueError(f"no such write: {write.kind}")
 
     def _load_persisted(self, tx: Tx) -> _Persisted:
-        persisted = _Persisted(links={(link.kind.value, link.left, link.right) for link in tx.links()})
-        for f in tx.list_findings():
+        persisted = _Persisted(links={(link.kind.value, link.left, link.right) for link in tx.links.list()})
+        for f in tx.findings.list():
             persisted.findings[f.subject].add((f.code, f.subject, f.message))
         return persisted
 

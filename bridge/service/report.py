@@ -222,10 +222,10 @@ class _Stored:
         for row in rows:
             unique.setdefault(row.key, row)
         linked: dict[str, list[str]] = defaultdict(list)
-        for link in tx.links(kind=LinkKind.RELEASE_RFC):
+        for link in tx.links.list(kind=LinkKind.RELEASE_RFC):
             linked[link.left].append(link.right)
         rfcs_of = {key: sorted(set(numbers)) for key, numbers in linked.items()}
-        return cls(list(unique.values()), rfcs_of, tx.ledger())
+        return cls(list(unique.values()), rfcs_of, tx.ledger.list())
 
 
 def _within(moment: datetime | None, since: datetime) -> bool:

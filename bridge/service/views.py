@@ -466,7 +466,7 @@ def release_overviews(
     links = _ReleaseLinks.read(tx, keys, context, all_moves=False)
     judged = tx.control_points_of(keys)
     current: dict[str, list[str]] = {}
-    for row in tx.current_deployments():
+    for row in tx.ledger.deployed():
         current.setdefault(release_key(row.component, row.version), []).append(row.environment)
     items = []
     for summary, key in zip(shown, keys, strict=True):
@@ -538,7 +538,7 @@ class _ReleaseLinks:
     @classmethod
     def read(cls, tx: Tx, keys: Sequence[str], context: EngineContext, *, all_moves: bool) -> _ReleaseLinks:
         rfc_links: dict[str, list[LinkRow]] = {key: [] for key in keys}
-        for link in tx.links(kind=LinkKind.RELEASE_RFC, lefts=keys):
+        for link in tx.links.list(kind=LinkKind.RELEASE_RFC, lefts=keys):
             rfc_links[link.left].append(link)
         numbers = {link.right for found in rfc_links.values() for link in found}
         fixes = tx.fixes_of(keys)
@@ -660,12 +660,12 @@ def release_detail(tx: Tx, context: EngineContext, component: str, version: str)
     return ReleaseDetail(
         **summary.model_dump(),
         rfcs=rfcs,
-        defects_fixed=_linked_defects(tx, tx.links(kind=LinkKind.DEFECT_FIXED, left=key)),
-        defects_outstanding=_linked_defects(tx, tx.links(kind=LinkKind.DEFECT_OUTSTANDING, left=key)),
-        deployed_in=tx.environments_running(component, version),
+        defects_fixed=_linked_defects(tx, tx.links.list(kind=LinkKind.DEFECT_FIXED, left=key)),
+        defects_outstanding=_linked_defects(tx, tx.links.list(kind=LinkKind.DEFECT_OUTSTANDING, left=key)),
+        deployed_in=tx.ledger.environments(component, version),
         control_points=_control_points(tx, key),
         carry_forward=_carry_forward(tx, key),
-        findings=[finding_view(f) for subject in subjects for f in tx.list_findings(subject)],
+        findings=[finding_view(f) for subject in subjects for f in tx.findings.list(subject)],
         note_check=note_check(record.parsed_note),
         fixes=fixes,
         fix_counts=_tally(FixStatus, (f.status for f in fixes)),
@@ -680,7 +680,7 @@ def _timeline(tx: Tx, record: ReleaseRecord, known: _ReleaseLinks, key: str) -> 
         for event in tx.revisions_of(ChangeUpdated, sys_ids)
         if isinstance(event, ChangeUpdated)
     ]
-    deployed = Deployed.of_ledger(tx.stays_of([_split_release_key(key)]))
+    deployed = Deployed.of_ledger(tx.ledger.of([_split_release_key(key)]))
     entries = timeline(
         tag=record.tag,
         published_at=record.published_at,
@@ -784,7 +784,7 @@ def rfc_detail(tx: Tx, number: str) -> RfcDetail | None:
             version=_split_release_key(link.left)[1],
             evidence=link.evidence,
         )
-        for link in tx.links(kind=LinkKind.RELEASE_RFC, right=number)
+        for link in tx.links.list(kind=LinkKind.RELEASE_RFC, right=number)
     ]
     trail = tx.audit_trail(record=f"rfc:{number}", limit=10_000)
     notes = fields.get("work_notes") or []
@@ -803,7 +803,7 @@ def rfc_detail(tx: Tx, number: str) -> RfcDetail | None:
             for note in notes
             if isinstance(note, dict) and str(note.get("text", "")).startswith(BRIDGE_NOTE_MARK)
         ),
-        findings=[finding_view(f) for f in tx.list_findings(f"rfc:{number}")],
+        findings=[finding_view(f) for f in tx.findings.list(f"rfc:{number}")],
     )
 
 
@@ -844,7 +844,7 @@ def defect_detail(tx: Tx, defect_id: int) -> DefectDetail | None:
             listed_as="fixed" if link.kind is LinkKind.DEFECT_FIXED else "outstanding",
         )
         for kind in (LinkKind.DEFECT_FIXED, LinkKind.DEFECT_OUTSTANDING)
-        for link in tx.links(kind=kind, right=str(defect_id))
+        for link in tx.links.list(kind=kind, right=str(defect_id))
     ]
     moves = tx.audit_trail(record=f"defect:{defect_id}", limit=10_000)
     planned = select(outbox).where(outbox.c.key.like(f"move\\_defect:{defect_id}:%", escape="\\"))
@@ -884,7 +884,7 @@ def list_environments(tx: Tx, known: Sequence[str] = ()) -> list[EnvironmentSumm
     each version against its component's newest release."""
     newest = newest_versions(tx)
     current: dict[str, list[CurrentDeployment]] = {name: [] for name in known}
-    for row in tx.current_deployments():
+    for row in tx.ledger.deployed():
         current.setdefault(row.environment, []).append(
             CurrentDeployment(
                 component=row.component,
@@ -912,7 +912,7 @@ def environment_history(
         name=name,
         components=[
             ComponentHistory(
-                component=c, deployments=[deployment_view(row) for row in tx.deployment_history(name, c)]
+                component=c, deployments=[deployment_view(row) for row in tx.ledger.history(name, c)]
             )
             for c in components
         ],

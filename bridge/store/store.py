@@ -18,11 +18,11 @@ from bridge.store.base import lock_key
 from bridge.store.cursors import CursorQueries
 from bridge.store.decisions import DecisionQueries
 from bridge.store.engine import SQLITE_BEGIN, make_engine
-from bridge.store.findings import FindingQueries
+from bridge.store.findings import FindingManager
 from bridge.store.inbox import InboxManager
 from bridge.store.journal import JournalQueries
-from bridge.store.ledger import LedgerQueries
-from bridge.store.links import LinkQueries
+from bridge.store.ledger import LedgerManager
+from bridge.store.links import LinkManager
 from bridge.store.outbox import OutboxManager
 from bridge.store.records import DefectManager, ReleaseManager, RfcManager
 from bridge.store.systems import SystemQueries
@@ -33,9 +33,6 @@ if TYPE_CHECKING:  # the store needs only the URL; configuration loading stays o
 
 class Tx(
     JournalQueries,
-    LinkQueries,
-    LedgerQueries,
-    FindingQueries,
     AuditQueries,
     CursorQueries,
     DecisionQueries,
@@ -43,8 +40,8 @@ class Tx(
 ):
     """One transaction, with every store query on it; it commits when its `with` block ends.
 
-    The inbox, the outbox and the records are managers: `tx.inbox.put(...)`, `tx.outbox.claim_due(...)`,
-    `tx.releases.get(...)`."""
+    The inbox, the outbox, the records, links, the ledger and findings are managers: `tx.inbox.put(...)`,
+    `tx.outbox.claim_due(...)`, `tx.releases.get(...)`, `tx.links.list(...)`."""
 
     def __init__(self, connection: Connection) -> None:
         super().__init__(connection)
@@ -53,6 +50,9 @@ class Tx(
         self.releases = ReleaseManager(connection)
         self.rfcs = RfcManager(connection)
         self.defects = DefectManager(connection)
+        self.links = LinkManager(connection)
+        self.ledger = LedgerManager(connection)
+        self.findings = FindingManager(connection)
 
 
 class SqliteWriter:

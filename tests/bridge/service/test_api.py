@@ -199,7 +199,7 @@ def test_findings_outbox_and_audit_filter_and_page(deployed: Deployed) -> None:
     # A finding that no longer holds is shown only when asked for.
     first = everything["items"][-1]
     with deployed.processor.store.transaction() as tx:
-        tx.resolve_findings(first["subject"], codes=[first["code"]])
+        tx.findings.resolve(first["subject"], codes=[first["code"]])
     remaining = deployed.get("/api/findings?limit=500")
     assert first["id"] not in [f["id"] for f in remaining["items"]]
     resolved = deployed.get("/api/findings?limit=500&include_resolved=true")

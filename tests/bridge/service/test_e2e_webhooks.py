@@ -195,7 +195,7 @@ def _current(database_url: str, environment: str, component: str) -> str | None:
     store = Store.from_url(database_url)
     try:
         with store.transaction(readonly=True) as tx:
-            row = tx.current_deployment(environment, component)
+            row = tx.ledger.current(environment, component)
         return None if row is None else row.version
     finally:
         store.close()

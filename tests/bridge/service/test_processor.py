@@ -65,7 +65,7 @@ def test_a_cycle_links_writes_back_once_and_moves_defects_when_the_rfc_is_deploy
     comments = sandbox.ado.get_work_item(sandbox.seeded.defects["helix-negative"])
     assert "helix-settlement 1.1.0.0" in str(comments["fields"].get("System.History", ""))
     with store.transaction(readonly=True) as tx:
-        current = {(d.environment, d.component): d.version for d in tx.current_deployments()}
+        current = {(d.environment, d.component): d.version for d in tx.ledger.deployed()}
         assert current[("SIT-B", "helix-settlement")] == "1.1.0.0"
         trail = tx.audit_trail(record=f"defect:{sandbox.seeded.defects['helix-negative']}")
         assert [entry.change for entry in trail] == ["state Fixed → Ready for Retest, comment added"]

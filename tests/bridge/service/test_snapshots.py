@@ -73,10 +73,11 @@ def _processor(store: Store, **options: object) -> Processor:
 def _stored(store: Store) -> tuple[object, ...]:
     with store.transaction(readonly=True) as tx:
         return (
-            sorted((f.code, f.subject, f.message) for f in tx.list_findings()),
-            sorted((link.kind.value, link.left, link.right) for link in tx.links()),
+            sorted((f.code, f.subject, f.message) for f in tx.findings.list()),
+            sorted((link.kind.value, link.left, link.right) for link in tx.links.list()),
             sorted(
-                (r.environment, r.component, r.version, r.deployed_to, r.rolled_back) for r in tx.ledger()
+                (r.environment, r.component, r.version, r.deployed_to, r.rolled_back)
+                for r in tx.ledger.list()
             ),
             sorted(a.key for a in tx.outbox.list()),
         )

@@ -41,10 +41,10 @@ def _drain(processor: Processor) -> None:
 
 def _stored(store: Store) -> tuple[object, ...]:
     with store.transaction(readonly=True) as tx:
-        keys = {link.left for link in tx.links()}
+        keys = {link.left for link in tx.links.list()}
         return (
-            sorted((f.code, f.subject, f.message) for f in tx.list_findings()),
-            sorted((link.kind.value, link.left, link.right, link.evidence) for link in tx.links()),
+            sorted((f.code, f.subject, f.message) for f in tx.findings.list()),
+            sorted((link.kind.value, link.left, link.right, link.evidence) for link in tx.links.list()),
             sorted(
                 (
                     r.environment,
@@ -55,7 +55,7 @@ def _stored(store: Store) -> tuple[object, ...]:
                     r.deployed_to,
                     r.rolled_back,
                 )
-                for r in tx.ledger()
+                for r in tx.ledger.list()
             ),
             sorted((k, tuple(v)) for k, v in tx.control_points_of(keys).items()),
             sorted(tx.carry_forward_all(), key=lambda v: v.emergency),
@@ -115,7 +115,7 @@ def test_a_batch_whose_storing_failed_is_stored_whole_by_the_next_refresh(
     fresh = Processor(store, {}, CONTEXT)
     fresh.refresh()  # stores the whole plan; a store already complete changes nothing
     with store.transaction(readonly=True) as tx:
-        points = tx.control_points_of({link.left for link in tx.links()})
+        points = tx.control_points_of({link.left for link in tx.links.list()})
     assert points, "the control points the failed batch decided were stored after all"
     assert worker.planner.plan() == fresh.planner.plan()
 
