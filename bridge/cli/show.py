@@ -139,7 +139,7 @@ def _release_defects(view: View, tx: Tx, key: str) -> None:
 
 
 def _control_points(view: View, tx: Tx, key: str) -> None:
-    points = tx.control_points_of([key]).get(key)
+    points = tx.control_points.of([key]).get(key)
     if not points:
         view.console.print("Control points: not evaluated yet (the service has not judged the release)")
         return

@@ -181,8 +181,8 @@ class DemoStack:
             with service.processor.store.transaction(readonly=True) as tx:
                 done = {p.source for p in tx.poll_states() if p.last_success_at is not None}
                 waiting = tx.inbox.stats().unprocessed
-                planned = tx.planned_through()
-                _, newest = tx.journal_span()
+                planned = tx.planned.furthest()
+                _, newest = tx.journal.span()
             polled_all = done >= set(service.processor.connectors)
             return polled_all and waiting == 0 and planned is not None and planned >= newest
 

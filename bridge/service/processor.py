@@ -333,7 +333,7 @@ class Processor:
         self, tx: Tx, events: list[DomainEvent], done: list[int], failed: list[tuple[int, str, bool]]
     ) -> None:
         now = self.clock()
-        tx.append_journal(events, now=now)
+        tx.journal.append(events, now=now)
         for event in events:
             if isinstance(event, ChangeUpdated):
                 tx.rfcs.upsert(rfc_record(event), now=now)
@@ -361,7 +361,7 @@ class Processor:
             events: list[DomainEvent] = []
             while True:
                 with self.store.transaction(readonly=True) as tx:
-                    rows = tx.journal_after(self.last_journal_id, limit=JOURNAL_PAGE)
+                    rows = tx.journal.after(self.last_journal_id, limit=JOURNAL_PAGE)
                 for row_id, event in rows:
                     events.append(event)
                     self.last_journal_id = row_id
@@ -403,7 +403,7 @@ class Processor:
     def _restore(self) -> None:
         """Start from the newest snapshot, if there is one this version can read."""
         with self.store.transaction(readonly=True) as tx:
-            snapshot = tx.newest_snapshot()
+            snapshot = tx.snapshots.newest()
         if snapshot is None or snapshot.format != SNAPSHOT_FORMAT:
             return
         try:
@@ -426,7 +426,7 @@ class Processor:
         with self._lock:
             payload = encode_state(self.planner.state)
             with self.store.transaction() as tx:
-                tx.save_snapshot(self.last_journal_id, payload, format=SNAPSHOT_FORMAT, now=self.clock())
+                tx.snapshots.save(self.last_journal_id, payload, format=SNAPSHOT_FORMAT, now=self.clock())
             self._snapshot_at = self.last_journal_id
             if self.journal_retention is not None:
                 self.compact(self.journal_retention)
@@ -436,14 +436,14 @@ class Processor:
         """Delete the journal's revisions older than `retention` that the newest snapshot holds, but the
         RFCs' (release timelines show their states); returns how many went."""
         with self.store.transaction() as tx:
-            gone = tx.compact_journal(before=self.clock() - retention, keep_kinds=(ChangeUpdated.__name__,))
+            gone = tx.journal.compact(before=self.clock() - retention, keep_kinds=(ChangeUpdated.__name__,))
         if gone:
             log.info("journal compacted: %s revisions older than %s went", gone, retention)
         return gone
 
     def _mark_planned(self) -> None:
         with self.store.transaction() as tx:
-            tx.mark_planned(self.worker, self.last_journal_id, now=self.clock())
+            tx.planned.save(self.worker, self.last_journal_id, now=self.clock())
 
     def _store_changes(self, changes: PlanChanges) -> None:
         """Store what one batch changed in the plan: the actions, findings, links, releases, the ledger
@@ -524,7 +524,7 @@ class Processor:
     def _fixes_to_store(self) -> set[int]:
         """The defects whose stored fixes differ from the planner's."""
         with self.store.transaction(readonly=True) as tx:
-            stored = tx.all_fixes()
+            stored = tx.fixes.list()
         held: dict[int, set[Fix]] = defaultdict(set)
         for fix in stored:
             held[fix.defect_id].add(fix)
@@ -533,11 +533,11 @@ class Processor:
 
     def _stored_point_keys(self) -> set[str]:
         with self.store.transaction(readonly=True) as tx:
-            return tx.point_release_keys()
+            return tx.control_points.keys()
 
     def _stored_components(self) -> set[str]:
         with self.store.transaction(readonly=True) as tx:
-            return tx.carry_forward_components()
+            return tx.carry_forward.keys()
 
     def _store_plan(self, result: Plan) -> None:
         """Store what changed since the last stored plan: the actions first, in one transaction, then
@@ -597,15 +597,15 @@ class Processor:
         elif write.kind == "place":
             tx.ledger.replace(write.key, _ledger_entries(self.planner.ledger_of(write.key)))
         elif write.kind == "points":
-            tx.replace_control_points(write.key, [_point_row(p) for p in self.planner.points_of(write.key)])
+            tx.control_points.replace(write.key, [_point_row(p) for p in self.planner.points_of(write.key)])
         elif write.kind == "verdicts":
-            tx.replace_carry_forward(
+            tx.carry_forward.replace(
                 write.key, [_verdict_row(v) for v in self.planner.verdicts_of(write.key)]
             )
         elif write.kind == "fixes":
-            tx.replace_fixes_of(write.key, [f for d in write.key for f in self.planner.fixes_of(d)])
+            tx.fixes.replace(write.key, [f for d in write.key for f in self.planner.fixes_of(d)])
         elif write.kind == "planned":
-            tx.mark_planned(self.worker, write.key, now=now)
+            tx.planned.save(self.worker, write.key, now=now)
         else:
             raise ValueError(f"no such write: {write.kind}")
 

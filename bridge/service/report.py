@@ -328,7 +328,7 @@ def _moves(stored: _Stored, tx: Tx, context: EngineContext, since: datetime) -> 
 
 
 def _release_gaps(tx: Tx, in_play: Sequence[_ReleaseRow]) -> tuple[ReleaseGap, ...]:
-    points = tx.control_points_of([r.key for r in in_play])
+    points = tx.control_points.of([r.key for r in in_play])
     gaps = []
     for release in in_play:
         failed = tuple(
@@ -367,7 +367,7 @@ def _unlinked_rfcs(stored: _Stored, tx: Tx, since: datetime) -> tuple[UnlinkedRf
 
 def _carry_forward(tx: Tx) -> tuple[CarryForwardGap, ...]:
     gaps = []
-    for verdict in sorted(tx.carry_forward_all(), key=lambda v: v.emergency):
+    for verdict in sorted(tx.carry_forward.list(), key=lambda v: v.emergency):
         fixes = _fixed_in(tx, verdict.emergency)
         if verdict.regular is None:
             gaps.append(CarryForwardGap(_label(verdict.emergency), fixes, None, "no regular release since"))

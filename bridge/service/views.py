@@ -464,7 +464,7 @@ def release_overviews(
     findings_of = _open_release_findings(tx, keys)
     notes = _parsed_notes(tx, shown)
     links = _ReleaseLinks.read(tx, keys, context, all_moves=False)
-    judged = tx.control_points_of(keys)
+    judged = tx.control_points.of(keys)
     current: dict[str, list[str]] = {}
     for row in tx.ledger.deployed():
         current.setdefault(release_key(row.component, row.version), []).append(row.environment)
@@ -541,7 +541,7 @@ class _ReleaseLinks:
         for link in tx.links.list(kind=LinkKind.RELEASE_RFC, lefts=keys):
             rfc_links[link.left].append(link)
         numbers = {link.right for found in rfc_links.values() for link in found}
-        fixes = tx.fixes_of(keys)
+        fixes = tx.fixes.of(keys)
         # A list shows only why a move was skipped, for a defect left alone; a release's page, every move.
         every = [stored.fix for found in fixes.values() for stored in found]
         wanted = {f.defect_id for f in every if all_moves or f.status is FixStatus.LEFT}
@@ -677,7 +677,7 @@ def _timeline(tx: Tx, record: ReleaseRecord, known: _ReleaseLinks, key: str) -> 
     sys_ids = {rfc.sys_id for rfc in known.rfc_records.values()}
     revisions = [
         RfcRevision(event.number, event.state.value.capitalize(), event.updated_at)
-        for event in tx.revisions_of(ChangeUpdated, sys_ids)
+        for event in tx.journal.of(ChangeUpdated, sys_ids)
         if isinstance(event, ChangeUpdated)
     ]
     deployed = Deployed.of_ledger(tx.ledger.of([_split_release_key(key)]))
@@ -712,7 +712,7 @@ def _linked_defects(tx: Tx, found: list[LinkRow]) -> list[LinkedDefect]:
 
 def _control_points(tx: Tx, key: str) -> list[ControlPointView] | None:
     """The release's control points as the worker stored them; None before they were judged."""
-    points = tx.control_points_of([key]).get(key)
+    points = tx.control_points.of([key]).get(key)
     if points is None:
         return None
     return [
@@ -726,7 +726,7 @@ def _carry_forward(tx: Tx, key: str) -> list[CarryForwardView]:
         CarryForwardView(
             emergency=v.emergency, regular=v.regular, dropped=list(v.dropped), ancestry=v.ancestry
         )
-        for v in tx.carry_forward_of(key)
+        for v in tx.carry_forward.of(key)
     ]
 
 

@@ -16,11 +16,17 @@ from bridge.store import migrate
 from bridge.store.audit import AuditQueries
 from bridge.store.base import lock_key
 from bridge.store.cursors import CursorQueries
-from bridge.store.decisions import DecisionQueries
+from bridge.store.decisions import (
+    CarryForwardManager,
+    ControlPointManager,
+    FixManager,
+    PlannedManager,
+    SnapshotManager,
+)
 from bridge.store.engine import SQLITE_BEGIN, make_engine
 from bridge.store.findings import FindingManager
 from bridge.store.inbox import InboxManager
-from bridge.store.journal import JournalQueries
+from bridge.store.journal import JournalManager
 from bridge.store.ledger import LedgerManager
 from bridge.store.links import LinkManager
 from bridge.store.outbox import OutboxManager
@@ -32,20 +38,19 @@ if TYPE_CHECKING:  # the store needs only the URL; configuration loading stays o
 
 
 class Tx(
-    JournalQueries,
     AuditQueries,
     CursorQueries,
-    DecisionQueries,
     SystemQueries,
 ):
     """One transaction, with every store query on it; it commits when its `with` block ends.
 
-    The inbox, the outbox, the records, links, the ledger and findings are managers: `tx.inbox.put(...)`,
-    `tx.outbox.claim_due(...)`, `tx.releases.get(...)`, `tx.links.list(...)`."""
+    Every table but the audit trail, the poll cursors and the systems has its manager: `tx.inbox.put(...)`,
+    `tx.outbox.claim_due(...)`, `tx.releases.get(...)`, `tx.journal.after(...)`."""
 
     def __init__(self, connection: Connection) -> None:
         super().__init__(connection)
         self.inbox = InboxManager(connection)
+        self.journal = JournalManager(connection)
         self.outbox = OutboxManager(connection)
         self.releases = ReleaseManager(connection)
         self.rfcs = RfcManager(connection)
@@ -53,6 +58,11 @@ class Tx(
         self.links = LinkManager(connection)
         self.ledger = LedgerManager(connection)
         self.findings = FindingManager(connection)
+        self.control_points = ControlPointManager(connection)
+        self.fixes = FixManager(connection)
+        self.carry_forward = CarryForwardManager(connection)
+        self.planned = PlannedManager(connection)
+        self.snapshots = SnapshotManager(connection)
 
 
 class SqliteWriter:

@@ -244,12 +244,12 @@ def test_journal_writers_take_turns_so_ids_follow_commit_order(postgres_url: str
     first, second = Store.from_url(postgres_url), Store.from_url(postgres_url)
     try:
         with first.transaction() as tx:
-            tx.append_journal([_defect(1)], now=NOW)
+            tx.journal.append([_defect(1)], now=NOW)
             done = threading.Event()
 
             def other_writer() -> None:
                 with second.transaction() as other:
-                    other.append_journal([_defect(2)], now=NOW)
+                    other.journal.append([_defect(2)], now=NOW)
                 done.set()
 
             writer = threading.Thread(target=other_writer)
@@ -257,11 +257,11 @@ def test_journal_writers_take_turns_so_ids_follow_commit_order(postgres_url: str
             # The second writer waits for the first to commit; a reader never sees its row first.
             assert not done.wait(0.5)
             with second.transaction(readonly=True) as reader:
-                assert [event.id for _, event in reader.journal_after(0)] == []
+                assert [event.id for _, event in reader.journal.after(0)] == []
         writer.join(10)
         assert done.is_set()
         with first.transaction(readonly=True) as reader:
-            assert [event.id for _, event in reader.journal_after(0)] == [1, 2]
+            assert [event.id for _, event in reader.journal.after(0)] == [1, 2]
     finally:
         first.close()
         second.close()

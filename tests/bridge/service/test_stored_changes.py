@@ -36,7 +36,7 @@ def _drain(processor: Processor) -> None:
         pass
     processor.refresh()
     with processor.store.transaction(readonly=True) as tx:
-        assert tx.planned_through() == tx.journal_span()[1], "the worker records how far it has planned"
+        assert tx.planned.furthest() == tx.journal.span()[1], "the worker records how far it has planned"
 
 
 def _stored(store: Store) -> tuple[object, ...]:
@@ -57,9 +57,9 @@ def _stored(store: Store) -> tuple[object, ...]:
                 )
                 for r in tx.ledger.list()
             ),
-            sorted((k, tuple(v)) for k, v in tx.control_points_of(keys).items()),
-            sorted(tx.carry_forward_all(), key=lambda v: v.emergency),
-            sorted(tx.all_fixes(), key=lambda f: (f.release, f.defect_id)),
+            sorted((k, tuple(v)) for k, v in tx.control_points.of(keys).items()),
+            sorted(tx.carry_forward.list(), key=lambda v: v.emergency),
+            sorted(tx.fixes.list(), key=lambda f: (f.release, f.defect_id)),
             # Of the kinds each plan decides afresh (a question once asked of GitLab stays asked).
             sorted(
                 a.key
@@ -115,7 +115,7 @@ def test_a_batch_whose_storing_failed_is_stored_whole_by_the_next_refresh(
     fresh = Processor(store, {}, CONTEXT)
     fresh.refresh()  # stores the whole plan; a store already complete changes nothing
     with store.transaction(readonly=True) as tx:
-        points = tx.control_points_of({link.left for link in tx.links.list()})
+        points = tx.control_points.of({link.left for link in tx.links.list()})
     assert points, "the control points the failed batch decided were stored after all"
     assert worker.planner.plan() == fresh.planner.plan()
 
@@ -124,16 +124,16 @@ def test_a_worker_starting_stores_the_fixes_that_differ_from_its_plan(store: Sto
     _seed(store, _history())
     _drain(Processor(store, {}, CONTEXT))
     with store.transaction(readonly=True) as tx:
-        stored = sorted(tx.all_fixes(), key=lambda f: f.defect_id)
+        stored = sorted(tx.fixes.list(), key=lambda f: f.defect_id)
     assert [(f.defect_id, f.status.value) for f in stored] == [(48201, "waiting"), (48202, "waiting")]
     assert stored[1].move is not None, "48202's release is deployed under an approved RFC: its move is queued"
     with store.transaction() as tx:  # a store left behind: one fix lost, another stale
-        tx.replace_fixes_of([48201], [])
-        tx.replace_fixes_of([48202], [dataclasses.replace(stored[1], why="stale", move=None)])
+        tx.fixes.replace([48201], [])
+        tx.fixes.replace([48202], [dataclasses.replace(stored[1], why="stale", move=None)])
     fresh = Processor(store, {}, CONTEXT)
     fresh.refresh()
     with store.transaction(readonly=True) as tx:
-        assert sorted(tx.all_fixes(), key=lambda f: f.defect_id) == stored
+        assert sorted(tx.fixes.list(), key=lambda f: f.defect_id) == stored
     assert list(fresh.planner.plan().fixes) == stored
 
 

@@ -162,7 +162,7 @@ def test_the_http_process_reads_what_the_worker_stored_and_plans_nothing(
                 worker.poll(source)
             worker.process_inbox()
             with store.transaction(readonly=True) as tx:
-                assert tx.planned_through() == tx.journal_span()[1] > 0
+                assert tx.planned.furthest() == tx.journal.span()[1] > 0
             after = client.get("/api/releases").json()["items"]
         assert after, "the releases the worker stored are shown"
         assert all(item["control_points"] is not None for item in after), "judged by the worker"
