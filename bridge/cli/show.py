@@ -186,7 +186,7 @@ def show_rfc(
             if not stays:
                 out.print("Deployments: none")
             _findings(view, tx.findings.list(f"rfc:{record.number}"))
-            _audit(view, tx.audit_trail(record=f"rfc:{record.number}"))
+            _audit(view, tx.audit.list(record=f"rfc:{record.number}"))
 
 
 @app.command("defect")
@@ -217,7 +217,7 @@ def show_defect(
             if isinstance(move, MoveDefect):
                 out.print(f"Move {move.from_state} → {move.to_state} ({move.reason}): {row.status.value}")
         _findings(view, tx.findings.list(f"defect:{record.id}"))
-        _audit(view, tx.audit_trail(record=f"defect:{record.id}"))
+        _audit(view, tx.audit.list(record=f"defect:{record.id}"))
 
 
 @app.command("environment")

@@ -179,7 +179,7 @@ class DemoStack:
 
         def polled() -> bool:
             with service.processor.store.transaction(readonly=True) as tx:
-                done = {p.source for p in tx.poll_states() if p.last_success_at is not None}
+                done = {p.source for p in tx.cursors.list() if p.last_success_at is not None}
                 waiting = tx.inbox.stats().unprocessed
                 planned = tx.planned.furthest()
                 _, newest = tx.journal.span()

@@ -224,7 +224,7 @@ class Processor:
                 return PollOutcome(source, 0, 0, 0, ran=False)
             if cursor is None:
                 with self.store.transaction(readonly=True) as tx:
-                    cursor = tx.get_cursor(source, CURSOR_SCOPE)
+                    cursor = tx.cursors.get(source, CURSOR_SCOPE)
             pages = events = new = 0
             try:
                 for _ in range(max_pages):
@@ -238,8 +238,8 @@ class Processor:
                             ]
                         )
                         # The cursor advances only with the page it comes from.
-                        tx.save_cursor(source, CURSOR_SCOPE, page.cursor)
-                        tx.record_poll(source, CURSOR_SCOPE)
+                        tx.cursors.save(source, CURSOR_SCOPE, page.cursor)
+                        tx.cursors.mark_polled(source, CURSOR_SCOPE)
                     events += len(page.events)
                     cursor = page.cursor
                     # Stopping between pages loses nothing: the stored cursor resumes after this one.
@@ -247,7 +247,7 @@ class Processor:
                         break
             except BridgeError as exc:
                 with self.store.transaction() as tx:
-                    tx.record_poll(source, CURSOR_SCOPE, error=str(exc))
+                    tx.cursors.mark_polled(source, CURSOR_SCOPE, error=str(exc))
                 raise
         return PollOutcome(source, pages, events, new, ran=True)
 
@@ -662,7 +662,7 @@ class Processor:
                 )
         with self.store.transaction() as tx:
             tx.outbox.complete_many(ends, worker=self.worker, now=now)
-            tx.append_audits(trail, at=now)
+            tx.audit.append_many(trail, at=now)
             tx.inbox.put_many(feedback, now=now)
         return len(rows)
 

@@ -287,7 +287,7 @@ def _moves(stored: _Stored, tx: Tx, context: EngineContext, since: datetime) -> 
         deployment_key(e.environment, e.component, e.version, e.rfc_number or ""): e for e in stored.ledger
     }
     found: list[tuple[int, datetime, MoveDefect | None]] = []
-    for entry in tx.audit_trail(limit=MAX_ROWS):
+    for entry in tx.audit.list(limit=MAX_ROWS):
         if entry.at < since:
             break  # the trail comes newest first
         if entry.system is not Source.ADO or not entry.record.startswith("defect:"):

@@ -786,7 +786,7 @@ def rfc_detail(tx: Tx, number: str) -> RfcDetail | None:
         )
         for link in tx.links.list(kind=LinkKind.RELEASE_RFC, right=number)
     ]
-    trail = tx.audit_trail(record=f"rfc:{number}", limit=10_000)
+    trail = tx.audit.list(record=f"rfc:{number}", limit=10_000)
     notes = fields.get("work_notes") or []
     return RfcDetail(
         **rfc_summary(record).model_dump(),
@@ -846,7 +846,7 @@ def defect_detail(tx: Tx, defect_id: int) -> DefectDetail | None:
         for kind in (LinkKind.DEFECT_FIXED, LinkKind.DEFECT_OUTSTANDING)
         for link in tx.links.list(kind=kind, right=str(defect_id))
     ]
-    moves = tx.audit_trail(record=f"defect:{defect_id}", limit=10_000)
+    moves = tx.audit.list(record=f"defect:{defect_id}", limit=10_000)
     planned = select(outbox).where(outbox.c.key.like(f"move\\_defect:{defect_id}:%", escape="\\"))
     actions = [_action_row_view(row) for row in tx.connection.execute(planned.order_by(outbox.c.id))]
     return DefectDetail(

@@ -57,7 +57,3 @@ class Manager:
         if statement is None:
             statement = _PREPARED[key] = build(self.insert)
         return statement
-
-
-# The query groups not yet managers still say Queries.
-Queries = Manager

@@ -1,4 +1,4 @@
-"""The Store: one engine, transactions that expose every query, migrations, and advisory locks."""
+"""The Store: one engine, transactions with a manager per table, migrations, and advisory locks."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.engine import URL
 
 from bridge.store import migrate
-from bridge.store.audit import AuditQueries
+from bridge.store.audit import AuditManager
 from bridge.store.base import lock_key
-from bridge.store.cursors import CursorQueries
+from bridge.store.cursors import CursorManager
 from bridge.store.decisions import (
     CarryForwardManager,
     ControlPointManager,
@@ -31,38 +31,35 @@ from bridge.store.ledger import LedgerManager
 from bridge.store.links import LinkManager
 from bridge.store.outbox import OutboxManager
 from bridge.store.records import DefectManager, ReleaseManager, RfcManager
-from bridge.store.systems import SystemQueries
+from bridge.store.systems import SystemManager
 
 if TYPE_CHECKING:  # the store needs only the URL; configuration loading stays out of its imports
     from bridge.config import DatabaseSettings
 
 
-class Tx(
-    AuditQueries,
-    CursorQueries,
-    SystemQueries,
-):
-    """One transaction, with every store query on it; it commits when its `with` block ends.
-
-    Every table but the audit trail, the poll cursors and the systems has its manager: `tx.inbox.put(...)`,
-    `tx.outbox.claim_due(...)`, `tx.releases.get(...)`, `tx.journal.after(...)`."""
+class Tx:
+    """One transaction, with a manager per table (`tx.outbox.claim_due(...)`); it commits when its `with`
+    block ends. Every manager runs on the transaction's `connection`."""
 
     def __init__(self, connection: Connection) -> None:
-        super().__init__(connection)
+        self.connection = connection
         self.inbox = InboxManager(connection)
         self.journal = JournalManager(connection)
-        self.outbox = OutboxManager(connection)
         self.releases = ReleaseManager(connection)
         self.rfcs = RfcManager(connection)
         self.defects = DefectManager(connection)
         self.links = LinkManager(connection)
         self.ledger = LedgerManager(connection)
         self.findings = FindingManager(connection)
+        self.outbox = OutboxManager(connection)
+        self.audit = AuditManager(connection)
+        self.cursors = CursorManager(connection)
         self.control_points = ControlPointManager(connection)
         self.fixes = FixManager(connection)
         self.carry_forward = CarryForwardManager(connection)
         self.planned = PlannedManager(connection)
         self.snapshots = SnapshotManager(connection)
+        self.systems = SystemManager(connection)
 
 
 class SqliteWriter:

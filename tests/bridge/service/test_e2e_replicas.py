@@ -196,7 +196,7 @@ def test_two_replicas_move_a_thousand_defects_exactly_once_each(tmp_path: Path, 
         polls = [_polls(bridge.url) for bridge in bridges]
         with store.transaction(readonly=True) as tx:
             moves = [r for r in tx.outbox.list(ActionStatus.DONE, limit=5000) if r.kind == "move_defect"]
-            audit = tx.audit_trail(limit=5000)
+            audit = tx.audit.list(limit=5000)
             trail = Counter(entry.record for entry in audit if entry.record.startswith("defect:"))
 
     states = Counter(str(box.ado.get_work_item(i)["fields"]["System.State"]) for i in ids)

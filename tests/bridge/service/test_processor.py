@@ -67,7 +67,7 @@ def test_a_cycle_links_writes_back_once_and_moves_defects_when_the_rfc_is_deploy
     with store.transaction(readonly=True) as tx:
         current = {(d.environment, d.component): d.version for d in tx.ledger.deployed()}
         assert current[("SIT-B", "helix-settlement")] == "1.1.0.0"
-        trail = tx.audit_trail(record=f"defect:{sandbox.seeded.defects['helix-negative']}")
+        trail = tx.audit.list(record=f"defect:{sandbox.seeded.defects['helix-negative']}")
         assert [entry.change for entry in trail] == ["state Fixed → Ready for Retest, comment added"]
         done = tx.outbox.list(ActionStatus.DONE, target=Source.ADO)
         assert len(done) == 1

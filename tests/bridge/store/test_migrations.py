@@ -71,12 +71,12 @@ def test_the_migrated_schema_matches_the_models(database_url: str) -> None:
 
 def test_the_audit_trail_cannot_be_edited(store: Store) -> None:
     with store.transaction() as tx:
-        tx.append_audit(Source.ADO, "defect:1", "state Resolved -> Ready for Retest", "deployed")
+        tx.audit.append(Source.ADO, "defect:1", "state Resolved -> Ready for Retest", "deployed")
     for statement in ("UPDATE audit SET reason = 'no'", "DELETE FROM audit"):
         with pytest.raises(DBAPIError, match="append-only"), store.transaction() as tx:
             tx.connection.execute(text(statement))
     with store.transaction() as tx:
-        assert [entry.reason for entry in tx.audit_trail()] == ["deployed"]
+        assert [entry.reason for entry in tx.audit.list()] == ["deployed"]
 
 
 def test_a_sqlite_file_is_created_with_its_folder_and_durable_settings(tmp_path: Path) -> None:
