@@ -163,7 +163,7 @@ def _processed_after(store: Any, began: float, timeout_s: float = 300) -> float:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         with store.transaction(readonly=True) as tx:
-            stats = tx.inbox_stats()
+            stats = tx.inbox.stats()
         if stats.unprocessed == 0 and stats.processed >= DELIVERIES:
             return time.perf_counter() - began
         time.sleep(0.1)
@@ -238,7 +238,7 @@ def _measure(*, reading: bool) -> dict[str, object]:
                 reader.join(30)
             processed_s = _processed_after(store, began)
             with store.transaction(readonly=True) as tx:
-                stored = tx.inbox_stats().processed
+                stored = tx.inbox.stats().processed
             store.close()
         finally:
             bridge.send_signal(signal.SIGTERM)

@@ -50,7 +50,7 @@ def run() -> dict[str, object]:
 
     figures: dict[str, object] = {"pages_seed_s": round(seeded_s, 1)}
     with store.transaction(readonly=True) as tx:
-        counts = tx.outbox_counts()
+        counts = tx.outbox.counts()
     figures["pages_actions_waiting"] = sum(counts.values())
     pages = {
         "releases": "/",

@@ -28,7 +28,7 @@ def run() -> dict[str, object]:
                 }
                 before = time.perf_counter()
                 with store.transaction() as tx:
-                    tx.put_inbox(Source.GITLAB, f"delivery-{n}", InboxKind.WEBHOOK, payload)
+                    tx.inbox.put(Source.GITLAB, f"delivery-{n}", InboxKind.WEBHOOK, payload)
                 latencies.append(time.perf_counter() - before)
             elapsed = time.perf_counter() - started
         finally:

@@ -185,6 +185,6 @@ def put_in_inbox(store: Store, events: list[DomainEvent]) -> None:
     with store.transaction() as tx:
         for event in events:
             kind, key, revision = journal_identity(event)
-            tx.put_inbox(
+            tx.inbox.put(
                 event.source, f"{kind}:{key}:{revision}", InboxKind.POLL, {"event": encode_event(event)}
             )

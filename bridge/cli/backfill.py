@@ -122,7 +122,7 @@ def read_history(processor: Processor, sources: Sequence[Source], since: datetim
 def process_all(processor: Processor, progress: Progress) -> tuple[int, int]:
     """Process the inbox and dispatch until nothing is left; returns (inbox rows, actions)."""
     with processor.store.transaction(readonly=True) as tx:
-        waiting = tx.inbox_stats().unprocessed
+        waiting = tx.inbox.stats().unprocessed
     task = progress.add_task("processing the inbox", total=waiting, note="")
     processed = 0
     while (count := processor.process_inbox()) > 0:
@@ -131,7 +131,7 @@ def process_all(processor: Processor, progress: Progress) -> tuple[int, int]:
     progress.update(task, total=max(processed, waiting), completed=max(processed, waiting))
     processor.refresh()
     with processor.store.transaction(readonly=True) as tx:
-        due = sum(tx.outbox_counts()[status] for status in _WAITING)
+        due = sum(tx.outbox.counts()[status] for status in _WAITING)
     writes = progress.add_task("dispatching actions", total=due, note="")
     dispatched = 0
     for _ in range(20):

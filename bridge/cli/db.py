@@ -66,7 +66,7 @@ def compact(
     processor = build_processor(settings)
     try:
         with processor.store.transaction(readonly=True) as tx:
-            held = tx.newest_snapshot()
+            held = tx.snapshots.newest()
         if held is None:
             typer.echo("error: no snapshot yet: run `bridge db snapshot` first", err=True)
             raise typer.Exit(2)

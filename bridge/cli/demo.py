@@ -90,7 +90,7 @@ def _check_samples(console: Console, samples: Path) -> None:
 def _show_programme(console: Console, stack: DemoStack) -> None:
     assert stack.service is not None
     with stack.service.processor.store.transaction(readonly=True) as tx:
-        releases, rfcs, defects = tx.record_counts()
+        releases, rfcs, defects = tx.releases.count(), tx.rfcs.count(), tx.defects.count()
     console.print(f"The bridge has read the programme: {releases} releases, {rfcs} RFCs, {defects} defects.")
     number, field, stored, table, read = stack.environment_reference()
     if table:

@@ -41,8 +41,8 @@ def list_actions(
     store = _store(config)
     try:
         with store.transaction(readonly=True) as tx:
-            counts = tx.outbox_counts()
-            rows = tx.list_actions(status, limit=limit)
+            counts = tx.outbox.counts()
+            rows = tx.outbox.list(status, limit=limit)
     finally:
         store.close()
     console = Console(width=160)
@@ -84,14 +84,14 @@ def retry(
     try:
         with store.transaction() as tx:
             if action_id is not None:
-                row = tx.get_action(action_id)
+                row = tx.outbox.get(action_id)
                 if row is None:
                     typer.echo(f"error: no action {action_id} in the outbox", err=True)
                     raise typer.Exit(1)
                 if row.status is not ActionStatus.DEAD:
                     typer.echo(f"error: action {action_id} is {row.status.value}, not dead", err=True)
                     raise typer.Exit(1)
-            revived = tx.retry_dead(action_id, now=datetime.now(UTC))
+            revived = tx.outbox.retry_dead(action_id, now=datetime.now(UTC))
     finally:
         store.close()
     typer.echo(f"{revived} dead action{'s' if revived != 1 else ''} queued again")

@@ -85,7 +85,7 @@ def show_release(
 ) -> None:
     """A release: its tag and note, linked RFCs and defects, environments, control points, findings."""
     with _view(config) as view, view.store.transaction(readonly=True) as tx:
-        records = tx.releases_of(component, version)
+        records = tx.releases.of(component, version)
         if not records:
             _missing(f"release {component} {version}")
         release = ReleaseKey(component, version)
@@ -98,32 +98,34 @@ def show_release(
                 out.print(f"  {record.web_url}")
             missing = (record.parsed_note or {}).get("missing") or []
             out.print(f"  note from the {record.note_source}; missing items: {', '.join(missing) or 'none'}")
-        environments = tx.environments_running(component, version)
+        environments = tx.ledger.environments(component, version)
         out.print(f"Deployed now in: {', '.join(environments) or 'no environment'}")
         _release_rfcs(view, tx, key)
         _release_defects(view, tx, key)
         _control_points(view, tx, key)
-        _findings(view, tx.list_findings(str(Subject.release(release))))
+        _findings(view, tx.findings.list(str(Subject.release(release))))
 
 
 def _release_rfcs(view: View, tx: Tx, key: str) -> None:
-    links = tx.links(kind=LinkKind.RELEASE_RFC, left=key)
+    links = tx.links.list(kind=LinkKind.RELEASE_RFC, left=key)
     table = Table(title="RFCs", title_justify="left")
     for column in ("RFC", "state", "why linked"):
         table.add_column(column, overflow="fold")
     for link in links:
-        record = tx.rfc_by_number(link.right)
+        record = tx.rfcs.by_number(link.right)
         table.add_row(link.right, record.state if record else "not read yet", escape(link.evidence))
     view.console.print(table if links else "RFCs: none linked")
 
 
 def _release_defects(view: View, tx: Tx, key: str) -> None:
     kinds = {LinkKind.DEFECT_FIXED: "fixed", LinkKind.DEFECT_OUTSTANDING: "outstanding"}
-    rows = [(label, link) for kind, label in kinds.items() for link in tx.links(kind=kind, left=key)]
+    rows = [(label, link) for kind, label in kinds.items() for link in tx.links.list(kind=kind, left=key)]
     if not rows:
         view.console.print("Defects: none listed")
         return
-    held = {d.id: d for d in tx.get_defects([int(link.right) for _, link in rows if link.right.isdigit()])}
+    held = {
+        d.id: d for d in tx.defects.get_many([int(link.right) for _, link in rows if link.right.isdigit()])
+    }
     table = Table(title="Defects", title_justify="left")
     for column in ("defect", "listed as", "state in ADO", "title"):
         table.add_column(column, overflow="fold")
@@ -139,7 +141,7 @@ def _release_defects(view: View, tx: Tx, key: str) -> None:
 
 
 def _control_points(view: View, tx: Tx, key: str) -> None:
-    points = tx.control_points_of([key]).get(key)
+    points = tx.control_points.of([key]).get(key)
     if not points:
         view.console.print("Control points: not evaluated yet (the service has not judged the release)")
         return
@@ -159,7 +161,7 @@ def show_rfc(
     """RFCs: state, linked releases, deployments they made, findings and the bridge's changes."""
     with _view(config) as view, view.store.transaction(readonly=True) as tx:
         for number in numbers:
-            record = tx.rfc_by_number(number.upper())
+            record = tx.rfcs.by_number(number.upper())
             if record is None:
                 _missing(f"RFC {number}")
                 return
@@ -172,10 +174,10 @@ def show_rfc(
             )
             if fields.get("close_code"):
                 out.print(f"  closed {fields['close_code']}: {escape(str(fields.get('close_notes') or ''))}")
-            links = tx.links(kind=LinkKind.RELEASE_RFC, right=record.number)
+            links = tx.links.list(kind=LinkKind.RELEASE_RFC, right=record.number)
             releases = ", ".join(f"{ReleaseKey.parse(link.left).label} ({link.evidence})" for link in links)
             out.print(f"Releases: {escape(releases) or 'none linked'}")
-            stays = [e for e in tx.ledger() if e.rfc_number == record.number]
+            stays = [e for e in tx.ledger.list() if e.rfc_number == record.number]
             for stay in stays:
                 until = "now" if stay.deployed_to is None else _when(stay.deployed_to)
                 undone = " (rolled back)" if stay.rolled_back else ""
@@ -185,8 +187,8 @@ def show_rfc(
                 )
             if not stays:
                 out.print("Deployments: none")
-            _findings(view, tx.list_findings(str(Subject.rfc(record.number))))
-            _audit(view, tx.audit_trail(record=str(Subject.rfc(record.number))))
+            _findings(view, tx.findings.list(str(Subject.rfc(record.number))))
+            _audit(view, tx.audit.list(record=str(Subject.rfc(record.number))))
 
 
 @app.command("defect")
@@ -196,7 +198,7 @@ def show_defect(
 ) -> None:
     """A defect: its state, the releases that list it, moves planned and made, findings."""
     with _view(config) as view, view.store.transaction(readonly=True) as tx:
-        record = tx.get_defect(defect_id)
+        record = tx.defects.get(defect_id)
         if record is None:
             _missing(f"defect {defect_id}")
             return
@@ -210,14 +212,14 @@ def show_defect(
             (LinkKind.DEFECT_FIXED, "Fixed in"),
             (LinkKind.DEFECT_OUTSTANDING, "Outstanding in"),
         ):
-            links = tx.links(kind=kind, right=str(record.id))
+            links = tx.links.list(kind=kind, right=str(record.id))
             out.print(f"{label}: {', '.join(ReleaseKey.parse(link.left).label for link in links) or 'none'}")
-        for row in tx.moves_of([record.id]):
+        for row in tx.outbox.moves_of([record.id]):
             move = row.action()
             if isinstance(move, MoveDefect):
                 out.print(f"Move {move.from_state} → {move.to_state} ({move.reason}): {row.status.value}")
-        _findings(view, tx.list_findings(str(Subject.defect(record.id))))
-        _audit(view, tx.audit_trail(record=str(Subject.defect(record.id))))
+        _findings(view, tx.findings.list(str(Subject.defect(record.id))))
+        _audit(view, tx.audit.list(record=str(Subject.defect(record.id))))
 
 
 @app.command("environment")
@@ -228,7 +230,7 @@ def show_environment(
     """An environment: the version of each component deployed now, and every earlier one."""
     with _view(config) as view, view.store.transaction(readonly=True) as tx:
         environment = view.context.environments.canonical(name)
-        current = tx.current_deployments(environment)
+        current = tx.ledger.deployed(environment)
         out = view.console
         out.print(f"[bold]{environment}[/]")
         if not current:
@@ -244,7 +246,7 @@ def show_environment(
         for column in ("component", "version", "RFC", "from", "to", "note"):
             history.add_column(column)
         for row in current:
-            for stay in tx.deployment_history(environment, row.component):
+            for stay in tx.ledger.history(environment, row.component):
                 note = "rolled back" if stay.rolled_back else ("current" if stay.current else "")
                 history.add_row(
                     stay.component,

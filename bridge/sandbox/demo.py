@@ -180,10 +180,10 @@ class DemoStack:
 
         def polled() -> bool:
             with service.processor.store.transaction(readonly=True) as tx:
-                done = {p.source for p in tx.poll_states() if p.last_success_at is not None}
-                waiting = tx.inbox_stats().unprocessed
-                planned = tx.planned_through()
-                _, newest = tx.journal_span()
+                done = {p.source for p in tx.cursors.list() if p.last_success_at is not None}
+                waiting = tx.inbox.stats().unprocessed
+                planned = tx.planned.furthest()
+                _, newest = tx.journal.span()
             polled_all = done >= set(service.processor.connectors)
             return polled_all and waiting == 0 and planned is not None and planned >= newest
 
@@ -199,7 +199,7 @@ class DemoStack:
         environment = None
         if self.service is not None:
             with self.service.processor.store.transaction(readonly=True) as tx:
-                stored = tx.get_rfc(sys_id)
+                stored = tx.rfcs.get(sys_id)
             environment = str(stored.fields.get("environment") or "") or None if stored is not None else None
         return record.get("number", ""), field, record.get(field, ""), REFERENCES.get(field, ""), environment
 
@@ -392,18 +392,20 @@ def account(stack: DemoStack, started: float) -> Account:
 def _from_store(result: Account, tx: Tx) -> None:
     """What the bridge decided about the demo's release, as its worker stored it."""
     release = ReleaseKey(COMPONENT, VERSION)
-    result.rfc_links = sorted(link.right for link in tx.links(kind=LinkKind.RELEASE_RFC, left=str(release)))
-    for row in tx.current_deployments(ENVIRONMENT):
+    result.rfc_links = sorted(
+        link.right for link in tx.links.list(kind=LinkKind.RELEASE_RFC, left=str(release))
+    )
+    for row in tx.ledger.deployed(ENVIRONMENT):
         if row.component == COMPONENT and not row.rolled_back:
             result.environment_version = row.version
             result.environment_rfc = row.rfc_number
-    about = [f for d in result.defects for f in tx.list_findings(str(Subject.defect(d.id)))]
+    about = [f for d in result.defects for f in tx.findings.list(str(Subject.defect(d.id)))]
     result.left_alone = [f.message for f in about if f.code == "retest.left_alone"]
     subjects = [str(Subject.release(release)), str(Subject.rfc(result.rfc_number))]
     result.findings = [
         f"[{f.severity.value}] {f.message}"
         for subject in subjects
-        for f in tx.list_findings(subject)
+        for f in tx.findings.list(subject)
         if f.code != "retest.left_alone"
     ]
 

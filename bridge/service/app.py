@@ -196,7 +196,7 @@ def create_app(
             report["migrated"] = processor.store.is_up_to_date()
             report["store"] = "ok"
             with processor.store.transaction(readonly=True) as tx:
-                for poll in tx.poll_states():
+                for poll in tx.cursors.list():
                     report["sources"][poll.source.value] = {
                         "last_poll_at": poll.last_poll_at.isoformat() if poll.last_poll_at else None,
                         "last_success_at": poll.last_success_at.isoformat() if poll.last_success_at else None,

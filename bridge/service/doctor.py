@@ -123,7 +123,7 @@ def systems_check(store: Store, settings: Settings) -> Check:
         detail = "; ".join(d.describe() for d in found) + " (see `bridge db repoint`)"
         return Check("database", "systems", CheckStatus.FAILED, detail)
     with store.transaction(readonly=True) as tx:
-        recorded = tx.recorded_systems()
+        recorded = tx.systems.by_source()
     if not recorded:
         return Check("database", "systems", CheckStatus.OK, "none recorded yet: the first run records them")
     names = ", ".join(TITLES[source] for source in recorded)

@@ -35,7 +35,7 @@ def held(
         while not stop.wait(interval):
             try:
                 with store.transaction() as tx:
-                    tx.renew_claims(action_ids, worker, now=clock())
+                    tx.outbox.renew(action_ids, worker, now=clock())
             except SQLAlchemyError as exc:
                 # The next beat tries again; should the store stay away, the lease runs out and another
                 # dispatcher takes over, and this one's completion is then refused (never done twice).

@@ -30,8 +30,8 @@ class StoreCollector(Collector):
         up = GaugeMetricFamily("bridge_store_up", "Whether the store answered this scrape.")
         try:
             with self.store.transaction(readonly=True) as tx:
-                stats = tx.inbox_stats()
-                counts = tx.outbox_counts()
+                stats = tx.inbox.stats()
+                counts = tx.outbox.counts()
         except Exception:  # a scrape reports the store down rather than failing
             up.add_metric([], 0)
             yield up

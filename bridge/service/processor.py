@@ -200,7 +200,7 @@ class Processor:
             "events": [encode_event(event) for event in delivery.events],
         }
         with self.store.transaction() as tx:
-            return tx.put_inbox(source, delivery.delivery_key, InboxKind.WEBHOOK, payload)
+            return tx.inbox.put(source, delivery.delivery_key, InboxKind.WEBHOOK, payload)
 
     def poll(self, source: Source, *, max_pages: int = 1000, cursor: str | None = None) -> PollOutcome:
         """Read what changed since the stored cursor, page by page, storing each page with its cursor.
@@ -224,22 +224,22 @@ class Processor:
                 return PollOutcome(source, 0, 0, 0, ran=False)
             if cursor is None:
                 with self.store.transaction(readonly=True) as tx:
-                    cursor = tx.get_cursor(source, CURSOR_SCOPE)
+                    cursor = tx.cursors.get(source, CURSOR_SCOPE)
             pages = events = new = 0
             try:
                 for _ in range(max_pages):
                     page = connector.poll(cursor, now=self.clock())
                     pages += 1
                     with self.store.transaction() as tx:
-                        new += tx.put_inbox_many(
+                        new += tx.inbox.put_many(
                             [
                                 (source, _event_key(e), InboxKind.POLL, {"event": encode_event(e)})
                                 for e in page.events
                             ]
                         )
                         # The cursor advances only with the page it comes from.
-                        tx.save_cursor(source, CURSOR_SCOPE, page.cursor)
-                        tx.record_poll(source, CURSOR_SCOPE)
+                        tx.cursors.save(source, CURSOR_SCOPE, page.cursor)
+                        tx.cursors.mark_polled(source, CURSOR_SCOPE)
                     events += len(page.events)
                     cursor = page.cursor
                     # Stopping between pages loses nothing: the stored cursor resumes after this one.
@@ -247,7 +247,7 @@ class Processor:
                         break
             except BridgeError as exc:
                 with self.store.transaction() as tx:
-                    tx.record_poll(source, CURSOR_SCOPE, error=str(exc))
+                    tx.cursors.mark_polled(source, CURSOR_SCOPE, error=str(exc))
                 raise
         return PollOutcome(source, pages, events, new, ran=True)
 
@@ -259,7 +259,7 @@ class Processor:
         if self.store.is_postgres:
             # Rows stay locked while their records are re-read, so replicas never take the same row.
             with self.store.transaction() as tx:
-                rows = tx.claim_inbox(limit, now=self.clock())
+                rows = tx.inbox.claim_due(limit, now=self.clock())
                 events, done, failed = self._read_rows(rows)
                 self._record(tx, events, done, failed)
                 handled = len(rows)
@@ -267,7 +267,7 @@ class Processor:
             # SQLite has one writer: keep write transactions short (a smaller batch), and re-read
             # outside them.
             with self.store.transaction(readonly=True) as tx:
-                rows = tx.claim_inbox(min(limit, SQLITE_INBOX_BATCH), now=self.clock())
+                rows = tx.inbox.claim_due(min(limit, SQLITE_INBOX_BATCH), now=self.clock())
             events, done, failed = self._read_rows(rows)
             with self.store.transaction() as tx:
                 self._record(tx, events, done, failed)
@@ -333,20 +333,20 @@ class Processor:
         self, tx: Tx, events: list[DomainEvent], done: list[int], failed: list[tuple[int, str, bool]]
     ) -> None:
         now = self.clock()
-        tx.append_journal(events, now=now)
+        tx.journal.append(events, now=now)
         for event in events:
             if isinstance(event, ChangeUpdated):
-                tx.upsert_rfc(rfc_record(event), now=now)
+                tx.rfcs.upsert(rfc_record(event), now=now)
             elif isinstance(event, DefectUpdated):
-                tx.upsert_defect(defect_record(event), now=now)
-        tx.mark_processed(done, now=now)
+                tx.defects.upsert(defect_record(event), now=now)
+        tx.inbox.mark_processed(done, now=now)
         for row_id, error, transient in failed:
             if transient:
-                tx.mark_inbox_failed(row_id, error, now=now)
+                tx.inbox.mark_failed(row_id, error, now=now)
             else:
                 # A row that can never be read is kept with its error, out of the way for a week:
                 # nothing is lost, and an operator can see it.
-                tx.mark_inbox_failed(row_id, error, retry_at=now + timedelta(days=7), now=now)
+                tx.inbox.mark_failed(row_id, error, retry_at=now + timedelta(days=7), now=now)
             log.warning("inbox row %s not processed: %s", row_id, error)
 
     def refresh(self) -> PlanChanges | None:
@@ -361,7 +361,7 @@ class Processor:
             events: list[DomainEvent] = []
             while True:
                 with self.store.transaction(readonly=True) as tx:
-                    rows = tx.journal_after(self.last_journal_id, limit=JOURNAL_PAGE)
+                    rows = tx.journal.after(self.last_journal_id, limit=JOURNAL_PAGE)
                 for row_id, event in rows:
                     events.append(event)
                     self.last_journal_id = row_id
@@ -403,7 +403,7 @@ class Processor:
     def _restore(self) -> None:
         """Start from the newest snapshot, if there is one this version can read."""
         with self.store.transaction(readonly=True) as tx:
-            snapshot = tx.newest_snapshot()
+            snapshot = tx.snapshots.newest()
         if snapshot is None or snapshot.format != SNAPSHOT_FORMAT:
             return
         try:
@@ -426,7 +426,7 @@ class Processor:
         with self._lock:
             payload = encode_state(self.planner.state)
             with self.store.transaction() as tx:
-                tx.save_snapshot(self.last_journal_id, payload, format=SNAPSHOT_FORMAT, now=self.clock())
+                tx.snapshots.save(self.last_journal_id, payload, format=SNAPSHOT_FORMAT, now=self.clock())
             self._snapshot_at = self.last_journal_id
             if self.journal_retention is not None:
                 self.compact(self.journal_retention)
@@ -436,14 +436,14 @@ class Processor:
         """Delete the journal's revisions older than `retention` that the newest snapshot holds, but the
         RFCs' (release timelines show their states); returns how many went."""
         with self.store.transaction() as tx:
-            gone = tx.compact_journal(before=self.clock() - retention, keep_kinds=(ChangeUpdated.__name__,))
+            gone = tx.journal.compact(before=self.clock() - retention, keep_kinds=(ChangeUpdated.__name__,))
         if gone:
             log.info("journal compacted: %s revisions older than %s went", gone, retention)
         return gone
 
     def _mark_planned(self) -> None:
         with self.store.transaction() as tx:
-            tx.mark_planned(self.worker, self.last_journal_id, now=self.clock())
+            tx.planned.save(self.worker, self.last_journal_id, now=self.clock())
 
     def _store_changes(self, changes: PlanChanges) -> None:
         """Store what one batch changed in the plan: the actions, findings, links, releases, the ledger
@@ -481,8 +481,8 @@ class Processor:
 
         def actions_first(tx: Tx) -> None:
             # The actions go with the first writes: a move decided is never lost behind the rest.
-            tx.enqueue(added, cause="plan", now=now)
-            tx.supersede(changes.gone, kinds=SUPERSEDED_KINDS, now=now)
+            tx.outbox.enqueue(added, cause="plan", now=now)
+            tx.outbox.supersede(changes.gone, kinds=SUPERSEDED_KINDS, now=now)
 
         self._write(writes, findings, now, first=actions_first)
         # An action no longer wanted is superseded; wanted again later, it must be queued again.
@@ -526,7 +526,7 @@ class Processor:
     def _fixes_to_store(self) -> set[int]:
         """The defects whose stored fixes differ from the planner's."""
         with self.store.transaction(readonly=True) as tx:
-            stored = tx.all_fixes()
+            stored = tx.fixes.list()
         held: dict[int, set[Fix]] = defaultdict(set)
         for fix in stored:
             held[fix.defect_id].add(fix)
@@ -535,11 +535,11 @@ class Processor:
 
     def _stored_point_keys(self) -> set[str]:
         with self.store.transaction(readonly=True) as tx:
-            return tx.point_release_keys()
+            return tx.control_points.keys()
 
     def _stored_components(self) -> set[str]:
         with self.store.transaction(readonly=True) as tx:
-            return tx.carry_forward_components()
+            return tx.carry_forward.keys()
 
     def _store_plan(self, result: Plan) -> None:
         """Store what changed since the last stored plan: the actions first, in one transaction, then
@@ -552,8 +552,8 @@ class Processor:
         done = self._persisted
         actions = {action.key for action in result.actions}
         with self.store.transaction() as tx:
-            tx.enqueue([a for a in result.actions if a.key not in done.actions], cause="plan", now=now)
-            tx.supersede_waiting(actions, kinds=SUPERSEDED_KINDS, now=now)
+            tx.outbox.enqueue([a for a in result.actions if a.key not in done.actions], cause="plan", now=now)
+            tx.outbox.supersede_waiting(actions, kinds=SUPERSEDED_KINDS, now=now)
         done.actions |= actions
 
         findings = {(f.code, f.subject, f.message): f for f in result.findings}
@@ -573,17 +573,17 @@ class Processor:
         ledger = _ledger_entries(result.ledger)
         if ledger != done.ledger:
             with self.store.transaction() as tx:
-                tx.replace_ledger(ledger)
+                tx.ledger.replace_all(ledger)
             done.ledger = ledger
 
     def _apply(self, tx: Tx, write: _Write, now: datetime) -> None:
         if write.kind == "finding":
-            tx.record_finding(write.value, now=now)
+            tx.findings.record(write.value, now=now)
         elif write.kind == "resolve":
-            tx.resolve_findings(write.key, write.value, now=now)
+            tx.findings.resolve(write.key, write.value, now=now)
         elif write.kind == "link":
             kind, left, right = write.key
-            tx.add_link(
+            tx.links.add(
                 LinkKind(kind),
                 left,
                 right,
@@ -593,27 +593,27 @@ class Processor:
             )
         elif write.kind == "unlink":
             kind, left, right = write.key
-            tx.remove_link(LinkKind(kind), left, right)
+            tx.links.remove(LinkKind(kind), left, right)
         elif write.kind == "release":
-            tx.upsert_release(_release_record(write.value, self.state), now=now)
+            tx.releases.upsert(_release_record(write.value, self.state), now=now)
         elif write.kind == "place":
-            tx.replace_ledger_of(write.key, _ledger_entries(self.planner.ledger_of(write.key)))
+            tx.ledger.replace(write.key, _ledger_entries(self.planner.ledger_of(write.key)))
         elif write.kind == "points":
-            tx.replace_control_points(write.key, [_point_row(p) for p in self.planner.points_of(write.key)])
+            tx.control_points.replace(write.key, [_point_row(p) for p in self.planner.points_of(write.key)])
         elif write.kind == "verdicts":
-            tx.replace_carry_forward(
+            tx.carry_forward.replace(
                 write.key, [_verdict_row(v) for v in self.planner.verdicts_of(write.key)]
             )
         elif write.kind == "fixes":
-            tx.replace_fixes_of(write.key, [f for d in write.key for f in self.planner.fixes_of(d)])
+            tx.fixes.replace(write.key, [f for d in write.key for f in self.planner.fixes_of(d)])
         elif write.kind == "planned":
-            tx.mark_planned(self.worker, write.key, now=now)
+            tx.planned.save(self.worker, write.key, now=now)
         else:
             raise ValueError(f"no such write: {write.kind}")
 
     def _load_persisted(self, tx: Tx) -> _Persisted:
-        persisted = _Persisted(links={(link.kind.value, link.left, link.right) for link in tx.links()})
-        for f in tx.list_findings():
+        persisted = _Persisted(links={(link.kind.value, link.left, link.right) for link in tx.links.list()})
+        for f in tx.findings.list():
             persisted.findings[f.subject].add((f.code, f.subject, f.message))
         return persisted
 
@@ -631,7 +631,7 @@ class Processor:
             limit = int(getattr(connector, "actions_per_apply", DISPATCH_BATCH))
         now = self.clock()
         with self.store.transaction() as tx:
-            rows = tx.claim_due(target, limit, self.worker, now=now, lease=self.lease)
+            rows = tx.outbox.claim_due(target, limit, self.worker, now=now, lease=self.lease)
         if not rows:
             return 0
         actions = [row.action() for row in rows]
@@ -663,9 +663,9 @@ class Processor:
                     (fresh.source, _event_key(fresh), InboxKind.FEEDBACK, {"event": encode_event(fresh)})
                 )
         with self.store.transaction() as tx:
-            tx.complete_many(ends, worker=self.worker, now=now)
-            tx.append_audits(trail, at=now)
-            tx.put_inbox_many(feedback, now=now)
+            tx.outbox.complete_many(ends, worker=self.worker, now=now)
+            tx.audit.append_many(trail, at=now)
+            tx.inbox.put_many(feedback, now=now)
         return len(rows)
 
     # --- one cycle -------------------------------------------------------------------------------

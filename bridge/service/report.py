@@ -228,10 +228,10 @@ class _Stored:
         for row in rows:
             unique.setdefault(row.key, row)
         linked: dict[str, list[str]] = defaultdict(list)
-        for link in tx.links(kind=LinkKind.RELEASE_RFC):
+        for link in tx.links.list(kind=LinkKind.RELEASE_RFC):
             linked[link.left].append(link.right)
         rfcs_of = {key: sorted(set(numbers)) for key, numbers in linked.items()}
-        return cls(list(unique.values()), rfcs_of, tx.ledger())
+        return cls(list(unique.values()), rfcs_of, tx.ledger.list())
 
 
 def _within(moment: datetime | None, since: datetime) -> bool:
@@ -311,7 +311,7 @@ def _moves(stored: _Stored, tx: Tx, context: EngineContext, since: datetime) -> 
         for e in stored.ledger
     }
     found: list[tuple[int, datetime, MoveDefect | None]] = []
-    for entry in tx.audit_trail(limit=MAX_ROWS):
+    for entry in tx.audit.list(limit=MAX_ROWS):
         if entry.at < since:
             break  # the trail comes newest first
         defect_id = _defect_of(entry.record)
@@ -319,11 +319,11 @@ def _moves(stored: _Stored, tx: Tx, context: EngineContext, since: datetime) -> 
             continue
         if not entry.change.startswith("state ") or f"→ {context.ready_for_retest}" not in entry.change:
             continue
-        row = tx.action_by_key(entry.action_key) if entry.action_key else None
+        row = tx.outbox.by_key(entry.action_key) if entry.action_key else None
         action = row.action() if row is not None else None
         move = action if isinstance(action, MoveDefect) else None
         found.append((defect_id, entry.at, move))
-    held = {d.id: d for d in tx.get_defects(sorted({defect_id for defect_id, _, _ in found}))}
+    held = {d.id: d for d in tx.defects.get_many(sorted({defect_id for defect_id, _, _ in found}))}
     moves = []
     for defect_id, at, move in found:
         deployment = deployments.get(move.deployment) if move is not None else None
@@ -353,7 +353,7 @@ def _moves(stored: _Stored, tx: Tx, context: EngineContext, since: datetime) -> 
 
 
 def _release_gaps(tx: Tx, in_play: Sequence[_ReleaseRow]) -> tuple[ReleaseGap, ...]:
-    points = tx.control_points_of([r.key for r in in_play])
+    points = tx.control_points.of([r.key for r in in_play])
     gaps = []
     for release in in_play:
         failed = tuple(
@@ -361,7 +361,7 @@ def _release_gaps(tx: Tx, in_play: Sequence[_ReleaseRow]) -> tuple[ReleaseGap, .
             for p in points.get(release.key, ())
             if p.status == PointStatus.FAIL
         )
-        record = tx.get_release(release.project, release.tag)
+        record = tx.releases.get(release.project, release.tag)
         parsed = record.parsed_note if record is not None else None
         missing = tuple(str(key) for key in (parsed or {}).get("missing", []))
         if missing or failed:
@@ -392,7 +392,7 @@ def _unlinked_rfcs(stored: _Stored, tx: Tx, since: datetime) -> tuple[UnlinkedRf
 
 def _carry_forward(tx: Tx) -> tuple[CarryForwardGap, ...]:
     gaps = []
-    for verdict in sorted(tx.carry_forward_all(), key=lambda v: v.emergency):
+    for verdict in sorted(tx.carry_forward.list(), key=lambda v: v.emergency):
         fixes = _fixed_in(tx, verdict.emergency)
         if verdict.regular is None:
             gaps.append(CarryForwardGap(_label(verdict.emergency), fixes, None, "no regular release since"))
@@ -420,7 +420,7 @@ def _carry_forward(tx: Tx) -> tuple[CarryForwardGap, ...]:
 def _fixed_in(tx: Tx, key: str) -> tuple[int, ...]:
     """The defects a release's note lists as fixed, in the note's order."""
     release = ReleaseKey.parse(key)
-    for record in tx.releases_of(release.component, release.version):
+    for record in tx.releases.of(release.component, release.version):
         if not record.removed and record.parsed_note:
             return tuple(int(d["id"]) for d in record.parsed_note.get("defects_fixed", []))
     return ()
@@ -436,5 +436,5 @@ def _dead_actions(tx: Tx) -> tuple[DeadAction, ...]:
             last_error=row.last_error or "",
             updated_at=row.updated_at,
         )
-        for row in tx.list_actions(ActionStatus.DEAD, limit=MAX_ROWS)
+        for row in tx.outbox.list(ActionStatus.DEAD, limit=MAX_ROWS)
     )

@@ -87,7 +87,7 @@ def differences(store: Store, settings: Settings) -> list[Difference]:
     """The systems the configuration names differently from the store's record."""
     configured = configured_systems(settings)
     with store.transaction(readonly=True) as tx:
-        recorded = tx.recorded_systems()
+        recorded = tx.systems.by_source()
     return [
         Difference(source, recorded[source].identity, identity)
         for source, identity in configured.items()
@@ -105,8 +105,8 @@ def check_systems(store: Store, settings: Settings, *, now: datetime | None = No
     configured = configured_systems(settings)
     with store.transaction() as tx:
         for source, identity in configured.items():
-            tx.record_system(source, identity, now=now)
-        recorded = tx.recorded_systems()
+            tx.systems.add(source, identity, now=now)
+        recorded = tx.systems.by_source()
         found = [
             Difference(source, recorded[source].identity, identity)
             for source, identity in configured.items()
@@ -119,7 +119,7 @@ def check_systems(store: Store, settings: Settings, *, now: datetime | None = No
             known = set(recorded[Source.GITLAB].identity.get("projects") or ())
             if not set(gitlab["projects"]) <= known:
                 merged = {**gitlab, "projects": sorted(known | set(gitlab["projects"]))}
-                tx.change_system(Source.GITLAB, merged, now=now)
+                tx.systems.save(Source.GITLAB, merged, now=now)
 
 
 def meaning(store: Store, found: list[Difference]) -> list[str]:
@@ -128,7 +128,7 @@ def meaning(store: Store, found: list[Difference]) -> list[str]:
     with store.transaction(readonly=True) as tx:
         for difference in found:
             source = difference.source
-            count = tx.records_from(source)
+            count = tx.systems.count_records(source)
             old = system_name(source, difference.recorded)
             new = system_name(source, difference.configured)
             lines.append(
@@ -145,13 +145,13 @@ def repoint(store: Store, settings: Settings, *, now: datetime | None = None) ->
     found = differences(store, settings)
     configured = configured_systems(settings)
     with store.transaction() as tx:
-        recorded = tx.recorded_systems()
+        recorded = tx.systems.by_source()
         for difference in found:
             identity = dict(difference.configured)
             if difference.source is Source.GITLAB:
                 known = set(recorded[Source.GITLAB].identity.get("projects") or ())
                 identity["projects"] = sorted(known | set(identity["projects"]))
-            tx.change_system(difference.source, identity, now=now)
+            tx.systems.save(difference.source, identity, now=now)
         for source, identity in configured.items():
-            tx.record_system(source, identity, now=now)
+            tx.systems.add(source, identity, now=now)
     return found

@@ -463,9 +463,9 @@ def release_overviews(
     findings_of = _open_release_findings(tx, keys)
     notes = _parsed_notes(tx, shown)
     links = _ReleaseLinks.read(tx, keys, context, all_moves=False)
-    judged = tx.control_points_of(keys)
+    judged = tx.control_points.of(keys)
     current: dict[str, list[str]] = {}
-    for row in tx.current_deployments():
+    for row in tx.ledger.deployed():
         current.setdefault(str(ReleaseKey(row.component, row.version)), []).append(row.environment)
     items = []
     for summary, key in zip(shown, keys, strict=True):
@@ -540,15 +540,15 @@ class _ReleaseLinks:
     @classmethod
     def read(cls, tx: Tx, keys: Sequence[str], context: EngineContext, *, all_moves: bool) -> _ReleaseLinks:
         rfc_links: dict[str, list[LinkRow]] = {key: [] for key in keys}
-        for link in tx.links(kind=LinkKind.RELEASE_RFC, lefts=keys):
+        for link in tx.links.list(kind=LinkKind.RELEASE_RFC, lefts=keys):
             rfc_links[link.left].append(link)
         numbers = {link.right for found in rfc_links.values() for link in found}
-        fixes = tx.fixes_of(keys)
+        fixes = tx.fixes.of(keys)
         # A list shows only why a move was skipped, for a defect left alone; a release's page, every move.
         every = [stored.fix for found in fixes.values() for stored in found]
         wanted = {f.defect_id for f in every if all_moves or f.status is FixStatus.LEFT}
         moves: dict[int, list[Move]] = {}
-        for row in tx.moves_of(wanted):
+        for row in tx.outbox.moves_of(wanted):
             if not all_moves and row.status is not ActionStatus.SKIPPED:
                 continue
             move = _move(row)
@@ -556,7 +556,7 @@ class _ReleaseLinks:
                 moves.setdefault(move.defect_id, []).append(move)
         return cls(
             rfc_links=rfc_links,
-            rfc_records=tx.rfcs_by_numbers(numbers),
+            rfc_records=tx.rfcs.by_numbers(numbers),
             fixes=fixes,
             moves=moves,
             context=context,
@@ -652,7 +652,7 @@ def _move_view(move: Move) -> MoveView:
 
 def release_detail(tx: Tx, context: EngineContext, component: str, version: str) -> ReleaseDetail | None:
     """One release with everything known about it; None if the bridge knows no such release."""
-    found = [r for r in tx.releases_of(component, version) if not r.removed]
+    found = [r for r in tx.releases.of(component, version) if not r.removed]
     if not found:
         return None
     record = found[0]
@@ -670,12 +670,12 @@ def release_detail(tx: Tx, context: EngineContext, component: str, version: str)
     return ReleaseDetail(
         **summary.model_dump(),
         rfcs=rfcs,
-        defects_fixed=_linked_defects(tx, tx.links(kind=LinkKind.DEFECT_FIXED, left=key)),
-        defects_outstanding=_linked_defects(tx, tx.links(kind=LinkKind.DEFECT_OUTSTANDING, left=key)),
-        deployed_in=tx.environments_running(component, version),
+        defects_fixed=_linked_defects(tx, tx.links.list(kind=LinkKind.DEFECT_FIXED, left=key)),
+        defects_outstanding=_linked_defects(tx, tx.links.list(kind=LinkKind.DEFECT_OUTSTANDING, left=key)),
+        deployed_in=tx.ledger.environments(component, version),
         control_points=_control_points(tx, key),
         carry_forward=_carry_forward(tx, key),
-        findings=[finding_view(f) for subject in subjects for f in tx.list_findings(subject)],
+        findings=[finding_view(f) for subject in subjects for f in tx.findings.list(subject)],
         note_check=note_check(record.parsed_note),
         fixes=fixes,
         fix_counts=_tally(FixStatus, (f.status for f in fixes)),
@@ -687,11 +687,11 @@ def _timeline(tx: Tx, record: ReleaseRecord, known: _ReleaseLinks, key: str) -> 
     sys_ids = {rfc.sys_id for rfc in known.rfc_records.values()}
     revisions = [
         RfcRevision(event.number, event.state.value.capitalize(), event.updated_at)
-        for event in tx.revisions_of(ChangeUpdated, sys_ids)
+        for event in tx.journal.of(ChangeUpdated, sys_ids)
         if isinstance(event, ChangeUpdated)
     ]
     release = ReleaseKey.parse(key)
-    deployed = Deployed.of_ledger(tx.stays_of([(release.component, release.version)]))
+    deployed = Deployed.of_ledger(tx.ledger.of([(release.component, release.version)]))
     entries = timeline(
         tag=record.tag,
         published_at=record.published_at,
@@ -705,7 +705,7 @@ def _timeline(tx: Tx, record: ReleaseRecord, known: _ReleaseLinks, key: str) -> 
 
 def _linked_defects(tx: Tx, found: list[LinkRow]) -> list[LinkedDefect]:
     ids = [int(link.right) for link in found if link.right.isdigit()]
-    known = {record.id: record for record in tx.get_defects(ids)}
+    known = {record.id: record for record in tx.defects.get_many(ids)}
     views = []
     for link in found:
         record = known.get(int(link.right)) if link.right.isdigit() else None
@@ -723,7 +723,7 @@ def _linked_defects(tx: Tx, found: list[LinkRow]) -> list[LinkedDefect]:
 
 def _control_points(tx: Tx, key: str) -> list[ControlPointView] | None:
     """The release's control points as the worker stored them; None before they were judged."""
-    points = tx.control_points_of([key]).get(key)
+    points = tx.control_points.of([key]).get(key)
     if points is None:
         return None
     return [
@@ -737,7 +737,7 @@ def _carry_forward(tx: Tx, key: str) -> list[CarryForwardView]:
         CarryForwardView(
             emergency=v.emergency, regular=v.regular, dropped=list(v.dropped), ancestry=v.ancestry
         )
-        for v in tx.carry_forward_of(key)
+        for v in tx.carry_forward.of(key)
     ]
 
 
@@ -785,7 +785,7 @@ def _rfc_record(row: Any) -> RfcRow:
 
 def rfc_detail(tx: Tx, number: str) -> RfcDetail | None:
     """One RFC by number with its linked releases and the bridge's notes; None if unknown."""
-    record = tx.rfc_by_number(number)
+    record = tx.rfcs.by_number(number)
     if record is None:
         return None
     fields = record.fields
@@ -795,9 +795,9 @@ def rfc_detail(tx: Tx, number: str) -> RfcDetail | None:
             version=ReleaseKey.parse(link.left).version,
             evidence=link.evidence,
         )
-        for link in tx.links(kind=LinkKind.RELEASE_RFC, right=number)
+        for link in tx.links.list(kind=LinkKind.RELEASE_RFC, right=number)
     ]
-    trail = tx.audit_trail(record=str(Subject.rfc(number)), limit=10_000)
+    trail = tx.audit.list(record=str(Subject.rfc(number)), limit=10_000)
     notes = fields.get("work_notes") or []
     return RfcDetail(
         **rfc_summary(record).model_dump(),
@@ -814,7 +814,7 @@ def rfc_detail(tx: Tx, number: str) -> RfcDetail | None:
             for note in notes
             if isinstance(note, dict) and str(note.get("text", "")).startswith(BRIDGE_NOTE_MARK)
         ),
-        findings=[finding_view(f) for f in tx.list_findings(str(Subject.rfc(number)))],
+        findings=[finding_view(f) for f in tx.findings.list(str(Subject.rfc(number)))],
     )
 
 
@@ -844,7 +844,7 @@ def list_defects(tx: Tx, window: Window, *, state: str | None = None) -> Page[De
 
 def defect_detail(tx: Tx, defect_id: int) -> DefectDetail | None:
     """One defect with the releases that list it and the bridge's moves; None if unknown."""
-    record = tx.get_defect(defect_id)
+    record = tx.defects.get(defect_id)
     if record is None:
         return None
     listed = [
@@ -855,9 +855,9 @@ def defect_detail(tx: Tx, defect_id: int) -> DefectDetail | None:
             listed_as="fixed" if link.kind is LinkKind.DEFECT_FIXED else "outstanding",
         )
         for kind in (LinkKind.DEFECT_FIXED, LinkKind.DEFECT_OUTSTANDING)
-        for link in tx.links(kind=kind, right=str(defect_id))
+        for link in tx.links.list(kind=kind, right=str(defect_id))
     ]
-    moves = tx.audit_trail(record=str(Subject.defect(defect_id)), limit=10_000)
+    moves = tx.audit.list(record=str(Subject.defect(defect_id)), limit=10_000)
     prefix = MoveDefectKey.of_defect(defect_id).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     planned = select(outbox).where(outbox.c.key.like(f"{prefix}%", escape="\\"))
     actions = [_action_row_view(row) for row in tx.connection.execute(planned.order_by(outbox.c.id))]
@@ -896,7 +896,7 @@ def list_environments(tx: Tx, known: Sequence[str] = ()) -> list[EnvironmentSumm
     each version against its component's newest release."""
     newest = newest_versions(tx)
     current: dict[str, list[CurrentDeployment]] = {name: [] for name in known}
-    for row in tx.current_deployments():
+    for row in tx.ledger.deployed():
         current.setdefault(row.environment, []).append(
             CurrentDeployment(
                 component=row.component,
@@ -924,7 +924,7 @@ def environment_history(
         name=name,
         components=[
             ComponentHistory(
-                component=c, deployments=[deployment_view(row) for row in tx.deployment_history(name, c)]
+                component=c, deployments=[deployment_view(row) for row in tx.ledger.history(name, c)]
             )
             for c in components
         ],
@@ -991,7 +991,7 @@ def list_outbox(
 
 def outbox_counts(tx: Tx) -> dict[str, int]:
     """How many actions are in each status."""
-    return {status.value: count for status, count in tx.outbox_counts().items()}
+    return {status.value: count for status, count in tx.outbox.counts().items()}
 
 
 class UnknownActionError(LookupError):
@@ -1011,20 +1011,20 @@ def retry_dead_action(tx: Tx, action_id: int, *, now: datetime) -> ActionView:
 
     Raises UnknownActionError or NotDeadError (nothing changes then).
     """
-    row = tx.get_action(action_id)
+    row = tx.outbox.get(action_id)
     if row is None:
         raise UnknownActionError(f"no action {action_id} in the outbox")
     # The update checks the status again: another operator may have revived it in between.
-    if row.status is ActionStatus.DEAD and tx.retry_dead(action_id, now=now) == 1:
-        row = tx.get_action(action_id) or row
+    if row.status is ActionStatus.DEAD and tx.outbox.retry_dead(action_id, now=now) == 1:
+        row = tx.outbox.get(action_id) or row
         return action_view(row)
-    row = tx.get_action(action_id) or row
+    row = tx.outbox.get(action_id) or row
     raise NotDeadError(action_id, row.status.value)
 
 
 def retry_all_dead(tx: Tx, *, now: datetime) -> int:
     """Put every dead action back in the queue; how many."""
-    return tx.retry_dead(now=now)
+    return tx.outbox.retry_dead(now=now)
 
 
 def list_audit(

@@ -3,7 +3,8 @@
 store = Store.from_url(settings.database.url)
 store.upgrade()
 with store.transaction() as tx:
-    put = tx.put_inbox(Source.ADO, "48211:7", InboxKind.WEBHOOK, payload)
+    put = tx.inbox.put(Source.ADO, "48211:7", InboxKind.WEBHOOK, payload)
+    tx.outbox.enqueue(actions)
 """
 
 from bridge.domain.links import LinkKind

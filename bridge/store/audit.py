@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Row, select
 
 from bridge.domain.events import Source
-from bridge.store.base import Queries, utcnow
+from bridge.store.base import Manager, utcnow
 from bridge.store.schema import audit
 
 
@@ -50,10 +50,10 @@ def _entry(row: Row[Any]) -> AuditEntry:
     )
 
 
-class AuditQueries(Queries):
-    """Audit queries."""
+class AuditManager(Manager):
+    """The audit trail: appended, never edited, listed newest first."""
 
-    def append_audit(
+    def append(
         self,
         system: Source,
         record: str,
@@ -64,7 +64,7 @@ class AuditQueries(Queries):
         at: datetime | None = None,
     ) -> int:
         """Append an entry; returns its id. The database refuses updates and deletes of the trail."""
-        statement = self.prepared("append_audit", lambda _: audit.insert().returning(audit.c.id))
+        statement = self.prepared("audit.append", lambda _: audit.insert().returning(audit.c.id))
         values = {
             "at": at or utcnow(),
             "system": system.value,
@@ -75,7 +75,7 @@ class AuditQueries(Queries):
         }
         return int(self.connection.execute(statement, values).scalar_one())
 
-    def append_audits(self, entries: Sequence[AuditLine], *, at: datetime | None = None) -> None:
+    def append_many(self, entries: Sequence[AuditLine], *, at: datetime | None = None) -> None:
         """Append many entries in one statement."""
         if not entries:
             return
@@ -93,7 +93,7 @@ class AuditQueries(Queries):
         ]
         self.connection.execute(audit.insert(), rows)
 
-    def audit_trail(
+    def list(
         self, *, record: str | None = None, action_key: str | None = None, limit: int = 100
     ) -> list[AuditEntry]:
         """Entries, newest first, about one record or action if given."""

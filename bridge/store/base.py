@@ -1,4 +1,4 @@
-"""What every group of store queries shares: the transaction's connection and dialect-aware helpers."""
+"""What every manager of the store shares: the transaction's connection and dialect-aware helpers."""
 
 from __future__ import annotations
 
@@ -27,8 +27,16 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class Queries:
-    """A group of queries run on the connection of one transaction (see Store.transaction)."""
+class Manager:
+    """The queries of one table (or a few that go together), run on the connection of one transaction
+    (see Store.transaction); a transaction holds one of each (`tx.outbox`, `tx.inbox`...).
+
+    The same verb means the same on every manager: `get` one row by its key (None if absent),
+    `get_many` several, `by_<field>` by another unique field, `list` rows matching optional criteria,
+    `of` the rows that belong to given owners, `count`/`counts`/`stats` how many; `put`/`add` store
+    unless present, `upsert` store or move forward, `save` store over what is there, `replace` make an
+    owner's rows exactly these, `append` add to an append-only table, `mark_<state>` record a transition.
+    """
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection

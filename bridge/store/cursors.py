@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Row, select
 
 from bridge.domain.events import Source
-from bridge.store.base import Queries, utcnow
+from bridge.store.base import Manager, utcnow
 from bridge.store.schema import poll_cursors
 
 
@@ -40,18 +40,16 @@ def _state(row: Row[Any]) -> PollState:
     )
 
 
-class CursorQueries(Queries):
-    """Poll cursor queries."""
+class CursorManager(Manager):
+    """Poll cursors: where each poller resumes per scope, and how its last poll went."""
 
-    def get_cursor(self, source: Source, scope: str) -> str | None:
+    def get(self, source: Source, scope: str) -> str | None:
         query = select(poll_cursors.c.cursor).where(
             poll_cursors.c.source == source.value, poll_cursors.c.scope == scope
         )
         return self.connection.execute(query).scalar_one_or_none()
 
-    def save_cursor(
-        self, source: Source, scope: str, cursor: str | None, *, now: datetime | None = None
-    ) -> None:
+    def save(self, source: Source, scope: str, cursor: str | None, *, now: datetime | None = None) -> None:
         """Move the cursor; call it in the transaction that stores the page read up to it."""
         values = {"cursor": cursor, "updated_at": now or utcnow()}
         statement = self.insert(poll_cursors).values(source=source.value, scope=scope, **values)
@@ -59,7 +57,7 @@ class CursorQueries(Queries):
             statement.on_conflict_do_update(index_elements=["source", "scope"], set_=values)
         )
 
-    def record_poll(
+    def mark_polled(
         self, source: Source, scope: str, *, error: str | None = None, now: datetime | None = None
     ) -> None:
         """Record a poll's outcome: success when `error` is None."""
@@ -72,7 +70,7 @@ class CursorQueries(Queries):
             statement.on_conflict_do_update(index_elements=["source", "scope"], set_=values)
         )
 
-    def poll_states(self, source: Source | None = None) -> list[PollState]:
+    def list(self, source: Source | None = None) -> list[PollState]:
         """Every poller scope's state, by source and scope."""
         query = select(poll_cursors)
         if source is not None:

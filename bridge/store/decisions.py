@@ -1,6 +1,6 @@
 """What the engine decided, stored for readers: each release's control points, where each defect it lists
 as fixed stands, and each emergency release's carry-forward verdict (the ledger is in `ledger`, findings
-in `findings`); and snapshots of the engine's state."""
+in `findings`); how far each worker has planned; and snapshots of the engine's state."""
 
 from __future__ import annotations
 
@@ -12,11 +12,10 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select
 
 from bridge.domain.fixes import Fix, FixStatus, PlannedMove
-from bridge.store.base import Queries, utcnow
+from bridge.store.base import Manager, utcnow
 from bridge.store.schema import (
     carry_forward,
     control_points,
-    journal,
     outbox,
     planned,
     release_fixes,
@@ -67,10 +66,10 @@ class Snapshot:
     payload: bytes
 
 
-class DecisionQueries(Queries):
-    """Control points, carry-forward verdicts and snapshots."""
+class ControlPointManager(Manager):
+    """Each release's control points, as the engine judged them last."""
 
-    def replace_control_points(self, release_key: str, points: Iterable[PointRow]) -> None:
+    def replace(self, release_key: str, points: Iterable[PointRow]) -> None:
         """Make one release's control points exactly these (none: the release is gone)."""
         self.connection.execute(delete(control_points).where(control_points.c.release_key == release_key))
         rows = [
@@ -80,7 +79,7 @@ class DecisionQueries(Queries):
         if rows:
             self.connection.execute(control_points.insert(), rows)
 
-    def control_points_of(self, release_keys: Collection[str]) -> dict[str, list[PointRow]]:
+    def of(self, release_keys: Collection[str]) -> dict[str, list[PointRow]]:
         """The control points of these releases, in order; a release never judged has none."""
         found: dict[str, list[PointRow]] = {}
         if not release_keys:
@@ -96,7 +95,14 @@ class DecisionQueries(Queries):
             )
         return found
 
-    def replace_fixes_of(self, defect_ids: Collection[int], fixes: Iterable[Fix]) -> None:
+    def keys(self) -> set[str]:
+        return set(self.connection.execute(select(control_points.c.release_key).distinct()).scalars())
+
+
+class FixManager(Manager):
+    """Where each defect a release lists as fixed stands for it (the release_fixes table)."""
+
+    def replace(self, defect_ids: Collection[int], fixes: Iterable[Fix]) -> None:
         """Make where these defects stand for the releases that list them exactly `fixes`."""
         ordered = sorted(set(defect_ids))
         for start in range(0, len(ordered), 500):  # keeps each statement well within SQL's limits
@@ -120,7 +126,7 @@ class DecisionQueries(Queries):
         if rows:
             self.connection.execute(release_fixes.insert(), rows)
 
-    def fixes_of(self, release_keys: Collection[str]) -> dict[str, list[StoredFix]]:
+    def of(self, release_keys: Collection[str]) -> dict[str, list[StoredFix]]:
         """Where each defect these releases list as fixed stands for them, with the outbox's state of the
         move each waits for; by release, in defect order."""
         found: dict[str, list[StoredFix]] = {}
@@ -136,17 +142,15 @@ class DecisionQueries(Queries):
             found.setdefault(row.release_key, []).append(StoredFix(_fix(row), row.outcome, row.error))
         return found
 
-    def all_fixes(self) -> list[Fix]:
+    def list(self) -> list[Fix]:
         """Every stored fix (for a worker storing its whole plan: to write only what differs)."""
         return [_fix(row) for row in self.connection.execute(select(release_fixes))]
 
-    def point_release_keys(self) -> set[str]:
-        return set(self.connection.execute(select(control_points.c.release_key).distinct()).scalars())
 
-    def carry_forward_components(self) -> set[str]:
-        return set(self.connection.execute(select(carry_forward.c.component).distinct()).scalars())
+class CarryForwardManager(Manager):
+    """Each emergency release's carry-forward verdict, by component."""
 
-    def replace_carry_forward(self, component: str, verdicts: Iterable[VerdictRow]) -> None:
+    def replace(self, component: str, verdicts: Iterable[VerdictRow]) -> None:
         """Make one component's carry-forward verdicts exactly these."""
         self.connection.execute(delete(carry_forward).where(carry_forward.c.component == component))
         rows = [
@@ -162,7 +166,7 @@ class DecisionQueries(Queries):
         if rows:
             self.connection.execute(carry_forward.insert(), rows)
 
-    def carry_forward_of(self, release_key: str) -> list[VerdictRow]:
+    def of(self, release_key: str) -> list[VerdictRow]:
         """The verdicts that concern a release, as the emergency release or the regular one."""
         query = (
             select(carry_forward)
@@ -171,12 +175,17 @@ class DecisionQueries(Queries):
         )
         return [_verdict(row) for row in self.connection.execute(query)]
 
-    def carry_forward_all(self) -> list[VerdictRow]:
+    def list(self) -> list[VerdictRow]:
         return [_verdict(row) for row in self.connection.execute(select(carry_forward))]
 
-    # --- progress ---------------------------------------------------------------------------------
+    def keys(self) -> set[str]:
+        return set(self.connection.execute(select(carry_forward.c.component).distinct()).scalars())
 
-    def mark_planned(self, worker: str, journal_id: int, *, now: datetime | None = None) -> None:
+
+class PlannedManager(Manager):
+    """How far each worker has planned the journal and stored what it decided."""
+
+    def save(self, worker: str, journal_id: int, *, now: datetime | None = None) -> None:
         """Record that `worker` has stored what it decided from the journal up to `journal_id`."""
 
         def build(insert: Any) -> Any:
@@ -190,18 +199,18 @@ class DecisionQueries(Queries):
             )
 
         values = {"worker": worker, "journal_id": journal_id, "planned_at": now or utcnow()}
-        self.connection.execute(self.prepared("mark_planned", build), values)
+        self.connection.execute(self.prepared("planned.save", build), values)
 
-    def planned_through(self) -> int | None:
+    def furthest(self) -> int | None:
         """The furthest journal id any worker has planned and stored; None before any has."""
         value = self.connection.execute(select(func.max(planned.c.journal_id))).scalar()
         return None if value is None else int(value)
 
-    # --- snapshots ---------------------------------------------------------------------------------
 
-    def save_snapshot(
-        self, journal_id: int, payload: bytes, *, format: int, now: datetime | None = None
-    ) -> None:
+class SnapshotManager(Manager):
+    """Snapshots of the engine's state folded up to a journal id; only the newest is kept."""
+
+    def save(self, journal_id: int, payload: bytes, *, format: int, now: datetime | None = None) -> None:
         """Keep a snapshot of the state folded up to `journal_id`; older snapshots go."""
         self.connection.execute(
             snapshots.insert().values(
@@ -213,31 +222,11 @@ class DecisionQueries(Queries):
         )
         self.connection.execute(delete(snapshots).where(snapshots.c.id.not_in(newest.scalar_subquery())))
 
-    def newest_snapshot(self) -> Snapshot | None:
+    def newest(self) -> Snapshot | None:
         row = self.connection.execute(
             select(snapshots).order_by(snapshots.c.journal_id.desc(), snapshots.c.id.desc()).limit(1)
         ).first()
         return None if row is None else Snapshot(row.journal_id, row.taken_at, row.format, bytes(row.payload))
-
-    def compact_journal(self, *, before: datetime, keep_kinds: Collection[str] = ()) -> int:
-        """Delete journal rows recorded before `before` that the newest snapshot holds, except those of
-        `keep_kinds`; count them.
-
-        Only rows a snapshot covers go, so the state can always be rebuilt: the snapshot, then the
-        journal after it."""
-        snapshot = self.newest_snapshot()
-        if snapshot is None:
-            return 0
-        condition = (journal.c.id <= snapshot.journal_id) & (journal.c.recorded_at < before)
-        if keep_kinds:
-            condition &= journal.c.kind.not_in(sorted(keep_kinds))
-        result = self.connection.execute(delete(journal).where(condition))
-        return int(result.rowcount or 0)
-
-    def journal_span(self) -> tuple[int, int]:
-        """(rows, newest id) of the journal."""
-        count, newest = self.connection.execute(select(func.count(), func.max(journal.c.id))).one()
-        return int(count or 0), int(newest or 0)
 
 
 def _verdict(row: Any) -> VerdictRow:

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Row, select, update
 
 from bridge.domain.findings import Finding, FindingSeverity
-from bridge.store.base import Queries, utcnow
+from bridge.store.base import Manager, utcnow
 from bridge.store.schema import findings
 
 
@@ -53,10 +53,10 @@ def _finding(row: Row[Any]) -> FindingRow:
     )
 
 
-class FindingQueries(Queries):
-    """Finding queries."""
+class FindingManager(Manager):
+    """Findings: recorded (or seen again), resolved when fixed, listed."""
 
-    def record_finding(self, finding: Finding, *, now: datetime | None = None) -> bool:
+    def record(self, finding: Finding, *, now: datetime | None = None) -> bool:
         """Record a finding; True if it is new, else it is seen again (and open again if it was resolved)."""
         at = now or utcnow()
         digest = message_hash(finding.message)
@@ -90,7 +90,7 @@ class FindingQueries(Queries):
         )
         return False
 
-    def resolve_findings(
+    def resolve(
         self,
         subject: str,
         still_true: Iterable[Finding] = (),
@@ -112,9 +112,7 @@ class FindingQueries(Queries):
             )
         return len(gone)
 
-    def list_findings(
-        self, subject: str | None = None, *, include_resolved: bool = False
-    ) -> list[FindingRow]:
+    def list(self, subject: str | None = None, *, include_resolved: bool = False) -> list[FindingRow]:
         """Findings, of one subject or all, oldest first."""
         query = select(findings)
         if subject is not None:

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Row, delete, func, select, update
 
 from bridge.domain.events import Source
-from bridge.store.base import Queries, utcnow
+from bridge.store.base import Manager, utcnow
 from bridge.store.retry import inbox_backoff
 from bridge.store.schema import inbox
 
@@ -77,10 +77,10 @@ def _inbox_row(row: Row[Any]) -> InboxRow:
     )
 
 
-class InboxQueries(Queries):
-    """Inbox queries."""
+class InboxManager(Manager):
+    """The inbox: deliveries stored once, claimed when due, marked processed or failed."""
 
-    def put_inbox(
+    def put(
         self,
         source: Source,
         delivery_key: str,
@@ -93,7 +93,7 @@ class InboxQueries(Queries):
         """Store a delivery; the same (source, delivery key) again is a no-op reported as duplicate."""
         at = now or utcnow()
         statement = self.prepared(
-            "put_inbox",
+            "inbox.put",
             lambda insert: (
                 insert(inbox)
                 .on_conflict_do_nothing(index_elements=["source", "delivery_key"])
@@ -118,7 +118,7 @@ class InboxQueries(Queries):
         ).scalar_one()
         return InboxPut(id=existing, duplicate=True)
 
-    def put_inbox_many(
+    def put_many(
         self,
         deliveries: Sequence[tuple[Source, str, InboxKind, dict[str, Any]]],
         *,
@@ -130,7 +130,7 @@ class InboxQueries(Queries):
             return 0
         at = now or utcnow()
         statement = self.prepared(
-            "put_inbox",
+            "inbox.put",
             lambda insert: (
                 insert(inbox)
                 .on_conflict_do_nothing(index_elements=["source", "delivery_key"])
@@ -153,7 +153,7 @@ class InboxQueries(Queries):
         # RETURNING answers for the rows inserted only, on both backends.
         return len(self.connection.execute(statement, rows).fetchall())
 
-    def claim_inbox(self, limit: int, *, now: datetime | None = None) -> list[InboxRow]:
+    def claim_due(self, limit: int, *, now: datetime | None = None) -> list[InboxRow]:
         """Unprocessed rows that are due, the longest due first, locked for this transaction: process
         them before it ends.
 
@@ -172,7 +172,7 @@ class InboxQueries(Queries):
             query = query.with_for_update(skip_locked=True)
         return [_inbox_row(row) for row in self.connection.execute(query)]
 
-    def get_inbox(self, inbox_id: int) -> InboxRow | None:
+    def get(self, inbox_id: int) -> InboxRow | None:
         row = self.connection.execute(select(inbox).where(inbox.c.id == inbox_id)).first()
         return None if row is None else _inbox_row(row)
 
@@ -186,7 +186,7 @@ class InboxQueries(Queries):
                 .values(processed_at=now or utcnow(), last_error=None)
             )
 
-    def mark_inbox_failed(
+    def mark_failed(
         self,
         inbox_id: int,
         error: str,
@@ -208,7 +208,7 @@ class InboxQueries(Queries):
             .values(available_at=retry_at or at + inbox_backoff(attempts))
         )
 
-    def prune_inbox(self, processed_before: datetime) -> int:
+    def prune(self, processed_before: datetime) -> int:
         """Delete rows processed before the given time; returns how many.
 
         A redelivery of a pruned delivery is stored and applied again, which is harmless: records
@@ -219,7 +219,7 @@ class InboxQueries(Queries):
         )
         return result.rowcount
 
-    def inbox_stats(self, *, now: datetime | None = None) -> InboxStats:
+    def stats(self, *, now: datetime | None = None) -> InboxStats:
         """Counts of unprocessed, failing and processed rows, and the inbox's lag."""
         unprocessed = inbox.c.processed_at.is_(None)
         row = self.connection.execute(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -9,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Row, delete, select
 
-from bridge.store.base import Queries
+from bridge.store.base import Manager
 from bridge.store.schema import deployments
 
 
@@ -48,10 +49,10 @@ def _deployment(row: Row[Any]) -> DeploymentRow:
     )
 
 
-class LedgerQueries(Queries):
-    """Environment ledger queries."""
+class LedgerManager(Manager):
+    """The environment ledger (the deployments table): every stay of a version in an environment."""
 
-    def current_deployment(self, environment: str, component: str) -> DeploymentRow | None:
+    def current(self, environment: str, component: str) -> DeploymentRow | None:
         row = self.connection.execute(
             select(deployments).where(
                 deployments.c.environment == environment,
@@ -61,7 +62,7 @@ class LedgerQueries(Queries):
         ).first()
         return None if row is None else _deployment(row)
 
-    def current_deployments(self, environment: str | None = None) -> list[DeploymentRow]:
+    def deployed(self, environment: str | None = None) -> list[DeploymentRow]:
         """What is deployed now: per environment (or in one), per component."""
         query = select(deployments).where(deployments.c.deployed_to.is_(None))
         if environment is not None:
@@ -69,7 +70,7 @@ class LedgerQueries(Queries):
         query = query.order_by(deployments.c.environment, deployments.c.component)
         return [_deployment(row) for row in self.connection.execute(query)]
 
-    def environments_running(self, component: str, version: str) -> list[str]:
+    def environments(self, component: str, version: str) -> list[str]:
         """The environments where this version of the component is the current one."""
         query = (
             select(deployments.c.environment)
@@ -82,7 +83,7 @@ class LedgerQueries(Queries):
         )
         return list(self.connection.execute(query).scalars())
 
-    def deployment_history(self, environment: str, component: str) -> list[DeploymentRow]:
+    def history(self, environment: str, component: str) -> list[DeploymentRow]:
         """Every deployment of the component in the environment, newest first."""
         query = (
             select(deployments)
@@ -91,12 +92,13 @@ class LedgerQueries(Queries):
         )
         return [_deployment(row) for row in self.connection.execute(query)]
 
-    def ledger(self) -> list[DeploymentRow]:
+    def list(self) -> list[DeploymentRow]:
         """Every stay of every version in every environment, oldest first."""
         query = select(deployments).order_by(deployments.c.deployed_from, deployments.c.id)
         return [_deployment(row) for row in self.connection.execute(query)]
 
-    def stays_of(self, releases: Collection[tuple[str, str]]) -> list[DeploymentRow]:
+    # builtins.list: in this class, `list` names the method above.
+    def of(self, releases: Collection[tuple[str, str]]) -> builtins.list[DeploymentRow]:
         """Every stay of these (component, version) releases in any environment, oldest first."""
         if not releases:
             return []
@@ -113,12 +115,12 @@ class LedgerQueries(Queries):
             if (row.component, row.version) in wanted
         ]
 
-    def replace_ledger(self, entries: Iterable[DeploymentEntry]) -> None:
+    def replace_all(self, entries: Iterable[DeploymentEntry]) -> None:
         """Make the ledger exactly these stays: the engine derives the whole ledger from the records."""
         self.connection.execute(delete(deployments))
         self._insert_stays(entries)
 
-    def replace_ledger_of(self, place: tuple[str, str], entries: Iterable[DeploymentEntry]) -> None:
+    def replace(self, place: tuple[str, str], entries: Iterable[DeploymentEntry]) -> None:
         """Make one (environment, component)'s ledger exactly these stays."""
         environment, component = place
         self.connection.execute(

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Row, delete, select
 
 from bridge.domain.links import LinkKind
-from bridge.store.base import Queries, utcnow
+from bridge.store.base import Manager, utcnow
 from bridge.store.schema import links
 
 
@@ -39,10 +39,10 @@ def _link(row: Row[Any]) -> LinkRow:
     )
 
 
-class LinkQueries(Queries):
-    """Link queries."""
+class LinkManager(Manager):
+    """Links between records, each with the evidence it was first made with."""
 
-    def add_link(
+    def add(
         self,
         kind: LinkKind,
         left: str,
@@ -54,7 +54,7 @@ class LinkQueries(Queries):
     ) -> bool:
         """Record a link; True if it is new (a known link keeps the evidence it was first made with)."""
         statement = self.prepared(
-            "add_link",
+            "links.add",
             lambda insert: (
                 insert(links)
                 .on_conflict_do_nothing(index_elements=["kind", "left_key", "right_key"])
@@ -71,7 +71,7 @@ class LinkQueries(Queries):
         }
         return self.connection.execute(statement, values).first() is not None
 
-    def remove_link(self, kind: LinkKind, left: str, right: str) -> bool:
+    def remove(self, kind: LinkKind, left: str, right: str) -> bool:
         """Forget a link whose evidence is gone (e.g. an edited note); True if there was one."""
         result = self.connection.execute(
             delete(links).where(
@@ -80,7 +80,7 @@ class LinkQueries(Queries):
         )
         return result.rowcount > 0
 
-    def links(
+    def list(
         self,
         *,
         kind: LinkKind | None = None,

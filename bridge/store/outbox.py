@@ -2,12 +2,13 @@
 
 A claim is a row update: PostgreSQL skips rows another dispatcher holds (FOR UPDATE SKIP LOCKED);
 a claim older than the lease belongs to a worker that died and is taken again, so a dispatcher renews
-the lease of what it holds while it works (`renew_claims`). A retry is the row rescheduled
+the lease of what it holds while it works (`renew`). A retry is the row rescheduled
 (`next_attempt_at`), never a sleeping process.
 """
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 import re
 from collections.abc import Collection, Iterable, Sequence
@@ -22,7 +23,7 @@ from bridge.connector import ActionOutcome, OutcomeStatus
 from bridge.domain.actions import Action, MoveDefect
 from bridge.domain.codec import decode
 from bridge.domain.events import Source
-from bridge.store.base import Queries, utcnow
+from bridge.store.base import Manager, utcnow
 from bridge.store.retry import DEFAULT_MAX_ATTEMPTS, next_attempt_at
 from bridge.store.schema import outbox
 
@@ -161,8 +162,8 @@ def _outbox_row(row: Row[Any]) -> OutboxRow:
     )
 
 
-class OutboxQueries(Queries):
-    """Outbox queries."""
+class OutboxManager(Manager):
+    """The outbox: actions enqueued with their state, claimed when due, completed, retried as rows."""
 
     def enqueue(
         self, actions: Iterable[Action], *, cause: str | None = None, now: datetime | None = None
@@ -175,7 +176,7 @@ class OutboxQueries(Queries):
         at = now or utcnow()
         added: list[str] = []
         statement = self.prepared(
-            "enqueue",
+            "outbox.enqueue",
             lambda insert: (
                 insert(outbox).on_conflict_do_nothing(index_elements=["key"]).returning(outbox.c.key)
             ),
@@ -272,7 +273,7 @@ class OutboxQueries(Queries):
         rows = [_outbox_row(row) for row in self.connection.execute(statement)]
         return sorted(rows, key=lambda row: (row.next_attempt_at, row.id))
 
-    def renew_claims(self, action_ids: Collection[int], worker: str, *, now: datetime | None = None) -> int:
+    def renew(self, action_ids: Collection[int], worker: str, *, now: datetime | None = None) -> int:
         """Extend the lease of the actions `worker` still holds (claimed_at moves to now); how many it
         still held. One another dispatcher took over meanwhile is left to that dispatcher."""
         if not action_ids:
@@ -396,15 +397,15 @@ class OutboxQueries(Queries):
         )
         return result.rowcount
 
-    def get_action(self, action_id: int) -> OutboxRow | None:
+    def get(self, action_id: int) -> OutboxRow | None:
         row = self.connection.execute(select(outbox).where(outbox.c.id == action_id)).first()
         return None if row is None else _outbox_row(row)
 
-    def action_by_key(self, key: str) -> OutboxRow | None:
+    def by_key(self, key: str) -> OutboxRow | None:
         row = self.connection.execute(select(outbox).where(outbox.c.key == key)).first()
         return None if row is None else _outbox_row(row)
 
-    def list_actions(
+    def list(
         self,
         status: ActionStatus | None = None,
         *,
@@ -420,7 +421,8 @@ class OutboxQueries(Queries):
         query = query.order_by(outbox.c.id.desc()).limit(limit)
         return [_outbox_row(row) for row in self.connection.execute(query)]
 
-    def moves_of(self, defect_ids: Collection[int]) -> list[OutboxRow]:
+    # builtins.list: in this class, `list` names the method above.
+    def moves_of(self, defect_ids: Collection[int]) -> builtins.list[OutboxRow]:
         """Every move of these defects the outbox holds, oldest first."""
         found: list[OutboxRow] = []
         ordered = sorted(set(defect_ids))
@@ -429,7 +431,7 @@ class OutboxQueries(Queries):
             found.extend(_outbox_row(row) for row in self.connection.execute(query))
         return sorted(found, key=lambda row: row.id)
 
-    def outbox_counts(self) -> dict[ActionStatus, int]:
+    def counts(self) -> dict[ActionStatus, int]:
         """How many actions are in each status (every status present, zero if none)."""
         counts = dict.fromkeys(ActionStatus, 0)
         query = select(outbox.c.status, func.count()).group_by(outbox.c.status)

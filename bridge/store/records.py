@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Row, Table, and_, func, select, update
 
 from bridge.domain.events import ChangeUpdated, DefectUpdated, NoteSource
-from bridge.store.base import Queries, utcnow
+from bridge.store.base import Manager, utcnow
 from bridge.store.schema import defects, releases, rfcs
 from bridge.versions import version_order
 
@@ -161,8 +161,8 @@ def _defect(row: Row[Any]) -> DefectRecord:
     )
 
 
-class RecordQueries(Queries):
-    """Record queries."""
+class _RecordManager(Manager):
+    """What the three record tables share: an upsert that only ever moves a record forward."""
 
     def _forward_upsert(self, table: Table, keys: list[str], values: dict[str, Any], newer: Newer) -> bool:
         # One statement: insert, or update only when `newer` holds of the incoming row. Atomic on
@@ -177,7 +177,11 @@ class RecordQueries(Queries):
         statement = self.prepared(f"forward_upsert:{table.name}:{','.join(values)}", build)
         return self.connection.execute(statement, values).first() is not None
 
-    def upsert_release(self, record: ReleaseRecord, *, now: datetime | None = None) -> bool:
+
+class ReleaseManager(_RecordManager):
+    """Releases: the latest revision of each GitLab release, by (project, tag)."""
+
+    def upsert(self, record: ReleaseRecord, *, now: datetime | None = None) -> bool:
         """Store a release's revision if it is new and read later than the stored one; True if it changed."""
         values = {
             "project": record.project,
@@ -218,7 +222,30 @@ class RecordQueries(Queries):
             )
         return changed
 
-    def upsert_rfc(self, record: RfcRow, *, now: datetime | None = None) -> bool:
+    def get(self, project: str, tag: str) -> ReleaseRecord | None:
+        row = self.connection.execute(
+            select(releases).where(releases.c.project == project, releases.c.tag == tag)
+        ).first()
+        return None if row is None else _release(row)
+
+    def of(self, component: str, version: str | None = None) -> list[ReleaseRecord]:
+        """A component's releases (or those of one version), in version order (by parts, not text)."""
+        query = select(releases).where(releases.c.component == component)
+        if version is not None:
+            query = query.where(releases.c.version == version)
+        found = [_release(row) for row in self.connection.execute(query)]
+        return sorted(found, key=lambda record: (version_order(record.version), record.tag))
+
+    def count(self) -> int:
+        """How many releases the store holds (tags not removed)."""
+        query = select(func.count()).select_from(releases).where(releases.c.removed.is_(False))
+        return int(self.connection.execute(query).scalar() or 0)
+
+
+class RfcManager(_RecordManager):
+    """RFCs: the latest revision of each ServiceNow change request, by sys_id."""
+
+    def upsert(self, record: RfcRow, *, now: datetime | None = None) -> bool:
         """Store an RFC if its mod_count is above the stored one; True if it changed."""
         values = {
             "sys_id": record.sys_id,
@@ -231,7 +258,30 @@ class RecordQueries(Queries):
         }
         return self._forward_upsert(rfcs, ["sys_id"], values, lambda t, new: t.c.mod_count < new.mod_count)
 
-    def upsert_defect(self, record: DefectRecord, *, now: datetime | None = None) -> bool:
+    def get(self, sys_id: str) -> RfcRow | None:
+        row = self.connection.execute(select(rfcs).where(rfcs.c.sys_id == sys_id)).first()
+        return None if row is None else _rfc(row)
+
+    def by_number(self, number: str) -> RfcRow | None:
+        row = self.connection.execute(select(rfcs).where(rfcs.c.number == number)).first()
+        return None if row is None else _rfc(row)
+
+    def by_numbers(self, numbers: Collection[str]) -> dict[str, RfcRow]:
+        """The RFCs known by these numbers, by number."""
+        if not numbers:
+            return {}
+        query = select(rfcs).where(rfcs.c.number.in_(sorted(numbers)))
+        return {record.number: record for record in map(_rfc, self.connection.execute(query))}
+
+    def count(self) -> int:
+        """How many RFCs the store holds."""
+        return int(self.connection.execute(select(func.count()).select_from(rfcs)).scalar() or 0)
+
+
+class DefectManager(_RecordManager):
+    """Defects: the latest revision of each ADO defect, by id."""
+
+    def upsert(self, record: DefectRecord, *, now: datetime | None = None) -> bool:
         """Store a defect if its rev is above the stored one; True if it changed."""
         values = {
             "id": record.id,
@@ -245,50 +295,16 @@ class RecordQueries(Queries):
         }
         return self._forward_upsert(defects, ["id"], values, lambda t, new: t.c.rev < new.rev)
 
-    def record_counts(self) -> tuple[int, int, int]:
-        """How many releases (tags not removed), RFCs and defects the store holds."""
-        tags = select(func.count()).select_from(releases).where(releases.c.removed.is_(False))
-        return (
-            int(self.connection.execute(tags).scalar() or 0),
-            int(self.connection.execute(select(func.count()).select_from(rfcs)).scalar() or 0),
-            int(self.connection.execute(select(func.count()).select_from(defects)).scalar() or 0),
-        )
-
-    def get_release(self, project: str, tag: str) -> ReleaseRecord | None:
-        row = self.connection.execute(
-            select(releases).where(releases.c.project == project, releases.c.tag == tag)
-        ).first()
-        return None if row is None else _release(row)
-
-    def releases_of(self, component: str, version: str | None = None) -> list[ReleaseRecord]:
-        """A component's releases (or those of one version), in version order (by parts, not text)."""
-        query = select(releases).where(releases.c.component == component)
-        if version is not None:
-            query = query.where(releases.c.version == version)
-        found = [_release(row) for row in self.connection.execute(query)]
-        return sorted(found, key=lambda record: (version_order(record.version), record.tag))
-
-    def get_rfc(self, sys_id: str) -> RfcRow | None:
-        row = self.connection.execute(select(rfcs).where(rfcs.c.sys_id == sys_id)).first()
-        return None if row is None else _rfc(row)
-
-    def rfc_by_number(self, number: str) -> RfcRow | None:
-        row = self.connection.execute(select(rfcs).where(rfcs.c.number == number)).first()
-        return None if row is None else _rfc(row)
-
-    def rfcs_by_numbers(self, numbers: Collection[str]) -> dict[str, RfcRow]:
-        """The RFCs known by these numbers, by number."""
-        if not numbers:
-            return {}
-        query = select(rfcs).where(rfcs.c.number.in_(sorted(numbers)))
-        return {record.number: record for record in map(_rfc, self.connection.execute(query))}
-
-    def get_defect(self, defect_id: int) -> DefectRecord | None:
+    def get(self, defect_id: int) -> DefectRecord | None:
         row = self.connection.execute(select(defects).where(defects.c.id == defect_id)).first()
         return None if row is None else _defect(row)
 
-    def get_defects(self, defect_ids: list[int]) -> list[DefectRecord]:
+    def get_many(self, defect_ids: list[int]) -> list[DefectRecord]:
         if not defect_ids:
             return []
         query = select(defects).where(defects.c.id.in_(defect_ids)).order_by(defects.c.id)
         return [_defect(row) for row in self.connection.execute(query)]
+
+    def count(self) -> int:
+        """How many defects the store holds."""
+        return int(self.connection.execute(select(func.count()).select_from(defects)).scalar() or 0)

@@ -1,4 +1,4 @@
-"""The Store: one engine, transactions that expose every query, migrations, and advisory locks."""
+"""The Store: one engine, transactions with a manager per table, migrations, and advisory locks."""
 
 from __future__ import annotations
 
@@ -9,42 +9,57 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.engine import URL
 
 from bridge.store import migrate
-from bridge.store.audit import AuditQueries
+from bridge.store.audit import AuditManager
 from bridge.store.base import lock_key
-from bridge.store.cursors import CursorQueries
-from bridge.store.decisions import DecisionQueries
+from bridge.store.cursors import CursorManager
+from bridge.store.decisions import (
+    CarryForwardManager,
+    ControlPointManager,
+    FixManager,
+    PlannedManager,
+    SnapshotManager,
+)
 from bridge.store.engine import SQLITE_BEGIN, make_engine
-from bridge.store.findings import FindingQueries
-from bridge.store.inbox import InboxQueries
-from bridge.store.journal import JournalQueries
-from bridge.store.ledger import LedgerQueries
-from bridge.store.links import LinkQueries
-from bridge.store.outbox import OutboxQueries
-from bridge.store.records import RecordQueries
-from bridge.store.systems import SystemQueries
+from bridge.store.findings import FindingManager
+from bridge.store.inbox import InboxManager
+from bridge.store.journal import JournalManager
+from bridge.store.ledger import LedgerManager
+from bridge.store.links import LinkManager
+from bridge.store.outbox import OutboxManager
+from bridge.store.records import DefectManager, ReleaseManager, RfcManager
+from bridge.store.systems import SystemManager
 
 if TYPE_CHECKING:  # the store needs only the URL; configuration loading stays out of its imports
     from bridge.config import DatabaseSettings
 
 
-class Tx(
-    InboxQueries,
-    JournalQueries,
-    RecordQueries,
-    LinkQueries,
-    LedgerQueries,
-    FindingQueries,
-    OutboxQueries,
-    AuditQueries,
-    CursorQueries,
-    DecisionQueries,
-    SystemQueries,
-):
-    """One transaction, with every store query on it; it commits when its `with` block ends."""
+class Tx:
+    """One transaction, with a manager per table (`tx.outbox.claim_due(...)`); it commits when its `with`
+    block ends. Every manager runs on the transaction's `connection`."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.inbox = InboxManager(connection)
+        self.journal = JournalManager(connection)
+        self.releases = ReleaseManager(connection)
+        self.rfcs = RfcManager(connection)
+        self.defects = DefectManager(connection)
+        self.links = LinkManager(connection)
+        self.ledger = LedgerManager(connection)
+        self.findings = FindingManager(connection)
+        self.outbox = OutboxManager(connection)
+        self.audit = AuditManager(connection)
+        self.cursors = CursorManager(connection)
+        self.control_points = ControlPointManager(connection)
+        self.fixes = FixManager(connection)
+        self.carry_forward = CarryForwardManager(connection)
+        self.planned = PlannedManager(connection)
+        self.snapshots = SnapshotManager(connection)
+        self.systems = SystemManager(connection)
 
 
 class SqliteWriter:

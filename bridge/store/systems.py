@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 
 from bridge.domain.events import Source
-from bridge.store.base import Queries, utcnow
+from bridge.store.base import Manager, utcnow
 from bridge.store.schema import defects, releases, rfcs, systems
 
 # The records each source fills: what a store holds from that system.
@@ -26,10 +26,11 @@ class SystemRecord:
     updated_at: datetime
 
 
-class SystemQueries(Queries):
+class SystemManager(Manager):
     """Which systems the store was filled from."""
 
-    def recorded_systems(self) -> dict[Source, SystemRecord]:
+    def by_source(self) -> dict[Source, SystemRecord]:
+        """The system each source was recorded as read from, by source."""
         rows = self.connection.execute(select(systems).order_by(systems.c.source))
         return {
             Source(row.source): SystemRecord(
@@ -38,7 +39,7 @@ class SystemQueries(Queries):
             for row in rows
         }
 
-    def record_system(self, source: Source, identity: dict[str, Any], *, now: datetime | None = None) -> bool:
+    def add(self, source: Source, identity: dict[str, Any], *, now: datetime | None = None) -> bool:
         """Record the system a source is read from, unless one is recorded already; True when recorded."""
         at = now or utcnow()
         statement = (
@@ -48,17 +49,17 @@ class SystemQueries(Queries):
         )
         return self.connection.execute(statement).rowcount == 1
 
-    def change_system(self, source: Source, identity: dict[str, Any], *, now: datetime | None = None) -> None:
+    def save(self, source: Source, identity: dict[str, Any], *, now: datetime | None = None) -> None:
         """Replace the recorded system of a source (a repoint, or more GitLab projects)."""
         at = now or utcnow()
-        if not self.record_system(source, identity, now=at):
+        if not self.add(source, identity, now=at):
             self.connection.execute(
                 update(systems)
                 .where(systems.c.source == source.value)
                 .values(identity=identity, updated_at=at)
             )
 
-    def records_from(self, source: Source) -> int:
+    def count_records(self, source: Source) -> int:
         """How many records (releases, RFCs or defects) the store holds from a source."""
         table = _RECORDS[source]
         return int(self.connection.execute(select(func.count()).select_from(table)).scalar_one())

@@ -35,7 +35,7 @@ def paged(seeded: Seeded) -> Iterator[None]:
         for n in range(PAGED):
             message = "<script>alert(1)</script>" if n == PAGED - 1 else f"paging finding {n}"
             finding = Finding("test.paging", FindingSeverity.INFO, f"test:paging:{n:02}", message)
-            tx.record_finding(finding, now=start + timedelta(minutes=n))
+            tx.findings.record(finding, now=start + timedelta(minutes=n))
     yield
     with seeded.processor.store.transaction() as tx:
         tx.connection.execute(delete(findings).where(findings.c.code == "test.paging"))
@@ -89,11 +89,11 @@ def test_filters_narrow_the_findings_as_the_json_twin_does(client: TestClient, p
 def test_resolved_findings_are_shown_only_when_asked_for(seeded: Seeded, client: TestClient) -> None:
     first = client.get("/api/findings", params={"limit": 500}).json()["items"][-1]
     with seeded.processor.store.transaction() as tx:
-        tx.record_finding(
+        tx.findings.record(
             Finding("test.resolved", FindingSeverity.ERROR, "test:resolved", "resolved since"),
             now=datetime(2024, 2, 1, tzinfo=UTC),
         )
-        tx.resolve_findings("test:resolved", now=datetime(2024, 2, 2, tzinfo=UTC))
+        tx.findings.resolve("test:resolved", now=datetime(2024, 2, 2, tzinfo=UTC))
     try:
         open_only = client.get("/findings", params={"subject": "test:resolved"}).text
         assert rows(open_only) == []

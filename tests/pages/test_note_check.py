@@ -27,7 +27,7 @@ def test_unclassified_defects_are_listed_and_the_note_is_not_complete(
     event = release("2.2.6.0", component="helix-settlement", text=text, published=at(0))
     defects = [DefectUpdated(d, 2, "Fixed", None, f"Defect {d}", at(1), "Tester") for d in (51215, 51201)]
     with store.transaction() as tx:
-        tx.append_journal([event, *defects])
+        tx.journal.append([event, *defects])
     processor.refresh()
 
     client = TestClient(create_app(processor))
@@ -41,5 +41,5 @@ def test_unclassified_defects_are_listed_and_the_note_is_not_complete(
     for defect_id in ("51215", "51220", "51225"):
         assert f'<th scope="row">{defect_id}</th>' in page
     with store.transaction(readonly=True) as tx:
-        moves = [row.key for row in tx.moves_of([51215, 51201])]
+        moves = [row.key for row in tx.outbox.moves_of([51215, 51201])]
     assert not any(":51215:" in key for key in moves), "an unclassified defect is never moved"

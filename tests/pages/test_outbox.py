@@ -33,15 +33,15 @@ def make_dead(processor: Processor) -> int:
     now = datetime.now(UTC)
     move = MoveDefect(next(_defect_ids), 1, "Fixed", "Ready for Retest", "comment", "deployment")
     with processor.store.transaction() as tx:
-        tx.enqueue([move], cause="test", now=now)
-        (row,) = [r for r in tx.claim_due(Source.ADO, 100, "test", now=now) if r.key == move.key]
-        tx.complete(row.id, Completion.dead(ERROR), worker="test", now=now)
+        tx.outbox.enqueue([move], cause="test", now=now)
+        (row,) = [r for r in tx.outbox.claim_due(Source.ADO, 100, "test", now=now) if r.key == move.key]
+        tx.outbox.complete(row.id, Completion.dead(ERROR), worker="test", now=now)
     return row.id
 
 
 def action(processor: Processor, action_id: int) -> OutboxRow:
     with processor.store.transaction(readonly=True) as tx:
-        row = tx.get_action(action_id)
+        row = tx.outbox.get(action_id)
     assert row is not None
     return row
 

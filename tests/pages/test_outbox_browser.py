@@ -42,14 +42,14 @@ def write_dead_action(box: Sandbox) -> int:
     store = Store.from_url(f"sqlite:///{(box.work_dir / 'bridge.db').as_posix()}")
     try:
         with store.transaction() as tx:
-            tx.enqueue([move], cause="test")
+            tx.outbox.enqueue([move], cause="test")
             # Dead in the same transaction, so no dispatcher ever sees it pending.
             tx.connection.execute(
                 update(outbox)
                 .where(outbox.c.key == move.key)
                 .values(status=ActionStatus.DEAD.value, attempts=8, last_error=ERROR)
             )
-            row = tx.action_by_key(move.key)
+            row = tx.outbox.by_key(move.key)
         assert row is not None
         return row.id
     finally:

@@ -89,7 +89,7 @@ def test_a_dry_run_backfill_computes_everything_and_writes_nothing(sandbox: Sand
     stats = sandbox.servicenow.stats.snapshot()["requests"]
     assert sum(n for route, n in stats.items() if not route.startswith("GET")) == writes_before
     with database.transaction(readonly=True) as tx:
-        counts = tx.outbox_counts()
+        counts = tx.outbox.counts()
     assert counts[ActionStatus.SKIPPED] > 0 and counts[ActionStatus.DONE] == 0
 
 

@@ -42,11 +42,13 @@ def _move(defect_id: int) -> MoveDefect:
 def outbox(store: Store) -> dict[str, int]:
     """Three moves: one pending, two dead; their ids by defect."""
     with store.transaction() as tx:
-        tx.enqueue([_move(101), _move(102), _move(103)], cause="plan", now=NOW)
-        claimed = tx.claim_due(Source.ADO, 2, "worker-1", now=NOW)
+        tx.outbox.enqueue([_move(101), _move(102), _move(103)], cause="plan", now=NOW)
+        claimed = tx.outbox.claim_due(Source.ADO, 2, "worker-1", now=NOW)
         for row in claimed:
-            tx.complete(row.id, Completion.dead("HTTP 400: TF401320 rule error"), worker="worker-1", now=NOW)
-        rows = tx.list_actions()
+            tx.outbox.complete(
+                row.id, Completion.dead("HTTP 400: TF401320 rule error"), worker="worker-1", now=NOW
+            )
+        rows = tx.outbox.list()
     return {int(row.payload["defect_id"]): row.id for row in rows}
 
 
@@ -75,15 +77,15 @@ def test_retry_one_dead_action_then_every_dead_one(
     assert code == 0, output
     assert "1 dead action queued again" in output
     with store.transaction(readonly=True) as tx:
-        revived = tx.get_action(outbox[101])
+        revived = tx.outbox.get(outbox[101])
         assert revived is not None and revived.status is ActionStatus.PENDING and revived.attempts == 0
-        assert tx.outbox_counts()[ActionStatus.DEAD] == 1
+        assert tx.outbox.counts()[ActionStatus.DEAD] == 1
     code, output = _bridge(database_url, "retry", "--dead")
     assert code == 0, output
     assert "1 dead action queued again" in output
     with store.transaction(readonly=True) as tx:
-        assert tx.outbox_counts()[ActionStatus.DEAD] == 0
-        assert tx.outbox_counts()[ActionStatus.PENDING] == 3
+        assert tx.outbox.counts()[ActionStatus.DEAD] == 0
+        assert tx.outbox.counts()[ActionStatus.PENDING] == 3
 
 
 def test_retry_refuses_an_action_that_is_not_dead_or_not_there(

@@ -199,7 +199,7 @@ def test_findings_outbox_and_audit_filter_and_page(deployed: Deployed) -> None:
     # A finding that no longer holds is shown only when asked for.
     first = everything["items"][-1]
     with deployed.processor.store.transaction() as tx:
-        tx.resolve_findings(first["subject"], codes=[first["code"]])
+        tx.findings.resolve(first["subject"], codes=[first["code"]])
     remaining = deployed.get("/api/findings?limit=500")
     assert first["id"] not in [f["id"] for f in remaining["items"]]
     resolved = deployed.get("/api/findings?limit=500&include_resolved=true")
@@ -208,9 +208,11 @@ def test_findings_outbox_and_audit_filter_and_page(deployed: Deployed) -> None:
     # An action that failed for good is listed with its last error.
     now = datetime.now(UTC)
     with deployed.processor.store.transaction() as tx:
-        tx.enqueue([MoveDefect(999, 1, "Fixed", "Ready for Retest", "c", "d")], cause="test", now=now)
-        (row,) = tx.claim_due(Source.ADO, 10, "test", now=now, lease=timedelta(minutes=5))
-        tx.complete(row.id, Completion.dead("400 the work item does not exist"), worker="test", now=now)
+        tx.outbox.enqueue([MoveDefect(999, 1, "Fixed", "Ready for Retest", "c", "d")], cause="test", now=now)
+        (row,) = tx.outbox.claim_due(Source.ADO, 10, "test", now=now, lease=timedelta(minutes=5))
+        tx.outbox.complete(
+            row.id, Completion.dead("400 the work item does not exist"), worker="test", now=now
+        )
     dead = deployed.get("/api/outbox/dead")
     assert [(a["key"], a["last_error"]) for a in dead["items"]] == [
         ("move_defect:999:1:Ready for Retest", "400 the work item does not exist")

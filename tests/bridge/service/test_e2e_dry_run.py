@@ -62,6 +62,6 @@ def _outbox(database_url: str) -> tuple[list[OutboxRow], dict[ActionStatus, int]
     store = Store.from_url(database_url)
     try:
         with store.transaction(readonly=True) as tx:
-            return tx.list_actions(ActionStatus.SKIPPED, limit=1000), tx.outbox_counts()
+            return tx.outbox.list(ActionStatus.SKIPPED, limit=1000), tx.outbox.counts()
     finally:
         store.close()

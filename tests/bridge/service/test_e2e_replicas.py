@@ -125,7 +125,7 @@ def _sessions(store: Store) -> list[tuple[Any, ...]]:
 
 def _moves_done(store: Store) -> int:
     with store.transaction(readonly=True) as tx:
-        return sum(row.kind == "move_defect" for row in tx.list_actions(ActionStatus.DONE, limit=5000))
+        return sum(row.kind == "move_defect" for row in tx.outbox.list(ActionStatus.DONE, limit=5000))
 
 
 @pytest.mark.postgres
@@ -195,8 +195,8 @@ def test_two_replicas_move_a_thousand_defects_exactly_once_each(tmp_path: Path, 
             raise AssertionError(f"{exc}; the database's sessions: {_sessions(store)}") from None
         polls = [_polls(bridge.url) for bridge in bridges]
         with store.transaction(readonly=True) as tx:
-            moves = [r for r in tx.list_actions(ActionStatus.DONE, limit=5000) if r.kind == "move_defect"]
-            audit = tx.audit_trail(limit=5000)
+            moves = [r for r in tx.outbox.list(ActionStatus.DONE, limit=5000) if r.kind == "move_defect"]
+            audit = tx.audit.list(limit=5000)
             trail = Counter(entry.record for entry in audit if entry.record.startswith("defect:"))
 
     states = Counter(str(box.ado.get_work_item(i)["fields"]["System.State"]) for i in ids)
@@ -227,16 +227,16 @@ def test_a_move_superseded_by_a_lagging_replica_waits_again_when_planned_again(s
         deployment="SIT-A:dip-platform:1.0.2.0:CHG0000006",
     )
     with store.transaction() as tx:
-        assert tx.enqueue([move], now=NOW) == [move.key]
+        assert tx.outbox.enqueue([move], now=NOW) == [move.key]
         # A replica that has not read the defect yet plans without the move.
-        assert tx.supersede_waiting(set(), kinds=("move_defect",), now=NOW) == 1
-        assert tx.enqueue([move], now=NOW) == [move.key]
-        row = tx.action_by_key(move.key)
+        assert tx.outbox.supersede_waiting(set(), kinds=("move_defect",), now=NOW) == 1
+        assert tx.outbox.enqueue([move], now=NOW) == [move.key]
+        row = tx.outbox.by_key(move.key)
         assert row is not None and row.status is ActionStatus.PENDING
         # An action that ran is never queued again.
-        claimed = tx.claim_due(move.target, 10, "replica-a", now=NOW)
-        tx.complete(claimed[0].id, Completion.done(), worker="replica-a", now=NOW)
-        assert tx.enqueue([move], now=NOW) == []
+        claimed = tx.outbox.claim_due(move.target, 10, "replica-a", now=NOW)
+        tx.outbox.complete(claimed[0].id, Completion.done(), worker="replica-a", now=NOW)
+        assert tx.outbox.enqueue([move], now=NOW) == []
 
 
 @pytest.mark.postgres
@@ -244,12 +244,12 @@ def test_journal_writers_take_turns_so_ids_follow_commit_order(postgres_url: str
     first, second = Store.from_url(postgres_url), Store.from_url(postgres_url)
     try:
         with first.transaction() as tx:
-            tx.append_journal([_defect(1)], now=NOW)
+            tx.journal.append([_defect(1)], now=NOW)
             done = threading.Event()
 
             def other_writer() -> None:
                 with second.transaction() as other:
-                    other.append_journal([_defect(2)], now=NOW)
+                    other.journal.append([_defect(2)], now=NOW)
                 done.set()
 
             writer = threading.Thread(target=other_writer)
@@ -257,11 +257,11 @@ def test_journal_writers_take_turns_so_ids_follow_commit_order(postgres_url: str
             # The second writer waits for the first to commit; a reader never sees its row first.
             assert not done.wait(0.5)
             with second.transaction(readonly=True) as reader:
-                assert [event.id for _, event in reader.journal_after(0)] == []
+                assert [event.id for _, event in reader.journal.after(0)] == []
         writer.join(10)
         assert done.is_set()
         with first.transaction(readonly=True) as reader:
-            assert [event.id for _, event in reader.journal_after(0)] == [1, 2]
+            assert [event.id for _, event in reader.journal.after(0)] == [1, 2]
     finally:
         first.close()
         second.close()

@@ -195,7 +195,7 @@ def _current(database_url: str, environment: str, component: str) -> str | None:
     store = Store.from_url(database_url)
     try:
         with store.transaction(readonly=True) as tx:
-            row = tx.current_deployment(environment, component)
+            row = tx.ledger.current(environment, component)
         return None if row is None else row.version
     finally:
         store.close()
@@ -250,13 +250,13 @@ def test_a_dry_run_computes_everything_and_writes_nothing(tmp_path: Path) -> Non
 
                 def planned_moves() -> int:
                     with store.transaction(readonly=True) as tx:
-                        rows = tx.list_actions(ActionStatus.SKIPPED, limit=1000)
+                        rows = tx.outbox.list(ActionStatus.SKIPPED, limit=1000)
                     return sum(row.kind == "move_defect" for row in rows)
 
                 wait_for(lambda: planned_moves() >= len(FIXED), what="the moves computed and skipped")
                 with store.transaction(readonly=True) as tx:
-                    counts = tx.outbox_counts()
-                    skipped = tx.list_actions(ActionStatus.SKIPPED, limit=1000)
+                    counts = tx.outbox.counts()
+                    skipped = tx.outbox.list(ActionStatus.SKIPPED, limit=1000)
             finally:
                 store.close()
             assert counts[ActionStatus.DONE] == 0

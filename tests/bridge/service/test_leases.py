@@ -71,13 +71,13 @@ def replica(store: Store, name: str, connector: SlowServiceNow, lease: timedelta
 def notes(store: Store, count: int) -> list[str]:
     actions = [AddWorkNote(f"sys{i}", f"CHG{i:07d}", f"note {i}") for i in range(count)]
     with store.transaction() as tx:
-        tx.enqueue(actions, cause="test")
+        tx.outbox.enqueue(actions, cause="test")
     return [action.key for action in actions]
 
 
 def statuses(store: Store) -> dict[str, tuple[str, str | None, int]]:
     with store.transaction(readonly=True) as tx:
-        rows = tx.list_actions(None, limit=1000)
+        rows = tx.outbox.list(None, limit=1000)
     return {row.key: (row.status.value, row.detail, row.attempts) for row in rows}
 
 
@@ -114,7 +114,7 @@ def test_a_dead_replicas_claims_are_finished_by_another_within_twice_the_lease(
     keys = notes(replicas[0], 20)
     # A replica claims every action and dies before it writes or completes any (its heartbeat with it).
     with replicas[0].transaction() as tx:
-        assert len(tx.claim_due(Source.SERVICENOW, 100, "dead-replica", lease=LEASE)) == 20
+        assert len(tx.outbox.claim_due(Source.SERVICENOW, 100, "dead-replica", lease=LEASE)) == 20
     started = time.monotonic()
     taken_at = None
     while time.monotonic() - started < 2 * LEASE.total_seconds() and len(writes) < len(keys):

@@ -147,9 +147,11 @@ def test_polls_actions_and_retries_are_counted(running: Running) -> None:
     sys_id = running.box.seeded.rfc_sys_ids["dip-next"]
     note = AddWorkNote(sys_id, running.box.seeded.rfcs["dip-next"], "[Release bridge] retried note")
     with running.processor.store.transaction() as tx:
-        tx.enqueue([note], cause="test", now=now)
-        (row,) = tx.claim_due(Source.SERVICENOW, 10, "test", now=now, lease=timedelta(minutes=5))
-        tx.complete(row.id, Completion.retry(now - timedelta(seconds=1), "503 busy"), worker="test", now=now)
+        tx.outbox.enqueue([note], cause="test", now=now)
+        (row,) = tx.outbox.claim_due(Source.SERVICENOW, 10, "test", now=now, lease=timedelta(minutes=5))
+        tx.outbox.complete(
+            row.id, Completion.retry(now - timedelta(seconds=1), "503 busy"), worker="test", now=now
+        )
     assert running.processor.dispatch(Source.SERVICENOW) == 1
     assert running.value("bridge_action_retries_total", target="servicenow", kind="add_work_note") == 1
     assert (

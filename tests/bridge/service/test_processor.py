@@ -65,11 +65,11 @@ def test_a_cycle_links_writes_back_once_and_moves_defects_when_the_rfc_is_deploy
     comments = sandbox.ado.get_work_item(sandbox.seeded.defects["helix-negative"])
     assert "helix-settlement 1.1.0.0" in str(comments["fields"].get("System.History", ""))
     with store.transaction(readonly=True) as tx:
-        current = {(d.environment, d.component): d.version for d in tx.current_deployments()}
+        current = {(d.environment, d.component): d.version for d in tx.ledger.deployed()}
         assert current[("SIT-B", "helix-settlement")] == "1.1.0.0"
-        trail = tx.audit_trail(record=f"defect:{sandbox.seeded.defects['helix-negative']}")
+        trail = tx.audit.list(record=f"defect:{sandbox.seeded.defects['helix-negative']}")
         assert [entry.change for entry in trail] == ["state Fixed → Ready for Retest, comment added"]
-        done = tx.list_actions(ActionStatus.DONE, target=Source.ADO)
+        done = tx.outbox.list(ActionStatus.DONE, target=Source.ADO)
         assert len(done) == 1
 
     # Nothing new: another cycle writes nothing more anywhere.
@@ -106,5 +106,5 @@ def test_a_dry_run_writes_nothing_to_the_systems(sandbox: Sandbox, store: Store)
     assert result["dispatched"] > 0
     assert _bridge_notes(sandbox, "helix-1100") == []
     with store.transaction(readonly=True) as tx:
-        skipped = tx.list_actions(ActionStatus.SKIPPED)
+        skipped = tx.outbox.list(ActionStatus.SKIPPED)
         assert skipped and all(row.detail == "dry run: not written" for row in skipped)

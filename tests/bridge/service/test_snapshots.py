@@ -59,7 +59,7 @@ def _seed(store: Store, events: list[DomainEvent]) -> None:
     with store.transaction() as tx:
         for event in events:
             key = ":".join(journal_identity(event))
-            tx.put_inbox(event.source, key, InboxKind.POLL, {"event": encode_event(event)})
+            tx.inbox.put(event.source, key, InboxKind.POLL, {"event": encode_event(event)})
 
 
 def again_now() -> datetime:
@@ -73,12 +73,13 @@ def _processor(store: Store, **options: object) -> Processor:
 def _stored(store: Store) -> tuple[object, ...]:
     with store.transaction(readonly=True) as tx:
         return (
-            sorted((f.code, f.subject, f.message) for f in tx.list_findings()),
-            sorted((link.kind.value, link.left, link.right) for link in tx.links()),
+            sorted((f.code, f.subject, f.message) for f in tx.findings.list()),
+            sorted((link.kind.value, link.left, link.right) for link in tx.links.list()),
             sorted(
-                (r.environment, r.component, r.version, r.deployed_to, r.rolled_back) for r in tx.ledger()
+                (r.environment, r.component, r.version, r.deployed_to, r.rolled_back)
+                for r in tx.ledger.list()
             ),
-            sorted(a.key for a in tx.list_actions()),
+            sorted(a.key for a in tx.outbox.list()),
         )
 
 
@@ -88,15 +89,15 @@ def test_a_start_reads_the_snapshot_and_only_the_journal_after_it(store: Store) 
     while first.process_inbox():
         pass
     with store.transaction(readonly=True) as tx:
-        snapshot = tx.newest_snapshot()
-        _, newest = tx.journal_span()
+        snapshot = tx.snapshots.newest()
+        _, newest = tx.journal.span()
     assert snapshot is not None and snapshot.journal_id == newest
     before = _stored(store)
 
     # Everything the snapshot holds leaves the journal: a start that replayed the journal would see nothing.
     with store.transaction() as tx:
-        assert tx.compact_journal(before=again_now()) == newest
-        assert tx.journal_span() == (0, 0)
+        assert tx.journal.compact(before=again_now()) == newest
+        assert tx.journal.span() == (0, 0)
 
     again = _processor(store, snapshot_every=5)
     _seed(store, [defect(48204, "Fixed", rev=3)])
@@ -115,15 +116,15 @@ def test_compacting_keeps_rfc_revisions_and_whatever_no_snapshot_holds(store: St
     while worker.process_inbox():
         pass
     with store.transaction() as tx:
-        assert tx.compact_journal(before=again_now()) == 0, "nothing goes without a snapshot"
+        assert tx.journal.compact(before=again_now()) == 0, "nothing goes without a snapshot"
     held = worker.snapshot()
     _seed(store, [defect(48204, "Resolved", rev=3)])
     while worker.process_inbox():
         pass
     gone = worker.compact(timedelta(seconds=0))
     with store.transaction(readonly=True) as tx:
-        left = tx.journal_after(0)
-        revisions = tx.revisions_of(
+        left = tx.journal.after(0)
+        revisions = tx.journal.of(
             ChangeUpdated, {e.sys_id for e in _programme() if isinstance(e, ChangeUpdated)}
         )
     assert gone > 0
@@ -139,7 +140,7 @@ def test_an_unreadable_snapshot_is_passed_over_and_the_journal_replayed(
     while worker.process_inbox():
         pass
     with store.transaction() as tx:
-        tx.save_snapshot(worker.last_journal_id, b"not a snapshot", format=1)
+        tx.snapshots.save(worker.last_journal_id, b"not a snapshot", format=1)
     with caplog.at_level(logging.WARNING):
         again = _processor(store)
         again.refresh()

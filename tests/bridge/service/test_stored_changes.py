@@ -28,7 +28,7 @@ def _seed(store: Store, events: list[DomainEvent]) -> None:
     with store.transaction() as tx:
         for event in events:
             key = ":".join(journal_identity(event))
-            tx.put_inbox(event.source, key, InboxKind.POLL, {"event": encode_event(event)})
+            tx.inbox.put(event.source, key, InboxKind.POLL, {"event": encode_event(event)})
 
 
 def _drain(processor: Processor) -> None:
@@ -36,15 +36,15 @@ def _drain(processor: Processor) -> None:
         pass
     processor.refresh()
     with processor.store.transaction(readonly=True) as tx:
-        assert tx.planned_through() == tx.journal_span()[1], "the worker records how far it has planned"
+        assert tx.planned.furthest() == tx.journal.span()[1], "the worker records how far it has planned"
 
 
 def _stored(store: Store) -> tuple[object, ...]:
     with store.transaction(readonly=True) as tx:
-        keys = {link.left for link in tx.links()}
+        keys = {link.left for link in tx.links.list()}
         return (
-            sorted((f.code, f.subject, f.message) for f in tx.list_findings()),
-            sorted((link.kind.value, link.left, link.right, link.evidence) for link in tx.links()),
+            sorted((f.code, f.subject, f.message) for f in tx.findings.list()),
+            sorted((link.kind.value, link.left, link.right, link.evidence) for link in tx.links.list()),
             sorted(
                 (
                     r.environment,
@@ -55,15 +55,15 @@ def _stored(store: Store) -> tuple[object, ...]:
                     r.deployed_to,
                     r.rolled_back,
                 )
-                for r in tx.ledger()
+                for r in tx.ledger.list()
             ),
-            sorted((k, tuple(v)) for k, v in tx.control_points_of(keys).items()),
-            sorted(tx.carry_forward_all(), key=lambda v: v.emergency),
-            sorted(tx.all_fixes(), key=lambda f: (f.release, f.defect_id)),
+            sorted((k, tuple(v)) for k, v in tx.control_points.of(keys).items()),
+            sorted(tx.carry_forward.list(), key=lambda v: v.emergency),
+            sorted(tx.fixes.list(), key=lambda f: (f.release, f.defect_id)),
             # Of the kinds each plan decides afresh (a question once asked of GitLab stays asked).
             sorted(
                 a.key
-                for a in tx.list_actions()
+                for a in tx.outbox.list()
                 if a.status.value in ("pending", "retry") and a.kind in SUPERSEDED_KINDS
             ),
         )
@@ -115,7 +115,7 @@ def test_a_batch_whose_storing_failed_is_stored_whole_by_the_next_refresh(
     fresh = Processor(store, {}, CONTEXT)
     fresh.refresh()  # stores the whole plan; a store already complete changes nothing
     with store.transaction(readonly=True) as tx:
-        points = tx.control_points_of({link.left for link in tx.links()})
+        points = tx.control_points.of({link.left for link in tx.links.list()})
     assert points, "the control points the failed batch decided were stored after all"
     assert worker.planner.plan() == fresh.planner.plan()
 
@@ -124,16 +124,16 @@ def test_a_worker_starting_stores_the_fixes_that_differ_from_its_plan(store: Sto
     _seed(store, _history())
     _drain(Processor(store, {}, CONTEXT))
     with store.transaction(readonly=True) as tx:
-        stored = sorted(tx.all_fixes(), key=lambda f: f.defect_id)
+        stored = sorted(tx.fixes.list(), key=lambda f: f.defect_id)
     assert [(f.defect_id, f.status.value) for f in stored] == [(48201, "waiting"), (48202, "waiting")]
     assert stored[1].move is not None, "48202's release is deployed under an approved RFC: its move is queued"
     with store.transaction() as tx:  # a store left behind: one fix lost, another stale
-        tx.replace_fixes_of([48201], [])
-        tx.replace_fixes_of([48202], [dataclasses.replace(stored[1], why="stale", move=None)])
+        tx.fixes.replace([48201], [])
+        tx.fixes.replace([48202], [dataclasses.replace(stored[1], why="stale", move=None)])
     fresh = Processor(store, {}, CONTEXT)
     fresh.refresh()
     with store.transaction(readonly=True) as tx:
-        assert sorted(tx.all_fixes(), key=lambda f: f.defect_id) == stored
+        assert sorted(tx.fixes.list(), key=lambda f: f.defect_id) == stored
     assert list(fresh.planner.plan().fixes) == stored
 
 
@@ -149,7 +149,7 @@ def test_an_action_no_longer_wanted_then_wanted_again_waits_again(store: Store) 
 
     def correlation() -> str | None:
         with store.transaction(readonly=True) as tx:
-            found = [a for a in tx.list_actions() if a.kind == "set_correlation"]
+            found = [a for a in tx.outbox.list() if a.kind == "set_correlation"]
         assert len(found) <= 1
         return found[0].status.value if found else None
 

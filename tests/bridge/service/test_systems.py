@@ -45,7 +45,7 @@ def _settings(**changes: Any) -> Settings:
 def test_the_first_start_records_the_configured_systems(store: Store) -> None:
     check_systems(store, _settings(), now=T0)
     with store.transaction(readonly=True) as tx:
-        recorded = tx.recorded_systems()
+        recorded = tx.systems.by_source()
     assert {source: r.identity for source, r in recorded.items()} == {
         Source.GITLAB: {"url": "https://gitlab.example.com", "projects": ["mhhs/dip-platform"]},
         Source.SERVICENOW: {"instance": "https://acme.service-now.com"},
@@ -111,7 +111,7 @@ def test_a_system_configured_later_is_recorded_and_one_left_out_is_no_conflict(s
     check_systems(store, _settings(ado=None))
     check_systems(store, _settings())  # ADO configured later: recorded now
     with store.transaction(readonly=True) as tx:
-        assert Source.ADO in tx.recorded_systems()
+        assert Source.ADO in tx.systems.by_source()
     check_systems(store, _settings(servicenow=None))  # ServiceNow left out: nothing read from it
     with pytest.raises(OtherSystemsError):
         check_systems(store, _settings(ado__project="Other"))
@@ -126,7 +126,7 @@ def test_more_gitlab_projects_are_added_to_the_record(store: Store) -> None:
     check_systems(store, _settings(gitlab__projects=projects))
     check_systems(store, _settings())  # a project dropped from the configuration stays in the record
     with store.transaction(readonly=True) as tx:
-        identity = tx.recorded_systems()[Source.GITLAB].identity
+        identity = tx.systems.by_source()[Source.GITLAB].identity
     assert identity["projects"] == ["mhhs/dip-platform", "mhhs/helix-settlement"]
 
 

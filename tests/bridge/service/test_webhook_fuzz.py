@@ -55,7 +55,7 @@ class Receiver:
 
     def stored(self) -> int:
         with self.store.transaction(readonly=True) as tx:
-            stats = tx.inbox_stats()
+            stats = tx.inbox.stats()
         return stats.unprocessed + stats.processed
 
 
@@ -243,7 +243,7 @@ def test_a_body_beyond_the_depth_or_number_bounds_is_a_400_and_stored_nowhere(
             r"nests deeper than \d+ levels|holds a number of \d+ characters", answer.json()["error"]
         )
         with store.transaction(readonly=True) as tx:
-            stats = tx.inbox_stats()
+            stats = tx.inbox.stats()
         assert stats.unprocessed + stats.processed == 0
         # Within the bounds, the same payload is stored.
         body = _hostile(system, '[[[{"a": 12345678901234567890, "b": 1.5e10}]]]')

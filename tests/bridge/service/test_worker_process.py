@@ -95,7 +95,7 @@ def test_the_worker_process_processes_reports_its_polls_and_drains_with_the_serv
 
             def processed() -> bool:
                 with store.transaction(readonly=True) as tx:
-                    return tx.inbox_stats().unprocessed == 0
+                    return tx.inbox.stats().unprocessed == 0
 
             wait_for(processed, what="the webhook processed")
         finally:
@@ -140,7 +140,7 @@ def test_a_worker_process_that_dies_is_replaced_and_work_goes_on(tmp_path: Path)
 
             def processed() -> bool:
                 with store.transaction(readonly=True) as tx:
-                    stats = tx.inbox_stats()
+                    stats = tx.inbox.stats()
                 return stats.unprocessed == 0 and stats.processed > 0
 
             wait_for(processed, what="the webhook processed by the new worker")
@@ -162,7 +162,7 @@ def test_the_http_process_reads_what_the_worker_stored_and_plans_nothing(
                 worker.poll(source)
             worker.process_inbox()
             with store.transaction(readonly=True) as tx:
-                assert tx.planned_through() == tx.journal_span()[1] > 0
+                assert tx.planned.furthest() == tx.journal.span()[1] > 0
             after = client.get("/api/releases").json()["items"]
         assert after, "the releases the worker stored are shown"
         assert all(item["control_points"] is not None for item in after), "judged by the worker"

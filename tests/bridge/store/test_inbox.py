@@ -12,36 +12,36 @@ T0 = datetime(2024, 5, 1, 10, 0, 0, tzinfo=UTC)
 
 def test_the_same_delivery_twice_is_one_row_reported_duplicate(store: Store) -> None:
     with store.transaction() as tx:
-        first = tx.put_inbox(Source.GITLAB, "idem-1", InboxKind.WEBHOOK, {"tag": "v1.0.0.0"}, now=T0)
+        first = tx.inbox.put(Source.GITLAB, "idem-1", InboxKind.WEBHOOK, {"tag": "v1.0.0.0"}, now=T0)
     with store.transaction() as tx:
-        second = tx.put_inbox(Source.GITLAB, "idem-1", InboxKind.WEBHOOK, {"tag": "changed"}, now=T0)
-        other_source = tx.put_inbox(Source.ADO, "idem-1", InboxKind.WEBHOOK, {}, now=T0)
+        second = tx.inbox.put(Source.GITLAB, "idem-1", InboxKind.WEBHOOK, {"tag": "changed"}, now=T0)
+        other_source = tx.inbox.put(Source.ADO, "idem-1", InboxKind.WEBHOOK, {}, now=T0)
 
     assert not first.duplicate
     assert second.duplicate
     assert second.id == first.id
     assert not other_source.duplicate
     with store.transaction() as tx:
-        row = tx.get_inbox(first.id)
+        row = tx.inbox.get(first.id)
         assert row is not None
         assert row.payload == {"tag": "v1.0.0.0"}
-        assert tx.inbox_stats(now=T0).unprocessed == 2
+        assert tx.inbox.stats(now=T0).unprocessed == 2
 
 
 def test_claimed_rows_are_processed_once_in_order(store: Store) -> None:
     with store.transaction() as tx:
         ids = [
-            tx.put_inbox(Source.ADO, f"48211:{rev}", InboxKind.POLL, {"rev": rev}, now=T0).id
+            tx.inbox.put(Source.ADO, f"48211:{rev}", InboxKind.POLL, {"rev": rev}, now=T0).id
             for rev in range(1, 4)
         ]
     with store.transaction() as tx:
-        claimed = tx.claim_inbox(2, now=T0)
+        claimed = tx.inbox.claim_due(2, now=T0)
         assert [row.id for row in claimed] == ids[:2]
         for row in claimed:
-            tx.mark_processed(row.id, now=T0 + timedelta(seconds=1))
+            tx.inbox.mark_processed(row.id, now=T0 + timedelta(seconds=1))
     with store.transaction() as tx:
-        assert [row.id for row in tx.claim_inbox(10, now=T0)] == ids[2:]
-        stats = tx.inbox_stats(now=T0 + timedelta(seconds=5))
+        assert [row.id for row in tx.inbox.claim_due(10, now=T0)] == ids[2:]
+        stats = tx.inbox.stats(now=T0 + timedelta(seconds=5))
     assert (stats.unprocessed, stats.processed, stats.failing) == (1, 2, 0)
     assert stats.oldest_unprocessed_at == T0
     assert stats.lag == timedelta(seconds=5)
@@ -49,67 +49,67 @@ def test_claimed_rows_are_processed_once_in_order(store: Store) -> None:
 
 def test_a_failed_row_is_rescheduled_not_lost(store: Store) -> None:
     with store.transaction() as tx:
-        put = tx.put_inbox(Source.SERVICENOW, "abc:3", InboxKind.FETCH, {}, correlation_id="c-1", now=T0)
+        put = tx.inbox.put(Source.SERVICENOW, "abc:3", InboxKind.FETCH, {}, correlation_id="c-1", now=T0)
     with store.transaction() as tx:
-        tx.mark_inbox_failed(put.id, "boom", now=T0)
+        tx.inbox.mark_failed(put.id, "boom", now=T0)
     with store.transaction() as tx:
-        assert tx.claim_inbox(10, now=T0) == []  # backing off
-        row = tx.get_inbox(put.id)
+        assert tx.inbox.claim_due(10, now=T0) == []  # backing off
+        row = tx.inbox.get(put.id)
         assert row is not None
         assert (row.attempts, row.last_error, row.correlation_id) == (1, "boom", "c-1")
         assert row.available_at > T0
-        assert [r.id for r in tx.claim_inbox(10, now=T0 + timedelta(minutes=5))] == [put.id]
-        assert tx.inbox_stats(now=T0).failing == 1
+        assert [r.id for r in tx.inbox.claim_due(10, now=T0 + timedelta(minutes=5))] == [put.id]
+        assert tx.inbox.stats(now=T0).failing == 1
     with store.transaction() as tx:
-        tx.mark_inbox_failed(put.id, "again", retry_at=T0 + timedelta(hours=2), now=T0)
-        assert tx.claim_inbox(10, now=T0 + timedelta(hours=1)) == []
-        tx.mark_processed(put.id, now=T0 + timedelta(hours=2))
-        stats = tx.inbox_stats(now=T0 + timedelta(hours=3))
+        tx.inbox.mark_failed(put.id, "again", retry_at=T0 + timedelta(hours=2), now=T0)
+        assert tx.inbox.claim_due(10, now=T0 + timedelta(hours=1)) == []
+        tx.inbox.mark_processed(put.id, now=T0 + timedelta(hours=2))
+        stats = tx.inbox.stats(now=T0 + timedelta(hours=3))
     assert (stats.unprocessed, stats.processed, stats.lag) == (0, 1, timedelta(0))
     assert stats.oldest_unprocessed_at is None
 
 
 def test_old_processed_rows_are_pruned(store: Store) -> None:
     with store.transaction() as tx:
-        old = tx.put_inbox(Source.ADO, "old", InboxKind.POLL, {}, now=T0)
-        recent = tx.put_inbox(Source.ADO, "recent", InboxKind.POLL, {}, now=T0)
-        waiting = tx.put_inbox(Source.ADO, "waiting", InboxKind.POLL, {}, now=T0)
-        tx.mark_processed(old.id, now=T0)
-        tx.mark_processed(recent.id, now=T0 + timedelta(days=30))
-        assert tx.prune_inbox(T0 + timedelta(days=7)) == 1
-        assert tx.get_inbox(old.id) is None
-        assert tx.get_inbox(recent.id) is not None
-        assert tx.get_inbox(waiting.id) is not None
+        old = tx.inbox.put(Source.ADO, "old", InboxKind.POLL, {}, now=T0)
+        recent = tx.inbox.put(Source.ADO, "recent", InboxKind.POLL, {}, now=T0)
+        waiting = tx.inbox.put(Source.ADO, "waiting", InboxKind.POLL, {}, now=T0)
+        tx.inbox.mark_processed(old.id, now=T0)
+        tx.inbox.mark_processed(recent.id, now=T0 + timedelta(days=30))
+        assert tx.inbox.prune(T0 + timedelta(days=7)) == 1
+        assert tx.inbox.get(old.id) is None
+        assert tx.inbox.get(recent.id) is not None
+        assert tx.inbox.get(waiting.id) is not None
 
 
 def test_an_empty_inbox_has_no_lag(store: Store) -> None:
     with store.transaction(readonly=True) as tx:
-        stats = tx.inbox_stats(now=T0)
+        stats = tx.inbox.stats(now=T0)
     assert (stats.unprocessed, stats.failing, stats.processed, stats.lag) == (0, 0, 0, timedelta(0))
 
 
 def test_processors_claim_disjoint_rows(store: Store) -> None:
     with store.transaction() as tx:
-        ids = [tx.put_inbox(Source.ADO, f"d:{n}", InboxKind.POLL, {}, now=T0).id for n in range(5)]
+        ids = [tx.inbox.put(Source.ADO, f"d:{n}", InboxKind.POLL, {}, now=T0).id for n in range(5)]
     with store.transaction() as first:
-        held = [row.id for row in first.claim_inbox(2, now=T0)]
+        held = [row.id for row in first.inbox.claim_due(2, now=T0)]
         assert held == ids[:2]
         if store.is_postgres:
             # A second processor, while the first still holds its rows, gets the others.
             with store.transaction() as second:
-                assert [row.id for row in second.claim_inbox(10, now=T0)] == ids[2:]
+                assert [row.id for row in second.inbox.claim_due(10, now=T0)] == ids[2:]
         for inbox_id in held:
-            first.mark_processed(inbox_id, now=T0)
+            first.inbox.mark_processed(inbox_id, now=T0)
     with store.transaction() as tx:
-        assert [row.id for row in tx.claim_inbox(10, now=T0)] == ids[2:]
+        assert [row.id for row in tx.inbox.claim_due(10, now=T0)] == ids[2:]
 
 
 def test_a_read_only_transaction_leaves_its_connection_writable(database_url: str) -> None:
     store = Store.from_url(database_url, pool_size=1, max_overflow=0)
     try:
         with store.transaction(readonly=True) as tx:
-            assert tx.inbox_stats(now=T0).unprocessed == 0
+            assert tx.inbox.stats(now=T0).unprocessed == 0
         with store.transaction() as tx:
-            assert not tx.put_inbox(Source.ADO, "d", InboxKind.POLL, {}, now=T0).duplicate
+            assert not tx.inbox.put(Source.ADO, "d", InboxKind.POLL, {}, now=T0).duplicate
     finally:
         store.close()

@@ -17,22 +17,22 @@ def test_each_revision_is_recorded_once_and_read_back_in_order(store: Store) -> 
         defect(1, "Fixed", rev=2),
     ]
     with store.transaction() as tx:
-        assert tx.append_journal(first) == 3
+        assert tx.journal.append(first) == 3
     with store.transaction() as tx:
-        assert tx.append_journal([first[1], defect(1, "Fixed", rev=3)]) == 1
+        assert tx.journal.append([first[1], defect(1, "Fixed", rev=3)]) == 1
     with store.transaction(readonly=True) as tx:
-        rows = tx.journal_after(0)
+        rows = tx.journal.after(0)
         assert [event for _, event in rows] == [*first, defect(1, "Fixed", rev=3)]
         last = rows[1][0]
-        assert [event for _, event in tx.journal_after(last)] == [first[2], defect(1, "Fixed", rev=3)]
+        assert [event for _, event in tx.journal.after(last)] == [first[2], defect(1, "Fixed", rev=3)]
 
 
 def test_a_rolled_back_transaction_records_nothing(store: Store) -> None:
     try:
         with store.transaction() as tx:
-            tx.append_journal([defect(7, "New", rev=1)])
+            tx.journal.append([defect(7, "New", rev=1)])
             raise RuntimeError("the processor failed before committing")
     except RuntimeError:
         pass
     with store.transaction(readonly=True) as tx:
-        assert tx.journal_after(0) == []
+        assert tx.journal.after(0) == []

@@ -31,23 +31,23 @@ def _stay(
 
 def test_the_ledger_shows_each_current_version_and_its_history(store: Store) -> None:
     with store.transaction() as tx:
-        tx.replace_ledger_of(
+        tx.ledger.replace(
             ("SIT-A", "dip-platform"),
             [
                 _stay("SIT-A", "dip-platform", "1.0.0.0", "CHG0000001", T0, T0 + DAY),
                 _stay("SIT-A", "dip-platform", "1.0.1.0", "CHG0000002", T0 + DAY),
             ],
         )
-        tx.replace_ledger_of(
+        tx.ledger.replace(
             ("SIT-B", "dip-platform"), [_stay("SIT-B", "dip-platform", "1.0.0.0", "CHG0000003", T0 + DAY)]
         )
-        tx.replace_ledger_of(
+        tx.ledger.replace(
             ("SIT-A", "helix-settlement"),
             [_stay("SIT-A", "helix-settlement", "1.1.0.0", "CHG0000004", T0 + DAY)],
         )
 
     with store.transaction(readonly=True) as tx:
-        current = tx.current_deployment("SIT-A", "dip-platform")
+        current = tx.ledger.current("SIT-A", "dip-platform")
         assert current is not None
         assert (current.version, current.rfc_number, current.deployed_from) == (
             "1.0.1.0",
@@ -55,31 +55,31 @@ def test_the_ledger_shows_each_current_version_and_its_history(store: Store) -> 
             T0 + DAY,
         )
         assert current.current
-        assert [(row.environment, row.component, row.version) for row in tx.current_deployments()] == [
+        assert [(row.environment, row.component, row.version) for row in tx.ledger.deployed()] == [
             ("SIT-A", "dip-platform", "1.0.1.0"),
             ("SIT-A", "helix-settlement", "1.1.0.0"),
             ("SIT-B", "dip-platform", "1.0.0.0"),
         ]
-        assert [row.component for row in tx.current_deployments("SIT-A")] == [
+        assert [row.component for row in tx.ledger.deployed("SIT-A")] == [
             "dip-platform",
             "helix-settlement",
         ]
-        assert tx.environments_running("dip-platform", "1.0.0.0") == ["SIT-B"]
-        history = tx.deployment_history("SIT-A", "dip-platform")
+        assert tx.ledger.environments("dip-platform", "1.0.0.0") == ["SIT-B"]
+        history = tx.ledger.history("SIT-A", "dip-platform")
         assert [(row.version, row.deployed_from, row.deployed_to) for row in history] == [
             ("1.0.1.0", T0 + DAY, None),
             ("1.0.0.0", T0, T0 + DAY),
         ]
-        assert tx.current_deployment("UIT", "dip-platform") is None
-        assert tx.deployment_history("UIT", "dip-platform") == []
+        assert tx.ledger.current("UIT", "dip-platform") is None
+        assert tx.ledger.history("UIT", "dip-platform") == []
 
 
 def test_one_place_is_replaced_without_touching_the_others(store: Store) -> None:
     with store.transaction() as tx:
-        tx.replace_ledger_of(("SIT-A", "dip-platform"), [_stay("SIT-A", "dip-platform", "1.0.0.0", "C1", T0)])
-        tx.replace_ledger_of(("SIT-B", "dip-platform"), [_stay("SIT-B", "dip-platform", "1.0.0.0", "C2", T0)])
+        tx.ledger.replace(("SIT-A", "dip-platform"), [_stay("SIT-A", "dip-platform", "1.0.0.0", "C1", T0)])
+        tx.ledger.replace(("SIT-B", "dip-platform"), [_stay("SIT-B", "dip-platform", "1.0.0.0", "C2", T0)])
         # A rollback as the engine derives it: the version undone, the one before current again.
-        tx.replace_ledger_of(
+        tx.ledger.replace(
             ("SIT-A", "dip-platform"),
             [
                 _stay("SIT-A", "dip-platform", "1.0.0.0", "C1", T0, T0 + DAY),
@@ -88,14 +88,14 @@ def test_one_place_is_replaced_without_touching_the_others(store: Store) -> None
             ],
         )
     with store.transaction(readonly=True) as tx:
-        history = tx.deployment_history("SIT-A", "dip-platform")
+        history = tx.ledger.history("SIT-A", "dip-platform")
         assert [(row.version, row.rolled_back, row.current) for row in history] == [
             ("1.0.0.0", False, True),
             ("1.0.1.0", True, False),
             ("1.0.0.0", False, False),
         ]
-        assert [row.version for row in tx.deployment_history("SIT-B", "dip-platform")] == ["1.0.0.0"]
-        assert [(r.component, r.version) for r in tx.stays_of([("dip-platform", "1.0.1.0")])] == [
+        assert [row.version for row in tx.ledger.history("SIT-B", "dip-platform")] == ["1.0.0.0"]
+        assert [(r.component, r.version) for r in tx.ledger.of([("dip-platform", "1.0.1.0")])] == [
             ("dip-platform", "1.0.1.0")
         ]
 

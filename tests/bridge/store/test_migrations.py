@@ -38,10 +38,10 @@ def test_each_revision_keeps_the_data_before_it(empty_database_url: str) -> None
     try:
         record = RfcRow("s1", "CHG0031245", "review", 4, datetime(2024, 5, 1, tzinfo=UTC), {"type": "normal"})
         with store.transaction() as tx:
-            tx.upsert_rfc(record)
+            tx.rfcs.upsert(record)
         store.upgrade()
         with store.transaction(readonly=True) as tx:
-            assert tx.get_rfc("s1") == record
+            assert tx.rfcs.get("s1") == record
     finally:
         store.close()
 
@@ -69,12 +69,12 @@ def test_the_migrated_schema_matches_the_models(database_url: str) -> None:
 
 def test_the_audit_trail_cannot_be_edited(store: Store) -> None:
     with store.transaction() as tx:
-        tx.append_audit(Source.ADO, "defect:1", "state Resolved -> Ready for Retest", "deployed")
+        tx.audit.append(Source.ADO, "defect:1", "state Resolved -> Ready for Retest", "deployed")
     for statement in ("UPDATE audit SET reason = 'no'", "DELETE FROM audit"):
         with pytest.raises(DBAPIError, match="append-only"), store.transaction() as tx:
             tx.connection.execute(text(statement))
     with store.transaction() as tx:
-        assert [entry.reason for entry in tx.audit_trail()] == ["deployed"]
+        assert [entry.reason for entry in tx.audit.list()] == ["deployed"]
 
 
 def test_a_sqlite_file_is_created_with_its_folder_and_durable_settings(tmp_path: Path) -> None:
@@ -138,14 +138,14 @@ def test_threads_of_one_process_migrate_one_at_a_time(empty_database_url: str) -
 
 def test_naive_times_are_refused(store: Store) -> None:
     with pytest.raises(StatementError, match="naive datetime"), store.transaction() as tx:
-        tx.put_inbox(Source.ADO, "d", InboxKind.POLL, {}, now=datetime(2024, 5, 1, 10, 0))
+        tx.inbox.put(Source.ADO, "d", InboxKind.POLL, {}, now=datetime(2024, 5, 1, 10, 0))
 
 
 def test_a_read_only_transaction_refuses_writes_on_postgresql(store: Store) -> None:
     if not store.is_postgres:
         pytest.skip("SQLite's read-only transactions only decline the write lock up front")
     with pytest.raises(DBAPIError, match="read-only"), store.transaction(readonly=True) as tx:
-        tx.put_inbox(Source.ADO, "d", InboxKind.POLL, {})
+        tx.inbox.put(Source.ADO, "d", InboxKind.POLL, {})
 
 
 def test_the_moves_already_in_the_outbox_get_their_defect(empty_database_url: str) -> None:
@@ -176,7 +176,9 @@ def test_the_moves_already_in_the_outbox_get_their_defect(empty_database_url: st
     store = Store.from_url(empty_database_url)
     try:
         with store.transaction(readonly=True) as tx:
-            assert [row.key for row in tx.moves_of([48211])] == ["move_defect:48211:4:Ready for Retest"]
+            assert [row.key for row in tx.outbox.moves_of([48211])] == [
+                "move_defect:48211:4:Ready for Retest"
+            ]
     finally:
         store.close()
 

@@ -46,24 +46,24 @@ class RollbackError(Exception):
 
 def test_enqueued_actions_vanish_with_a_rolled_back_transaction(store: Store) -> None:
     with pytest.raises(RollbackError), store.transaction() as tx:
-        assert tx.enqueue([_note(1), _note(1)], now=T0) == [_note(1).key]
+        assert tx.outbox.enqueue([_note(1), _note(1)], now=T0) == [_note(1).key]
         raise RollbackError
     with store.transaction(readonly=True) as tx:
-        assert tx.list_actions() == []
+        assert tx.outbox.list() == []
 
 
 def test_an_action_whose_key_exists_is_not_added_again(store: Store) -> None:
     with store.transaction() as tx:
-        assert tx.enqueue([_note(1), _note(1), _move(5)], cause="inbox:1", now=T0) == [
+        assert tx.outbox.enqueue([_note(1), _note(1), _move(5)], cause="inbox:1", now=T0) == [
             _note(1).key,
             _move(5).key,
         ]
     with store.transaction() as tx:
-        assert tx.enqueue([_note(1)], cause="inbox:2", now=T0) == []
+        assert tx.outbox.enqueue([_note(1)], cause="inbox:2", now=T0) == []
     with store.transaction(readonly=True) as tx:
-        rows = tx.list_actions()
+        rows = tx.outbox.list()
         assert sorted(row.key for row in rows) == sorted([_note(1).key, _move(5).key])
-        note = tx.action_by_key(_note(1).key)
+        note = tx.outbox.by_key(_note(1).key)
         assert note is not None
         assert (note.status, note.cause, note.target, note.attempts) == (
             ActionStatus.PENDING,
@@ -72,7 +72,7 @@ def test_an_action_whose_key_exists_is_not_added_again(store: Store) -> None:
             0,
         )
         assert note.action() == _note(1)
-        assert tx.outbox_counts()[ActionStatus.PENDING] == 2
+        assert tx.outbox.counts()[ActionStatus.PENDING] == 2
 
 
 def test_actions_round_trip_through_their_json() -> None:
@@ -92,61 +92,63 @@ def test_actions_round_trip_through_their_json() -> None:
 
 def test_claim_takes_due_rows_of_one_target_once(store: Store) -> None:
     with store.transaction() as tx:
-        tx.enqueue([_note(1), _note(2), _move(5)], now=T0)
+        tx.outbox.enqueue([_note(1), _note(2), _move(5)], now=T0)
     with store.transaction() as tx:
-        assert tx.claim_due(Source.SERVICENOW, 10, "w1", now=T0 - timedelta(seconds=1)) == []  # not due yet
-        claimed = tx.claim_due(Source.SERVICENOW, 10, "w1", now=T0)
+        assert (
+            tx.outbox.claim_due(Source.SERVICENOW, 10, "w1", now=T0 - timedelta(seconds=1)) == []
+        )  # not due yet
+        claimed = tx.outbox.claim_due(Source.SERVICENOW, 10, "w1", now=T0)
     assert [row.key for row in claimed] == [_note(1).key, _note(2).key]
     assert all(row.status is ActionStatus.RUNNING and row.claimed_by == "w1" for row in claimed)
     assert all(row.attempts == 1 and row.claimed_at == T0 for row in claimed)
     with store.transaction() as tx:
-        assert tx.claim_due(Source.SERVICENOW, 10, "w2", now=T0 + timedelta(seconds=20)) == []
-        assert [row.key for row in tx.claim_due(Source.ADO, 10, "w2", now=T0)] == [_move(5).key]
+        assert tx.outbox.claim_due(Source.SERVICENOW, 10, "w2", now=T0 + timedelta(seconds=20)) == []
+        assert [row.key for row in tx.outbox.claim_due(Source.ADO, 10, "w2", now=T0)] == [_move(5).key]
 
 
 def test_a_renewed_claim_is_held_a_lease_from_its_renewal_and_only_by_its_holder(store: Store) -> None:
     with store.transaction() as tx:
-        tx.enqueue([_note(1), _note(2)], now=T0)
+        tx.outbox.enqueue([_note(1), _note(2)], now=T0)
     with store.transaction() as tx:
-        held = tx.claim_due(Source.SERVICENOW, 2, "w1", now=T0)
+        held = tx.outbox.claim_due(Source.SERVICENOW, 2, "w1", now=T0)
     lease = timedelta(seconds=30)
     renewed = T0 + timedelta(seconds=25)
     with store.transaction() as tx:
-        assert tx.renew_claims([row.id for row in held], "someone-else", now=renewed) == 0
-        assert tx.renew_claims([held[0].id], "w1", now=renewed) == 1
-        assert tx.renew_claims([], "w1", now=renewed) == 0
+        assert tx.outbox.renew([row.id for row in held], "someone-else", now=renewed) == 0
+        assert tx.outbox.renew([held[0].id], "w1", now=renewed) == 1
+        assert tx.outbox.renew([], "w1", now=renewed) == 0
     with store.transaction() as tx:
         # The one not renewed is taken over once its lease runs out; the renewed one is still held.
-        (taken,) = tx.claim_due(
+        (taken,) = tx.outbox.claim_due(
             Source.SERVICENOW, 2, "w2", now=T0 + lease + timedelta(seconds=1), lease=lease
         )
         assert taken.id == held[1].id
-        (late,) = tx.claim_due(
+        (late,) = tx.outbox.claim_due(
             Source.SERVICENOW, 2, "w2", now=renewed + lease + timedelta(seconds=1), lease=lease
         )
         assert late.id == held[0].id
         # A claim taken over is no longer the old holder's to renew.
-        assert tx.renew_claims([held[0].id], "w1", now=renewed + lease) == 0
+        assert tx.outbox.renew([held[0].id], "w1", now=renewed + lease) == 0
 
 
 def test_a_claim_older_than_the_lease_is_taken_again(store: Store) -> None:
     with store.transaction() as tx:
-        tx.enqueue([_note(1)], now=T0)
+        tx.outbox.enqueue([_note(1)], now=T0)
     with store.transaction() as tx:
-        (first,) = tx.claim_due(Source.SERVICENOW, 1, "crashed", now=T0)
+        (first,) = tx.outbox.claim_due(Source.SERVICENOW, 1, "crashed", now=T0)
     lease = timedelta(minutes=5)
     with store.transaction() as tx:
-        assert tx.claim_due(Source.SERVICENOW, 1, "w2", now=T0 + lease, lease=lease) == []
-        (again,) = tx.claim_due(
+        assert tx.outbox.claim_due(Source.SERVICENOW, 1, "w2", now=T0 + lease, lease=lease) == []
+        (again,) = tx.outbox.claim_due(
             Source.SERVICENOW, 1, "w2", now=T0 + lease + timedelta(seconds=1), lease=lease
         )
     assert again.id == first.id
     assert (again.claimed_by, again.attempts) == ("w2", 2)
     with store.transaction() as tx:
         # The crashed worker's late answer is refused; the current holder's is recorded.
-        assert not tx.complete(first.id, Completion.done(), worker="crashed", now=T0 + lease)
-        assert tx.complete(first.id, Completion.done("written"), worker="w2", now=T0 + lease)
-        row = tx.get_action(first.id)
+        assert not tx.outbox.complete(first.id, Completion.done(), worker="crashed", now=T0 + lease)
+        assert tx.outbox.complete(first.id, Completion.done("written"), worker="w2", now=T0 + lease)
+        row = tx.outbox.get(first.id)
     assert row is not None
     assert (row.status, row.detail) == (ActionStatus.DONE, "written")
 
@@ -154,58 +156,60 @@ def test_a_claim_older_than_the_lease_is_taken_again(store: Store) -> None:
 def test_an_action_whose_workers_keep_dying_is_dead(store: Store) -> None:
     lease = timedelta(minutes=5)
     with store.transaction() as tx:
-        tx.enqueue([_note(1)], now=T0)
+        tx.outbox.enqueue([_note(1)], now=T0)
     at = T0
     for attempt in (1, 2, 3):
         with store.transaction() as tx:
-            (row,) = tx.claim_due(Source.SERVICENOW, 1, f"w{attempt}", now=at, lease=lease, max_attempts=3)
+            (row,) = tx.outbox.claim_due(
+                Source.SERVICENOW, 1, f"w{attempt}", now=at, lease=lease, max_attempts=3
+            )
         assert row.attempts == attempt
         at += lease + timedelta(seconds=1)
     with store.transaction() as tx:
-        assert tx.claim_due(Source.SERVICENOW, 1, "w4", now=at, lease=lease, max_attempts=3) == []
-        (dead,) = tx.list_actions(ActionStatus.DEAD)
+        assert tx.outbox.claim_due(Source.SERVICENOW, 1, "w4", now=at, lease=lease, max_attempts=3) == []
+        (dead,) = tx.outbox.list(ActionStatus.DEAD)
     assert dead.attempts == 3
     assert dead.last_error is not None and "abandoned" in dead.last_error
 
 
 def test_retry_dead_and_revive(store: Store) -> None:
     with store.transaction() as tx:
-        tx.enqueue([_move(5), _move(6)], now=T0)
+        tx.outbox.enqueue([_move(5), _move(6)], now=T0)
     with store.transaction() as tx:
-        five, six = tx.claim_due(Source.ADO, 2, "w", now=T0)
+        five, six = tx.outbox.claim_due(Source.ADO, 2, "w", now=T0)
         later = T0 + timedelta(minutes=2)
-        assert tx.complete(five.id, Completion.retry(later, "503 from ADO"), now=T0)
-        assert tx.complete(six.id, Completion.dead("400: field is read-only"), now=T0)
-        assert not tx.complete(six.id, Completion.done(), now=T0)  # no longer running
+        assert tx.outbox.complete(five.id, Completion.retry(later, "503 from ADO"), now=T0)
+        assert tx.outbox.complete(six.id, Completion.dead("400: field is read-only"), now=T0)
+        assert not tx.outbox.complete(six.id, Completion.done(), now=T0)  # no longer running
     with store.transaction() as tx:
-        assert tx.claim_due(Source.ADO, 10, "w", now=later - timedelta(seconds=1)) == []
-        (retried,) = tx.claim_due(Source.ADO, 10, "w", now=later)
+        assert tx.outbox.claim_due(Source.ADO, 10, "w", now=later - timedelta(seconds=1)) == []
+        (retried,) = tx.outbox.claim_due(Source.ADO, 10, "w", now=later)
         assert (retried.id, retried.attempts, retried.last_error) == (five.id, 2, "503 from ADO")
-        assert tx.complete(retried.id, Completion.skipped("already in Ready for Retest"), now=later)
-        dead = tx.list_actions(ActionStatus.DEAD)
+        assert tx.outbox.complete(retried.id, Completion.skipped("already in Ready for Retest"), now=later)
+        dead = tx.outbox.list(ActionStatus.DEAD)
         assert [row.id for row in dead] == [six.id]
         assert dead[0].last_error == "400: field is read-only"
-        counts = tx.outbox_counts()
+        counts = tx.outbox.counts()
         assert (counts[ActionStatus.SKIPPED], counts[ActionStatus.DEAD], counts[ActionStatus.DONE]) == (
             1,
             1,
             0,
         )
     with store.transaction() as tx:
-        assert tx.retry_dead(five.id, now=later) == 0  # not dead
-        assert tx.retry_dead(six.id, now=later) == 1
-        assert tx.retry_dead(now=later) == 0
-        (revived,) = tx.claim_due(Source.ADO, 10, "w", now=later)
+        assert tx.outbox.retry_dead(five.id, now=later) == 0  # not dead
+        assert tx.outbox.retry_dead(six.id, now=later) == 1
+        assert tx.outbox.retry_dead(now=later) == 0
+        (revived,) = tx.outbox.claim_due(Source.ADO, 10, "w", now=later)
     assert (revived.id, revived.attempts, revived.status) == (six.id, 1, ActionStatus.RUNNING)
 
 
 def test_retry_dead_revives_every_dead_action(store: Store) -> None:
     with store.transaction() as tx:
-        tx.enqueue([_move(n) for n in range(4)], now=T0)
-        for row in tx.claim_due(Source.ADO, 10, "w", now=T0):
-            tx.complete(row.id, Completion.dead("gone"), now=T0)
-        assert tx.retry_dead(now=T0) == 4
-        assert tx.outbox_counts()[ActionStatus.PENDING] == 4
+        tx.outbox.enqueue([_move(n) for n in range(4)], now=T0)
+        for row in tx.outbox.claim_due(Source.ADO, 10, "w", now=T0):
+            tx.outbox.complete(row.id, Completion.dead("gone"), now=T0)
+        assert tx.outbox.retry_dead(now=T0) == 4
+        assert tx.outbox.counts()[ActionStatus.PENDING] == 4
 
 
 def test_outcomes_become_completions() -> None:
@@ -231,7 +235,7 @@ def test_outcomes_become_completions() -> None:
 def test_concurrent_dispatchers_never_claim_the_same_row(store: Store) -> None:
     total, workers = 300, 4
     with store.transaction() as tx:
-        tx.enqueue([_move(n) for n in range(total)], now=T0)
+        tx.outbox.enqueue([_move(n) for n in range(total)], now=T0)
     claimed: dict[str, list[int]] = {f"w{n}": [] for n in range(workers)}
     start = threading.Barrier(workers)
     errors: list[BaseException] = []
@@ -241,7 +245,7 @@ def test_concurrent_dispatchers_never_claim_the_same_row(store: Store) -> None:
             start.wait()
             while True:
                 with store.transaction() as tx:
-                    rows = tx.claim_due(Source.ADO, 7, worker, now=T0)
+                    rows = tx.outbox.claim_due(Source.ADO, 7, worker, now=T0)
                     claimed[worker].extend(row.id for row in rows)
                 if not rows:
                     return
@@ -267,11 +271,13 @@ def test_the_moves_of_some_defects_are_theirs_alone(store: Store) -> None:
         7, 4, "Ready for Retest", "Resolved", "rolled back", "SIT-A:x:1:CHG1", reason="rollback"
     )
     with store.transaction() as tx:
-        tx.enqueue([_move(7), _move(70), _move(700), _note(7), back, *(_move(n) for n in range(1000, 1450))])
+        tx.outbox.enqueue(
+            [_move(7), _move(70), _move(700), _note(7), back, *(_move(n) for n in range(1000, 1450))]
+        )
     with store.transaction(readonly=True) as tx:
-        assert [row.key for row in tx.moves_of([7])] == [_move(7).key, back.key]
-        assert {row.payload["defect_id"] for row in tx.moves_of([70, 700, 9])} == {70, 700}
+        assert [row.key for row in tx.outbox.moves_of([7])] == [_move(7).key, back.key]
+        assert {row.payload["defect_id"] for row in tx.outbox.moves_of([70, 700, 9])} == {70, 700}
         # More ids than one statement takes are read in parts, each once.
-        many = tx.moves_of(range(1000, 1450))
+        many = tx.outbox.moves_of(range(1000, 1450))
         assert [row.payload["defect_id"] for row in many] == list(range(1000, 1450))
-        assert tx.moves_of([]) == []
+        assert tx.outbox.moves_of([]) == []

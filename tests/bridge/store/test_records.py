@@ -62,43 +62,43 @@ def _release(tag: str, content: str, read_minute: int, version: str = "1.0.2.0")
 
 def test_an_rfc_moves_forward_only(store: Store) -> None:
     with store.transaction() as tx:
-        assert tx.upsert_rfc(_rfc("s1", 3))
-        assert not tx.upsert_rfc(_rfc("s1", 3))  # same revision: a no-op
-        assert not tx.upsert_rfc(_rfc("s1", 2))  # stale: ignored
-        assert tx.upsert_rfc(_rfc("s1", 5))
-        stored = tx.get_rfc("s1")
+        assert tx.rfcs.upsert(_rfc("s1", 3))
+        assert not tx.rfcs.upsert(_rfc("s1", 3))  # same revision: a no-op
+        assert not tx.rfcs.upsert(_rfc("s1", 2))  # stale: ignored
+        assert tx.rfcs.upsert(_rfc("s1", 5))
+        stored = tx.rfcs.get("s1")
         assert stored is not None
         assert (stored.mod_count, stored.state, stored.fields) == (5, "state-5", {"mod": 5})
-        assert tx.rfc_by_number(stored.number) == stored
+        assert tx.rfcs.by_number(stored.number) == stored
 
 
 def test_a_defect_moves_forward_only(store: Store) -> None:
     with store.transaction() as tx:
-        assert tx.upsert_defect(_defect(48211, 7))
-        assert not tx.upsert_defect(_defect(48211, 6))
-        assert not tx.upsert_defect(_defect(48211, 7))
-        assert tx.upsert_defect(_defect(48211, 9))
-        assert tx.get_defect(48211) == _defect(48211, 9)
-        assert tx.get_defects([48211, 1]) == [_defect(48211, 9)]
+        assert tx.defects.upsert(_defect(48211, 7))
+        assert not tx.defects.upsert(_defect(48211, 6))
+        assert not tx.defects.upsert(_defect(48211, 7))
+        assert tx.defects.upsert(_defect(48211, 9))
+        assert tx.defects.get(48211) == _defect(48211, 9)
+        assert tx.defects.get_many([48211, 1]) == [_defect(48211, 9)]
 
 
 def test_a_release_read_again_later_keeps_its_place(store: Store) -> None:
     with store.transaction() as tx:
-        assert tx.upsert_release(_release("v1", "a", 1))
-        assert not tx.upsert_release(_release("v1", "a", 3))  # same content, read later: no change
-        assert not tx.upsert_release(_release("v1", "b", 2))  # read before that: stale
-        assert tx.upsert_release(_release("v1", "b", 4))
-        stored = tx.get_release("mhhs/dip-platform", "v1")
+        assert tx.releases.upsert(_release("v1", "a", 1))
+        assert not tx.releases.upsert(_release("v1", "a", 3))  # same content, read later: no change
+        assert not tx.releases.upsert(_release("v1", "b", 2))  # read before that: stale
+        assert tx.releases.upsert(_release("v1", "b", 4))
+        stored = tx.releases.get("mhhs/dip-platform", "v1")
         assert stored == _release("v1", "b", 4)
-        assert tx.releases_of("dip-platform", "1.0.2.0") == [stored]
+        assert tx.releases.of("dip-platform", "1.0.2.0") == [stored]
 
 
 def test_releases_are_listed_in_version_order(store: Store) -> None:
     with store.transaction() as tx:
         for version in ("1.0.10.0", "1.0.9.0", "2.0.0.0", "1.0.9.1"):
-            tx.upsert_release(_release(f"v{version}", "a", 0, version=version))
-        listed = [record.version for record in tx.releases_of("dip-platform")]
-        assert tx.releases_of("helix-settlement") == []
+            tx.releases.upsert(_release(f"v{version}", "a", 0, version=version))
+        listed = [record.version for record in tx.releases.of("dip-platform")]
+        assert tx.releases.of("helix-settlement") == []
     assert listed == ["1.0.9.0", "1.0.9.1", "1.0.10.0", "2.0.0.0"]
 
 
@@ -126,16 +126,16 @@ def test_records_from_events(store: Store) -> None:
         id=7, rev=2, state="Resolved", severity=None, title="t", changed_at=T0, changed_by="someone"
     )
     with store.transaction() as tx:
-        assert tx.upsert_rfc(rfc_record(change))
-        assert tx.upsert_defect(defect_record(defect))
+        assert tx.rfcs.upsert(rfc_record(change))
+        assert tx.defects.upsert(defect_record(defect))
     with store.transaction(readonly=True) as tx:
-        stored = tx.get_rfc("s9")
+        stored = tx.rfcs.get("s9")
         assert stored is not None
         assert stored.state == "review"
         assert stored.fields["environment"] == "SIT-A"
         assert stored.fields["planned_start"] == T0.isoformat()
         assert stored.fields["mapped"] == {"release": "dip-platform 1.0.2.0"}
-        assert tx.get_defect(7) == defect_record(defect)
+        assert tx.defects.get(7) == defect_record(defect)
 
 
 @EXAMPLES
@@ -148,9 +148,9 @@ def test_shuffled_rfc_revisions_end_at_the_newest(store: Store, revisions: list[
     sys_id = uuid.uuid4().hex
     for mod_count in revisions:
         with store.transaction() as tx:
-            tx.upsert_rfc(_rfc(sys_id, mod_count))
+            tx.rfcs.upsert(_rfc(sys_id, mod_count))
     with store.transaction(readonly=True) as tx:
-        stored = tx.get_rfc(sys_id)
+        stored = tx.rfcs.get(sys_id)
     assert stored == _rfc(sys_id, max(revisions))
 
 
@@ -163,8 +163,8 @@ def test_shuffled_rfc_revisions_end_at_the_newest(store: Store, revisions: list[
 def test_shuffled_defect_revisions_end_at_the_newest(store: Store, revisions: list[int]) -> None:
     defect_id = uuid.uuid4().int % 2**40
     with store.transaction() as tx:
-        changes = [tx.upsert_defect(_defect(defect_id, rev)) for rev in revisions]
-        stored = tx.get_defect(defect_id)
+        changes = [tx.defects.upsert(_defect(defect_id, rev)) for rev in revisions]
+        stored = tx.defects.get(defect_id)
     assert stored == _defect(defect_id, max(revisions))
     # Exactly the revisions that were the newest so far changed the record.
     expected = [rev > max(revisions[:i], default=-1) for i, rev in enumerate(revisions)]
@@ -184,8 +184,8 @@ def test_shuffled_release_reads_end_at_the_latest_read(store: Store, reads: list
     tag = uuid.uuid4().hex
     with store.transaction() as tx:
         for content, minute in reads:
-            tx.upsert_release(_release(tag, content, minute))
-        stored = tx.get_release("mhhs/dip-platform", tag)
+            tx.releases.upsert(_release(tag, content, minute))
+        stored = tx.releases.get("mhhs/dip-platform", tag)
     content, minute = max(reads, key=lambda read: read[1])
     assert stored is not None
     assert stored.revision == f"rev-{content}"
@@ -203,8 +203,8 @@ def test_processors_applying_revisions_at_once_end_at_the_newest(store: Store) -
             start.wait()
             for mod_count in order:
                 with store.transaction() as tx:
-                    tx.upsert_rfc(_rfc("shared", mod_count))
-                    tx.upsert_defect(_defect(1, mod_count))
+                    tx.rfcs.upsert(_rfc("shared", mod_count))
+                    tx.defects.upsert(_defect(1, mod_count))
         except BaseException as exc:  # reported below: a thread's failure must fail the test
             errors.append(exc)
 
@@ -215,5 +215,5 @@ def test_processors_applying_revisions_at_once_end_at_the_newest(store: Store) -
         thread.join(timeout=60)
     assert errors == []
     with store.transaction(readonly=True) as tx:
-        assert tx.get_rfc("shared") == _rfc("shared", max(revisions))
-        assert tx.get_defect(1) == _defect(1, max(revisions))
+        assert tx.rfcs.get("shared") == _rfc("shared", max(revisions))
+        assert tx.defects.get(1) == _defect(1, max(revisions))

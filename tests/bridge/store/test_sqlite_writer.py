@@ -86,8 +86,8 @@ def test_an_in_memory_store_has_no_lock_file(tmp_path: Path, monkeypatch: pytest
     store = Store.from_url("sqlite://")
     store.upgrade()
     with store.transaction() as tx:
-        tx.save_cursor(Source.GITLAB, "projects", "c1")
+        tx.cursors.save(Source.GITLAB, "projects", "c1")
     with store.transaction(readonly=True) as tx:
-        assert tx.get_cursor(Source.GITLAB, "projects") == "c1"
+        assert tx.cursors.get(Source.GITLAB, "projects") == "c1"
     store.close()
     assert list(tmp_path.iterdir()) == []
