@@ -34,7 +34,7 @@ def report(
 ) -> None:
     """The readiness report: releases, deployments and retest moves of the period, and what is open."""
     from bridge.service.pages.rendering import render_report_html, render_report_markdown
-    from bridge.service.report import build_report, period_start
+    from bridge.service.read.report import build_report, period_start
     from bridge.service.wiring import engine_context, load_mappings
     from bridge.store import Store
 

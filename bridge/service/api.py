@@ -11,11 +11,11 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from pydantic import BaseModel
 
 from bridge.domain.events import Source
-from bridge.service import views
 from bridge.service.pages.access import Gate
 from bridge.service.pages.options import PageOptions
 from bridge.service.processor import Processor
-from bridge.service.views import Window
+from bridge.service.read import audit, defects, environments, findings, outbox, releases, rfcs
+from bridge.service.read.common import MAX_OFFSET, MAX_PAGE, Page, Window
 from bridge.store.outbox import ActionStatus
 from bridge.store.store import Tx
 from bridge.versions import ReleaseType
@@ -36,8 +36,8 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": Problem, "descripti
 
 
 def window(
-    limit: Annotated[int, Query(ge=1, le=views.MAX_PAGE, description="Items per page.")] = 50,
-    offset: Annotated[int, Query(ge=0, le=views.MAX_OFFSET, description="Items to skip.")] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Items per page.")] = 50,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Items to skip.")] = 0,
 ) -> Window:
     return Window(limit=limit, offset=offset)
 
@@ -54,13 +54,13 @@ def release_filter(
     has_findings: Annotated[
         bool | None, Query(description="Only releases with (true) or without (false) open findings.")
     ] = None,
-) -> views.ReleaseFilter:
-    return views.ReleaseFilter(
+) -> releases.ReleaseFilter:
+    return releases.ReleaseFilter(
         component, release_type.value if release_type else None, environment, has_findings
     )
 
 
-ReleaseFilters = Annotated[views.ReleaseFilter, Depends(release_filter)]
+ReleaseFilters = Annotated[releases.ReleaseFilter, Depends(release_filter)]
 
 
 def refuse_nul(request: Request) -> None:
@@ -87,55 +87,57 @@ def create_router(processor: Processor, pages: PageOptions | None = None) -> API
         return item
 
     @router.get("/releases", tags=["releases"])
-    def list_releases(page: Paged, only: ReleaseFilters) -> views.Page[views.ReleaseOverview]:
+    def list_releases(page: Paged, only: ReleaseFilters) -> Page[releases.ReleaseOverview]:
         """Releases by component, newest version first, with their RFCs, fixes, note check and findings."""
         if only.environment is not None:
             only = replace(only, environment=processor.context.environments.canonical(only.environment))
-        return read(lambda tx: views.release_overviews(tx, processor.context, page, only))
+        return read(lambda tx: releases.release_overviews(tx, processor.context, page, only))
 
     @router.get("/releases/{component}/{version}", tags=["releases"], responses=NOT_FOUND)
-    def get_release(component: str, version: str) -> views.ReleaseDetail:
+    def get_release(component: str, version: str) -> releases.ReleaseDetail:
         """A release: linked RFCs and defects, control points, carry-forward, findings and note check."""
-        detail = read(lambda tx: views.release_detail(tx, processor.context, component, version))
+        detail = read(lambda tx: releases.release_detail(tx, processor.context, component, version))
         return found(detail, f"release {version} of {component}")
 
     @router.get("/rfcs", tags=["rfcs"])
     def list_rfcs(
         page: Paged, state: Annotated[str | None, Query(description="Only RFCs in this state.")] = None
-    ) -> views.Page[views.RfcSummary]:
+    ) -> Page[rfcs.RfcSummary]:
         """RFCs by number."""
-        return read(lambda tx: views.list_rfcs(tx, page, state=state))
+        return read(lambda tx: rfcs.list_rfcs(tx, page, state=state))
 
     @router.get("/rfcs/{number}", tags=["rfcs"], responses=NOT_FOUND)
-    def get_rfc(number: str) -> views.RfcDetail:
+    def get_rfc(number: str) -> rfcs.RfcDetail:
         """An RFC with its linked releases and the bridge's work notes."""
-        return found(read(lambda tx: views.rfc_detail(tx, number)), f"RFC {number}")
+        return found(read(lambda tx: rfcs.rfc_detail(tx, number)), f"RFC {number}")
 
     @router.get("/defects", tags=["defects"])
     def list_defects(
         page: Paged, state: Annotated[str | None, Query(description="Only defects in this state.")] = None
-    ) -> views.Page[views.DefectSummary]:
+    ) -> Page[defects.DefectSummary]:
         """Defects by id."""
-        return read(lambda tx: views.list_defects(tx, page, state=state))
+        return read(lambda tx: defects.list_defects(tx, page, state=state))
 
     @router.get("/defects/{defect_id}", tags=["defects"], responses=NOT_FOUND)
-    def get_defect(defect_id: DefectId) -> views.DefectDetail:
+    def get_defect(defect_id: DefectId) -> defects.DefectDetail:
         """A defect: its state, the releases that list it, and the bridge's moves of it."""
-        return found(read(lambda tx: views.defect_detail(tx, defect_id)), f"defect {defect_id}")
+        return found(read(lambda tx: defects.defect_detail(tx, defect_id)), f"defect {defect_id}")
 
     @router.get("/environments", tags=["environments"])
-    def list_environments() -> list[views.EnvironmentSummary]:
+    def list_environments() -> list[environments.EnvironmentSummary]:
         """Every environment with the version of each component deployed there now."""
-        return read(lambda tx: views.list_environments(tx, environment_names))
+        return read(lambda tx: environments.list_environments(tx, environment_names))
 
     @router.get("/environments/{name}", tags=["environments"], responses=NOT_FOUND)
     def get_environment(
         name: str, component: Annotated[str | None, Query(description="Only this component.")] = None
-    ) -> views.EnvironmentHistory:
+    ) -> environments.EnvironmentHistory:
         """An environment's history: every version of each component, newest first."""
         canonical = processor.context.environments.canonical(name)
         history = read(
-            lambda tx: views.environment_history(tx, canonical, component=component, known=environment_names)
+            lambda tx: environments.environment_history(
+                tx, canonical, component=component, known=environment_names
+            )
         )
         return found(history, f"environment {name}")
 
@@ -148,10 +150,10 @@ def create_router(processor: Processor, pages: PageOptions | None = None) -> API
         code: Annotated[str | None, Query(description="Only this code, e.g. control_point.7.")] = None,
         severity: Annotated[str | None, Query(description="error, warning or info.")] = None,
         include_resolved: Annotated[bool, Query(description="Resolved findings too.")] = False,
-    ) -> views.Page[views.FindingView]:
+    ) -> Page[findings.FindingView]:
         """Findings, newest first."""
         return read(
-            lambda tx: views.list_findings(
+            lambda tx: findings.list_findings(
                 tx,
                 page,
                 subject_prefix=subject,
@@ -166,16 +168,16 @@ def create_router(processor: Processor, pages: PageOptions | None = None) -> API
         page: Paged,
         status: Annotated[ActionStatus | None, Query(description="Only actions in this status.")] = None,
         target: Annotated[Source | None, Query(description="Only actions for this system.")] = None,
-    ) -> views.Page[views.ActionView]:
+    ) -> Page[outbox.ActionView]:
         """Actions, newest first."""
         return read(
-            lambda tx: views.list_outbox(tx, page, status=status, target=target.value if target else None)
+            lambda tx: outbox.list_outbox(tx, page, status=status, target=target.value if target else None)
         )
 
     @router.get("/outbox/dead", tags=["outbox"])
-    def list_dead(page: Paged) -> views.Page[views.ActionView]:
+    def list_dead(page: Paged) -> Page[outbox.ActionView]:
         """Actions that failed for good, with their last error; they wait for an operator's retry."""
-        return read(lambda tx: views.list_outbox(tx, page, status=ActionStatus.DEAD))
+        return read(lambda tx: outbox.list_outbox(tx, page, status=ActionStatus.DEAD))
 
     @router.post(
         "/outbox/{action_id}/retry",
@@ -188,20 +190,20 @@ def create_router(processor: Processor, pages: PageOptions | None = None) -> API
             409: {"model": Problem, "description": "The action is not dead: nothing to retry."},
         },
     )
-    def retry_dead(action_id: ActionId) -> views.ActionView:
+    def retry_dead(action_id: ActionId) -> outbox.ActionView:
         """Put a dead action back in the queue, due now with a fresh budget of attempts."""
         try:
             with processor.store.transaction() as tx:
-                return views.retry_dead_action(tx, action_id, now=processor.clock())
-        except views.UnknownActionError as exc:
+                return outbox.retry_dead_action(tx, action_id, now=processor.clock())
+        except outbox.UnknownActionError as exc:
             raise HTTPException(404, str(exc)) from exc
-        except views.NotDeadError as exc:
+        except outbox.NotDeadError as exc:
             raise HTTPException(409, str(exc)) from exc
 
     @router.get("/outbox/counts", tags=["outbox"])
     def outbox_counts() -> dict[str, int]:
         """How many actions are in each status."""
-        return read(views.outbox_counts)
+        return read(outbox.outbox_counts)
 
     @router.get("/audit", tags=["audit"])
     def list_audit(
@@ -210,8 +212,8 @@ def create_router(processor: Processor, pages: PageOptions | None = None) -> API
             str | None, Query(description="A record, e.g. defect:48211 or rfc:CHG0031245.")
         ] = None,
         action_key: Annotated[str | None, Query(description="An action's key.")] = None,
-    ) -> views.Page[views.AuditView]:
+    ) -> Page[audit.AuditView]:
         """What the bridge changed, newest first."""
-        return read(lambda tx: views.list_audit(tx, page, record=record, action_key=action_key))
+        return read(lambda tx: audit.list_audit(tx, page, record=record, action_key=action_key))
 
     return router

@@ -11,7 +11,7 @@ from markdown_it import MarkdownIt
 
 from bridge.service.pages import render_report_html, render_report_markdown
 from bridge.service.pages.router import readiness_report
-from bridge.service.report import (
+from bridge.service.read.report import (
     DeploymentLine,
     ReadinessReport,
     ReleaseLine,

@@ -8,9 +8,18 @@ from urllib.parse import quote
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
-from bridge.service import views
 from bridge.service.pages.layout import page_html
 from bridge.service.processor import Processor
+from bridge.service.read.environments import (
+    CurrentDeployment,
+    DeploymentView,
+    EnvironmentHistory,
+    EnvironmentSummary,
+    environment_history,
+    is_behind,
+    list_environments,
+    newest_versions,
+)
 from bridge.versions import Version, VersionError
 
 ENVIRONMENTS_PATH = "/environments"
@@ -30,7 +39,7 @@ def api_url(name: str, component: str | None = None) -> str:
 
 def against_newest(version: str, newest: str | None) -> str | None:
     """The words that mark a version that is not its component's newest release, or None."""
-    if not views.is_behind(version, newest):
+    if not is_behind(version, newest):
         return None
     try:
         ahead = Version.parse(version).parts > Version.parse(str(newest)).parts
@@ -53,7 +62,7 @@ class Cell:
 
     environment: str
     component: str
-    deployment: views.CurrentDeployment | None
+    deployment: CurrentDeployment | None
     href: str
 
     @property
@@ -80,7 +89,7 @@ class Matrix:
 
 
 def environment_matrix(
-    summaries: list[views.EnvironmentSummary], newest: dict[str, str], order: list[str]
+    summaries: list[EnvironmentSummary], newest: dict[str, str], order: list[str]
 ) -> Matrix:
     """The matrix of environments (in the configured order, then others) by components (every component
     released or deployed, by name)."""
@@ -107,7 +116,7 @@ def environment_matrix(
 class HistoryLine:
     """One stay of a version, with the words for its status."""
 
-    stay: views.DeploymentView
+    stay: DeploymentView
     marker: str | None  # set on the current version when it is not the newest release
 
     @property
@@ -131,7 +140,7 @@ class ComponentLines:
     href: str
 
 
-def history_lines(history: views.EnvironmentHistory, newest: dict[str, str]) -> list[ComponentLines]:
+def history_lines(history: EnvironmentHistory, newest: dict[str, str]) -> list[ComponentLines]:
     return [
         ComponentLines(
             c.component,
@@ -156,8 +165,8 @@ def environments_router(processor: Processor) -> APIRouter:
     def environments() -> HTMLResponse:
         """Environments by components: the version deployed in each, since when, by which RFC."""
         with processor.store.transaction(readonly=True) as tx:
-            summaries = views.list_environments(tx, known)
-            newest = views.newest_versions(tx)
+            summaries = list_environments(tx, known)
+            newest = newest_versions(tx)
         return page_html(
             "environments.html",
             ENVIRONMENTS_PATH,
@@ -168,8 +177,8 @@ def environments_router(processor: Processor) -> APIRouter:
     def history_page(name: str, component: str | None) -> HTMLResponse:
         canonical = mapping.canonical(name)
         with processor.store.transaction(readonly=True) as tx:
-            history = views.environment_history(tx, canonical, component=component, known=known)
-            newest = views.newest_versions(tx)
+            history = environment_history(tx, canonical, component=component, known=known)
+            newest = newest_versions(tx)
         if history is None:
             answer = page_html(
                 "environment_history.html",

@@ -10,7 +10,7 @@ from typing import Any
 from fastapi.responses import HTMLResponse
 
 from bridge.service.pages.rendering import NavItem, navigation, render_page, stylesheet
-from bridge.service.views import Page
+from bridge.service.read.common import Page
 
 CSS_PATH = "/assets/bridge.css"
 

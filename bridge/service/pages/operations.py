@@ -10,11 +10,21 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from bridge.service import views
 from bridge.service.pages.access import HOW_TO_SET, Form, Gate, Verdict
 from bridge.service.pages.layout import Pager, page_html
 from bridge.service.pages.options import PageOptions
 from bridge.service.processor import Processor
+from bridge.service.read.common import MAX_OFFSET, Page, Window
+from bridge.service.read.findings import finding_codes, list_findings
+from bridge.service.read.outbox import (
+    ActionView,
+    NotDeadError,
+    UnknownActionError,
+    list_outbox,
+    outbox_counts,
+    retry_all_dead,
+    retry_dead_action,
+)
 from bridge.store.outbox import ActionStatus
 
 log = logging.getLogger(__name__)
@@ -57,7 +67,7 @@ class OutboxSection:
     status: str
     heading: str
     anchor: str
-    actions: views.Page[views.ActionView]
+    actions: Page[ActionView]
 
 
 def operations_router(processor: Processor, options: PageOptions | None = None) -> APIRouter:
@@ -71,13 +81,13 @@ def operations_router(processor: Processor, options: PageOptions | None = None) 
         code: Annotated[str, Query(max_length=200)] = "",
         severity: Annotated[str, Query(max_length=20)] = "",
         include_resolved: bool = False,
-        offset: Annotated[int, Query(ge=0, le=views.MAX_OFFSET)] = 0,
+        offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     ) -> HTMLResponse:
         """Findings, newest first, filtered by subject prefix, code and severity, a page at a time."""
         filters = FindingFilters(subject.strip(), code.strip(), severity.strip(), include_resolved)
-        window = views.Window(limit=FINDINGS_PER_PAGE, offset=offset)
+        window = Window(limit=FINDINGS_PER_PAGE, offset=offset)
         with processor.store.transaction(readonly=True) as tx:
-            found = views.list_findings(
+            found = list_findings(
                 tx,
                 window,
                 subject_prefix=filters.subject or None,
@@ -85,7 +95,7 @@ def operations_router(processor: Processor, options: PageOptions | None = None) 
                 severity=filters.severity or None,
                 include_resolved=filters.include_resolved,
             )
-            codes = views.finding_codes(tx)
+            codes = finding_codes(tx)
         return page_html(
             "findings.html",
             FINDINGS_PATH,
@@ -98,13 +108,11 @@ def operations_router(processor: Processor, options: PageOptions | None = None) 
         )
 
     def outbox_page(notice: str | None = None, problem: str | None = None, status: int = 200) -> HTMLResponse:
-        window = views.Window(limit=OUTBOX_PER_SECTION)
+        window = Window(limit=OUTBOX_PER_SECTION)
         with processor.store.transaction(readonly=True) as tx:
-            counts = views.outbox_counts(tx)
+            counts = outbox_counts(tx)
             sections = [
-                OutboxSection(
-                    wanted.value, heading, wanted.value, views.list_outbox(tx, window, status=wanted)
-                )
+                OutboxSection(wanted.value, heading, wanted.value, list_outbox(tx, window, status=wanted))
                 for wanted, heading in (
                     (ActionStatus.DEAD, "Dead: failed for good, waiting for an operator"),
                     (ActionStatus.RETRY, "Retrying: failed for now, due again later"),
@@ -158,10 +166,10 @@ def operations_router(processor: Processor, options: PageOptions | None = None) 
             return refusal
         try:
             with processor.store.transaction() as tx:
-                views.retry_dead_action(tx, action_id, now=processor.clock())
-        except views.UnknownActionError:
+                retry_dead_action(tx, action_id, now=processor.clock())
+        except UnknownActionError:
             return outbox_page(problem=f"There is no action {action_id} in the outbox.", status=404)
-        except views.NotDeadError as exc:
+        except NotDeadError as exc:
             return outbox_page(problem=f"Not retried: {exc}.", status=409)
         log.info("dead action queued again from the pages", extra={"action_id": action_id})
         return RedirectResponse(f"{OUTBOX_PATH}?retried={action_id}#dead", status_code=303)
@@ -173,7 +181,7 @@ def operations_router(processor: Processor, options: PageOptions | None = None) 
         if refusal is not None:
             return refusal
         with processor.store.transaction() as tx:
-            revived = views.retry_all_dead(tx, now=processor.clock())
+            revived = retry_all_dead(tx, now=processor.clock())
         log.info("every dead action queued again from the pages", extra={"revived": revived})
         return RedirectResponse(f"{OUTBOX_PATH}?revived={revived}#dead", status_code=303)
 

@@ -9,9 +9,10 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import HTMLResponse
 
-from bridge.service import views
 from bridge.service.pages.layout import Pager, page_html
 from bridge.service.processor import Processor
+from bridge.service.read.common import MAX_OFFSET, Window
+from bridge.service.read.releases import ReleaseDetail, ReleaseFilter, release_detail, release_overviews
 from bridge.versions import ReleaseType
 
 PAGE_SIZE = 50
@@ -59,22 +60,22 @@ def releases_router(processor: Processor) -> APIRouter:
         release_type: Annotated[str | None, Query(alias="type")] = None,
         environment: Annotated[str | None, Query()] = None,
         findings: Annotated[str | None, Query(pattern="^(|yes|no)$")] = None,
-        offset: Annotated[int, Query(ge=0, le=views.MAX_OFFSET)] = 0,
+        offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     ) -> HTMLResponse:
         """Every component's releases, newest first, with what the bridge linked and found."""
         chosen_type = _blank(release_type)
         if chosen_type is not None and chosen_type not in set(ReleaseType):
             raise HTTPException(422, f"no release type {chosen_type!r}")
         chosen_environment = _blank(environment)
-        only = views.ReleaseFilter(
+        only = ReleaseFilter(
             component=_blank(component),
             release_type=chosen_type,
             environment=context.environments.canonical(chosen_environment) if chosen_environment else None,
             has_findings=_has_findings(findings),
         )
-        window = views.Window(limit=PAGE_SIZE, offset=offset)
+        window = Window(limit=PAGE_SIZE, offset=offset)
         with processor.store.transaction(readonly=True) as tx:
-            page = views.release_overviews(tx, context, window, only)
+            page = release_overviews(tx, context, window, only)
         query = {
             "component": only.component or "",
             "type": only.release_type or "",
@@ -106,7 +107,7 @@ def releases_router(processor: Processor) -> APIRouter:
     def release_page(component: str, version: str) -> HTMLResponse:
         """One release: its note's check, control points, RFCs, defects, carry-forward, timeline, findings."""
         with processor.store.transaction(readonly=True) as tx:
-            detail = views.release_detail(tx, context, component, version)
+            detail = release_detail(tx, context, component, version)
         if detail is None:
             raise HTTPException(404, f"no release {version} of {component} known to the bridge")
         return page_html(
@@ -122,7 +123,7 @@ def releases_router(processor: Processor) -> APIRouter:
     return router
 
 
-def _source_links(detail: views.ReleaseDetail) -> dict[str, str]:
+def _source_links(detail: ReleaseDetail) -> dict[str, str]:
     """Where each record a page names as a source can be opened: the RFCs, the defects, the note."""
     links = {f"rfc:{rfc.number}": rfc.url for rfc in detail.rfcs if rfc.url}
     links.update({f"defect:{fix.id}": fix.url for fix in detail.fixes if fix.url})

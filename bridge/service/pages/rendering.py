@@ -11,7 +11,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from bridge.domain.markup import link_url, markdown_text
-from bridge.service.report import DeploymentLine, ReadinessReport
+from bridge.service.read.report import DeploymentLine, ReadinessReport
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"

@@ -16,7 +16,7 @@ from bridge.service.pages.options import PageOptions
 from bridge.service.pages.releases import releases_router
 from bridge.service.pages.rendering import navigation, render_report_html, render_report_markdown, stylesheet
 from bridge.service.processor import Processor
-from bridge.service.report import ReadinessReport, build_report, period_start
+from bridge.service.read.report import ReadinessReport, build_report, period_start
 
 REPORT_PATH = "/report"
 

@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 from bridge.engine.deployments import Deployment, LedgerEntry
-from bridge.service.release_status import (
+from bridge.service.read.release_status import (
     Happening,
     Move,
     RfcRevision,

@@ -1,62 +1,34 @@
-"""Views: what the read API and the pages show, read from the store (what the worker stored), free of HTTP."""
+"""Releases: every component's releases with their links, fixes, note check and findings at a glance,
+and one release in full (RFCs, defects, control points, carry-forward, timeline)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
-from pydantic import BaseModel, Field
-from sqlalchemy import Select, exists, func, literal, select
+from pydantic import BaseModel
+from sqlalchemy import exists, func, literal, select
 
 from bridge.domain.actions import MoveDefect
 from bridge.domain.events import ChangeUpdated
 from bridge.domain.fixes import Fix, FixStatus
 from bridge.domain.links import LinkKind
 from bridge.engine.context import EngineContext
-from bridge.engine.control_points import BRIDGE_NOTE_MARK, PointStatus
+from bridge.engine.control_points import PointStatus
 from bridge.engine.releases import release_key
 from bridge.engine.retest import target_release
-from bridge.service.release_status import Deployed, Move, RfcRevision, timeline
-from bridge.store.audit import AuditEntry
+from bridge.service.read.common import Page, Window, from_row, page_of, split_release_key
+from bridge.service.read.findings import FindingView, finding_view
+from bridge.service.read.release_status import Deployed, Move, RfcRevision, timeline
 from bridge.store.decisions import StoredFix
-from bridge.store.findings import FindingRow
-from bridge.store.ledger import DeploymentRow
 from bridge.store.links import LinkRow
 from bridge.store.outbox import ActionStatus, OutboxRow
-from bridge.store.records import DefectRecord, ReleaseRecord, RfcRecord
-from bridge.store.schema import audit, defects, deployments, findings, outbox, releases, rfcs
+from bridge.store.records import ReleaseRecord, RfcRecord
+from bridge.store.schema import deployments, findings, releases
 from bridge.store.store import Tx
-from bridge.versions import Version, VersionError
-
-Item = TypeVar("Item")
-T = TypeVar("T")
-MAX_PAGE = 500
-MAX_OFFSET = 2**31 - 1  # beyond any list the bridge keeps; larger values overflow the databases' integers
-
-
-class Page(BaseModel, Generic[Item]):
-    """One page of a list: its items, how many there are in all, and where the page starts."""
-
-    items: list[Item]
-    total: int
-    limit: int
-    offset: int
-
-
-class Window(BaseModel):
-    """Which part of a list to show."""
-
-    limit: int = Field(default=50, ge=1, le=MAX_PAGE)
-    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
-
-    def cut(self, items: Sequence[T]) -> list[T]:
-        return list(items[self.offset : self.offset + self.limit])
-
-
-# --- models ----------------------------------------------------------------------------------------
 
 
 class ReleaseSummary(BaseModel):
@@ -150,20 +122,6 @@ class CarryForwardView(BaseModel):
     ancestry: bool | None
 
 
-class FindingView(BaseModel):
-    """A finding with when it was first and last seen, and resolved if it is."""
-
-    id: int
-    code: str
-    severity: str
-    subject: str
-    message: str
-    evidence: list[tuple[str, str]]
-    first_seen: datetime
-    last_seen: datetime
-    resolved_at: datetime | None
-
-
 class UnclassifiedDefectView(BaseModel):
     """A defect the note names where it does not say whether it is fixed: never moved."""
 
@@ -213,210 +171,9 @@ class ReleaseDetail(ReleaseSummary):
     timeline: list[TimelineView]
 
 
-class RfcSummary(BaseModel):
-    """An RFC as the bridge last read it."""
-
-    number: str
-    sys_id: str
-    state: str
-    mod_count: int
-    updated_at: datetime
-    short_description: str | None
-    environment: str | None
-    correlation_id: str | None
-
-
-class LinkedRelease(BaseModel):
-    """A release linked to an RFC or listing a defect."""
-
-    component: str
-    version: str
-    evidence: str
-
-
-class RfcDetail(RfcSummary):
-    """An RFC with its linked releases, the bridge's work notes on it, and its findings."""
-
-    type: str | None
-    approval: str | None
-    planned_start: str | None
-    planned_end: str | None
-    cab_date: str | None
-    close_code: str | None
-    releases: list[LinkedRelease]
-    bridge_work_notes: int  # work notes the bridge wrote (its audit trail)
-    bridge_work_notes_seen: int  # work notes bearing the bridge's mark in the RFC as last read
-    findings: list[FindingView]
-
-
-class AuditView(BaseModel):
-    """One entry of the audit trail: what the bridge changed, where and why."""
-
-    id: int
-    at: datetime
-    system: str
-    record: str
-    action_key: str | None
-    change: str
-    reason: str
-
-
-class ActionView(BaseModel):
-    """An action in the outbox and where its delivery stands."""
-
-    id: int
-    key: str
-    kind: str
-    target: str
-    status: str
-    attempts: int
-    next_attempt_at: datetime
-    last_error: str | None
-    detail: str | None
-    cause: str | None
-    created_at: datetime
-    updated_at: datetime
-
-
-class DefectSummary(BaseModel):
-    """A defect as the bridge last read it."""
-
-    id: int
-    rev: int
-    state: str
-    severity: str | None
-    title: str
-    changed_at: datetime
-    changed_by: str | None
-
-
-class DefectRelease(LinkedRelease):
-    """A release whose note lists the defect, as fixed or as outstanding."""
-
-    listed_as: str  # fixed or outstanding
-
-
-class DefectDetail(DefectSummary):
-    """A defect with the releases that list it and the bridge's moves of it."""
-
-    releases: list[DefectRelease]
-    moves: list[AuditView]  # done, from the audit trail
-    actions: list[ActionView]  # every planned move, from the outbox
-
-
-class CurrentDeployment(BaseModel):
-    """The version of a component deployed now in an environment, against the component's newest release."""
-
-    component: str
-    version: str
-    since: datetime
-    rfc_number: str | None
-    newest_version: str | None = None  # the component's newest release the bridge knows, if any
-    behind: bool = False  # the version deployed is not the newest release
-
-
-class EnvironmentSummary(BaseModel):
-    """An environment with the version of each component deployed in it now."""
-
-    name: str
-    components: list[CurrentDeployment]
-
-
-class DeploymentView(BaseModel):
-    """One stay of a version in an environment."""
-
-    version: str
-    rfc_number: str | None
-    deployed_from: datetime
-    deployed_to: datetime | None
-    rolled_back: bool
-    current: bool
-
-
-class ComponentHistory(BaseModel):
-    """Every version of a component an environment has had, newest first."""
-
-    component: str
-    deployments: list[DeploymentView]
-
-
-class EnvironmentHistory(BaseModel):
-    """An environment's history, per component."""
-
-    name: str
-    components: list[ComponentHistory]
-
-
-# --- conversions -----------------------------------------------------------------------------------
-
-
-View = TypeVar("View", bound=BaseModel)
-
-
-def from_row(view: type[View], row: object) -> View:
-    """A view read from a store row by its attributes (enums become their values)."""
-    return view.model_validate(row, from_attributes=True)
-
-
-def finding_view(row: FindingRow) -> FindingView:
-    return from_row(FindingView, row)
-
-
-def audit_view(entry: AuditEntry) -> AuditView:
-    return from_row(AuditView, entry)
-
-
-def action_view(row: OutboxRow) -> ActionView:
-    return from_row(ActionView, row)
-
-
-def defect_summary(record: DefectRecord) -> DefectSummary:
-    return from_row(DefectSummary, record)
-
-
-def deployment_view(row: DeploymentRow) -> DeploymentView:
-    return from_row(DeploymentView, row)
-
-
-def _action_row_view(row: Any) -> ActionView:
-    return from_row(ActionView, row)
-
-
 def release_summary(record: object) -> ReleaseSummary:
     """A release as listed, from a store record or a row of the releases table."""
     return from_row(ReleaseSummary, record)
-
-
-def rfc_summary(record: RfcRecord) -> RfcSummary:
-    fields = record.fields
-    return RfcSummary(
-        number=record.number,
-        sys_id=record.sys_id,
-        state=record.state,
-        mod_count=record.mod_count,
-        updated_at=record.updated_at,
-        short_description=fields.get("short_description"),
-        environment=fields.get("environment"),
-        correlation_id=fields.get("correlation_id"),
-    )
-
-
-def _split_release_key(key: str) -> tuple[str, str]:
-    component, _, version = key.rpartition(":")
-    return component, version
-
-
-def _page(tx: Tx, query: Select[Any], window: Window, convert: Callable[[Any], T]) -> Page[T]:
-    total = tx.connection.execute(
-        select(func.count()).select_from(query.order_by(None).subquery())
-    ).scalar_one()
-    rows = tx.connection.execute(query.limit(window.limit).offset(window.offset))
-    return Page[T](
-        items=[convert(row) for row in rows], total=total, limit=window.limit, offset=window.offset
-    )
-
-
-# --- releases --------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -458,7 +215,7 @@ def release_overviews(
         found = exists().where(findings.c.subject == subject, findings.c.resolved_at.is_(None))
         query = query.where(found if only.has_findings else ~found)
     query = query.order_by(releases.c.component, releases.c.version_order.desc(), releases.c.tag)
-    listed = _page(tx, query, window, release_summary)
+    listed = page_of(tx, query, window, release_summary)
     total, shown = listed.total, listed.items
     keys = [release_key(r.component, r.version) for r in shown]
     findings_of = _open_release_findings(tx, keys)
@@ -632,7 +389,7 @@ def _move(row: OutboxRow) -> Move | None:
 
 
 def _move_view(move: Move) -> MoveView:
-    component, version = _split_release_key(move.release) if move.release else ("", "")
+    component, version = split_release_key(move.release) if move.release else ("", "")
     return MoveView(
         release=f"{component} {version}" if move.release else None,
         deployment=move.deployment,
@@ -680,7 +437,7 @@ def _timeline(tx: Tx, record: ReleaseRecord, known: _ReleaseLinks, key: str) -> 
         for event in tx.revisions_of(ChangeUpdated, sys_ids)
         if isinstance(event, ChangeUpdated)
     ]
-    deployed = Deployed.of_ledger(tx.stays_of([_split_release_key(key)]))
+    deployed = Deployed.of_ledger(tx.stays_of([split_release_key(key)]))
     entries = timeline(
         tag=record.tag,
         published_at=record.published_at,
@@ -754,287 +511,4 @@ def note_check(parsed: dict[str, Any] | None) -> NoteCheck:
         present=sorted(str(key) for key in parsed.get("present", {})),
         problems=problems,
         unclassified=unclassified,
-    )
-
-
-# --- RFCs ------------------------------------------------------------------------------------------
-
-
-def list_rfcs(tx: Tx, window: Window, *, state: str | None = None) -> Page[RfcSummary]:
-    """RFCs by number."""
-    query = select(rfcs).order_by(rfcs.c.number, rfcs.c.sys_id)
-    if state is not None:
-        query = query.where(rfcs.c.state == state)
-    return _page(tx, query, window, lambda row: rfc_summary(_rfc_record(row)))
-
-
-def _rfc_record(row: Any) -> RfcRecord:
-    return RfcRecord(row.sys_id, row.number, row.state, row.mod_count, row.updated_at, row.fields)
-
-
-def rfc_detail(tx: Tx, number: str) -> RfcDetail | None:
-    """One RFC by number with its linked releases and the bridge's notes; None if unknown."""
-    record = tx.rfc_by_number(number)
-    if record is None:
-        return None
-    fields = record.fields
-    linked = [
-        LinkedRelease(
-            component=_split_release_key(link.left)[0],
-            version=_split_release_key(link.left)[1],
-            evidence=link.evidence,
-        )
-        for link in tx.links(kind=LinkKind.RELEASE_RFC, right=number)
-    ]
-    trail = tx.audit_trail(record=f"rfc:{number}", limit=10_000)
-    notes = fields.get("work_notes") or []
-    return RfcDetail(
-        **rfc_summary(record).model_dump(),
-        type=fields.get("type"),
-        approval=fields.get("approval"),
-        planned_start=fields.get("planned_start"),
-        planned_end=fields.get("planned_end"),
-        cab_date=fields.get("cab_date"),
-        close_code=fields.get("close_code"),
-        releases=linked,
-        bridge_work_notes=sum(1 for entry in trail if entry.change == "work note added"),
-        bridge_work_notes_seen=sum(
-            1
-            for note in notes
-            if isinstance(note, dict) and str(note.get("text", "")).startswith(BRIDGE_NOTE_MARK)
-        ),
-        findings=[finding_view(f) for f in tx.list_findings(f"rfc:{number}")],
-    )
-
-
-# --- defects ---------------------------------------------------------------------------------------
-
-
-def list_defects(tx: Tx, window: Window, *, state: str | None = None) -> Page[DefectSummary]:
-    """Defects by id."""
-    query = select(defects).order_by(defects.c.id)
-    if state is not None:
-        query = query.where(defects.c.state == state)
-    return _page(
-        tx,
-        query,
-        window,
-        lambda row: DefectSummary(
-            id=row.id,
-            rev=row.rev,
-            state=row.state,
-            severity=row.severity,
-            title=row.title,
-            changed_at=row.changed_at,
-            changed_by=row.changed_by,
-        ),
-    )
-
-
-def defect_detail(tx: Tx, defect_id: int) -> DefectDetail | None:
-    """One defect with the releases that list it and the bridge's moves; None if unknown."""
-    record = tx.get_defect(defect_id)
-    if record is None:
-        return None
-    listed = [
-        DefectRelease(
-            component=_split_release_key(link.left)[0],
-            version=_split_release_key(link.left)[1],
-            evidence=link.evidence,
-            listed_as="fixed" if link.kind is LinkKind.DEFECT_FIXED else "outstanding",
-        )
-        for kind in (LinkKind.DEFECT_FIXED, LinkKind.DEFECT_OUTSTANDING)
-        for link in tx.links(kind=kind, right=str(defect_id))
-    ]
-    moves = tx.audit_trail(record=f"defect:{defect_id}", limit=10_000)
-    planned = select(outbox).where(outbox.c.key.like(f"move\\_defect:{defect_id}:%", escape="\\"))
-    actions = [_action_row_view(row) for row in tx.connection.execute(planned.order_by(outbox.c.id))]
-    return DefectDetail(
-        **defect_summary(record).model_dump(),
-        releases=listed,
-        moves=[audit_view(entry) for entry in moves],
-        actions=actions,
-    )
-
-
-# --- environments ----------------------------------------------------------------------------------
-
-
-def newest_versions(tx: Tx) -> dict[str, str]:
-    """Each component's newest release (by version; a tag whose version does not parse is left out)."""
-    newest: dict[str, tuple[tuple[int, ...], str]] = {}
-    query = select(releases.c.component, releases.c.version).where(releases.c.removed.is_(False))
-    for component, text in tx.connection.execute(query):
-        try:
-            parts = Version.parse(text).parts
-        except VersionError:
-            continue
-        if component not in newest or parts > newest[component][0]:
-            newest[component] = (parts, text)
-    return {component: text for component, (_, text) in newest.items()}
-
-
-def is_behind(version: str, newest: str | None) -> bool:
-    """Whether a deployed version differs from the component's newest release (unknown newest: no)."""
-    return newest is not None and version != newest
-
-
-def list_environments(tx: Tx, known: Sequence[str] = ()) -> list[EnvironmentSummary]:
-    """Every environment (the configured ones and any in the ledger) with what is deployed there now,
-    each version against its component's newest release."""
-    newest = newest_versions(tx)
-    current: dict[str, list[CurrentDeployment]] = {name: [] for name in known}
-    for row in tx.current_deployments():
-        current.setdefault(row.environment, []).append(
-            CurrentDeployment(
-                component=row.component,
-                version=row.version,
-                since=row.deployed_from,
-                rfc_number=row.rfc_number,
-                newest_version=newest.get(row.component),
-                behind=is_behind(row.version, newest.get(row.component)),
-            )
-        )
-    return [EnvironmentSummary(name=name, components=current[name]) for name in sorted(current)]
-
-
-def environment_history(
-    tx: Tx, name: str, *, component: str | None = None, known: Sequence[str] = ()
-) -> EnvironmentHistory | None:
-    """An environment's history per component (or of one); None if the environment is unknown."""
-    query = select(deployments.c.component).where(deployments.c.environment == name).distinct()
-    components = sorted(tx.connection.execute(query).scalars())
-    if not components and name not in known:
-        return None
-    if component is not None:
-        components = [c for c in components if c == component]
-    return EnvironmentHistory(
-        name=name,
-        components=[
-            ComponentHistory(
-                component=c, deployments=[deployment_view(row) for row in tx.deployment_history(name, c)]
-            )
-            for c in components
-        ],
-    )
-
-
-# --- findings, outbox, audit -----------------------------------------------------------------------
-
-
-def list_findings(
-    tx: Tx,
-    window: Window,
-    *,
-    subject_prefix: str | None = None,
-    code: str | None = None,
-    severity: str | None = None,
-    include_resolved: bool = False,
-) -> Page[FindingView]:
-    """Findings, newest first, filtered by subject prefix, code and severity."""
-    query = select(findings).order_by(findings.c.id.desc())
-    if subject_prefix:
-        escaped = subject_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = query.where(findings.c.subject.like(f"{escaped}%", escape="\\"))
-    if code is not None:
-        query = query.where(findings.c.code == code)
-    if severity is not None:
-        query = query.where(findings.c.severity == severity)
-    if not include_resolved:
-        query = query.where(findings.c.resolved_at.is_(None))
-    return _page(
-        tx,
-        query,
-        window,
-        lambda row: FindingView(
-            id=row.id,
-            code=row.code,
-            severity=row.severity,
-            subject=row.subject,
-            message=row.message,
-            evidence=[(str(what), str(where)) for what, where in row.evidence],
-            first_seen=row.first_seen,
-            last_seen=row.last_seen,
-            resolved_at=row.resolved_at,
-        ),
-    )
-
-
-def finding_codes(tx: Tx) -> list[str]:
-    """Every finding code in the store, for choosing one in a filter."""
-    return sorted(tx.connection.execute(select(findings.c.code).distinct()).scalars())
-
-
-def list_outbox(
-    tx: Tx, window: Window, *, status: ActionStatus | None = None, target: str | None = None
-) -> Page[ActionView]:
-    """Actions, newest first, of one status and target system if given."""
-    query = select(outbox).order_by(outbox.c.id.desc())
-    if status is not None:
-        query = query.where(outbox.c.status == status.value)
-    if target is not None:
-        query = query.where(outbox.c.target == target)
-    return _page(tx, query, window, _action_row_view)
-
-
-def outbox_counts(tx: Tx) -> dict[str, int]:
-    """How many actions are in each status."""
-    return {status.value: count for status, count in tx.outbox_counts().items()}
-
-
-class UnknownActionError(LookupError):
-    """No action with this id is in the outbox."""
-
-
-class NotDeadError(Exception):
-    """The action is not dead, so there is nothing to retry."""
-
-    def __init__(self, action_id: int, status: str) -> None:
-        super().__init__(f"action {action_id} is {status}, not dead: only a dead action can be retried")
-        self.status = status
-
-
-def retry_dead_action(tx: Tx, action_id: int, *, now: datetime) -> ActionView:
-    """Put one dead action back in the queue, due now with a fresh budget of attempts; the action after.
-
-    Raises UnknownActionError or NotDeadError (nothing changes then).
-    """
-    row = tx.get_action(action_id)
-    if row is None:
-        raise UnknownActionError(f"no action {action_id} in the outbox")
-    # The update checks the status again: another operator may have revived it in between.
-    if row.status is ActionStatus.DEAD and tx.retry_dead(action_id, now=now) == 1:
-        row = tx.get_action(action_id) or row
-        return action_view(row)
-    row = tx.get_action(action_id) or row
-    raise NotDeadError(action_id, row.status.value)
-
-
-def retry_all_dead(tx: Tx, *, now: datetime) -> int:
-    """Put every dead action back in the queue; how many."""
-    return tx.retry_dead(now=now)
-
-
-def list_audit(
-    tx: Tx, window: Window, *, record: str | None = None, action_key: str | None = None
-) -> Page[AuditView]:
-    """The audit trail, newest first, about one record or one action if given."""
-    query = select(audit).order_by(audit.c.at.desc(), audit.c.id.desc())
-    if record is not None:
-        query = query.where(audit.c.record == record)
-    if action_key is not None:
-        query = query.where(audit.c.action_key == action_key)
-    return _page(
-        tx,
-        query,
-        window,
-        lambda row: AuditView(
-            id=row.id,
-            at=row.at,
-            system=row.system,
-            record=row.record,
-            action_key=row.action_key,
-            change=row.change,
-            reason=row.reason,
-        ),
     )
