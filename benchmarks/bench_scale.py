@@ -90,7 +90,7 @@ def measure(size: int) -> dict[str, object]:
 
     from benchmarks.bench_pages import timed_page
     from bridge.service.app import create_app
-    from bridge.service.processor import Processor
+    from bridge.service.worker.processor import Processor
     from bridge.store import Store
 
     components, per_component = shape(size)

@@ -11,7 +11,7 @@ from bridge.config import ConfigError, Settings, load_settings
 from bridge.mappings import MappingError
 
 if TYPE_CHECKING:  # the service is loaded only by the commands that run it
-    from bridge.service.processor import Processor
+    from bridge.service.worker.processor import Processor
     from bridge.store import Store
 
 ConfigOption = Annotated[

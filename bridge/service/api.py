@@ -13,9 +13,9 @@ from pydantic import BaseModel
 from bridge.domain.events import Source
 from bridge.service.pages.access import Gate
 from bridge.service.pages.options import PageOptions
-from bridge.service.processor import Processor
 from bridge.service.read import audit, defects, environments, findings, outbox, releases, rfcs
 from bridge.service.read.common import MAX_OFFSET, MAX_PAGE, Page, Window
+from bridge.service.worker.processor import Processor
 from bridge.store.outbox import ActionStatus
 from bridge.store.store import Tx
 from bridge.versions import ReleaseType

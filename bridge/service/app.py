@@ -24,7 +24,7 @@ from bridge.service.metrics import ServiceMetrics
 from bridge.service.pages import PageOptions, pages_router
 from bridge.service.pages.access import Gate
 from bridge.service.pages.problems import add_problem_pages
-from bridge.service.processor import PollOutcome, Processor, ProcessorObserver
+from bridge.service.worker.processor import PollOutcome, Processor, ProcessorObserver
 from bridge.store.inbox import InboxRow
 
 log = logging.getLogger(__name__)

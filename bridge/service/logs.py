@@ -15,7 +15,7 @@ from typing import Any, Literal, TextIO
 from bridge.config import mask_secrets
 from bridge.connector import OutcomeStatus
 from bridge.domain.events import Source
-from bridge.service.processor import PollOutcome, ProcessorObserver
+from bridge.service.worker.processor import PollOutcome, ProcessorObserver
 from bridge.store.inbox import InboxKind, InboxRow
 
 LogFormat = Literal["json", "text"]
@@ -159,7 +159,7 @@ class LoggingObserver(ProcessorObserver):
     """Logs what the processor does; each inbox row's lines carry the row's correlation id."""
 
     def __init__(self, logger: logging.Logger | None = None) -> None:
-        self.log = logger or logging.getLogger("bridge.service.processor")
+        self.log = logger or logging.getLogger("bridge.service.worker.processor")
 
     def polled(self, source: Source, seconds: float, outcome: PollOutcome | None) -> None:
         if outcome is None:

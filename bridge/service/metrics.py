@@ -12,7 +12,7 @@ from prometheus_client.registry import Collector
 
 from bridge.connector import OutcomeStatus
 from bridge.domain.events import Source
-from bridge.service.processor import PollOutcome, ProcessorObserver
+from bridge.service.worker.processor import PollOutcome, ProcessorObserver
 from bridge.store import Store
 
 # Webhooks are answered in milliseconds; GitLab gives a hook 10 s.

@@ -11,7 +11,7 @@ from bridge.connector import Connector
 from bridge.domain.events import Source
 from bridge.engine.context import Component, EngineContext
 from bridge.mappings import EnvironmentMapping, ServiceNowMapping, environment_mapping, servicenow_mapping
-from bridge.service.processor import Processor
+from bridge.service.worker.processor import Processor
 from bridge.store import Store
 from connectors.outcomes import RetryPolicy
 

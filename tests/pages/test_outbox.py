@@ -15,7 +15,7 @@ from bridge.domain.actions import MoveDefect
 from bridge.domain.events import Source
 from bridge.service.app import create_app
 from bridge.service.pages import PageOptions
-from bridge.service.processor import Processor
+from bridge.service.worker.processor import Processor
 from bridge.store.outbox import ActionStatus, Completion, OutboxRow
 from tests.pages.conftest import Seeded
 

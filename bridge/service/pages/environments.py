@@ -9,7 +9,6 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
 from bridge.service.pages.layout import page_html
-from bridge.service.processor import Processor
 from bridge.service.read.environments import (
     CurrentDeployment,
     DeploymentView,
@@ -20,6 +19,7 @@ from bridge.service.read.environments import (
     list_environments,
     newest_versions,
 )
+from bridge.service.worker.processor import Processor
 from bridge.versions import Version, VersionError
 
 ENVIRONMENTS_PATH = "/environments"

@@ -10,9 +10,9 @@ from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import HTMLResponse
 
 from bridge.service.pages.layout import Pager, page_html
-from bridge.service.processor import Processor
 from bridge.service.read.common import MAX_OFFSET, Window
 from bridge.service.read.releases import ReleaseDetail, ReleaseFilter, release_detail, release_overviews
+from bridge.service.worker.processor import Processor
 from bridge.versions import ReleaseType
 
 PAGE_SIZE = 50

@@ -15,8 +15,8 @@ from bridge.service.pages.operations import operations_router
 from bridge.service.pages.options import PageOptions
 from bridge.service.pages.releases import releases_router
 from bridge.service.pages.rendering import navigation, render_report_html, render_report_markdown, stylesheet
-from bridge.service.processor import Processor
 from bridge.service.read.report import ReadinessReport, build_report, period_start
+from bridge.service.worker.processor import Processor
 
 REPORT_PATH = "/report"
 

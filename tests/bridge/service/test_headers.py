@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 
 from bridge.config import Settings
 from bridge.service.app import create_app
-from bridge.service.processor import Processor
 from bridge.service.wiring import engine_context, load_mappings
+from bridge.service.worker.processor import Processor
 from bridge.store import Store
 
 # Every kind of answer: pages, their assets, the read API, operations, webhooks refused, errors.

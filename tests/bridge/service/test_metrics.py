@@ -19,9 +19,9 @@ from bridge.domain.events import Source
 from bridge.sandbox.runner import Sandbox
 from bridge.service.app import create_app
 from bridge.service.metrics import ServiceMetrics
-from bridge.service.processor import Processor
 from bridge.service.runner import Service
 from bridge.service.wiring import build_connectors, engine_context, load_mappings
+from bridge.service.worker.processor import Processor
 from bridge.store import Store
 from bridge.store.outbox import Completion
 from tests.bridge.service.test_e2e_support import wait_for

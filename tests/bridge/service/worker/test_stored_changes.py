@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from bridge.domain.codec import encode_event
 from bridge.domain.events import DomainEvent, RfcState
-from bridge.service.processor import SUPERSEDED_KINDS, Processor
+from bridge.service.worker.processor import SUPERSEDED_KINDS, Processor
 from bridge.store import Store
 from bridge.store.inbox import InboxKind
 from bridge.store.journal import journal_identity

@@ -14,8 +14,8 @@ from bridge.domain.codec import encode_event
 from bridge.domain.events import ChangeUpdated, DomainEvent, JournalEntry, RfcState
 from bridge.engine.reconcile import plan
 from bridge.engine.state import ProgrammeState
-from bridge.service.processor import Processor
-from bridge.service.snapshots import decode_state, encode_state
+from bridge.service.worker.processor import Processor
+from bridge.service.worker.snapshots import decode_state, encode_state
 from bridge.store import Store
 from bridge.store.inbox import InboxKind
 from bridge.store.journal import journal_identity

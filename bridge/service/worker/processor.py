@@ -44,9 +44,9 @@ from bridge.engine.incremental import PlanChanges, Planner
 from bridge.engine.reconcile import Plan
 from bridge.engine.state import ProgrammeState
 from bridge.errors import BridgeError, TransientError
-from bridge.service.leases import held
-from bridge.service.snapshots import FORMAT as SNAPSHOT_FORMAT
-from bridge.service.snapshots import decode_state, encode_state
+from bridge.service.worker.leases import held
+from bridge.service.worker.snapshots import FORMAT as SNAPSHOT_FORMAT
+from bridge.service.worker.snapshots import decode_state, encode_state
 from bridge.store import Store
 from bridge.store.audit import AuditLine
 from bridge.store.decisions import PointRow, VerdictRow
