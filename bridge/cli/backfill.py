@@ -24,7 +24,7 @@ from bridge.connector import ActionOutcome, Connector, PollPage, WebhookDelivery
 from bridge.domain.actions import Action
 from bridge.domain.events import DomainEvent, RecordRef, Source
 from bridge.errors import BridgeError
-from bridge.service.wiring import build_processor
+from bridge.service.runtime.wiring import build_processor
 from bridge.service.worker.processor import Processor
 from bridge.store.outbox import ActionStatus
 

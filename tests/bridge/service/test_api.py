@@ -16,7 +16,7 @@ from bridge.domain.actions import MoveDefect
 from bridge.domain.events import Source
 from bridge.sandbox.runner import Sandbox
 from bridge.service.app import create_app
-from bridge.service.wiring import build_connectors, engine_context, load_mappings
+from bridge.service.runtime.wiring import build_connectors, engine_context, load_mappings
 from bridge.service.worker.processor import Processor
 from bridge.store import Store
 from bridge.store.outbox import Completion

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from bridge.config import Settings
 from bridge.service.app import create_app
-from bridge.service.wiring import engine_context, load_mappings
+from bridge.service.runtime.wiring import engine_context, load_mappings
 from bridge.service.worker.processor import Processor
 from bridge.store import Store
 

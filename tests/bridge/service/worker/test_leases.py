@@ -14,7 +14,7 @@ from bridge.config import Settings
 from bridge.connector import ActionOutcome, OutcomeStatus
 from bridge.domain.actions import Action, AddWorkNote
 from bridge.domain.events import Source
-from bridge.service.wiring import engine_context, load_mappings
+from bridge.service.runtime.wiring import engine_context, load_mappings
 from bridge.service.worker.processor import Processor
 from bridge.store import Store
 from bridge.store.outbox import ActionStatus

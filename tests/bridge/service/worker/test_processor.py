@@ -10,7 +10,7 @@ import pytest
 from bridge.config import load_settings
 from bridge.domain.events import Source
 from bridge.sandbox.runner import Sandbox
-from bridge.service.wiring import build_connectors, engine_context, load_mappings
+from bridge.service.runtime.wiring import build_connectors, engine_context, load_mappings
 from bridge.service.worker.processor import Processor
 from bridge.store import Store
 from bridge.store.outbox import ActionStatus

@@ -10,8 +10,8 @@ import pytest
 
 from bridge.config import Settings
 from bridge.domain.events import Source
-from bridge.service.doctor import CheckStatus, systems_check
-from bridge.service.systems import (
+from bridge.service.runtime.doctor import CheckStatus, systems_check
+from bridge.service.runtime.systems import (
     OtherSystemsError,
     check_systems,
     configured_systems,

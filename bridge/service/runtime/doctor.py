@@ -15,8 +15,8 @@ from bridge.config import GitLabSettings, PolicySettings, RetrySettings, Setting
 from bridge.connector import Connector
 from bridge.domain.events import Source
 from bridge.errors import BridgeError
-from bridge.service.systems import TITLES, differences
-from bridge.service.wiring import build_connectors, load_mappings
+from bridge.service.runtime.systems import TITLES, differences
+from bridge.service.runtime.wiring import build_connectors, load_mappings
 from bridge.store import Store
 
 # A checklist answers in seconds: a system that does not answer is reported, not retried for minutes.

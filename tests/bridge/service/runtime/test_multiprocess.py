@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from bridge.service.multiprocess import ENV, RUN_LOCK, run_directory
+from bridge.service.runtime.multiprocess import ENV, RUN_LOCK, run_directory
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[4]
 
 
 @pytest.mark.slow  # starts a process

@@ -18,15 +18,15 @@ from bridge.domain.actions import AddWorkNote
 from bridge.domain.events import Source
 from bridge.sandbox.runner import Sandbox
 from bridge.service.app import create_app
-from bridge.service.metrics import ServiceMetrics
-from bridge.service.runner import Service
-from bridge.service.wiring import build_connectors, engine_context, load_mappings
+from bridge.service.runtime.metrics import ServiceMetrics
+from bridge.service.runtime.runner import Service
+from bridge.service.runtime.wiring import build_connectors, engine_context, load_mappings
 from bridge.service.worker.processor import Processor
 from bridge.store import Store
 from bridge.store.outbox import Completion
 from tests.bridge.service.test_e2e_support import wait_for
 
-FIXTURES = Path(__file__).parents[2] / "fixtures" / "gitlab"
+FIXTURES = Path(__file__).parents[3] / "fixtures" / "gitlab"
 
 
 # Starts the sandbox, a bridge or a browser: `make test-fast` leaves it out.

@@ -17,11 +17,11 @@ from prometheus_client.parser import text_string_to_metric_families
 from bridge.config import load_settings
 from bridge.sandbox.runner import Sandbox
 from bridge.service.app import create_app
-from bridge.service.wiring import build_processor
+from bridge.service.runtime.wiring import build_processor
 from bridge.store import Store
 from tests.bridge.service.test_e2e_support import running, sandbox, wait_for
 
-FIXTURES = Path(__file__).parents[2] / "fixtures" / "gitlab"
+FIXTURES = Path(__file__).parents[3] / "fixtures" / "gitlab"
 
 
 # Starts the sandbox, a bridge or a browser: `make test-fast` leaves it out.

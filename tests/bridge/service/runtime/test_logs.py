@@ -20,9 +20,9 @@ import pytest
 
 from bridge.config import Settings, load_settings, secret_values
 from bridge.sandbox.runner import Sandbox
-from bridge.service.logs import MASK, configure_logging, correlated, unconfigure_logging
+from bridge.service.runtime.logs import MASK, configure_logging, correlated, unconfigure_logging
 
-ROOT = Path(__file__).parents[3]
+ROOT = Path(__file__).parents[4]
 FIXTURES = ROOT / "tests" / "fixtures" / "gitlab"
 
 

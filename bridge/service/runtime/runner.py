@@ -23,12 +23,12 @@ from fastapi import FastAPI
 
 from bridge.config import Settings, secret_values
 from bridge.service.app import Observers, create_app
-from bridge.service.logs import LoggingObserver, configure_logging
-from bridge.service.metrics import ServiceMetrics, process_ended
-from bridge.service.multiprocess import active_directory
 from bridge.service.pages import PageOptions
-from bridge.service.stopping import STOP_SIGNALS
-from bridge.service.wiring import build_processor
+from bridge.service.runtime.logs import LoggingObserver, configure_logging
+from bridge.service.runtime.metrics import ServiceMetrics, process_ended
+from bridge.service.runtime.multiprocess import active_directory
+from bridge.service.runtime.stopping import STOP_SIGNALS
+from bridge.service.runtime.wiring import build_processor
 from bridge.service.worker.processor import Processor
 from bridge.service.worker.scheduler import DRAIN_S, Worker
 from bridge.store import Store
@@ -251,7 +251,8 @@ class Service:
         stop_requested: threading.Event | None = None,
     ) -> None:
         self.settings = settings
-        # Set by SIGTERM or SIGINT before uvicorn takes the signals over (see bridge.service.stopping).
+        # Set by SIGTERM or SIGINT before uvicorn takes the signals over
+        # (see bridge.service.runtime.stopping).
         self.stop_requested = stop_requested or threading.Event()
         self._server: uvicorn.Server | None = None
         processor = processor or build_processor(settings, dry_run=dry_run)
