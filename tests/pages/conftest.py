@@ -18,8 +18,8 @@ from fastapi.testclient import TestClient
 
 from bridge.config import load_settings
 from bridge.sandbox.runner import Sandbox
-from bridge.service.app import create_app
 from bridge.service.runtime.wiring import build_connectors, engine_context, load_mappings
+from bridge.service.web.app import create_app
 from bridge.service.worker.processor import Processor
 from bridge.store import Store
 from connectors.simulation import free_port

@@ -22,13 +22,13 @@ import uvicorn
 from fastapi import FastAPI
 
 from bridge.config import Settings, secret_values
-from bridge.service.app import Observers, create_app
-from bridge.service.pages import PageOptions
 from bridge.service.runtime.logs import LoggingObserver, configure_logging
 from bridge.service.runtime.metrics import ServiceMetrics, process_ended
 from bridge.service.runtime.multiprocess import active_directory
 from bridge.service.runtime.stopping import STOP_SIGNALS
 from bridge.service.runtime.wiring import build_processor
+from bridge.service.web.app import Observers, create_app
+from bridge.service.web.pages import PageOptions
 from bridge.service.worker.processor import Processor
 from bridge.service.worker.scheduler import DRAIN_S, Worker
 from bridge.store import Store

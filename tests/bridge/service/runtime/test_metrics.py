@@ -17,10 +17,10 @@ from bridge.config import load_settings
 from bridge.domain.actions import AddWorkNote
 from bridge.domain.events import Source
 from bridge.sandbox.runner import Sandbox
-from bridge.service.app import create_app
 from bridge.service.runtime.metrics import ServiceMetrics
 from bridge.service.runtime.runner import Service
 from bridge.service.runtime.wiring import build_connectors, engine_context, load_mappings
+from bridge.service.web.app import create_app
 from bridge.service.worker.processor import Processor
 from bridge.store import Store
 from bridge.store.outbox import Completion

@@ -16,8 +16,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bridge.config import load_settings
 from bridge.sandbox.runner import Sandbox
-from bridge.service.app import create_app
 from bridge.service.runtime.wiring import build_processor
+from bridge.service.web.app import create_app
 from bridge.store import Store
 from tests.bridge.service.test_e2e_support import running, sandbox, wait_for
 

@@ -8,7 +8,6 @@ from urllib.parse import quote
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
-from bridge.service.pages.layout import page_html
 from bridge.service.read.environments import (
     CurrentDeployment,
     DeploymentView,
@@ -19,6 +18,7 @@ from bridge.service.read.environments import (
     list_environments,
     newest_versions,
 )
+from bridge.service.web.pages.layout import page_html
 from bridge.service.worker.processor import Processor
 from bridge.versions import Version, VersionError
 

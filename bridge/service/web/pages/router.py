@@ -8,14 +8,19 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
-from bridge.service.pages.access import Gate, login_router
-from bridge.service.pages.environments import environments_router
-from bridge.service.pages.layout import CSS_PATH, css_url
-from bridge.service.pages.operations import operations_router
-from bridge.service.pages.options import PageOptions
-from bridge.service.pages.releases import releases_router
-from bridge.service.pages.rendering import navigation, render_report_html, render_report_markdown, stylesheet
 from bridge.service.read.report import ReadinessReport, build_report, period_start
+from bridge.service.web.pages.access import Gate, login_router
+from bridge.service.web.pages.environments import environments_router
+from bridge.service.web.pages.layout import CSS_PATH, css_url
+from bridge.service.web.pages.operations import operations_router
+from bridge.service.web.pages.options import PageOptions
+from bridge.service.web.pages.releases import releases_router
+from bridge.service.web.pages.rendering import (
+    navigation,
+    render_report_html,
+    render_report_markdown,
+    stylesheet,
+)
 from bridge.service.worker.processor import Processor
 
 REPORT_PATH = "/report"

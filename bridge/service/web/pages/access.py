@@ -22,8 +22,8 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import SecretStr
 
-from bridge.service.pages.layout import page_html
-from bridge.service.pages.options import DEFAULT_SESSION, PageOptions
+from bridge.service.web.pages.layout import page_html
+from bridge.service.web.pages.options import DEFAULT_SESSION, PageOptions
 
 COOKIE_NAME = "bridge_operator"
 LOGIN_PATH = "/login"

@@ -9,8 +9,8 @@ from typing import Any
 
 from fastapi.responses import HTMLResponse
 
-from bridge.service.pages.rendering import NavItem, navigation, render_page, stylesheet
 from bridge.service.read.common import Page
+from bridge.service.web.pages.rendering import NavItem, navigation, render_page, stylesheet
 
 CSS_PATH = "/assets/bridge.css"
 

@@ -19,12 +19,12 @@ from hypothesis import strategies as st
 
 from bridge.config import load_settings
 from bridge.sandbox.runner import Sandbox, SandboxSecrets
-from bridge.service.app import create_app
 from bridge.service.runtime.wiring import build_connectors, engine_context, load_mappings
+from bridge.service.web.app import create_app
 from bridge.service.worker.processor import Processor
 from bridge.store import Store
 
-FIXTURES = Path(__file__).parents[2] / "fixtures"
+FIXTURES = Path(__file__).parents[3] / "fixtures"
 SAMPLES = {
     "gitlab": [
         "gitlab/release_create.json",

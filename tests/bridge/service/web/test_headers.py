@@ -11,8 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from bridge.config import Settings
-from bridge.service.app import create_app
 from bridge.service.runtime.wiring import engine_context, load_mappings
+from bridge.service.web.app import create_app
 from bridge.service.worker.processor import Processor
 from bridge.store import Store
 
@@ -90,7 +90,7 @@ def test_the_openapi_pages_allow_their_own_inline_script_by_hash_only(client: Te
 
 
 def test_the_pages_need_no_inline_style_or_script() -> None:
-    templates = Path(__file__).resolve().parents[3] / "bridge" / "service" / "pages" / "templates"
+    templates = Path(__file__).resolve().parents[4] / "bridge" / "service" / "web" / "pages" / "templates"
     for template in templates.glob("*.html"):
         text = template.read_text(encoding="utf-8")
         assert not re.search(r"<script|\son[a-z]+=|\sstyle=|javascript:", text), template.name

@@ -9,9 +9,9 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import HTMLResponse
 
-from bridge.service.pages.layout import Pager, page_html
 from bridge.service.read.common import MAX_OFFSET, Window
 from bridge.service.read.releases import ReleaseDetail, ReleaseFilter, release_detail, release_overviews
+from bridge.service.web.pages.layout import Pager, page_html
 from bridge.service.worker.processor import Processor
 from bridge.versions import ReleaseType
 

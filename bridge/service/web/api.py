@@ -11,10 +11,10 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from pydantic import BaseModel
 
 from bridge.domain.events import Source
-from bridge.service.pages.access import Gate
-from bridge.service.pages.options import PageOptions
 from bridge.service.read import audit, defects, environments, findings, outbox, releases, rfcs
 from bridge.service.read.common import MAX_OFFSET, MAX_PAGE, Page, Window
+from bridge.service.web.pages.access import Gate
+from bridge.service.web.pages.options import PageOptions
 from bridge.service.worker.processor import Processor
 from bridge.store.outbox import ActionStatus
 from bridge.store.store import Tx

@@ -10,9 +10,6 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from bridge.service.pages.access import HOW_TO_SET, Form, Gate, Verdict
-from bridge.service.pages.layout import Pager, page_html
-from bridge.service.pages.options import PageOptions
 from bridge.service.read.common import MAX_OFFSET, Page, Window
 from bridge.service.read.findings import finding_codes, list_findings
 from bridge.service.read.outbox import (
@@ -24,6 +21,9 @@ from bridge.service.read.outbox import (
     retry_all_dead,
     retry_dead_action,
 )
+from bridge.service.web.pages.access import HOW_TO_SET, Form, Gate, Verdict
+from bridge.service.web.pages.layout import Pager, page_html
+from bridge.service.web.pages.options import PageOptions
 from bridge.service.worker.processor import Processor
 from bridge.store.outbox import ActionStatus
 

@@ -17,13 +17,13 @@ from starlette.concurrency import run_in_threadpool
 from bridge import __version__
 from bridge.connector import OutcomeStatus, WebhookRejectedError
 from bridge.domain.events import Source
-from bridge.service.api import create_router
-from bridge.service.headers import SecurityHeaders
-from bridge.service.pages import PageOptions, pages_router
-from bridge.service.pages.access import Gate
-from bridge.service.pages.problems import add_problem_pages
 from bridge.service.runtime.logs import LoggingObserver, correlated, inbox_correlation
 from bridge.service.runtime.metrics import ServiceMetrics
+from bridge.service.web.api import create_router
+from bridge.service.web.headers import SecurityHeaders
+from bridge.service.web.pages import PageOptions, pages_router
+from bridge.service.web.pages.access import Gate
+from bridge.service.web.pages.problems import add_problem_pages
 from bridge.service.worker.processor import PollOutcome, Processor, ProcessorObserver
 from bridge.store.inbox import InboxRow
 

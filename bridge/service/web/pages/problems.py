@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from bridge.service.pages.layout import page_html
+from bridge.service.web.pages.layout import page_html
 
 # Paths whose callers are programs: their errors stay JSON, as the OpenAPI document says.
 MACHINE_PREFIXES = ("/api", "/hooks", "/docs", "/redoc", "/openapi.json", "/metrics", "/healthz", "/readyz")
