@@ -13,9 +13,9 @@ from pydantic import BaseModel
 from bridge.domain.events import Source
 from bridge.service.read import audit, defects, environments, findings, outbox, releases, rfcs
 from bridge.service.read.common import MAX_OFFSET, MAX_PAGE, Page, Window
+from bridge.service.web.backend import ReadModels
 from bridge.service.web.pages.access import Gate
 from bridge.service.web.pages.options import PageOptions
-from bridge.service.worker.processor import Processor
 from bridge.store.outbox import ActionStatus
 from bridge.store.store import Tx
 from bridge.versions import ReleaseType
@@ -70,15 +70,15 @@ def refuse_nul(request: Request) -> None:
         raise HTTPException(422, "a path or query value contains a NUL character")
 
 
-def create_router(processor: Processor, pages: PageOptions | None = None) -> APIRouter:
-    """The read API over one processor's store and its newest plan; `pages` carries the operator token
+def create_router(models: ReadModels, pages: PageOptions | None = None) -> APIRouter:
+    """The read API over what the worker stored (`models`' store); `pages` carries the operator token
     (for the retry, and for every request when `protect_pages` is set)."""
     gate = Gate.from_options(pages)
     router = APIRouter(prefix="/api", dependencies=[Depends(refuse_nul), Depends(gate.api)])
-    environment_names = [e.name for e in processor.context.environments.environments]
+    environment_names = [e.name for e in models.context.environments.environments]
 
     def read(query: Callable[[Tx], Result]) -> Result:
-        with processor.store.transaction(readonly=True) as tx:
+        with models.store.transaction(readonly=True) as tx:
             return query(tx)
 
     def found(item: Result | None, what: str) -> Result:
@@ -90,13 +90,13 @@ def create_router(processor: Processor, pages: PageOptions | None = None) -> API
     def list_releases(page: Paged, only: ReleaseFilters) -> Page[releases.ReleaseOverview]:
         """Releases by component, newest version first, with their RFCs, fixes, note check and findings."""
         if only.environment is not None:
-            only = replace(only, environment=processor.context.environments.canonical(only.environment))
-        return read(lambda tx: releases.release_overviews(tx, processor.context, page, only))
+            only = replace(only, environment=models.context.environments.canonical(only.environment))
+        return read(lambda tx: releases.release_overviews(tx, models.context, page, only))
 
     @router.get("/releases/{component}/{version}", tags=["releases"], responses=NOT_FOUND)
     def get_release(component: str, version: str) -> releases.ReleaseDetail:
         """A release: linked RFCs and defects, control points, carry-forward, findings and note check."""
-        detail = read(lambda tx: releases.release_detail(tx, processor.context, component, version))
+        detail = read(lambda tx: releases.release_detail(tx, models.context, component, version))
         return found(detail, f"release {version} of {component}")
 
     @router.get("/rfcs", tags=["rfcs"])
@@ -133,7 +133,7 @@ def create_router(processor: Processor, pages: PageOptions | None = None) -> API
         name: str, component: Annotated[str | None, Query(description="Only this component.")] = None
     ) -> environments.EnvironmentHistory:
         """An environment's history: every version of each component, newest first."""
-        canonical = processor.context.environments.canonical(name)
+        canonical = models.context.environments.canonical(name)
         history = read(
             lambda tx: environments.environment_history(
                 tx, canonical, component=component, known=environment_names
@@ -193,8 +193,8 @@ def create_router(processor: Processor, pages: PageOptions | None = None) -> API
     def retry_dead(action_id: ActionId) -> outbox.ActionView:
         """Put a dead action back in the queue, due now with a fresh budget of attempts."""
         try:
-            with processor.store.transaction() as tx:
-                return outbox.retry_dead_action(tx, action_id, now=processor.clock())
+            with models.store.transaction() as tx:
+                return outbox.retry_dead_action(tx, action_id, now=models.clock())
         except outbox.UnknownActionError as exc:
             raise HTTPException(404, str(exc)) from exc
         except outbox.NotDeadError as exc:

@@ -18,8 +18,8 @@ from bridge.service.read.environments import (
     list_environments,
     newest_versions,
 )
+from bridge.service.web.backend import ReadModels
 from bridge.service.web.pages.layout import page_html
-from bridge.service.worker.processor import Processor
 from bridge.versions import Version, VersionError
 
 ENVIRONMENTS_PATH = "/environments"
@@ -155,16 +155,16 @@ def history_lines(history: EnvironmentHistory, newest: dict[str, str]) -> list[C
     ]
 
 
-def environments_router(processor: Processor) -> APIRouter:
+def environments_router(models: ReadModels) -> APIRouter:
     """The environments matrix and the history pages it drills down to."""
     router = APIRouter()
-    mapping = processor.context.environments
+    mapping = models.context.environments
     known = [e.name for e in mapping.environments]
 
     @router.get(ENVIRONMENTS_PATH, response_class=HTMLResponse)
     def environments() -> HTMLResponse:
         """Environments by components: the version deployed in each, since when, by which RFC."""
-        with processor.store.transaction(readonly=True) as tx:
+        with models.store.transaction(readonly=True) as tx:
             summaries = list_environments(tx, known)
             newest = newest_versions(tx)
         return page_html(
@@ -176,7 +176,7 @@ def environments_router(processor: Processor) -> APIRouter:
 
     def history_page(name: str, component: str | None) -> HTMLResponse:
         canonical = mapping.canonical(name)
-        with processor.store.transaction(readonly=True) as tx:
+        with models.store.transaction(readonly=True) as tx:
             history = environment_history(tx, canonical, component=component, known=known)
             newest = newest_versions(tx)
         if history is None:

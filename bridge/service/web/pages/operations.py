@@ -21,10 +21,10 @@ from bridge.service.read.outbox import (
     retry_all_dead,
     retry_dead_action,
 )
+from bridge.service.web.backend import ReadModels
 from bridge.service.web.pages.access import HOW_TO_SET, Form, Gate, Verdict
 from bridge.service.web.pages.layout import Pager, page_html
 from bridge.service.web.pages.options import PageOptions
-from bridge.service.worker.processor import Processor
 from bridge.store.outbox import ActionStatus
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ class OutboxSection:
     actions: Page[ActionView]
 
 
-def operations_router(processor: Processor, options: PageOptions | None = None) -> APIRouter:
+def operations_router(models: ReadModels, options: PageOptions | None = None) -> APIRouter:
     """The findings page and the outbox page (with its retry forms)."""
     router = APIRouter()
     gate = Gate.from_options(options)
@@ -86,7 +86,7 @@ def operations_router(processor: Processor, options: PageOptions | None = None) 
         """Findings, newest first, filtered by subject prefix, code and severity, a page at a time."""
         filters = FindingFilters(subject.strip(), code.strip(), severity.strip(), include_resolved)
         window = Window(limit=FINDINGS_PER_PAGE, offset=offset)
-        with processor.store.transaction(readonly=True) as tx:
+        with models.store.transaction(readonly=True) as tx:
             found = list_findings(
                 tx,
                 window,
@@ -109,7 +109,7 @@ def operations_router(processor: Processor, options: PageOptions | None = None) 
 
     def outbox_page(notice: str | None = None, problem: str | None = None, status: int = 200) -> HTMLResponse:
         window = Window(limit=OUTBOX_PER_SECTION)
-        with processor.store.transaction(readonly=True) as tx:
+        with models.store.transaction(readonly=True) as tx:
             counts = outbox_counts(tx)
             sections = [
                 OutboxSection(wanted.value, heading, wanted.value, list_outbox(tx, window, status=wanted))
@@ -165,8 +165,8 @@ def operations_router(processor: Processor, options: PageOptions | None = None) 
         if refusal is not None:
             return refusal
         try:
-            with processor.store.transaction() as tx:
-                retry_dead_action(tx, action_id, now=processor.clock())
+            with models.store.transaction() as tx:
+                retry_dead_action(tx, action_id, now=models.clock())
         except UnknownActionError:
             return outbox_page(problem=f"There is no action {action_id} in the outbox.", status=404)
         except NotDeadError as exc:
@@ -180,8 +180,8 @@ def operations_router(processor: Processor, options: PageOptions | None = None) 
         refusal = refused(gate.check(fields.get("token")))
         if refusal is not None:
             return refusal
-        with processor.store.transaction() as tx:
-            revived = retry_all_dead(tx, now=processor.clock())
+        with models.store.transaction() as tx:
+            revived = retry_all_dead(tx, now=models.clock())
         log.info("every dead action queued again from the pages", extra={"revived": revived})
         return RedirectResponse(f"{OUTBOX_PATH}?revived={revived}#dead", status_code=303)
 

@@ -11,8 +11,8 @@ from fastapi.responses import HTMLResponse
 
 from bridge.service.read.common import MAX_OFFSET, Window
 from bridge.service.read.releases import ReleaseDetail, ReleaseFilter, release_detail, release_overviews
+from bridge.service.web.backend import ReadModels
 from bridge.service.web.pages.layout import Pager, page_html
-from bridge.service.worker.processor import Processor
 from bridge.versions import ReleaseType
 
 PAGE_SIZE = 50
@@ -49,10 +49,10 @@ def _has_findings(value: str | None) -> bool | None:
     return {"yes": True, "no": False}.get(value or "")
 
 
-def releases_router(processor: Processor) -> APIRouter:
+def releases_router(models: ReadModels) -> APIRouter:
     """`/` and `/releases/{component}/{version}`, on the same views as `/api/releases`."""
     router = APIRouter()
-    context = processor.context
+    context = models.context
 
     @router.get(HOME_PATH)
     def releases_page(
@@ -74,7 +74,7 @@ def releases_router(processor: Processor) -> APIRouter:
             has_findings=_has_findings(findings),
         )
         window = Window(limit=PAGE_SIZE, offset=offset)
-        with processor.store.transaction(readonly=True) as tx:
+        with models.store.transaction(readonly=True) as tx:
             page = release_overviews(tx, context, window, only)
         query = {
             "component": only.component or "",
@@ -106,7 +106,7 @@ def releases_router(processor: Processor) -> APIRouter:
     @router.get("/releases/{component}/{version}")
     def release_page(component: str, version: str) -> HTMLResponse:
         """One release: its note's check, control points, RFCs, defects, carry-forward, timeline, findings."""
-        with processor.store.transaction(readonly=True) as tx:
+        with models.store.transaction(readonly=True) as tx:
             detail = release_detail(tx, context, component, version)
         if detail is None:
             raise HTTPException(404, f"no release {version} of {component} known to the bridge")

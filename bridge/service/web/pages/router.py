@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
 from bridge.service.read.report import ReadinessReport, build_report, period_start
+from bridge.service.web.backend import ReadModels
 from bridge.service.web.pages.access import Gate, login_router
 from bridge.service.web.pages.environments import environments_router
 from bridge.service.web.pages.layout import CSS_PATH, css_url
@@ -21,19 +22,18 @@ from bridge.service.web.pages.rendering import (
     render_report_markdown,
     stylesheet,
 )
-from bridge.service.worker.processor import Processor
 
 REPORT_PATH = "/report"
 
 
-def readiness_report(processor: Processor, since: date | None) -> ReadinessReport:
+def readiness_report(models: ReadModels, since: date | None) -> ReadinessReport:
     """The readiness report from `since` (default: the last seven days) to now."""
-    now = processor.clock()
-    with processor.store.transaction(readonly=True) as tx:
-        return build_report(tx, processor.context, since=period_start(since, now), now=now)
+    now = models.clock()
+    with models.store.transaction(readonly=True) as tx:
+        return build_report(tx, models.context, since=period_start(since, now), now=now)
 
 
-def pages_router(processor: Processor, options: PageOptions | None = None) -> APIRouter:
+def pages_router(models: ReadModels, options: PageOptions | None = None) -> APIRouter:
     """The pages of the running service; include it in the app beside the read API.
 
     With `protect_pages` every page asks for the operator token (the gate lets the sign-in through).
@@ -41,9 +41,9 @@ def pages_router(processor: Processor, options: PageOptions | None = None) -> AP
     gate = Gate.from_options(options)
     router = APIRouter(tags=["pages"], include_in_schema=False, dependencies=[Depends(gate.page)])
     router.include_router(login_router(gate))
-    router.include_router(releases_router(processor))
-    router.include_router(environments_router(processor))
-    router.include_router(operations_router(processor, options))
+    router.include_router(releases_router(models))
+    router.include_router(environments_router(models))
+    router.include_router(operations_router(models, options))
 
     @router.get(CSS_PATH)
     def css() -> Response:
@@ -61,7 +61,7 @@ def pages_router(processor: Processor, options: PageOptions | None = None) -> AP
         output: Annotated[str, Query(alias="format", pattern="^(html|md)$")] = "html",
     ) -> HTMLResponse | PlainTextResponse:
         """The readiness report as a page, or as Markdown for the weekly pack (`?format=md`)."""
-        data = readiness_report(processor, since)
+        data = readiness_report(models, since)
         if data.since > data.until:
             raise HTTPException(422, "since is after today")
         if output == "md":
