@@ -10,8 +10,8 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from benchmarks.programme import programme, put_in_inbox
-from bridge.service.app import create_app
-from bridge.service.processor import Processor
+from bridge.service.web.app import create_app
+from bridge.service.worker.processor import Processor
 from bridge.store import Store
 
 COMPONENTS = 10

@@ -30,7 +30,7 @@ def run() -> dict[str, object]:
     from bridge.config import load_settings
     from bridge.domain.events import Source
     from bridge.sandbox.runner import Sandbox
-    from bridge.service.wiring import build_processor
+    from bridge.service.runtime.wiring import build_processor
     from bridge.store import Store
 
     with Sandbox(ports={"gitlab": 0, "servicenow": 0, "ado": 0}, work_dir=work / "sandbox") as box:

@@ -89,8 +89,8 @@ def measure(size: int) -> dict[str, object]:
     from fastapi.testclient import TestClient
 
     from benchmarks.bench_pages import timed_page
-    from bridge.service.app import create_app
-    from bridge.service.processor import Processor
+    from bridge.service.web.app import create_app
+    from bridge.service.worker.processor import Processor
     from bridge.store import Store
 
     components, per_component = shape(size)

@@ -1,4 +1,5 @@
-"""The tree's rules: imports go one way, and each connector keeps to its own system."""
+"""The tree's rules: imports go one way (domain <- engine <- worker, read <- web, CLI), each room of the
+service keeps to the rooms below it, and each connector keeps to its own system."""
 
 from __future__ import annotations
 
@@ -8,8 +9,24 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# The composition roots wire adapters to the core; everything else in bridge/ is core or store.
-COMPOSITION_ROOTS = ("bridge/cli", "bridge/service", "bridge/sandbox")
+# The composition roots wire adapters to the core; everything else in bridge/ is core or store. In the
+# service, only the runtime builds connectors (wiring, doctor): the worker takes them as the Protocol.
+COMPOSITION_ROOTS = ("bridge/cli", "bridge/service/runtime", "bridge/sandbox")
+# What the core is not: the service, the CLI and the sandbox, which the core never imports.
+OUTER = ("bridge/service", "bridge/cli", "bridge/sandbox")
+OUTER_MODULES = tuple(prefix.replace("/", ".") for prefix in OUTER)
+# The service's rooms and which other rooms each may import (the core it may always import). The
+# worker (the application core) and the read side import no other room; the web and the runtime sit
+# above them. Of the runtime, only the runner starts the web app (beside the worker): its composition root.
+SERVICE = "bridge/service"
+ROOMS = ("worker", "read", "web", "runtime")
+ROOM_IMPORTS: dict[str, frozenset[str]] = {
+    "bridge/service/worker": frozenset(),
+    "bridge/service/read": frozenset(),
+    "bridge/service/web": frozenset({"worker", "read", "runtime"}),
+    "bridge/service/runtime/runner.py": frozenset({"worker", "read", "web"}),
+    "bridge/service/runtime": frozenset({"worker", "read"}),
+}
 # The pure core: no I/O libraries at all.
 PURE = ("bridge/versions.py", "bridge/release_notes", "bridge/domain", "bridge/engine")
 IO_LIBRARIES = {
@@ -75,6 +92,110 @@ def test_the_pure_core_does_no_io() -> None:
         if any(name == lib or name.startswith(f"{lib}.") for lib in IO_LIBRARIES)
     ]
     assert offenders == []
+
+
+def _is_under(name: str, modules: tuple[str, ...]) -> bool:
+    return any(name == module or name.startswith(f"{module}.") for module in modules)
+
+
+def test_the_core_imports_neither_the_service_nor_the_cli_nor_the_sandbox() -> None:
+    # The domain, the engine, the store, configuration and mappings: what the outer rooms build on.
+    offenders = [
+        f"{_rel(path)} imports {name}"
+        for path in _files("bridge")
+        if not _rel(path).startswith(OUTER)
+        for name in _imports(path)
+        if _is_under(name, OUTER_MODULES)
+    ]
+    assert offenders == []
+
+
+def test_connectors_import_neither_the_service_nor_the_cli_nor_the_sandbox() -> None:
+    offenders = [
+        f"{_rel(path)} imports {name}"
+        for path in _files("connectors")
+        for name in _imports(path)
+        if _is_under(name, OUTER_MODULES)
+    ]
+    assert offenders == []
+
+
+def _rooms_imported(path: Path) -> set[str]:
+    """The rooms of the service a module imports (`from bridge.service import web` names one too)."""
+    rooms: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module]
+            if node.module == "bridge.service":
+                names = [f"bridge.service.{alias.name}" for alias in node.names]
+        else:
+            continue
+        rooms |= {name.split(".")[2] for name in names if name.startswith("bridge.service.")}
+    return rooms
+
+
+def _room_rule(path: Path) -> tuple[str, frozenset[str]] | None:
+    """The room a module of the service is in, and the other rooms it may import (the most specific rule)."""
+    rel = _rel(path)
+    for prefix in sorted(ROOM_IMPORTS, key=len, reverse=True):
+        if rel == prefix or rel.startswith(f"{prefix}/"):
+            return rel.split("/")[2], ROOM_IMPORTS[prefix]
+    return None
+
+
+def test_every_module_of_the_service_is_in_one_of_its_rooms() -> None:
+    assert {p.name for p in (ROOT / SERVICE).iterdir() if (p / "__init__.py").exists()} == set(ROOMS)
+    outside = [
+        _rel(path)
+        for path in _files(SERVICE)
+        if _room_rule(path) is None and _rel(path) != f"{SERVICE}/__init__.py"
+    ]
+    assert outside == []
+
+
+def test_each_room_of_the_service_imports_only_the_rooms_below_it() -> None:
+    offenders = []
+    for path in _files(SERVICE):
+        rule = _room_rule(path)
+        if rule is None:
+            continue
+        room, allowed = rule
+        offenders += [
+            f"{_rel(path)} ({room}) imports bridge.service.{other}"
+            for other in sorted(_rooms_imported(path) - {room} - allowed)
+        ]
+        offenders += [
+            f"{_rel(path)} imports {name}"
+            for name in _imports(path)
+            if _is_under(name, ("bridge.cli", "bridge.sandbox"))
+        ]
+    assert offenders == []
+
+
+def test_the_web_runs_on_its_protocols_not_on_the_processor() -> None:
+    # The read API, the pages and the webhook intake take ReadModels and Intake (web/backend.py), which
+    # the worker's Processor satisfies; they never name the Processor itself.
+    offenders = [
+        f"{_rel(path)} imports Processor"
+        for path in _files(f"{SERVICE}/web")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.ImportFrom)
+        and node.module == "bridge.service.worker.processor"
+        and any(alias.name == "Processor" for alias in node.names)
+    ]
+    assert offenders == []
+
+
+def test_the_room_rules_read_the_tree_as_laid_out() -> None:
+    # The rules above are only as good as their reading of the tree: each module is placed in its room,
+    # the runner by its own rule, and an import of a room is seen as one.
+    assert _room_rule(ROOT / SERVICE / "worker" / "processor.py") == ("worker", frozenset())
+    runner = _room_rule(ROOT / SERVICE / "runtime" / "runner.py")
+    assert runner == ("runtime", ROOM_IMPORTS[f"{SERVICE}/runtime/runner.py"])
+    assert "web" not in ROOM_IMPORTS[f"{SERVICE}/runtime"]
+    assert _rooms_imported(ROOT / SERVICE / "web" / "app.py") >= {"web", "worker", "runtime"}
 
 
 def test_a_connector_knows_only_its_own_system() -> None:

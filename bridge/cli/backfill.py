@@ -24,8 +24,8 @@ from bridge.connector import ActionOutcome, Connector, PollPage, WebhookDelivery
 from bridge.domain.actions import Action
 from bridge.domain.events import DomainEvent, RecordRef, Source
 from bridge.errors import BridgeError
-from bridge.service.processor import Processor
-from bridge.service.wiring import build_processor
+from bridge.service.runtime.wiring import build_processor
+from bridge.service.worker.processor import Processor
 from bridge.store.outbox import ActionStatus
 
 # Actions a dispatch may still take: waiting for a first attempt or for a retry.

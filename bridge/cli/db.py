@@ -30,7 +30,7 @@ def upgrade(config: ConfigOption = None) -> None:
 def snapshot(config: ConfigOption = None) -> None:
     """Fold the journal and keep a snapshot of the engine's state, so the next start replays nothing
     older (run it after a backfill, or before compacting)."""
-    from bridge.service.wiring import build_processor
+    from bridge.service.runtime.wiring import build_processor
 
     settings = settings_or_exit(config)
     processor = build_processor(settings)
@@ -56,7 +56,7 @@ def compact(
 ) -> None:
     """Delete journal revisions older than the retention that the newest snapshot holds (RFC revisions,
     which release timelines show, are kept)."""
-    from bridge.service.wiring import build_processor
+    from bridge.service.runtime.wiring import build_processor
 
     settings = settings_or_exit(config)
     days = keep_days or settings.database.journal_retention_days
@@ -85,8 +85,8 @@ def repoint(
     yes: Annotated[bool, typer.Option("--yes", help="Change the store's systems (else only show).")] = False,
 ) -> None:
     """Make the store follow the systems the configuration names, on purpose, saying what it means."""
-    from bridge.service.systems import differences, meaning
-    from bridge.service.systems import repoint as repoint_store
+    from bridge.service.runtime.systems import differences, meaning
+    from bridge.service.runtime.systems import repoint as repoint_store
 
     settings = settings_or_exit(config)
     store = Store.from_settings(settings.database)

@@ -7,7 +7,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bridge.cli.options import ConfigOption, settings_or_exit
-from bridge.service.doctor import CheckStatus, diagnose, failed
+from bridge.service.runtime.doctor import CheckStatus, diagnose, failed
 
 MARKS = {
     CheckStatus.OK: "[green]✔ ok[/]",

@@ -11,7 +11,7 @@ from bridge.config import ConfigError, Settings, load_settings
 from bridge.mappings import MappingError
 
 if TYPE_CHECKING:  # the service is loaded only by the commands that run it
-    from bridge.service.processor import Processor
+    from bridge.service.worker.processor import Processor
     from bridge.store import Store
 
 ConfigOption = Annotated[
@@ -36,7 +36,7 @@ def settings_or_exit(config: Path | None) -> Settings:
 
 def processor_or_exit(settings: Settings, *, dry_run: bool = False) -> Processor:
     """The service's processor, or exit 2 naming the mapping file and line that stop it."""
-    from bridge.service.wiring import build_processor
+    from bridge.service.runtime.wiring import build_processor
 
     try:
         return build_processor(settings, dry_run=dry_run)
@@ -47,7 +47,7 @@ def processor_or_exit(settings: Settings, *, dry_run: bool = False) -> Processor
 
 def systems_or_exit(store: Store, settings: Settings) -> None:
     """Go on only against the systems the store was filled from; else exit 2 naming both."""
-    from bridge.service.systems import OtherSystemsError, check_systems
+    from bridge.service.runtime.systems import OtherSystemsError, check_systems
 
     if not store.is_up_to_date():
         return  # an old schema is reported by /readyz and `bridge doctor`; there is nothing to compare

@@ -33,9 +33,9 @@ def report(
     config: ConfigOption = None,
 ) -> None:
     """The readiness report: releases, deployments and retest moves of the period, and what is open."""
-    from bridge.service.pages.rendering import render_report_html, render_report_markdown
-    from bridge.service.report import build_report, period_start
-    from bridge.service.wiring import engine_context, load_mappings
+    from bridge.service.read.report import build_report, period_start
+    from bridge.service.runtime.wiring import engine_context, load_mappings
+    from bridge.service.web.pages.rendering import render_report_html, render_report_markdown
     from bridge.store import Store
 
     settings = settings_or_exit(config)

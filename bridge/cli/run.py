@@ -15,8 +15,8 @@ from bridge.cli.options import (
     systems_or_exit,
 )
 from bridge.cli.stopping import stop_requested
-from bridge.service.multiprocess import run_directory
-from bridge.service.stopping import stop_requests
+from bridge.service.runtime.multiprocess import run_directory
+from bridge.service.runtime.stopping import stop_requests
 
 
 def run(
@@ -37,7 +37,7 @@ def run(
         except OSError as exc:
             typer.echo(f"error: service.metrics_dir {settings.service.metrics_dir}: {exc.strerror}", err=True)
             raise typer.Exit(2) from exc
-        from bridge.service.runner import Service
+        from bridge.service.runtime.runner import Service
 
         processor = processor_or_exit(settings, dry_run=dry_run)
         systems_or_exit(processor.store, settings)

@@ -18,7 +18,7 @@ from bridge.domain.actions import MoveDefect
 from bridge.domain.keys import ReleaseKey, Subject
 from bridge.domain.links import LinkKind
 from bridge.engine.context import EngineContext
-from bridge.service.wiring import engine_context, load_mappings
+from bridge.service.runtime.wiring import engine_context, load_mappings
 from bridge.store import Store
 from bridge.store.audit import AuditEntry
 from bridge.store.findings import FindingRow

@@ -4,5 +4,5 @@ from __future__ import annotations
 
 import threading
 
-# Set by SIGTERM or SIGINT from the start of `bridge run` (see bridge.service.stopping.stop_requests).
+# Set by SIGTERM or SIGINT from the start of `bridge run` (see bridge.service.runtime.stopping.stop_requests).
 stop_requested = threading.Event()

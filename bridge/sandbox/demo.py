@@ -22,14 +22,14 @@ from bridge.domain.links import LinkKind
 from bridge.mappings import servicenow_mapping
 from bridge.sandbox.programme import Programme
 from bridge.sandbox.runner import DEFAULT_PORTS, FIELDS, REFERENCES, SYSTEMS, Sandbox
-from bridge.service.logs import configure_logging, unconfigure_logging
-from bridge.service.multiprocess import run_directory
+from bridge.service.runtime.logs import configure_logging, unconfigure_logging
+from bridge.service.runtime.multiprocess import run_directory
 from bridge.store.store import Tx
 from connectors.servicenow.client import TableClient, build_client, secrets_of
 from connectors.simulation import free_port
 
 if TYPE_CHECKING:  # loaded once the run's metrics directory is set up (see DemoStack.start)
-    from bridge.service.runner import Service
+    from bridge.service.runtime.runner import Service
 
 PROJECT = "mhhs/dip-platform"
 COMPONENT = "dip-platform"
@@ -136,7 +136,7 @@ class DemoStack:
         configure_logging(settings.log_format, secrets=secret_values(settings), log_file=settings.log_file)
         # Before the service is loaded, as in `bridge run` (which see).
         self._metrics_dir.enter_context(run_directory(settings.service.metrics_dir))
-        from bridge.service.runner import Service
+        from bridge.service.runtime.runner import Service
 
         self.service = Service(settings)
         self._server = uvicorn.Server(

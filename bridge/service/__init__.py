@@ -1,1 +1,3 @@
-"""The service: the composition root that wires connectors, the engine and the store together."""
+"""The service, in four rooms: the worker (the application core: intake, processing, dispatch), the read
+side (one module per resource), the web (the HTTP layer, on small protocols) and the runtime (processes,
+wiring from the settings, logs and metrics)."""

@@ -18,9 +18,9 @@ from fastapi.testclient import TestClient
 
 from bridge.config import load_settings
 from bridge.sandbox.runner import Sandbox
-from bridge.service.app import create_app
-from bridge.service.processor import Processor
-from bridge.service.wiring import build_connectors, engine_context, load_mappings
+from bridge.service.runtime.wiring import build_connectors, engine_context, load_mappings
+from bridge.service.web.app import create_app
+from bridge.service.worker.processor import Processor
 from bridge.store import Store
 from connectors.simulation import free_port
 from tests.browser_fixtures import (  # noqa: F401 - fixtures are found by name

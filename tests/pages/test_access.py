@@ -11,9 +11,9 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from bridge.service.app import create_app
-from bridge.service.pages import PageOptions
-from bridge.service.pages.access import COOKIE_NAME, Gate, Verdict, local_path
+from bridge.service.web.app import create_app
+from bridge.service.web.pages import PageOptions
+from bridge.service.web.pages.access import COOKIE_NAME, Gate, Verdict, local_path
 from tests.pages.conftest import Seeded
 
 TOKEN = "access-test-operator-token"

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import delete
 
-from bridge.service.pages.environments import against_newest, environment_url
+from bridge.service.web.pages.environments import against_newest, environment_url
 from bridge.store.schema import deployments
 from tests.pages.conftest import RFC, Seeded
 

@@ -8,8 +8,8 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from bridge.domain.events import DefectUpdated
-from bridge.service.app import create_app
-from bridge.service.processor import Processor
+from bridge.service.web.app import create_app
+from bridge.service.worker.processor import Processor
 from bridge.store import Store
 from support.programme import at, context, release
 

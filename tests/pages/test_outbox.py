@@ -13,9 +13,9 @@ from pydantic import SecretStr
 
 from bridge.domain.actions import MoveDefect
 from bridge.domain.events import Source
-from bridge.service.app import create_app
-from bridge.service.pages import PageOptions
-from bridge.service.processor import Processor
+from bridge.service.web.app import create_app
+from bridge.service.web.pages import PageOptions
+from bridge.service.worker.processor import Processor
 from bridge.store.outbox import ActionStatus, Completion, OutboxRow
 from tests.pages.conftest import Seeded
 

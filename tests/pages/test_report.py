@@ -9,9 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from markdown_it import MarkdownIt
 
-from bridge.service.pages import render_report_html, render_report_markdown
-from bridge.service.pages.router import readiness_report
-from bridge.service.report import (
+from bridge.service.read.report import (
     DeploymentLine,
     ReadinessReport,
     ReleaseLine,
@@ -19,6 +17,8 @@ from bridge.service.report import (
     UnlinkedRfc,
     period_start,
 )
+from bridge.service.web.pages import render_report_html, render_report_markdown
+from bridge.service.web.pages.router import readiness_report
 from tests.pages.conftest import MOVED, RFC, Seeded
 
 SINCE = date(2024, 1, 1)

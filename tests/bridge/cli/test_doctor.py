@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from bridge.cli import app
 from bridge.config import load_settings
 from bridge.sandbox.runner import Sandbox
-from bridge.service.doctor import CheckStatus, diagnose
+from bridge.service.runtime.doctor import CheckStatus, diagnose
 from connectors.simulation import free_port
 
 os.environ.setdefault("AZURE_DEVOPS_CACHE_DIR", tempfile.mkdtemp(prefix="ado-cache-"))

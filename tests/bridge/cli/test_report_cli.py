@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from bridge.cli import app
 from bridge.config import load_settings
 from bridge.sandbox.runner import Sandbox
-from bridge.service.wiring import build_processor
+from bridge.service.runtime.wiring import build_processor
 from bridge.store import Store
 
 # The azure-devops SDK reads its location cache directory when it is imported (api-contracts.md 2.2).

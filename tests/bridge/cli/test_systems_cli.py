@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from bridge.cli import app
 from bridge.config import load_settings
-from bridge.service.systems import check_systems
+from bridge.service.runtime.systems import check_systems
 from bridge.store import Store
 
 runner = CliRunner()

@@ -214,8 +214,8 @@ def test_state_kept_in_a_folder_survives_a_restart(tmp_path: Path) -> None:
 
 def _one_cycle(box: Sandbox) -> dict[str, object]:
     """One cycle of the bridge on the store the sandbox's configuration names (migrated first)."""
-    from bridge.service.processor import Processor
-    from bridge.service.wiring import build_connectors, engine_context, load_mappings
+    from bridge.service.runtime.wiring import build_connectors, engine_context, load_mappings
+    from bridge.service.worker.processor import Processor
     from bridge.store import Store
 
     settings = load_settings(box.config_path)
