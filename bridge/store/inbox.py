@@ -77,6 +77,26 @@ def _inbox_row(row: Row[Any]) -> InboxRow:
     )
 
 
+def _delivery(
+    source: Source,
+    delivery_key: str,
+    kind: InboxKind,
+    payload: dict[str, Any],
+    at: datetime,
+    correlation_id: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "source": source.value,
+        "delivery_key": delivery_key,
+        "kind": kind.value,
+        "payload": payload,
+        "correlation_id": correlation_id,
+        "received_at": at,
+        "available_at": at,
+        "attempts": 0,
+    }
+
+
 class InboxManager(Manager):
     """The inbox: deliveries stored once, claimed when due, marked processed or failed."""
 
@@ -91,25 +111,8 @@ class InboxManager(Manager):
         now: datetime | None = None,
     ) -> InboxPut:
         """Store a delivery; the same (source, delivery key) again is a no-op reported as duplicate."""
-        at = now or utcnow()
-        statement = self.prepared(
-            "inbox.put",
-            lambda insert: (
-                insert(inbox)
-                .on_conflict_do_nothing(index_elements=["source", "delivery_key"])
-                .returning(inbox.c.id)
-            ),
-        )
-        values = {
-            "source": source.value,
-            "delivery_key": delivery_key,
-            "kind": kind.value,
-            "payload": payload,
-            "correlation_id": correlation_id,
-            "received_at": at,
-            "available_at": at,
-            "attempts": 0,
-        }
+        values = _delivery(source, delivery_key, kind, payload, now or utcnow(), correlation_id)
+        statement = self._insert()
         inserted = self.connection.execute(statement, values).scalar_one_or_none()
         if inserted is not None:
             return InboxPut(id=inserted, duplicate=False)
@@ -129,7 +132,15 @@ class InboxManager(Manager):
         if not deliveries:
             return 0
         at = now or utcnow()
-        statement = self.prepared(
+        rows = [_delivery(source, key, kind, payload, at) for source, key, kind, payload in deliveries]
+        statement = self._insert()
+        # RETURNING answers for the rows inserted only, on both backends.
+        return len(self.connection.execute(statement, rows).fetchall())
+
+    def _insert(self) -> Any:
+        """An insert of deliveries that leaves a (source, delivery key) already there as it is, and
+        answers with the ids of the rows it inserted."""
+        return self.prepared(
             "inbox.put",
             lambda insert: (
                 insert(inbox)
@@ -137,21 +148,6 @@ class InboxManager(Manager):
                 .returning(inbox.c.id)
             ),
         )
-        rows = [
-            {
-                "source": source.value,
-                "delivery_key": key,
-                "kind": kind.value,
-                "payload": payload,
-                "correlation_id": None,
-                "received_at": at,
-                "available_at": at,
-                "attempts": 0,
-            }
-            for source, key, kind, payload in deliveries
-        ]
-        # RETURNING answers for the rows inserted only, on both backends.
-        return len(self.connection.execute(statement, rows).fetchall())
 
     def claim_due(self, limit: int, *, now: datetime | None = None) -> list[InboxRow]:
         """Unprocessed rows that are due, the longest due first, locked for this transaction: process
