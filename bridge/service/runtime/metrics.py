@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import struct
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +19,9 @@ from bridge.store import Store
 
 # Webhooks are answered in milliseconds; GitLab gives a hook 10 s.
 WEBHOOK_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)
+# How often, and how far apart, a scrape reads the run's files again when one is being made.
+SETTLE_TRIES = 5
+SETTLE_WAIT_S = 0.02
 POLL_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
 
 
@@ -54,6 +59,19 @@ class StoreCollector(Collector):
         yield actions
 
 
+class SettledCollector(MultiProcessCollector):
+    """The run's figures from every process's files, read again when a file reads as half made: a
+    process creating its file at that instant (a worker just started) leaves it empty for a moment."""
+
+    def collect(self) -> Iterator[Metric]:
+        for _ in range(SETTLE_TRIES - 1):
+            try:
+                return iter(list(super().collect()))  # type: ignore[no-untyped-call]
+            except (struct.error, RuntimeError):
+                time.sleep(SETTLE_WAIT_S)
+        return iter(list(super().collect()))  # type: ignore[no-untyped-call]
+
+
 class ServiceMetrics(ProcessorObserver):
     """The service's metrics in a registry of its own (never the process-wide one). `exposed` is what
     /metrics shows: that registry, or with `directory` (the run's multiprocess directory, where this
@@ -72,7 +90,7 @@ class ServiceMetrics(ProcessorObserver):
         if directory is not None:
             # Not `registry`: its metrics are this process's share of the directory, shown twice beside it.
             self.exposed = CollectorRegistry()
-            MultiProcessCollector(self.exposed, path=str(directory))  # type: ignore[no-untyped-call]
+            SettledCollector(self.exposed, path=str(directory))  # type: ignore[no-untyped-call]
         self.events = Counter(
             "bridge_events_received",
             "Events received, by source, channel (webhook or poll), outcome and HTTP status.",

@@ -73,3 +73,27 @@ def test_no_directory_once_prometheus_client_is_loaded(tmp_path: Path) -> None:
     with run_directory(tmp_path / "metrics") as directory:
         assert directory is None
     assert not (tmp_path / "metrics").exists()
+
+
+def test_a_scrape_waits_out_a_file_another_process_is_making(tmp_path: Path) -> None:
+    import threading
+
+    from prometheus_client import CollectorRegistry, generate_latest
+    from prometheus_client.mmap_dict import MmapedDict, mmap_key
+
+    from bridge.service.runtime.metrics import SettledCollector
+
+    def write(name: str, value: float) -> None:
+        figures = MmapedDict(str(tmp_path / name))
+        figures.write_value(mmap_key("bridge_polls_total", "bridge_polls_total", [], [], "counter"), value, 0)
+        figures.close()
+
+    write("counter_1.db", 2.0)
+    (tmp_path / "counter_2.db").touch()  # a worker that has just opened its file, not yet written it
+    maker = threading.Timer(0.03, write, args=("counter_2.db", 3.0))
+    maker.start()
+    registry = CollectorRegistry()
+    SettledCollector(registry, path=str(tmp_path))
+    text = generate_latest(registry).decode()
+    maker.join()
+    assert "bridge_polls_total 5.0" in text
