@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from bridge.domain.keys import TagKey
+
 
 class Source(StrEnum):
     """The system an event comes from or an action goes to."""
@@ -78,7 +80,7 @@ class ReleasePublished:
 
     @property
     def record_key(self) -> str:
-        return f"{self.project}:{self.tag}"
+        return str(TagKey(self.project, self.tag))
 
 
 @dataclass(frozen=True)

@@ -113,6 +113,32 @@ class ReleaseKey:
 
 
 @dataclass(frozen=True)
+class TagKey:
+    """A tag of a GitLab project, and its release: `project path:tag`, e.g. `mhhs/dip-platform:v1.0.2.0`
+    (neither a project path nor a git tag name can hold a colon)."""
+
+    project: str
+    tag: str
+
+    SHAPE: ClassVar[str] = "a tag key (project path:tag)"
+
+    def __post_init__(self) -> None:
+        key_name(self.project, "a tag key's project")
+        key_name(self.tag, "a tag key's tag")
+
+    def __str__(self) -> str:
+        return f"{self.project}{SEPARATOR}{self.tag}"
+
+    @classmethod
+    def parse(cls, text: str) -> Self:
+        try:
+            project, tag = _parts(text, 2)
+            return cls(project, tag)
+        except ValueError as exc:
+            raise _unreadable(text, cls.SHAPE, exc) from None
+
+
+@dataclass(frozen=True)
 class DeploymentKey:
     """A release deployed to an environment under an RFC: `environment:component:version:rfc`.
 

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Row, Table, and_, func, select, update
 
 from bridge.domain.events import ChangeUpdated, DefectUpdated, NoteSource
+from bridge.domain.keys import TagKey
 from bridge.store.base import Manager, utcnow
 from bridge.store.schema import defects, releases, rfcs
 from bridge.versions import version_order
@@ -43,7 +44,7 @@ class ReleaseRecord:
 
     @property
     def record_key(self) -> str:
-        return f"{self.project}:{self.tag}"
+        return str(TagKey(self.project, self.tag))
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from bridge.config import GitLabSettings
 from bridge.connector import ActionOutcome, PollPage, WebhookDelivery
 from bridge.domain.actions import Action
 from bridge.domain.events import DomainEvent, RecordRef, Source
+from bridge.domain.keys import TagKey
 from bridge.errors import PermanentError
 from connectors.outcomes import RetryPolicy
 
@@ -67,9 +68,13 @@ class GitLabConnector:
         """The tag and its release by name (one request, two with a release); None when the tag is gone."""
         if ref.source is not Source.GITLAB or ref.kind != "release":
             raise PermanentError(f"GitLab holds releases, not {ref.source.value} {ref.kind}")
-        path, _, tag_name = ref.key.partition(":")
+        try:
+            key = TagKey.parse(ref.key)
+        except ValueError as exc:
+            raise PermanentError(f"{ref.key!r} names no tag of a configured GitLab project") from exc
+        path, tag_name = key.project, key.tag
         project = self._projects.get(path)
-        if project is None or not tag_name:
+        if project is None:
             raise PermanentError(f"{ref.key!r} names no tag of a configured GitLab project")
         now = self._clock()
         data = self._api.tag(path, tag_name)

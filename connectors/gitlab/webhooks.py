@@ -13,6 +13,7 @@ from pydantic import SecretStr
 from bridge.config import GitLabProject
 from bridge.connector import WebhookDelivery, WebhookRejectedError
 from bridge.domain.events import NoteSource, RecordRef, ReleasePublished, Source, text_digest
+from bridge.domain.keys import TagKey
 from connectors.webhooks import check_size, json_object, same_secret
 
 from .wire import ZERO_SHA, mapping, parse_time, release_removed
@@ -60,7 +61,7 @@ def parse_gitlab_webhook(
         return WebhookDelivery(key or reading.fallback_key, ())
     event = reading.event(project, now)
     ref = RecordRef(
-        Source.GITLAB, "release", f"{project.path}:{reading.tag}", event.revision if event else None
+        Source.GITLAB, "release", str(TagKey(project.path, reading.tag)), event.revision if event else None
     )
     return WebhookDelivery(key or reading.fallback_key, (ref,), (event,) if event is not None else ())
 

@@ -19,6 +19,7 @@ from bridge.domain.keys import (
     SetCorrelationKey,
     Subject,
     SubjectKind,
+    TagKey,
     parse_target,
 )
 
@@ -45,6 +46,17 @@ RELEASE = ReleaseKey("dip-platform", "1.0.2.0")
 
 
 # --- round trips ----------------------------------------------------------------------------------
+
+
+@given(st.builds(TagKey, names, names))
+def test_a_tag_key_reads_back_as_it_was_written(key: TagKey) -> None:
+    assert TagKey.parse(str(key)) == key
+
+
+@pytest.mark.parametrize("text", ["mhhs/dip-platform", ":v1.0.2.0", "mhhs/dip-platform:", "a:b:c"])
+def test_a_tag_key_without_its_two_parts_is_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="tag key"):
+        TagKey.parse(text)
 
 
 @given(release_keys)
@@ -90,6 +102,8 @@ def test_an_action_key_reads_back_as_it_was_written(key: ActionKey) -> None:
     ("key", "text"),
     [
         (RELEASE, "dip-platform:1.0.2.0"),
+        (TagKey("mhhs/dip-platform", "dip-platform/1.0.2.0"), "mhhs/dip-platform:dip-platform/1.0.2.0"),
+        (TagKey("mhhs/helix", "helix@1.1.0.0"), "mhhs/helix:helix@1.1.0.0"),
         (
             DeploymentKey("SIT-A", "dip-platform", "1.0.2.0", "CHG0031245"),
             "SIT-A:dip-platform:1.0.2.0:CHG0031245",
