@@ -21,6 +21,31 @@ FIELDS = {"environment": "u_environment", "release": "u_release", "governance": 
 EXTRA_FIELDS = tuple(FIELDS.values())
 
 
+def change_row(sys_id: str, **fields: str) -> dict[str, str]:
+    """A change_request row as the Table API returns it (stored values), the mapped fields empty unless
+    `fields` sets them."""
+    return {
+        "sys_id": sys_id,
+        "number": "CHG0000001",
+        "sys_mod_count": "4",
+        "sys_updated_on": "2024-05-01 10:00:00",
+        "state": "-2",
+        "type": "normal",
+        "approval": "approved",
+        "close_code": "",
+        "close_notes": "",
+        "start_date": "2024-05-02 08:00:00",
+        "end_date": "2024-05-02 10:00:00",
+        "cab_date": "2024-05-01",
+        "short_description": "Deploy dip-platform 1.0.2.0",
+        "description": "",
+        "correlation_id": "",
+        "correlation_display": "",
+        **dict.fromkeys(EXTRA_FIELDS, ""),
+        **fields,
+    }
+
+
 @dataclass
 class Sleeps:
     """A sleep that records the waits it was asked for and returns at once."""

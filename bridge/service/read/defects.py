@@ -56,15 +56,7 @@ def list_defects(tx: Tx, window: Window, *, state: str | None = None) -> Page[De
         tx,
         query,
         window,
-        lambda row: DefectSummary(
-            id=row.id,
-            rev=row.rev,
-            state=row.state,
-            severity=row.severity,
-            title=row.title,
-            changed_at=row.changed_at,
-            changed_by=row.changed_by,
-        ),
+        lambda row: from_row(DefectSummary, row),
     )
 
 

@@ -125,27 +125,9 @@ LIST_URL = re.compile(re.escape(TABLE_URL) + r"(\?.*)?$")
 
 
 def _record() -> dict[str, str]:
-    from tests.servicenow_connector_fixtures import EXTRA_FIELDS
+    from tests.servicenow_connector_fixtures import change_row
 
-    return {
-        "sys_id": SYS_ID,
-        "number": "CHG0000001",
-        "sys_mod_count": "4",
-        "sys_updated_on": "2024-05-01 10:00:00",
-        "state": "-2",
-        "type": "normal",
-        "approval": "approved",
-        "close_code": "",
-        "close_notes": "",
-        "start_date": "2024-05-02 08:00:00",
-        "end_date": "2024-05-02 10:00:00",
-        "cab_date": "2024-05-01",
-        "short_description": "Deploy dip-platform 1.0.2.0",
-        "description": "",
-        "correlation_id": "",
-        "correlation_display": "",
-        **dict.fromkeys(EXTRA_FIELDS, ""),
-    }
+    return change_row(SYS_ID)
 
 
 def _error(status: int) -> dict[str, Any]:

@@ -33,29 +33,9 @@ OURS = "release-bridge:dip-platform:1.0.2.0"
 
 
 def _record(**fields: str) -> dict[str, str]:
-    record = {
-        "sys_id": SYS_ID,
-        "number": "CHG0000001",
-        "sys_mod_count": "4",
-        "sys_updated_on": "2024-05-01 10:00:00",
-        "state": "-2",
-        "type": "normal",
-        "approval": "approved",
-        "close_code": "",
-        "close_notes": "",
-        "start_date": "2024-05-02 08:00:00",
-        "end_date": "2024-05-02 10:00:00",
-        "cab_date": "2024-05-01",
-        "short_description": "Deploy dip-platform 1.0.2.0",
-        "description": "",
-        "correlation_id": "",
-        "correlation_display": "",
-        "u_environment": "SIT-A",
-        "u_release": "",
-        "u_governance_approval": "",
-    }
-    record.update(fields)
-    return record
+    from tests.servicenow_connector_fixtures import change_row  # loaded as a plugin; see the contract
+
+    return change_row(SYS_ID, **{"u_environment": "SIT-A", **fields})
 
 
 @pytest.fixture
