@@ -225,6 +225,14 @@ class ServiceSettings(Section):
             " answers webhooks and serves the API (false: on threads of that one process)."
         ),
     )
+    pages_process: bool = Field(
+        default=True,
+        description=(
+            "Draw the pages and answer the read API in a process of their own, to which the HTTP process"
+            " passes every request that is not a webhook or a probe, so that people reading pages never"
+            " slow the answers to webhooks (false: in the HTTP process)."
+        ),
+    )
     metrics_dir: Path = Field(
         default=Path("var/metrics"),
         description=(

@@ -17,8 +17,8 @@ from bridge.connector import WebhookRejectedError
 MAX_DEPTH = 64
 MAX_NUMBER_CHARS = 100
 STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
-OPENERS = frozenset(b"[{")
-CLOSERS = frozenset(b"]}")
+NOT_BRACKETS = bytes(set(range(256)) - set(b"[]{}"))
+INNERMOST = re.compile(rb"[\[{][\]}]")
 
 
 def check_size(body: bytes, max_bytes: int) -> None:
@@ -28,14 +28,16 @@ def check_size(body: bytes, max_bytes: int) -> None:
 
 def nesting(body: bytes, limit: int = MAX_DEPTH) -> int:
     """How deep the JSON text nests (strings skipped), counting no further than one past `limit`."""
-    depth = deepest = 0
-    for byte in STRING.sub(b"", body).translate(None, delete=bytes(set(range(256)) - OPENERS - CLOSERS)):
-        depth += 1 if byte in OPENERS else -1
-        if depth > deepest:
-            deepest = depth
-            if deepest > limit:
-                break
-    return deepest
+    brackets = STRING.sub(b"", body).translate(None, delete=NOT_BRACKETS)
+    # Each pass takes away the innermost pairs (whatever their kinds: the parser refuses a mismatch),
+    # so the passes needed are the depth; each is one scan in C, not a step per bracket in Python.
+    depth = 0
+    while brackets and depth <= limit:
+        shorter = INNERMOST.sub(b"", brackets)
+        if len(shorter) == len(brackets):
+            break  # unbalanced: the parser refuses it
+        brackets, depth = shorter, depth + 1
+    return depth
 
 
 def _number(kind: type[int] | type[float]) -> Any:

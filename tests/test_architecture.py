@@ -17,7 +17,8 @@ OUTER = ("bridge/service", "bridge/cli", "bridge/sandbox")
 OUTER_MODULES = tuple(prefix.replace("/", ".") for prefix in OUTER)
 # The service's rooms and which other rooms each may import (the core it may always import). The
 # worker (the application core) and the read side import no other room; the web and the runtime sit
-# above them. Of the runtime, only the runner starts the web app (beside the worker): its composition root.
+# above them. Of the runtime, only the runner and the processes it starts (the worker's, the pages')
+# build the web app: its composition roots.
 SERVICE = "bridge/service"
 ROOMS = ("worker", "read", "web", "runtime")
 ROOM_IMPORTS: dict[str, frozenset[str]] = {
@@ -25,6 +26,7 @@ ROOM_IMPORTS: dict[str, frozenset[str]] = {
     "bridge/service/read": frozenset(),
     "bridge/service/web": frozenset({"worker", "read", "runtime"}),
     "bridge/service/runtime/runner.py": frozenset({"worker", "read", "web"}),
+    "bridge/service/runtime/processes.py": frozenset({"worker", "read", "web"}),
     "bridge/service/runtime": frozenset({"worker", "read"}),
 }
 # The pure core: no I/O libraries at all.

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Row, delete, func, select, update
+from sqlalchemy import Row, delete, func, select, tuple_, update
 
 from bridge.domain.events import Source
 from bridge.store.base import Manager, utcnow
@@ -23,6 +23,17 @@ class InboxKind(StrEnum):
     POLL = "poll"  # a record read by a poller
     FETCH = "fetch"  # a record re-read because a webhook named it
     FEEDBACK = "feedback"  # a record a writer re-read after a conflict
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A delivery to store: the system it came from, its key (the same delivery sent again has the same
+    key, so it is stored once), how it arrived and what it carries."""
+
+    source: Source
+    key: str
+    kind: InboxKind
+    payload: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -112,7 +123,14 @@ class InboxManager(Manager):
     ) -> InboxPut:
         """Store a delivery; the same (source, delivery key) again is a no-op reported as duplicate."""
         values = _delivery(source, delivery_key, kind, payload, now or utcnow(), correlation_id)
-        statement = self._insert()
+        statement = self.prepared(
+            "inbox.put",
+            lambda insert: (
+                insert(inbox)
+                .on_conflict_do_nothing(index_elements=["source", "delivery_key"])
+                .returning(inbox.c.id)
+            ),
+        )
         inserted = self.connection.execute(statement, values).scalar_one_or_none()
         if inserted is not None:
             return InboxPut(id=inserted, duplicate=False)
@@ -121,33 +139,45 @@ class InboxManager(Manager):
         ).scalar_one()
         return InboxPut(id=existing, duplicate=True)
 
-    def put_many(
-        self,
-        deliveries: Sequence[tuple[Source, str, InboxKind, dict[str, Any]]],
-        *,
-        now: datetime | None = None,
-    ) -> int:
-        """Store deliveries (source, delivery key, kind, payload) in one statement; those already there are
-        left as they are. Returns how many were new."""
+    def put_many(self, deliveries: Sequence[Delivery], *, now: datetime | None = None) -> list[InboxPut]:
+        """Store deliveries in one statement; those already there (or twice among them) are left as they
+        are. Each delivery's row, in order, and whether it was there before."""
         if not deliveries:
-            return 0
+            return []
         at = now or utcnow()
-        rows = [_delivery(source, key, kind, payload, at) for source, key, kind, payload in deliveries]
-        statement = self._insert()
-        # RETURNING answers for the rows inserted only, on both backends.
-        return len(self.connection.execute(statement, rows).fetchall())
-
-    def _insert(self) -> Any:
-        """An insert of deliveries that leaves a (source, delivery key) already there as it is, and
-        answers with the ids of the rows it inserted."""
-        return self.prepared(
-            "inbox.put",
+        rows = [_delivery(d.source, d.key, d.kind, d.payload, at) for d in deliveries]
+        statement = self.prepared(
+            "inbox.put_many",
             lambda insert: (
                 insert(inbox)
                 .on_conflict_do_nothing(index_elements=["source", "delivery_key"])
-                .returning(inbox.c.id)
+                .returning(inbox.c.id, inbox.c.source, inbox.c.delivery_key)
             ),
         )
+        # RETURNING answers for the rows inserted only, on both backends.
+        new = {(row.source, row.delivery_key): row.id for row in self.connection.execute(statement, rows)}
+        there = self._ids([(d.source.value, d.key) for d in deliveries if (d.source.value, d.key) not in new])
+        puts: list[InboxPut] = []
+        for delivery in deliveries:
+            key = (delivery.source.value, delivery.key)
+            if key in new:
+                puts.append(InboxPut(new[key], duplicate=False))
+                there[key] = new.pop(key)  # the same delivery again among these is a duplicate
+            else:
+                puts.append(InboxPut(there[key], duplicate=True))
+        return puts
+
+    def _ids(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        """The rows of (source, delivery key) pairs stored already."""
+        ids: dict[tuple[str, str], int] = {}
+        wanted = sorted(set(keys))
+        for start in range(0, len(wanted), 500):  # keeps each statement well within SQL's limits
+            chosen = wanted[start : start + 500]
+            query = select(inbox.c.id, inbox.c.source, inbox.c.delivery_key).where(
+                tuple_(inbox.c.source, inbox.c.delivery_key).in_(chosen)
+            )
+            ids |= {(row.source, row.delivery_key): row.id for row in self.connection.execute(query)}
+        return ids
 
     def claim_due(self, limit: int, *, now: datetime | None = None) -> list[InboxRow]:
         """Unprocessed rows that are due, the longest due first, locked for this transaction: process

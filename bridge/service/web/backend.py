@@ -12,7 +12,7 @@ from bridge.domain.events import Source
 from bridge.engine.context import EngineContext
 from bridge.service.worker.processor import ProcessorObserver
 from bridge.store import Store
-from bridge.store.inbox import InboxPut
+from bridge.store.inbox import Delivery
 
 
 class ReadModels(Protocol):
@@ -30,12 +30,16 @@ class ReadModels(Protocol):
 
 
 class Intake(Protocol):
-    """Where webhooks go: the systems it takes them from, and the call that verifies and stores one."""
+    """Where webhooks go: the systems it takes them from, the call that verifies one, and the store that
+    keeps them."""
 
     @property
     def connectors(self) -> Collection[Source]: ...
 
-    def accept_webhook(self, source: Source, headers: Mapping[str, str], body: bytes) -> InboxPut: ...
+    @property
+    def store(self) -> Store: ...
+
+    def verify_webhook(self, source: Source, headers: Mapping[str, str], body: bytes) -> Delivery: ...
 
 
 class Backend(ReadModels, Intake, Protocol):

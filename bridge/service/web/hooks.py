@@ -1,133 +1,277 @@
 """The webhook intake: `POST /hooks/{system}` verifies a delivery from GitLab, ServiceNow or Azure DevOps
-and stores it durably before it answers; processing happens after the answer."""
+and stores it durably before it answers; processing happens after the answer.
+
+The intake is a bare ASGI app that the service's front (app.py) hands webhooks to before the framework
+sees them: a busy programme sends mostly webhooks, and routing and middleware would cost each more than
+verifying and storing it. Deliveries that arrive together are stored together: one writer at a time
+takes every delivery waiting, verifies them and commits them in one transaction (a group commit), so a
+burst costs one commit instead of one each, and each answer still waits for its own delivery's commit.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
-from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from anyio import to_thread
 from sqlalchemy.exc import DataError, SQLAlchemyError
-from starlette.concurrency import run_in_threadpool
+from starlette.types import Receive, Scope, Send
 
 from bridge.connector import WebhookRejectedError
 from bridge.domain.events import Source
 from bridge.service.runtime.logs import correlated, inbox_correlation
 from bridge.service.runtime.metrics import ServiceMetrics
 from bridge.service.web.backend import Intake
+from bridge.service.web.headers import PAGE_POLICY, security_headers
+from bridge.store.inbox import Delivery, InboxPut
 
 log = logging.getLogger(__name__)
 
+PREFIX = "/hooks/"
+# The most deliveries one commit takes; more waiting go in the next.
+MAX_GROUP = 100
+SYSTEMS = ", ".join(source.value for source in Source)
 
-class TooLargeError(Exception):
+# What OpenAPI says of the endpoint, by status (the app's schema carries it: see `document`).
+RESPONSES = {
+    "200": "A delivery already stored: nothing new.",
+    "202": "Stored; it is processed after the answer.",
+    "400": "Not JSON, nested over 64 levels deep, or a number over 100 characters.",
+    "401": "Not authenticated as the configured sender.",
+    "404": "No such system, or it is not configured.",
+    "405": "Not a POST.",
+    "413": "Over the configured size.",
+    "422": "Lacks what the bridge needs, or holds what it cannot store.",
+    "503": "The service is shutting down or its store is unavailable; the sender retries.",
+}
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the intake answers a delivery: a status, a small JSON body, and any extra headers."""
+
+    status: int
+    body: dict[str, Any]
+    headers: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def error(cls, status: int, message: str, *, retry_after: int | None = None) -> Answer:
+        extra = (("retry-after", str(retry_after)),) if retry_after is not None else ()
+        return cls(status, {"error": message}, extra)
+
+    @classmethod
+    def stored(cls, put: InboxPut) -> Answer:
+        return cls(
+            200 if put.duplicate else 202, {"stored": True, "duplicate": put.duplicate, "inbox_id": put.id}
+        )
+
+    async def send(self, scope: Scope, send: Send) -> None:
+        content = json.dumps(self.body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(content)).encode()),
+            *((name.encode(), value.encode()) for name, value in self.headers),
+            *security_headers(scope, PAGE_POLICY),
+        ]
+        await send({"type": "http.response.start", "status": self.status, "headers": headers})
+        await send({"type": "http.response.body", "body": content})
+
+
+UNAVAILABLE = Answer.error(503, "the bridge's store is unavailable; send again later", retry_after=5)
+DRAINING = Answer.error(503, "shutting down; send again later", retry_after=5)
+
+
+class BodyTooLargeError(Exception):
     """A webhook body over the configured size."""
 
 
-async def read_limited(request: Request, limit: int) -> bytes:
-    """The request body, refusing (before reading it all) one over `limit` bytes."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise TooLargeError
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise TooLargeError
-        chunks.append(chunk)
-    return b"".join(chunks)
+class ClientGoneError(Exception):
+    """The sender hung up before its body was whole: there is nothing to store or answer."""
 
 
-def webhooks_router(
-    intake: Intake,
-    metrics: ServiceMetrics,
-    *,
-    max_webhook_bytes: int,
-    on_accepted: Callable[[Source], None] | None,
-    accepting: Callable[[], bool],
-) -> APIRouter:
-    """The webhook endpoint over one intake; each answer is counted in `metrics`.
+@dataclass
+class _Waiting:
+    """A delivery read whole, waiting for a writer to verify and store it."""
 
-    `on_accepted` is told of each stored webhook; `accepting` turns webhooks away with 503 while the
-    service drains.
+    source: Source
+    headers: dict[str, str]
+    body: bytes
+    answered: asyncio.Future[Answer]
+
+
+@dataclass
+class WebhookIntake:
+    """`POST /hooks/{system}` as a bare ASGI app over an intake (which verifies) and its store.
+
+    `on_accepted` is told of each stored webhook (the runner wakes the worker); `accepting` turns
+    webhooks away with 503 while the service drains. Each answer is counted in `metrics`.
     """
-    router = APIRouter()
 
-    @router.post(
-        "/hooks/{system}",
-        status_code=202,
-        responses={
-            200: {"description": "A delivery already stored: nothing new."},
-            202: {"description": "Stored; it is processed after the answer."},
-            400: {"description": "Not JSON, nested over 64 levels deep, or a number over 100 characters."},
-            401: {"description": "Not authenticated as the configured sender."},
-            404: {"description": "No such system, or it is not configured."},
-            413: {"description": "Over the configured size."},
-            422: {"description": "Lacks what the bridge needs, or holds what it cannot store."},
-            503: {
-                "description": "The service is shutting down or its store is unavailable; the sender retries."
-            },
-        },
-        tags=["webhooks"],
-    )
-    async def receive_webhook(system: str, request: Request) -> JSONResponse:
-        """Verify a webhook from GitLab, ServiceNow or Azure DevOps and store it durably."""
+    intake: Intake
+    metrics: ServiceMetrics
+    max_webhook_bytes: int = 1024 * 1024
+    on_accepted: Callable[[Source], None] | None = None
+    accepting: Callable[[], bool] = lambda: True
+    _waiting: list[_Waiting] = field(default_factory=list)
+    _writer: asyncio.Task[None] | None = None
+
+    def takes(self, scope: Scope) -> bool:
+        """Whether a request is the intake's: anything under /hooks/."""
+        return scope["type"] == "http" and str(scope["path"]).startswith(PREFIX)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
-        answer = await _receive(system, request)
-        label = system if system in {s.value for s in Source} else "unknown"
-        metrics.webhook(label, answer.status_code, time.perf_counter() - started)
-        return answer
+        system = str(scope["path"])[len(PREFIX) :]
+        try:
+            answer = await self._answer(system, scope, receive)
+        except ClientGoneError:
+            return
+        label = system if system in {source.value for source in Source} else "unknown"
+        self.metrics.webhook(label, answer.status, time.perf_counter() - started)
+        await answer.send(scope, send)
 
-    async def _receive(system: str, request: Request) -> JSONResponse:
+    async def _answer(self, system: str, scope: Scope, receive: Receive) -> Answer:
+        if scope["method"] != "POST":
+            return Answer(405, {"error": "webhooks are sent with POST"}, (("allow", "POST"),))
         try:
             source = Source(system)
         except ValueError:
-            return JSONResponse({"error": f"no such system {system!r}: gitlab, servicenow or ado"}, 404)
-        if source not in intake.connectors:
-            return JSONResponse({"error": f"{source.value} is not configured on this bridge"}, 404)
-        if not accepting():
-            return JSONResponse(
-                {"error": "shutting down; send again later"}, 503, headers={"Retry-After": "5"}
-            )
+            return Answer.error(404, f"no such system {system!r}: {SYSTEMS}")
+        if source not in self.intake.connectors:
+            return Answer.error(404, f"{source.value} is not configured on this bridge")
+        if not self.accepting():
+            return DRAINING
+        headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
         try:
-            body = await read_limited(request, max_webhook_bytes)
-        except TooLargeError:
-            return JSONResponse({"error": f"body over {max_webhook_bytes} bytes"}, 413)
-        headers = {key: value for key, value in request.headers.items()}
-        try:
-            put = await run_in_threadpool(intake.accept_webhook, source, headers, body)
-        except WebhookRejectedError as exc:
-            log.info(
-                "webhook refused: %s",
-                exc,
-                extra={"source": source.value, "status": exc.status},
-            )
-            return JSONResponse({"error": str(exc)}, exc.status)
-        except DataError:
-            # E.g. a NUL character, which PostgreSQL's text and JSONB cannot hold: the sender's data.
-            log.info("webhook refused: the store cannot hold its content", extra={"source": source.value})
-            return JSONResponse(
-                {"error": "the payload holds a value the bridge cannot store (a NUL character?)"}, 422
-            )
-        except SQLAlchemyError as exc:
-            log.warning("webhook not stored: %s", type(exc).__name__, extra={"source": source.value})
-            return JSONResponse(
-                {"error": "the bridge's store is unavailable; send again later"},
-                503,
-                headers={"Retry-After": "5"},
-            )
-        with correlated(inbox_correlation(source, put.id)):
-            log.info(
-                "webhook %s",
-                "already stored" if put.duplicate else "stored",
-                extra={"source": source.value, "inbox_id": put.id, "duplicate": put.duplicate},
-            )
-        if on_accepted is not None and not put.duplicate:
-            on_accepted(source)
-        return JSONResponse(
-            {"stored": True, "duplicate": put.duplicate, "inbox_id": put.id}, 200 if put.duplicate else 202
-        )
+            body = await _read_body(receive, headers.get("content-length"), self.max_webhook_bytes)
+        except BodyTooLargeError:
+            return Answer.error(413, f"body over {self.max_webhook_bytes} bytes")
+        return await self._stored(source, headers, body)
 
-    return router
+    async def _stored(self, source: Source, headers: dict[str, str], body: bytes) -> Answer:
+        """The delivery's answer once a writer has verified and stored it with the others waiting."""
+        answered: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
+        self._waiting.append(_Waiting(source, headers, body, answered))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.ensure_future(self._write_waiting())
+        return await answered
+
+    async def _write_waiting(self) -> None:
+        """Store what waits, a group at a time, until nothing does."""
+        while self._waiting:
+            group, self._waiting = self._waiting[:MAX_GROUP], self._waiting[MAX_GROUP:]
+            try:
+                answers = await to_thread.run_sync(self._take, group)
+            except BaseException as exc:
+                # Every delivery of the group hears of it: none is left waiting for an answer.
+                log.exception("webhooks not stored")
+                answers = [UNAVAILABLE] * len(group)
+                if not isinstance(exc, Exception):
+                    _answer_all(group, answers)
+                    raise
+            _answer_all(group, answers)
+
+    def _take(self, group: Sequence[_Waiting]) -> list[Answer]:
+        """Verify a group of deliveries and store those that pass in one transaction (on a thread)."""
+        answers: dict[int, Answer] = {}
+        verified: dict[int, Delivery] = {}
+        for index, waiting in enumerate(group):
+            try:
+                verified[index] = self.intake.verify_webhook(waiting.source, waiting.headers, waiting.body)
+            except WebhookRejectedError as exc:
+                log.info(
+                    "webhook refused: %s", exc, extra={"source": waiting.source.value, "status": exc.status}
+                )
+                answers[index] = Answer.error(exc.status, str(exc))
+        answers.update(zip(verified, self._store(list(verified.values())), strict=True))
+        if self.on_accepted is not None:
+            for source in dict.fromkeys(d.source for i, d in verified.items() if answers[i].status == 202):
+                self.on_accepted(source)
+        return [answers[index] for index in range(len(group))]
+
+    def _store(self, deliveries: Sequence[Delivery]) -> list[Answer]:
+        """Each delivery's answer, stored together; should one hold what the store cannot take, each is
+        stored alone, so that only that one is refused."""
+        if not deliveries:
+            return []
+        try:
+            with self.intake.store.transaction() as tx:
+                puts = tx.inbox.put_many(deliveries)
+        except DataError:
+            if len(deliveries) == 1:
+                # E.g. a NUL character, which PostgreSQL's text and JSONB cannot hold: the sender's data.
+                log.info(
+                    "webhook refused: the store cannot hold its content",
+                    extra={"source": deliveries[0].source.value},
+                )
+                return [
+                    Answer.error(422, "the payload holds a value the bridge cannot store (a NUL character?)")
+                ]
+            return [answer for delivery in deliveries for answer in self._store([delivery])]
+        except SQLAlchemyError as exc:
+            log.warning("webhooks not stored: %s", type(exc).__name__, extra={"deliveries": len(deliveries)})
+            return [UNAVAILABLE] * len(deliveries)
+        for delivery, put in zip(deliveries, puts, strict=True):
+            with correlated(inbox_correlation(delivery.source, put.id)):
+                log.info(
+                    "webhook %s",
+                    "already stored" if put.duplicate else "stored",
+                    extra={"source": delivery.source.value, "inbox_id": put.id, "duplicate": put.duplicate},
+                )
+        return [Answer.stored(put) for put in puts]
+
+
+def _answer_all(group: Sequence[_Waiting], answers: Sequence[Answer]) -> None:
+    for waiting, answer in zip(group, answers, strict=True):
+        if not waiting.answered.done():  # its sender may have gone, and its request been cancelled
+            waiting.answered.set_result(answer)
+
+
+async def _read_body(receive: Receive, declared: str | None, limit: int) -> bytes:
+    """The request body, refusing (before reading it all) one over `limit` bytes."""
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLargeError
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientGoneError
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLargeError
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def document(schema: dict[str, Any]) -> dict[str, Any]:
+    """The app's OpenAPI schema with the webhook endpoint in it (the framework does not route it)."""
+    schema.setdefault("paths", {})[f"{PREFIX}{{system}}"] = {
+        "post": {
+            "tags": ["webhooks"],
+            "summary": "Receive a webhook",
+            "description": "Verify a webhook from GitLab, ServiceNow or Azure DevOps and store it durably.",
+            "operationId": "receive_webhook",
+            "parameters": [
+                {
+                    "name": "system",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "string", "enum": [source.value for source in Source]},
+                }
+            ],
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": {"type": "object"}}},
+            },
+            "responses": {status: {"description": text} for status, text in RESPONSES.items()},
+        }
+    }
+    return schema

@@ -50,7 +50,7 @@ from bridge.service.worker.snapshots import decode_state, encode_state
 from bridge.store import Store
 from bridge.store.audit import AuditLine
 from bridge.store.decisions import PointRow, VerdictRow
-from bridge.store.inbox import InboxKind, InboxPut, InboxRow
+from bridge.store.inbox import Delivery, InboxKind, InboxRow
 from bridge.store.journal import journal_identity
 from bridge.store.ledger import DeploymentEntry
 from bridge.store.outbox import DEFAULT_LEASE, DRY_RUN, Completion, completion_for
@@ -191,16 +191,14 @@ class Processor:
 
     # --- intake ----------------------------------------------------------------------------------
 
-    def accept_webhook(self, source: Source, headers: Mapping[str, str], body: bytes) -> InboxPut:
-        """Verify a webhook and store it before it is acknowledged; raises WebhookRejectedError."""
-        connector = self.connectors[source]
-        delivery = connector.parse_webhook(headers, body)
+    def verify_webhook(self, source: Source, headers: Mapping[str, str], body: bytes) -> Delivery:
+        """A webhook verified, as the inbox stores it; raises WebhookRejectedError."""
+        delivery = self.connectors[source].parse_webhook(headers, body)
         payload = {
             "refs": [_encode_ref(ref) for ref in delivery.refs],
             "events": [encode_event(event) for event in delivery.events],
         }
-        with self.store.transaction() as tx:
-            return tx.inbox.put(source, delivery.delivery_key, InboxKind.WEBHOOK, payload)
+        return Delivery(source, delivery.delivery_key, InboxKind.WEBHOOK, payload)
 
     def poll(self, source: Source, *, max_pages: int = 1000, cursor: str | None = None) -> PollOutcome:
         """Read what changed since the stored cursor, page by page, storing each page with its cursor.
@@ -231,12 +229,13 @@ class Processor:
                     page = connector.poll(cursor, now=self.clock())
                     pages += 1
                     with self.store.transaction() as tx:
-                        new += tx.inbox.put_many(
+                        puts = tx.inbox.put_many(
                             [
-                                (source, _event_key(e), InboxKind.POLL, {"event": encode_event(e)})
+                                Delivery(source, _event_key(e), InboxKind.POLL, {"event": encode_event(e)})
                                 for e in page.events
                             ]
                         )
+                        new += sum(not put.duplicate for put in puts)
                         # The cursor advances only with the page it comes from.
                         tx.cursors.save(source, CURSOR_SCOPE, page.cursor)
                         tx.cursors.mark_polled(source, CURSOR_SCOPE)
@@ -647,7 +646,7 @@ class Processor:
         now = self.clock()
         ends: list[tuple[int, Completion]] = []
         trail: list[AuditLine] = []
-        feedback: list[tuple[Source, str, InboxKind, dict[str, Any]]] = []
+        feedback: list[Delivery] = []
         for row, action in zip(rows, actions, strict=True):
             outcome = by_key.get(row.key) or ActionOutcome(
                 row.key, OutcomeStatus.RETRY, "no outcome reported"
@@ -660,7 +659,9 @@ class Processor:
                 )
             if (fresh := outcome.fresh) is not None:
                 feedback.append(
-                    (fresh.source, _event_key(fresh), InboxKind.FEEDBACK, {"event": encode_event(fresh)})
+                    Delivery(
+                        fresh.source, _event_key(fresh), InboxKind.FEEDBACK, {"event": encode_event(fresh)}
+                    )
                 )
         with self.store.transaction() as tx:
             tx.outbox.complete_many(ends, worker=self.worker, now=now)

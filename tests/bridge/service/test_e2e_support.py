@@ -42,6 +42,24 @@ def wait_for(
         time.sleep(every_s)
 
 
+def children(pid: int, name: str) -> list[int]:
+    """The processes `pid` started that go by `name` in /proc (the service names its own: bridge-worker,
+    bridge-pages); multiprocessing's resource tracker, another child, is left out."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            comm = (entry / "comm").read_text().strip()
+        except OSError:
+            continue
+        # The command name (in parentheses) may hold spaces: the fields after it are fixed.
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid and comm == name:
+            found.append(int(entry.name))
+    return found
+
+
 def write_config(
     box: Sandbox,
     work: Path,

@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from connectors.simulation import free_port
+from tests.bridge.service.test_e2e_support import children
 
 # Starts processes: `make test-fast` leaves it out.
 pytestmark = pytest.mark.slow
@@ -47,17 +48,7 @@ def start(tmp_path: Path, run: int, **service: str) -> tuple[subprocess.Popen[by
 
 
 def workers_of(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-                cmdline = (entry / "cmdline").read_bytes()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid and b"spawn_main" in cmdline:
-                found.append(int(entry.name))
-    return found
+    return children(pid, "bridge-worker")
 
 
 # Moments from the start of the command to a running service (it is serving after about 2-4 s here),
@@ -90,9 +81,9 @@ def test_a_sigterm_at_any_moment_ends_with_exit_0_and_no_false_alarm(tmp_path: P
             time.sleep(0.1)
 
 
-def test_readyz_answers_200_only_once_the_worker_process_has_started(tmp_path: Path) -> None:
+def test_readyz_answers_200_only_once_the_worker_and_pages_processes_have_started(tmp_path: Path) -> None:
     process, log, url = start(tmp_path, 0)
-    answers: list[tuple[int, str]] = []
+    answers: list[tuple[int, str, str]] = []
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -101,14 +92,19 @@ def test_readyz_answers_200_only_once_the_worker_process_has_started(tmp_path: P
             except httpx.HTTPError:
                 time.sleep(0.02)
                 continue
-            started = "worker process started" in log.read_text(errors="replace")
-            answers.append((answer.status_code, answer.json()["worker"]))
+            text = log.read_text(errors="replace")
+            started = {name for name in ("worker", "pages") if f"{name} process started" in text}
+            answers.append((answer.status_code, answer.json()["worker"], answer.json()["pages"]))
             if answer.status_code == 200:
-                assert started, f"/readyz said ready before the worker had started: {answers}"
+                assert started == {"worker", "pages"}, (
+                    f"/readyz said ready before both had started: {answers}"
+                )
                 assert workers_of(process.pid), "no worker process"
+                assert children(process.pid, "bridge-pages"), "no pages process"
                 break
-            assert answer.json()["worker"] == "starting"
-        assert answers[-1] == (200, "up"), answers
+            assert {answer.json()["worker"], answer.json()["pages"]} <= {"starting", "up"}
+            assert "starting" in {answer.json()["worker"], answer.json()["pages"]}
+        assert answers[-1] == (200, "up", "up"), answers
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=60) == 0, log.read_text()

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from bridge.domain.events import Source
 from bridge.store import InboxKind, Store
+from bridge.store.inbox import Delivery
 
 T0 = datetime(2024, 5, 1, 10, 0, 0, tzinfo=UTC)
 
@@ -26,6 +27,39 @@ def test_the_same_delivery_twice_is_one_row_reported_duplicate(store: Store) -> 
         assert row is not None
         assert row.payload == {"tag": "v1.0.0.0"}
         assert tx.inbox.stats(now=T0).unprocessed == 2
+
+
+def test_many_deliveries_at_once_each_answered_in_order_new_or_already_there(store: Store) -> None:
+    with store.transaction() as tx:
+        old = tx.inbox.put(Source.ADO, "old", InboxKind.POLL, {"n": 0}, now=T0)
+    deliveries = [
+        Delivery(Source.GITLAB, "a", InboxKind.WEBHOOK, {"n": 1}),
+        Delivery(Source.ADO, "old", InboxKind.WEBHOOK, {"n": 2}),
+        Delivery(Source.GITLAB, "b", InboxKind.WEBHOOK, {"n": 3}),
+        Delivery(Source.GITLAB, "a", InboxKind.WEBHOOK, {"n": 4}),  # twice among them
+        Delivery(Source.ADO, "a", InboxKind.POLL, {"n": 5}),  # the same key from another system
+    ]
+    with store.transaction() as tx:
+        puts = tx.inbox.put_many(deliveries, now=T0)
+        assert tx.inbox.put_many([], now=T0) == []
+    assert [put.duplicate for put in puts] == [False, True, False, True, False]
+    assert puts[1].id == old.id and puts[3].id == puts[0].id
+    assert len({puts[0].id, puts[2].id, puts[4].id, old.id}) == 4
+    with store.transaction(readonly=True) as tx:
+        stored = {put.id: tx.inbox.get(put.id) for put in puts}
+    assert {i: (r.delivery_key, r.payload["n"]) for i, r in stored.items() if r} == {
+        old.id: ("old", 0),
+        puts[0].id: ("a", 1),
+        puts[2].id: ("b", 3),
+        puts[4].id: ("a", 5),
+    }
+    # Many more than one statement's worth of keys already there.
+    again = [Delivery(Source.GITLAB, f"k{n}", InboxKind.POLL, {}) for n in range(1200)]
+    with store.transaction() as tx:
+        first = tx.inbox.put_many(again, now=T0)
+        second = tx.inbox.put_many(again, now=T0)
+    assert not any(p.duplicate for p in first) and all(p.duplicate for p in second)
+    assert [p.id for p in first] == [p.id for p in second]
 
 
 def test_claimed_rows_are_processed_once_in_order(store: Store) -> None:

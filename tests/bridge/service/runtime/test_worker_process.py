@@ -19,7 +19,7 @@ from bridge.sandbox.runner import Sandbox
 from bridge.service.runtime.wiring import build_processor
 from bridge.service.web.app import create_app
 from bridge.store import Store
-from tests.bridge.service.test_e2e_support import running, sandbox, wait_for
+from tests.bridge.service.test_e2e_support import children, running, sandbox, wait_for
 
 FIXTURES = Path(__file__).parents[3] / "fixtures" / "gitlab"
 
@@ -29,27 +29,7 @@ pytestmark = pytest.mark.slow
 
 
 def _children(pid: int) -> list[int]:
-    """The worker processes whose parent is `pid` (from /proc); multiprocessing's resource tracker,
-    another child, is left out."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # The command name (in parentheses) may hold spaces: the fields after it are fixed.
-        if int(stat.rsplit(")", 1)[1].split()[1]) == pid and b"spawn_main" in _cmdline(entry):
-            found.append(int(entry.name))
-    return found
-
-
-def _cmdline(entry: Path) -> bytes:
-    try:
-        return (entry / "cmdline").read_bytes()
-    except OSError:
-        return b""
+    return children(pid, "bridge-worker")
 
 
 def _alive(pid: int) -> bool:

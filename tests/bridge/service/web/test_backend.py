@@ -17,10 +17,10 @@ from bridge.engine.context import EngineContext
 from bridge.service.runtime.metrics import ServiceMetrics
 from bridge.service.runtime.wiring import engine_context, load_mappings
 from bridge.service.web.api import create_router
-from bridge.service.web.hooks import webhooks_router
+from bridge.service.web.hooks import WebhookIntake
 from bridge.service.web.pages import pages_router
 from bridge.store import Store
-from bridge.store.inbox import InboxPut
+from bridge.store.inbox import Delivery, InboxKind
 
 NOW = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 
@@ -36,14 +36,15 @@ class Reading:
 
 @dataclass
 class Taking:
-    """An intake without a processor: it keeps what it is given."""
+    """An intake without a processor: it takes any body as a delivery keyed by the body itself."""
 
     connectors: frozenset[Source]
+    store: Store
     taken: list[tuple[Source, bytes]] = field(default_factory=list)
 
-    def accept_webhook(self, source: Source, headers: Mapping[str, str], body: bytes) -> InboxPut:
+    def verify_webhook(self, source: Source, headers: Mapping[str, str], body: bytes) -> Delivery:
         self.taken.append((source, body))
-        return InboxPut(id=len(self.taken), duplicate=False)
+        return Delivery(source, body.decode(), InboxKind.WEBHOOK, {"body": body.decode()})
 
 
 def test_the_read_api_and_the_pages_serve_from_read_models_alone(tmp_path: Path) -> None:
@@ -63,20 +64,16 @@ def test_the_read_api_and_the_pages_serve_from_read_models_alone(tmp_path: Path)
 def test_the_webhook_intake_stores_through_any_intake(tmp_path: Path) -> None:
     store = Store.from_url(f"sqlite:///{tmp_path / 'bridge.db'}")
     store.upgrade()
-    intake = Taking(frozenset({Source.GITLAB}))
+    intake = Taking(frozenset({Source.GITLAB}), store)
     woken: list[Source] = []
-    app = FastAPI()
-    app.include_router(
-        webhooks_router(
-            intake,
-            ServiceMetrics(store),
-            max_webhook_bytes=1024,
-            on_accepted=woken.append,
-            accepting=lambda: True,
-        )
+    client = TestClient(
+        WebhookIntake(intake, ServiceMetrics(store), max_webhook_bytes=1024, on_accepted=woken.append)
     )
-    client = TestClient(app)
     answer = client.post("/hooks/gitlab", content=b"{}")
     assert answer.status_code == 202 and answer.json() == {"stored": True, "duplicate": False, "inbox_id": 1}
     assert intake.taken == [(Source.GITLAB, b"{}")] and woken == [Source.GITLAB]
+    again = client.post("/hooks/gitlab", content=b"{}")
+    assert again.status_code == 200 and again.json()["duplicate"] is True and woken == [Source.GITLAB]
+    with store.transaction(readonly=True) as tx:
+        assert tx.inbox.get(1) is not None and tx.inbox.get(1).payload == {"body": "{}"}  # type: ignore[union-attr]
     assert client.post("/hooks/ado", content=b"{}").status_code == 404, "ADO is not among its systems"
