@@ -20,6 +20,8 @@ log = logging.getLogger(__name__)
 HOP_BY_HOP = frozenset(
     {b"connection", b"keep-alive", b"proxy-connection", b"te", b"trailer", b"transfer-encoding", b"upgrade"}
 )
+# Requests that change nothing (RFC 9110, 9.2.1): safe to send again.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # How long a request waits for a pages process that is starting (or being started again).
 STARTING_WAIT_S = 15.0
 # A page or an API answer the pages process has not begun within this is given up on.
@@ -100,12 +102,17 @@ class PagesForwarder:
             await response.aclose()
 
     async def _send(self, request: httpx.Request) -> httpx.Response:
-        """The pages process's answer; while it is starting, its socket is waited for."""
+        """The pages process's answer; while it is starting, its socket is waited for. A request that
+        changes nothing is sent again should the connection it went on close under it (the process
+        ended); one that may change something is not, since it may have been carried out."""
         deadline = time.monotonic() + STARTING_WAIT_S
+        again: tuple[type[Exception], ...] = (httpx.ConnectError, FileNotFoundError)
+        if request.method in SAFE_METHODS:
+            again += (httpx.RemoteProtocolError, httpx.ReadError)
         while True:
             try:
                 return await self.client().send(request, stream=True)
-            except (httpx.ConnectError, FileNotFoundError):
+            except again:
                 if not self.starting() or time.monotonic() > deadline:
                     raise
                 await asyncio.sleep(0.05)
