@@ -184,8 +184,9 @@ def _sandbox(channel: Connection, work: Path) -> None:
 
 def run() -> dict[str, object]:
     figures = _measure(reading=False)
-    # Again, with a person reading the pages throughout: the pages are read from what the worker
-    # stored, so reading costs the HTTP process little and the webhooks' answers keep their pace.
+    # Again, with a person reading the pages throughout: the pages process draws them from what the
+    # worker stored, and the HTTP process only passes the requests on, so the webhooks' answers keep
+    # their pace.
     with_reader = _measure(reading=True)
     figures |= {
         f"ingest_with_reader_{name.removeprefix('ingest_')}": value for name, value in with_reader.items()

@@ -25,6 +25,7 @@ from typing import Any
 from bridge.config import Settings, secret_values
 from bridge.service.runtime.logs import LoggingObserver, configure_logging
 from bridge.service.runtime.metrics import ServiceMetrics, process_ended
+from bridge.service.runtime.stopping import signals_handled
 from bridge.service.runtime.wiring import build_processor
 from bridge.service.web.app import Observers
 from bridge.service.worker.scheduler import DRAIN_S, Worker
@@ -139,9 +140,10 @@ def pages_main(
         server.should_exit = True
 
     threading.Thread(target=report_then_watch, name="bridge-pages-control", daemon=True).start()
-    # Ctrl-C reaches the whole process group; uvicorn's handlers (SIGINT, SIGTERM) stop this one too,
-    # and the HTTP process replaces it only should it not be stopping.
-    server.run()
+    # A SIGTERM or Ctrl-C to the whole process group stops this one too, once it has finished the
+    # requests it holds, with status 0; the HTTP process replaces it only should it not be stopping.
+    with signals_handled(threading.Event()):
+        server.run()
     processor.store.close()
     log.info("pages process stopped")
 
@@ -221,6 +223,7 @@ class ChildProcess:
     def _supervise(self, reports: Connection | None) -> None:
         while reports is not None:
             self._watch(reports)
+            had_started = self.started.is_set()
             self.started.clear()
             process = self.process
             assert process is not None
@@ -229,7 +232,10 @@ class ChildProcess:
             if process.pid is not None:
                 process_ended(process.pid, self.metrics_dir)
             if self.stopping.is_set():
-                self._clean = process.exitcode == 0
+                # Clean: drained, or ended by the stop signal before it had started (it had done nothing).
+                self._clean = process.exitcode == 0 or (
+                    process.exitcode in STOPPED_BY_SIGNAL and not had_started
+                )
                 return
             with self._lock:
                 self._close_wake()

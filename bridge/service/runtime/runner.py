@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import logging
 import shutil
-import signal
 import tempfile
 import threading
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Protocol
 
@@ -24,7 +23,7 @@ from bridge.service.runtime.logs import configure_logging
 from bridge.service.runtime.metrics import ServiceMetrics
 from bridge.service.runtime.multiprocess import active_directory
 from bridge.service.runtime.processes import ChildProcess, pages_main, worker_main
-from bridge.service.runtime.stopping import STOP_SIGNALS
+from bridge.service.runtime.stopping import signals_handled
 from bridge.service.runtime.wiring import build_processor
 from bridge.service.web.app import create_app, create_front
 from bridge.service.web.forward import PagesForwarder
@@ -169,7 +168,7 @@ class Service:
             self.settings.log_format, secrets=secret_values(self.settings), log_file=self.settings.log_file
         )
         config = uvicorn_config(self.app, self.settings, host, port)
-        with _signals_handled(self.stop_requested):
+        with signals_handled(self.stop_requested):
             if self.stop_requested.is_set():
                 log.info("stopped before serving: nothing had started")
                 return 0
@@ -192,16 +191,3 @@ def uvicorn_config(app: ASGIApp, settings: Settings, host: str | None, port: int
         proxy_headers=True,
         forwarded_allow_ips=list(settings.service.trusted_proxies),
     )
-
-
-@contextmanager
-def _signals_handled(requested: threading.Event) -> Iterator[None]:
-    # Uvicorn raises the signal that stopped it again once it has shut down, which would end the
-    # process by that signal (-15) after a clean drain; with a handler of ours in place instead of
-    # the default, that signal is spent here and the service exits with its own status.
-    previous = {sig: signal.signal(sig, lambda _signal, _frame: requested.set()) for sig in STOP_SIGNALS}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
