@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 from starlette.types import Receive, Scope, Send
 
+from bridge.service.web.bodies import BodyTooLargeError, ClientGoneError, read_body
 from bridge.service.web.headers import PAGE_POLICY, security_headers
 
 log = logging.getLogger(__name__)
@@ -61,8 +62,11 @@ class PagesForwarder:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
-        body = await _body(receive)
-        if body is None:
+        try:
+            body = await read_body(receive, MAX_REQUEST_BYTES)
+        except ClientGoneError:
+            return
+        except BodyTooLargeError:
             await _plain(scope, send, 413, f"The request is over {MAX_REQUEST_BYTES} bytes.")
             return
         target = scope.get("raw_path") or str(scope["path"]).encode()
@@ -129,23 +133,6 @@ def _forwarded_headers(scope: Scope) -> list[tuple[bytes, bytes]]:
         headers.append((b"x-forwarded-for", str(client[0]).encode()))
     headers.append((b"x-forwarded-proto", str(scope.get("scheme", "http")).encode()))
     return headers
-
-
-async def _body(receive: Receive) -> bytes | None:
-    """The request's body, or None when it is over MAX_REQUEST_BYTES."""
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return b"".join(chunks)
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > MAX_REQUEST_BYTES:
-            return None
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
 
 
 async def _plain(scope: Scope, send: Send, status: int, text: str, *, retry_after: int | None = None) -> None:

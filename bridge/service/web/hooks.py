@@ -27,6 +27,7 @@ from bridge.domain.events import Source
 from bridge.service.runtime.logs import correlated, inbox_correlation
 from bridge.service.runtime.metrics import ServiceMetrics
 from bridge.service.web.backend import Intake
+from bridge.service.web.bodies import BodyTooLargeError, ClientGoneError, read_body
 from bridge.service.web.headers import PAGE_POLICY, security_headers
 from bridge.store.inbox import Delivery, InboxPut
 
@@ -86,14 +87,6 @@ UNAVAILABLE = Answer.error(503, "the bridge's store is unavailable; send again l
 DRAINING = Answer.error(503, "shutting down; send again later", retry_after=5)
 
 
-class BodyTooLargeError(Exception):
-    """A webhook body over the configured size."""
-
-
-class ClientGoneError(Exception):
-    """The sender hung up before its body was whole: there is nothing to store or answer."""
-
-
 @dataclass
 class _Waiting:
     """A delivery read whole, waiting for a writer to verify and store it."""
@@ -130,7 +123,7 @@ class WebhookIntake:
         try:
             answer = await self._answer(system, scope, receive)
         except ClientGoneError:
-            return
+            return  # nothing to store or answer
         label = system if system in {source.value for source in Source} else "unknown"
         self.metrics.webhook(label, answer.status, time.perf_counter() - started)
         await answer.send(scope, send)
@@ -148,7 +141,7 @@ class WebhookIntake:
             return DRAINING
         headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
         try:
-            body = await _read_body(receive, headers.get("content-length"), self.max_webhook_bytes)
+            body = await read_body(receive, self.max_webhook_bytes, declared=headers.get("content-length"))
         except BodyTooLargeError:
             return Answer.error(413, f"body over {self.max_webhook_bytes} bytes")
         return await self._stored(source, headers, body)
@@ -230,25 +223,6 @@ def _answer_all(group: Sequence[_Waiting], answers: Sequence[Answer]) -> None:
     for waiting, answer in zip(group, answers, strict=True):
         if not waiting.answered.done():  # its sender may have gone, and its request been cancelled
             waiting.answered.set_result(answer)
-
-
-async def _read_body(receive: Receive, declared: str | None, limit: int) -> bytes:
-    """The request body, refusing (before reading it all) one over `limit` bytes."""
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise BodyTooLargeError
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ClientGoneError
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise BodyTooLargeError
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
 
 
 def document(schema: dict[str, Any]) -> dict[str, Any]:

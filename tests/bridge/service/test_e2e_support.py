@@ -60,6 +60,15 @@ def children(pid: int, name: str) -> list[int]:
     return found
 
 
+def alive(pid: int) -> bool:
+    """Whether a process runs (a zombie, ended but not yet reaped, does not)."""
+    try:
+        stat = (Path("/proc") / str(pid) / "stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
 def write_config(
     box: Sandbox,
     work: Path,

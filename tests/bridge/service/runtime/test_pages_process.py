@@ -14,18 +14,10 @@ import httpx
 import pytest
 
 from tests.bridge.service.runtime.test_worker_process import _webhook
-from tests.bridge.service.test_e2e_support import children, running, sandbox, wait_for
+from tests.bridge.service.test_e2e_support import alive, children, running, sandbox, wait_for
 
 # Starts the sandbox and a bridge: `make test-fast` leaves it out.
 pytestmark = pytest.mark.slow
-
-
-def _alive(pid: int) -> bool:
-    try:
-        stat = (Path("/proc") / str(pid) / "stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def test_everything_a_person_reads_comes_through_the_pages_process(tmp_path: Path) -> None:
@@ -68,7 +60,7 @@ def test_everything_a_person_reads_comes_through_the_pages_process(tmp_path: Pat
         answer = httpx.get(f"{bridge.url}/api/releases", timeout=30)
         assert answer.status_code == 200 and answer.json()["items"]
         (replacement,) = wait_for(
-            lambda: [p for p in children(bridge.process.pid, "bridge-pages") if p != pages and _alive(p)],
+            lambda: [p for p in children(bridge.process.pid, "bridge-pages") if p != pages and alive(p)],
             what="a new pages process",
         )
         assert children(bridge.process.pid, "bridge-worker") == [worker], "the worker went on untouched"
@@ -76,7 +68,7 @@ def test_everything_a_person_reads_comes_through_the_pages_process(tmp_path: Pat
         assert _webhook(bridge.url, box, "pages-2").status_code == 202
         bridge.process.send_signal(signal.SIGTERM)
         assert bridge.process.wait(30) == 0, bridge.log.read_text()
-        assert not _alive(replacement) and not _alive(worker)
+        assert not alive(replacement) and not alive(worker)
     log = bridge.log.read_text()
     assert "pages process ended on its own; starting another" in log
     assert "pages process stopped" in log

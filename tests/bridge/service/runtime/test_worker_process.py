@@ -19,7 +19,7 @@ from bridge.sandbox.runner import Sandbox
 from bridge.service.runtime.wiring import build_processor
 from bridge.service.web.app import create_app
 from bridge.store import Store
-from tests.bridge.service.test_e2e_support import children, running, sandbox, wait_for
+from tests.bridge.service.test_e2e_support import alive, children, running, sandbox, wait_for
 
 FIXTURES = Path(__file__).parents[3] / "fixtures" / "gitlab"
 
@@ -30,14 +30,6 @@ pytestmark = pytest.mark.slow
 
 def _children(pid: int) -> list[int]:
     return children(pid, "bridge-worker")
-
-
-def _alive(pid: int) -> bool:
-    try:
-        stat = (Path("/proc") / str(pid) / "stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def _samples(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -87,7 +79,7 @@ def test_the_worker_process_processes_reports_its_polls_and_drains_with_the_serv
         assert detail["control_points"], detail
         bridge.process.send_signal(signal.SIGTERM)
         assert bridge.process.wait(30) == 0, bridge.log.read_text()
-        assert not _alive(worker)
+        assert not alive(worker)
     log = bridge.log.read_text()
     assert "worker process stopped (drained=True)" in log  # the sandbox's configuration logs text
 
@@ -100,7 +92,7 @@ def test_the_worker_process_ends_when_the_http_process_is_killed(tmp_path: Path)
         assert bridge.process is not None
         (worker,) = wait_for(lambda: _children(bridge.process.pid), what="the worker process")
         bridge.kill()
-        wait_for(lambda: not _alive(worker), timeout_s=15, what="the worker to end")
+        wait_for(lambda: not alive(worker), timeout_s=15, what="the worker to end")
 
 
 def test_a_worker_process_that_dies_is_replaced_and_work_goes_on(tmp_path: Path) -> None:
@@ -110,7 +102,7 @@ def test_a_worker_process_that_dies_is_replaced_and_work_goes_on(tmp_path: Path)
         (worker,) = wait_for(lambda: _children(bridge.process.pid), what="the worker process")
         os.kill(worker, signal.SIGKILL)
         (replacement,) = wait_for(
-            lambda: [pid for pid in _children(bridge.process.pid) if pid != worker and _alive(pid)],
+            lambda: [pid for pid in _children(bridge.process.pid) if pid != worker and alive(pid)],
             what="a new worker process",
         )
         assert replacement != worker
@@ -207,7 +199,7 @@ def test_a_restart_counts_afresh_though_a_killed_run_left_its_directory(tmp_path
         assert _samples(bridge.url)[webhooks] == 1
         # Killed: nothing of the run removes its directory.
         bridge.kill()
-        wait_for(lambda: not _alive(worker), timeout_s=15, what="the worker to end")
+        wait_for(lambda: not alive(worker), timeout_s=15, what="the worker to end")
         (stale,) = _run_dirs(box)
         assert any(stale.glob("*.db"))
 
