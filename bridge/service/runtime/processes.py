@@ -22,12 +22,17 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+import uvicorn
+
 from bridge.config import Settings, secret_values
 from bridge.service.runtime.logs import LoggingObserver, configure_logging
 from bridge.service.runtime.metrics import ServiceMetrics, process_ended
+from bridge.service.runtime.multiprocess import active_directory
 from bridge.service.runtime.stopping import signals_handled
 from bridge.service.runtime.wiring import build_processor
-from bridge.service.web.app import Observers
+from bridge.service.web.app import Observers, create_app
+from bridge.service.web.forward import PAGES_KEEP_ALIVE_S
+from bridge.service.web.pages import PageOptions
 from bridge.service.worker.scheduler import DRAIN_S, Worker
 from bridge.store import Store
 
@@ -101,12 +106,6 @@ def pages_main(
     """The pages process: the whole app (read API, pages, docs, metrics) on a Unix socket that only the
     HTTP process reaches, until the HTTP process closes its end of `control` (or dies); then it finishes
     the requests it holds and ends."""
-    import uvicorn
-
-    from bridge.service.runtime.multiprocess import active_directory
-    from bridge.service.web.app import create_app
-    from bridge.service.web.pages import PageOptions
-
     configure_logging(settings.log_format, secrets=secret_values(settings), log_file=settings.log_file)
     processor = build_processor(settings, dry_run=dry_run, store=Store.from_settings(settings.database))
     app = create_app(
@@ -122,6 +121,7 @@ def pages_main(
         access_log=False,
         log_config=None,
         lifespan="off",
+        timeout_keep_alive=int(PAGES_KEEP_ALIVE_S),
         # The HTTP process sends who asked and how (X-Forwarded-For and -Proto), having decided whom
         # to believe; nobody else reaches this socket.
         proxy_headers=True,

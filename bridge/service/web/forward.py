@@ -27,6 +27,8 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 STARTING_WAIT_S = 15.0
 # A page or an API answer the pages process has not begun within this is given up on.
 ANSWER_TIMEOUT_S = 120.0
+# How long the pages process keeps an idle connection from the HTTP process open.
+PAGES_KEEP_ALIVE_S = 60.0
 # The largest request body (a form, an API call) passed on.
 MAX_REQUEST_BYTES = 1024 * 1024
 
@@ -51,6 +53,9 @@ class PagesForwarder:
                 transport=httpx.AsyncHTTPTransport(uds=str(self.socket)),
                 base_url="http://pages",
                 timeout=httpx.Timeout(ANSWER_TIMEOUT_S, connect=5.0),
+                # Idle connections are let go well before the pages process would close them
+                # (PAGES_KEEP_ALIVE_S), so none is reused just as it closes.
+                limits=httpx.Limits(keepalive_expiry=PAGES_KEEP_ALIVE_S / 2),
             )
         return self._client
 

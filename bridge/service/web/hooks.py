@@ -85,6 +85,7 @@ class Answer:
 
 UNAVAILABLE = Answer.error(503, "the bridge's store is unavailable; send again later", retry_after=5)
 DRAINING = Answer.error(503, "shutting down; send again later", retry_after=5)
+FAULT = Answer.error(500, "the bridge could not read this delivery; the fault is in its log")
 
 
 @dataclass
@@ -110,8 +111,8 @@ class WebhookIntake:
     max_webhook_bytes: int = 1024 * 1024
     on_accepted: Callable[[Source], None] | None = None
     accepting: Callable[[], bool] = lambda: True
-    _waiting: list[_Waiting] = field(default_factory=list)
-    _writer: asyncio.Task[None] | None = None
+    _waiting: list[_Waiting] = field(default_factory=list, init=False, repr=False)
+    _writer: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
 
     def takes(self, scope: Scope) -> bool:
         """Whether a request is the intake's: anything under /hooks/."""
@@ -181,6 +182,10 @@ class WebhookIntake:
                     "webhook refused: %s", exc, extra={"source": waiting.source.value, "status": exc.status}
                 )
                 answers[index] = Answer.error(exc.status, str(exc))
+            except Exception:
+                # A fault of the bridge's in reading this one delivery: the others of the group go on.
+                log.exception("webhook not read", extra={"source": waiting.source.value})
+                answers[index] = FAULT
         answers.update(zip(verified, self._store(list(verified.values())), strict=True))
         if self.on_accepted is not None:
             for source in dict.fromkeys(d.source for i, d in verified.items() if answers[i].status == 202):

@@ -36,6 +36,8 @@ class Intake:
         self.verified += 1
         if headers.get("x-token") != "right":
             raise WebhookRejectedError(401, "the X-Token header does not match")
+        if body == b"fault":
+            raise KeyError("a fault of the parser's")
         data = json.loads(body)
         return Delivery(source, data["key"], InboxKind.WEBHOOK, {"value": data["value"]})
 
@@ -101,6 +103,26 @@ def test_in_one_group_refused_duplicate_and_new_deliveries_are_answered_each_for
     assert "X-Token" in answers[2].json()["error"]
     assert "servicenow is not configured" in answers[4].json()["error"]
     assert _stored(store) == {"old": 0, "a": 1, "d": 4}
+
+
+def test_a_delivery_the_bridge_fails_to_read_is_answered_500_alone(store: Store) -> None:
+    intake = Intake(store)
+    app = WebhookIntake(intake, ServiceMetrics(store))
+
+    async def send_all() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://bridge") as client:
+            good = [
+                client.post("/hooks/gitlab", json={"key": f"k{n}", "value": n}, headers={"X-Token": "right"})
+                for n in range(3)
+            ]
+            bad = client.post("/hooks/gitlab", content=b"fault", headers={"X-Token": "right"})
+            return await asyncio.gather(good[0], bad, good[1], good[2])
+
+    answers = asyncio.run(send_all())
+    assert [a.status_code for a in answers] == [202, 500, 202, 202]
+    assert "log" in answers[1].json()["error"]
+    assert _stored(store) == {"k0": 0, "k1": 1, "k2": 2}
 
 
 def test_more_deliveries_than_a_group_takes_are_all_stored(store: Store) -> None:
