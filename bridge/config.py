@@ -236,7 +236,7 @@ class ServiceSettings(Section):
     metrics_dir: Path = Field(
         default=Path("var/metrics"),
         description=(
-            "Where the two processes keep their Prometheus figures for /metrics: a fresh directory in it"
+            "Where the processes keep their Prometheus figures for /metrics: a fresh directory in it"
             " for each run of `bridge run`, removed when the run stops."
         ),
     )

@@ -64,7 +64,7 @@ class Tx:
 
 class SqliteWriter:
     """SQLite's one writer, taken in turn by this process's threads and, through a lock file beside
-    the database, by the other processes on it (the service's HTTP process and its worker).
+    the database, by the other processes on it (the service's HTTP, worker and pages processes).
 
     Writers queue here rather than in SQLite's busy handler, which sleeps up to 100 ms between tries:
     a long tail for webhook answers. The busy handler stays as the safety net for other writers.
