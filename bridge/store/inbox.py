@@ -34,6 +34,7 @@ class Delivery:
     key: str
     kind: InboxKind
     payload: dict[str, Any]
+    correlation_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -122,22 +123,8 @@ class InboxManager(Manager):
         now: datetime | None = None,
     ) -> InboxPut:
         """Store a delivery; the same (source, delivery key) again is a no-op reported as duplicate."""
-        values = _delivery(source, delivery_key, kind, payload, now or utcnow(), correlation_id)
-        statement = self.prepared(
-            "inbox.put",
-            lambda insert: (
-                insert(inbox)
-                .on_conflict_do_nothing(index_elements=["source", "delivery_key"])
-                .returning(inbox.c.id)
-            ),
-        )
-        inserted = self.connection.execute(statement, values).scalar_one_or_none()
-        if inserted is not None:
-            return InboxPut(id=inserted, duplicate=False)
-        existing = self.connection.execute(
-            select(inbox.c.id).where(inbox.c.source == source.value, inbox.c.delivery_key == delivery_key)
-        ).scalar_one()
-        return InboxPut(id=existing, duplicate=True)
+        delivery = Delivery(source, delivery_key, kind, payload, correlation_id)
+        return self.put_many([delivery], now=now)[0]
 
     def put_many(self, deliveries: Sequence[Delivery], *, now: datetime | None = None) -> list[InboxPut]:
         """Store deliveries in one statement; those already there (or twice among them) are left as they
@@ -145,7 +132,7 @@ class InboxManager(Manager):
         if not deliveries:
             return []
         at = now or utcnow()
-        rows = [_delivery(d.source, d.key, d.kind, d.payload, at) for d in deliveries]
+        rows = [_delivery(d.source, d.key, d.kind, d.payload, at, d.correlation_id) for d in deliveries]
         statement = self.prepared(
             "inbox.put_many",
             lambda insert: (

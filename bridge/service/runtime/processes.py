@@ -17,6 +17,7 @@ import select
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -131,7 +132,7 @@ def pages_main(
 
     def report_then_watch() -> None:
         while not server.started and not server.should_exit:
-            threading.Event().wait(0.05)
+            time.sleep(0.05)
         if server.started:
             log.info("pages process started", extra={"pid": os.getpid()})
             with contextlib.suppress(OSError):
