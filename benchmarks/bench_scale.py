@@ -1,4 +1,5 @@
-"""Cost per event as the programme grows: backfill, one event in the worker, its memory, four pages."""
+"""Cost per event as the programme grows: backfill, one event in the worker, its memory, four pages
+(served from a fresh process, as the pages process serves them)."""
 
 # Each size runs in a fresh process (`python -m benchmarks.bench_scale SIZE`), so its peak RSS is its own.
 # Sizes are releases, 25 fixed defects each (BRIDGE_BENCH_SCALE_SIZES, default 200,800,2000; try 50,100
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.programme import Programme, programme, put_in_inbox, version_of
+from benchmarks.reader import time_pages
 from bridge.domain.events import ChangeUpdated, DefectUpdated, DomainEvent
 
 DEFAULT_SIZES = (200, 800, 2000)
@@ -86,10 +88,6 @@ def run() -> dict[str, object]:
 
 
 def measure(size: int) -> dict[str, object]:
-    from fastapi.testclient import TestClient
-
-    from benchmarks.bench_pages import timed_page
-    from bridge.service.web.app import create_app
     from bridge.service.worker.processor import Processor
     from bridge.store import Store
 
@@ -138,12 +136,13 @@ def measure(size: int) -> dict[str, object]:
         "environments": "/environments",
         "api_releases": "/api/releases",
     }
-    with TestClient(create_app(processor)) as client:
-        for name in PAGES:
-            p50, worst, size_bytes = timed_page(client, paths[name], PAGE_ROUNDS)
-            say(f"{paths[name]:36} p50 {p50:8.1f} ms   max {worst:8.1f} ms   {size_bytes / 1024:7.1f} KiB")
-            figures[f"page_{name}_p50_ms"] = round(p50, 1)
     store.close()
+    shape_of = (len(built.components), built.releases_per_component, built.fixed_per_release)
+    timed = time_pages(f"sqlite:///{work / 'bridge.db'}", shape_of, paths, PAGE_ROUNDS)
+    for name in PAGES:
+        p50, worst, size_bytes = timed[name]
+        say(f"{paths[name]:36} p50 {p50:8.1f} ms   max {worst:8.1f} ms   {size_bytes / 1024:7.1f} KiB")
+        figures[f"page_{name}_p50_ms"] = round(p50, 1)
     return figures
 
 

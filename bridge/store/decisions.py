@@ -4,7 +4,7 @@ in `findings`); how far each worker has planned; and snapshots of the engine's s
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -84,15 +84,14 @@ class ControlPointManager(Manager):
         found: dict[str, list[PointRow]] = {}
         if not release_keys:
             return found
+        c = control_points.c
         query = (
-            select(control_points)
-            .where(control_points.c.release_key.in_(sorted(release_keys)))
-            .order_by(control_points.c.release_key, control_points.c.position)
+            select(c.release_key, c.number, c.name, c.status, c.evidence, c.source)
+            .where(c.release_key.in_(sorted(release_keys)))
+            .order_by(c.release_key, c.position)
         )
-        for row in self.connection.execute(query):
-            found.setdefault(row.release_key, []).append(
-                PointRow(row.number, row.name, row.status, row.evidence, row.source)
-            )
+        for release_key, *point in self.connection.execute(query).tuples():
+            found.setdefault(release_key, []).append(PointRow(*point))
         return found
 
     def keys(self) -> set[str]:
@@ -133,18 +132,21 @@ class FixManager(Manager):
         if not release_keys:
             return found
         query = (
-            select(release_fixes, outbox.c.status.label("outcome"), outbox.c.last_error.label("error"))
+            select(*_FIX_COLUMNS, outbox.c.status, outbox.c.last_error)
             .select_from(release_fixes.outerjoin(outbox, outbox.c.key == release_fixes.c.move_key))
             .where(release_fixes.c.release_key.in_(sorted(release_keys)))
             .order_by(release_fixes.c.release_key, release_fixes.c.defect_id)
         )
-        for row in self.connection.execute(query):
-            found.setdefault(row.release_key, []).append(StoredFix(_fix(row), row.outcome, row.error))
+        # A page lists thousands of fixes: rows are read as plain tuples (by position, in _FIX_COLUMNS'
+        # order), which costs a fraction of reading each value by name.
+        for *columns, outcome, error in self.connection.execute(query).tuples():
+            fix = _fix(columns)
+            found.setdefault(fix.release, []).append(StoredFix(fix, outcome, error))
         return found
 
     def list(self) -> list[Fix]:
         """Every stored fix (for a worker storing its whole plan: to write only what differs)."""
-        return [_fix(row) for row in self.connection.execute(select(release_fixes))]
+        return [_fix(row) for row in self.connection.execute(select(*_FIX_COLUMNS)).tuples()]
 
 
 class CarryForwardManager(Manager):
@@ -233,8 +235,28 @@ def _verdict(row: Any) -> VerdictRow:
     return VerdictRow(row.emergency, row.regular, tuple(int(d) for d in row.dropped), row.ancestry)
 
 
-def _fix(row: Any) -> Fix:
+_FIX_COLUMNS = tuple(
+    release_fixes.c[name]
+    for name in (
+        "release_key",
+        "defect_id",
+        "status",
+        "why",
+        "move_key",
+        "move_to",
+        "move_where",
+        "move_back",
+        "title",
+        "state",
+    )
+)
+_FIX_STATUSES = {status.value: status for status in FixStatus}
+
+
+def _fix(columns: Sequence[Any]) -> Fix:
+    """A fix from a row of _FIX_COLUMNS."""
+    release_key, defect_id, status, why, move_key, move_to, move_where, move_back, title, state = columns
     move = None
-    if row.move_key is not None:
-        move = PlannedMove(row.move_key, row.move_to or "", row.move_where or "", bool(row.move_back))
-    return Fix(row.release_key, row.defect_id, FixStatus(row.status), row.why, move, row.title, row.state)
+    if move_key is not None:
+        move = PlannedMove(move_key, move_to or "", move_where or "", bool(move_back))
+    return Fix(release_key, defect_id, _FIX_STATUSES[status], why, move, title, state)

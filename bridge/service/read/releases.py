@@ -354,8 +354,10 @@ class _ReleaseLinks:
         return views
 
     def _moves_for(self, fix: Fix) -> list[Move]:
-        found = (m for m in self.moves.get(fix.defect_id, []) if m.release == fix.release)
-        return sorted(found, key=lambda m: m.at)
+        moves = self.moves.get(fix.defect_id)
+        if not moves:
+            return []
+        return sorted((m for m in moves if m.release == fix.release), key=lambda m: m.at)
 
     def _view(self, model: type[_Fix], stored: StoredFix, moves: list[Move]) -> _Fix:
         skips = [m for m in moves if m.status is ActionStatus.SKIPPED]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from bridge.domain.fixes import FixStatus
+from bridge.service.read.releases import FixView
 from bridge.service.web.pages.rendering import (
     TEMPLATES,
     html_environment,
@@ -38,3 +40,14 @@ def test_the_carry_forward_and_the_findings_link_show_release_keys_as_words() ->
     assert (
         link.render(c="dip platform", v="1.0.2.0") == "/findings?subject=release%3Adip%20platform%3A1.0.2.0"
     )
+
+
+def test_a_list_explains_every_fix_but_the_moved_ones() -> None:
+    def fix(defect: int, status: FixStatus) -> FixView:
+        return FixView(id=defect, title=None, state=None, status=status.value, why=f"why {defect}")
+
+    fixes = [fix(n, status) for n, status in enumerate([*FixStatus, FixStatus.MOVED, FixStatus.LEFT])]
+    explained = html_environment().from_string("{% for f in fixes | not_moved %}{{ f.id }} {% endfor %}")
+    expected = [f.id for f in fixes if f.status != "moved"]
+    assert explained.render(fixes=fixes).split() == [str(n) for n in expected]
+    assert len(expected) == len(fixes) - 2
