@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import logging
+import sqlite3
+import threading
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 
+log = logging.getLogger(__name__)
+
 SQLITE_BUSY_TIMEOUT_MS = 5000
+# How often a store's checkpointer moves SQLite's write-ahead log into the database file.
+SQLITE_CHECKPOINT_EVERY_S = 0.5
 # Execution option naming the BEGIN a SQLite transaction starts with (IMMEDIATE or DEFERRED).
 SQLITE_BEGIN = "bridge_sqlite_begin"
 
@@ -62,3 +69,62 @@ def _sqlite_engine(url: URL, **kwargs: Any) -> Engine:
         connection.exec_driver_sql("BEGIN DEFERRED" if mode == "DEFERRED" else "BEGIN IMMEDIATE")
 
     return engine
+
+
+def sqlite_file(url: URL) -> str | None:
+    """The database file a SQLite URL names; None for an in-memory database or another backend."""
+    database = url.database or ""
+    if url.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return None
+    return None if database.startswith("file:") else database
+
+
+class SqliteCheckpointer:
+    """Moves SQLite's write-ahead log into the database file from a thread of its own, every
+    SQLITE_CHECKPOINT_EVERY_S while its store is open.
+
+    Left to itself, SQLite does that inside whichever commit takes the log past 1,000 pages: that
+    commit (an event's, a webhook's) then waits while megabytes are written and synced, holding the one
+    writer's turn. Here a commit only appends to the log. A passive checkpoint waits for nobody: it
+    moves what no reader still needs, and the log restarts from its beginning once all of it is moved.
+    """
+
+    def __init__(self, database: str) -> None:
+        self.database = database
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._guard = threading.Lock()
+
+    def start(self) -> None:
+        """Start checkpointing, if not started yet."""
+        with self._guard:
+            if self._thread is None and not self._stop.is_set():
+                self._thread = threading.Thread(target=self._run, name="sqlite-checkpoint", daemon=True)
+                self._thread.start()
+
+    def stop(self) -> None:
+        """Checkpoint once more, then stop."""
+        with self._guard:
+            self._stop.set()
+            thread = self._thread
+        if thread is not None:
+            thread.join()
+
+    def _run(self) -> None:
+        timeout_s = SQLITE_BUSY_TIMEOUT_MS / 1000
+        connection = sqlite3.connect(self.database, timeout=timeout_s, isolation_level=None)
+        failing = False
+        try:
+            while True:
+                stopping = self._stop.wait(SQLITE_CHECKPOINT_EVERY_S)
+                try:
+                    connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                    failing = False
+                except sqlite3.Error as exc:
+                    if not failing:  # said once, not every half second
+                        log.warning("SQLite checkpoint of %s failed: %s", self.database, exc)
+                    failing = True
+                if stopping:
+                    return
+        finally:
+            connection.close()

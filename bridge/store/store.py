@@ -9,7 +9,7 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, event, text
 from sqlalchemy.engine import URL
 
 from bridge.store import migrate
@@ -23,7 +23,7 @@ from bridge.store.decisions import (
     PlannedManager,
     SnapshotManager,
 )
-from bridge.store.engine import SQLITE_BEGIN, make_engine
+from bridge.store.engine import SQLITE_BEGIN, SqliteCheckpointer, make_engine, sqlite_file
 from bridge.store.findings import FindingManager
 from bridge.store.inbox import InboxManager
 from bridge.store.journal import JournalManager
@@ -60,6 +60,11 @@ class Tx:
         self.planned = PlannedManager(connection)
         self.snapshots = SnapshotManager(connection)
         self.systems = SystemManager(connection)
+
+
+def _no_checkpoint_on_commit(dbapi_connection: Any, _record: Any) -> None:
+    # The store's checkpointer moves the log into the database file (see SqliteCheckpointer).
+    dbapi_connection.execute("PRAGMA wal_autocheckpoint=0")
 
 
 class SqliteWriter:
@@ -107,6 +112,10 @@ class Store:
         self._local_locks: dict[str, threading.Lock] = {}
         self._local_locks_guard = threading.Lock()
         self._sqlite_writer = SqliteWriter(engine.url.database if engine.dialect.name == "sqlite" else None)
+        database = sqlite_file(engine.url)
+        self._checkpointer = SqliteCheckpointer(database) if database is not None else None
+        if self._checkpointer is not None:
+            event.listen(engine, "connect", _no_checkpoint_on_commit)
 
     @classmethod
     def from_url(cls, url: str | URL, **engine_options: Any) -> Store:
@@ -124,6 +133,8 @@ class Store:
 
     def close(self) -> None:
         """Close the pool's connections."""
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
         self.engine.dispose()
         self._sqlite_writer.close()
 
@@ -138,6 +149,8 @@ class Store:
         if readonly:
             options = {SQLITE_BEGIN: "DEFERRED"} if not self.is_postgres else {"postgresql_readonly": True}
         writer = self._sqlite_writer.turn() if not readonly and not self.is_postgres else nullcontext()
+        if not readonly and self._checkpointer is not None:
+            self._checkpointer.start()
         with writer, self.engine.connect().execution_options(**options) as connection, connection.begin():
             yield Tx(connection)
 
