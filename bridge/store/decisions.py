@@ -90,7 +90,7 @@ class ControlPointManager(Manager):
             .where(c.release_key.in_(sorted(release_keys)))
             .order_by(c.release_key, c.position)
         )
-        for release_key, *point in self.connection.execute(query).tuples():
+        for release_key, *point in self.connection.execute(query):
             found.setdefault(release_key, []).append(PointRow(*point))
         return found
 
@@ -139,14 +139,14 @@ class FixManager(Manager):
         )
         # A page lists thousands of fixes: rows are read as plain tuples (by position, in _FIX_COLUMNS'
         # order), which costs a fraction of reading each value by name.
-        for *columns, outcome, error in self.connection.execute(query).tuples():
+        for *columns, outcome, error in self.connection.execute(query):
             fix = _fix(columns)
             found.setdefault(fix.release, []).append(StoredFix(fix, outcome, error))
         return found
 
     def list(self) -> list[Fix]:
         """Every stored fix (for a worker storing its whole plan: to write only what differs)."""
-        return [_fix(row) for row in self.connection.execute(select(*_FIX_COLUMNS)).tuples()]
+        return [_fix(row) for row in self.connection.execute(select(*_FIX_COLUMNS))]
 
 
 class CarryForwardManager(Manager):
