@@ -22,13 +22,18 @@ class VersionError(ValueError):
     """A text is not a 4-part version."""
 
 
+# How version_order begins for a version (and for anything else).
+VERSION_ORDER_PREFIX = "0 "
+NOT_A_VERSION_ORDER_PREFIX = "1 "
+
+
 def version_order(text: str) -> str:
     """A key that sorts version texts part by part (1.0.10.0 after 1.0.9.0), as text, so that a database
     can order by it too; anything not a version sorts after every version, by its text."""
     match = _VERSION_RE.match(text)
     if match is None:
-        return f"1 {text}"
-    return "0 " + ".".join(f"{int(part):09d}" for part in match.groups())
+        return f"{NOT_A_VERSION_ORDER_PREFIX}{text}"
+    return VERSION_ORDER_PREFIX + ".".join(f"{int(part):09d}" for part in match.groups())
 
 
 class ReleaseType(StrEnum):

@@ -7,13 +7,13 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bridge.service.read.common import from_row
 from bridge.store.ledger import DeploymentRow
 from bridge.store.schema import deployments, releases
 from bridge.store.store import Tx
-from bridge.versions import Version, VersionError
+from bridge.versions import VERSION_ORDER_PREFIX
 
 
 class CurrentDeployment(BaseModel):
@@ -65,16 +65,22 @@ def deployment_view(row: DeploymentRow) -> DeploymentView:
 
 def newest_versions(tx: Tx) -> dict[str, str]:
     """Each component's newest release (by version; a tag whose version does not parse is left out)."""
-    newest: dict[str, tuple[tuple[int, ...], str]] = {}
-    query = select(releases.c.component, releases.c.version).where(releases.c.removed.is_(False))
-    for component, text in tx.connection.execute(query):
-        try:
-            parts = Version.parse(text).parts
-        except VersionError:
-            continue
-        if component not in newest or parts > newest[component][0]:
-            newest[component] = (parts, text)
-    return {component: text for component, (_, text) in newest.items()}
+    # version_order sorts versions part by part, and puts every text that is not a version after them
+    # all (bridge.versions.version_order): the newest is the largest order that is a version's.
+    listed = releases.c.removed.is_(False) & releases.c.version_order.startswith(VERSION_ORDER_PREFIX)
+    top = (
+        select(releases.c.component, func.max(releases.c.version_order).label("top"))
+        .where(listed)
+        .group_by(releases.c.component)
+        .subquery()
+    )
+    query = (
+        select(releases.c.component, func.min(releases.c.version))
+        .join(top, (top.c.component == releases.c.component) & (top.c.top == releases.c.version_order))
+        .where(listed)
+        .group_by(releases.c.component)
+    )
+    return {component: version for component, version in tx.connection.execute(query)}
 
 
 def is_behind(version: str, newest: str | None) -> bool:
