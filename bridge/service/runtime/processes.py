@@ -49,6 +49,10 @@ STOPPED_BY_SIGNAL = frozenset({0, -signal.SIGTERM})
 STOP_GRACE_S = 5.0
 # What a process sends once it runs.
 STARTED = "started"
+# Allocations (net of frees) between two of the pages process's youngest-generation collections; the
+# interpreter's default is 700. Only garbage that refers to itself waits for a collection: the rest goes
+# at once.
+PAGE_GC_THRESHOLD = 20_000
 # prctl(2)'s option that names the calling thread (the process, for its main thread).
 PR_SET_NAME = 15
 
@@ -104,10 +108,13 @@ def worker_main(settings: Settings, dry_run: bool, wake: Connection, reports: Co
 
 def settle_heap() -> None:
     """Take what start-up made (the modules, the app and its routes: most of a reader's heap) out of the
-    garbage collector's way. A page makes thousands of short-lived objects, and each full collection
-    they set off would otherwise walk every object start-up made, again."""
+    garbage collector's way, and let it run less often. A page makes tens of thousands of short-lived
+    objects, nearly all freed as soon as the page is sent: at the interpreter's defaults, collections
+    walking them (and each full one walking every object start-up made, again) cost a list page about a
+    fifth of its time."""
     gc.collect()
     gc.freeze()
+    gc.set_threshold(PAGE_GC_THRESHOLD, *gc.get_threshold()[1:])
 
 
 def pages_main(
