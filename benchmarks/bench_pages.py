@@ -48,8 +48,7 @@ def run() -> dict[str, object]:
         "report": "/report?since=2024-01-01",
     }
     store.close()
-    shape = (COMPONENTS, RELEASES_PER_COMPONENT, FIXED_PER_RELEASE)
-    timed = time_pages(f"sqlite:///{work / 'bridge.db'}", shape, pages, ROUNDS)
+    timed = time_pages(f"sqlite:///{work / 'bridge.db'}", COMPONENTS, pages, ROUNDS)
     for name, path in pages.items():
         p50, worst, size = timed[name]
         print(f"   {path:42} p50 {p50:7.1f} ms   max {worst:7.1f} ms   {size / 1024:7.1f} KiB", flush=True)

@@ -108,20 +108,31 @@ Down for 10 minutes.
 """
 
 
-def programme(
-    components: int = 10, releases_per_component: int = 20, fixed_per_release: int = 25
-) -> Programme:
-    """The programme with its history: components × releases, each release fixing its own defects."""
-    environments = [e.name for e in environment_mapping().environments]
-    names = [f"component-{n:02d}" for n in range(components)]
-    context = EngineContext(
-        components=tuple(Component(f"mhhs/{c}", c, ("{component}/{version}",)) for c in names),
+def component_names(components: int) -> list[str]:
+    return [f"component-{n:02d}" for n in range(components)]
+
+
+def programme_context(components: int) -> EngineContext:
+    """The engine's context for a programme of `components` components."""
+    return EngineContext(
+        components=tuple(
+            Component(f"mhhs/{c}", c, ("{component}/{version}",)) for c in component_names(components)
+        ),
         servicenow=servicenow_mapping(),
         environments=environment_mapping(),
         gitlab_url="https://gitlab.example.com",
         servicenow_url="https://example.service-now.com",
         ado_project_url="https://dev.azure.com/mhhs/Programme",
     )
+
+
+def programme(
+    components: int = 10, releases_per_component: int = 20, fixed_per_release: int = 25
+) -> Programme:
+    """The programme with its history: components × releases, each release fixing its own defects."""
+    environments = [e.name for e in environment_mapping().environments]
+    names = component_names(components)
+    context = programme_context(components)
     events: list[DomainEvent] = []
     defect_id = FIRST_DEFECT
     for c, component in enumerate(names):

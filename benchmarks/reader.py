@@ -18,11 +18,11 @@ MARK = "page-figures: "
 
 
 def time_pages(
-    store_url: str, shape: tuple[int, int, int], paths: dict[str, str], rounds: int
+    store_url: str, components: int, paths: dict[str, str], rounds: int
 ) -> dict[str, tuple[float, float, int]]:
     """Each page's median and slowest answer in ms over `rounds` requests, and its size in bytes, by
-    name; `shape` is the programme's (components, releases per component, fixed defects per release)."""
-    request = {"store_url": store_url, "shape": list(shape), "paths": paths, "rounds": rounds}
+    name, for a programme of `components` components."""
+    request = {"store_url": store_url, "components": components, "paths": paths, "rounds": rounds}
     child = subprocess.run(
         [sys.executable, "-m", "benchmarks.reader"],
         cwd=ROOT,
@@ -41,14 +41,13 @@ def time_pages(
 def _serve(request: dict[str, Any]) -> dict[str, tuple[float, float, int]]:
     from fastapi.testclient import TestClient
 
-    from benchmarks.programme import programme
+    from benchmarks.programme import programme_context
     from bridge.service.runtime.processes import settle_heap
     from bridge.service.web.app import create_app
     from bridge.service.worker.processor import Processor
     from bridge.store import Store
 
-    components, per_component, fixed = request["shape"]
-    context = programme(components, per_component, fixed).context
+    context = programme_context(int(request["components"]))
     store = Store.from_url(request["store_url"])
     app = create_app(Processor(store, {}, context))
     settle_heap()
