@@ -30,6 +30,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.sql.type_api import _BindProcessorType as _BindProcessor
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 # Stable constraint names, so migrations can name what they alter on both backends.
@@ -67,6 +68,28 @@ class UtcDateTime(TypeDecorator[datetime]):
             raise ValueError(f"naive datetime {value!r}: the store keeps aware UTC times only")
         value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def bind_processor(self, dialect: Dialect) -> _BindProcessor[datetime] | None:
+        """The usual processing, remembering its last answer: a bulk write binds one `now` to every row
+        (an outbox row holds it three times), and converting it is most of what binding a row costs."""
+        process = super().bind_processor(dialect)
+        if process is None:
+            return None
+        convert = process
+        last: tuple[datetime | None, Any] = (None, None)  # one tuple, read and replaced whole (threads)
+
+        def remembered(value: datetime | None) -> Any:
+            nonlocal last
+            if value is None:
+                return None
+            seen, converted = last
+            if value is seen:
+                return converted
+            converted = convert(value)
+            last = (value, converted)
+            return converted
+
+        return remembered
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
