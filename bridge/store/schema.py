@@ -31,6 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql.type_api import _BindProcessorType as _BindProcessor
+from sqlalchemy.sql.type_api import _ResultProcessorType as _ResultProcessor
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 # Stable constraint names, so migrations can name what they alter on both backends.
@@ -95,6 +96,28 @@ class UtcDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+    def result_processor(self, dialect: Dialect, coltype: object) -> _ResultProcessor[datetime] | None:
+        """The usual processing, remembering its last answer: rows written together read back the same
+        stored time (SQLite's text, which is parsed by a regular expression), often in several columns."""
+        process = super().result_processor(dialect, coltype)
+        if process is None:
+            return None
+        convert = process
+        last: tuple[Any, datetime | None] = (None, None)  # one tuple, read and replaced whole (threads)
+
+        def remembered(value: Any) -> datetime | None:
+            nonlocal last
+            if value is None:
+                return None
+            seen, converted = last
+            if type(value) is type(seen) and value == seen:
+                return converted
+            converted = convert(value)
+            last = (value, converted)
+            return converted
+
+        return remembered
 
 
 def _json() -> TypeEngine[Any]:
