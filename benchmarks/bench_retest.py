@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import tempfile
 import time
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -24,14 +26,15 @@ def _ado_requests(stats: dict[str, Any]) -> dict[str, int]:
     return {route: count for route, count in stats["requests"].items() if count}
 
 
-def run() -> dict[str, object]:
-    work = Path(tempfile.mkdtemp(prefix="bench-retest-"))
+def _sandbox(channel: Connection, work: Path) -> None:
+    """The simulators in their own process, as the real systems answer from other machines.
+
+    So their work (the ADO simulator applying a `$batch`) does not share the bridge's interpreter while
+    the bridge is timed. It seeds the programme, sends the bridge's configuration and what the parent
+    needs to know, then answers the parent's commands until told to stop.
+    """
     os.environ.setdefault("AZURE_DEVOPS_CACHE_DIR", str(work / "ado-cache"))
-    from bridge.config import load_settings
-    from bridge.domain.events import Source
     from bridge.sandbox.runner import Sandbox
-    from bridge.service.runtime.wiring import build_processor
-    from bridge.store import Store
 
     with Sandbox(ports={"gitlab": 0, "servicenow": 0, "ado": 0}, work_dir=work / "sandbox") as box:
         bridge_ids = [_fixed(box, n) for n in range(DEFECTS)]
@@ -50,31 +53,86 @@ def run() -> dict[str, object]:
                 "short_description": "Deploy dip-platform 1.0.2.0 to SIT-A",
             },
         )
-        settings = load_settings(box.config_path)
+        channel.send(
+            {
+                "config_path": str(box.config_path),
+                "ado_organization_url": box.ado_organization_url,
+                "ado_pat": box.secrets.ado_pat,
+                "bridge_ids": bridge_ids,
+                "baseline_ids": baseline_ids,
+            }
+        )
+        while True:
+            command, argument = channel.recv()
+            if command == "stop":
+                return
+            if command == "latency":
+                for simulator in (box.gitlab, box.servicenow, box.ado):
+                    simulator.plan.configure({"latency_ms": argument})
+                channel.send(None)
+            elif command == "review":  # the RFC event: Review
+                box.servicenow.update("change_request", sys_id, {"state": "0"})
+                channel.send(None)
+            elif command == "reset_stats":
+                box.ado.stats.reset()
+                channel.send(None)
+            elif command == "stats":
+                channel.send(box.ado.stats.snapshot())
+            elif command == "states":
+                channel.send([_state(box, i) for i in argument])
+            else:
+                raise ValueError(f"unknown command {command!r}")
+
+
+def _ask(channel: Connection, command: str, argument: object = None) -> Any:
+    channel.send((command, argument))
+    return channel.recv()
+
+
+def run() -> dict[str, object]:
+    work = Path(tempfile.mkdtemp(prefix="bench-retest-"))
+    os.environ.setdefault("AZURE_DEVOPS_CACHE_DIR", str(work / "ado-cache"))
+    from bridge.config import load_settings
+    from bridge.domain.events import Source
+    from bridge.service.runtime.wiring import build_processor
+    from bridge.store import Store
+
+    spawn = multiprocessing.get_context("spawn")
+    channel, far_end = spawn.Pipe()
+    sandbox = spawn.Process(target=_sandbox, args=(far_end, work), daemon=True)
+    sandbox.start()
+    try:
+        seeded = channel.recv()
+        bridge_ids, baseline_ids = seeded["bridge_ids"], seeded["baseline_ids"]
+        settings = load_settings(Path(seeded["config_path"]))
         store = Store.from_url(f"sqlite:///{work / 'bridge.db'}")
         store.upgrade()
         processor = build_processor(settings, store=store)
         processor.run_once()  # everything read and planned: the RFC is in Implement, nothing moves yet
         in_writer = _timed_apply(processor.connectors[Source.ADO])
 
-        for simulator in (box.gitlab, box.servicenow, box.ado):
-            simulator.plan.configure({"latency_ms": LATENCY_MS})
-        box.ado.stats.reset()
+        _ask(channel, "latency", LATENCY_MS)
+        _ask(channel, "reset_stats")
         started = time.perf_counter()
-        box.servicenow.update("change_request", sys_id, {"state": "0"})  # the RFC event: Review
+        _ask(channel, "review")
         processor.run_once()
         bridge_s = time.perf_counter() - started
-        moved = sum(_state(box, i) == "Ready for Retest" for i in bridge_ids)
-        bridge_stats = box.ado.stats.snapshot()
+        moved = _ask(channel, "states", bridge_ids).count("Ready for Retest")
+        bridge_stats = _ask(channel, "stats")
         bridge_requests = _ado_requests(bridge_stats)
 
-        box.ado.stats.reset()
+        _ask(channel, "reset_stats")
         started = time.perf_counter()
-        _baseline(box, baseline_ids)
+        _baseline(seeded["ado_organization_url"], seeded["ado_pat"], baseline_ids)
         baseline_s = time.perf_counter() - started
-        baseline_moved = sum(_state(box, i) == "Ready for Retest" for i in baseline_ids)
-        baseline_requests = _ado_requests(box.ado.stats.snapshot())
+        baseline_moved = _ask(channel, "states", baseline_ids).count("Ready for Retest")
+        baseline_requests = _ado_requests(_ask(channel, "stats"))
         store.close()
+        channel.send(("stop", None))
+    finally:
+        sandbox.join(30)
+        if sandbox.is_alive():
+            sandbox.kill()
 
     print(f"   bridge ADO requests by route: {bridge_requests}")
     print(f"   baseline ADO requests by route: {baseline_requests}")
@@ -121,16 +179,14 @@ def _state(box: Any, defect_id: int) -> str:
     return str(box.ado.get_work_item(defect_id)["fields"]["System.State"])
 
 
-def _baseline(box: Any, ids: list[int]) -> None:
+def _baseline(organization_url: str, pat: str, ids: list[int]) -> None:
     """What a user would write with the azure-devops SDK: read each defect, then update it."""
-    from azure.devops.connection import Connection
+    from azure.devops.connection import Connection as AdoConnection
     from azure.devops.v7_1.work_item_tracking.models import JsonPatchOperation
     from msrest.authentication import BasicAuthentication
 
-    connection = Connection(
-        base_url=box.ado_organization_url, creds=BasicAuthentication("", box.secrets.ado_pat)
-    )
-    client = connection.clients_v7_1.get_work_item_tracking_client()
+    ado = AdoConnection(base_url=organization_url, creds=BasicAuthentication("", pat))
+    client = ado.clients_v7_1.get_work_item_tracking_client()
     for defect_id in ids:
         item = client.get_work_item(defect_id)
         if item.fields["System.State"] == "Fixed":

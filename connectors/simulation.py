@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import json
 import logging
 import queue
@@ -20,7 +21,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import httpx
 import uvicorn
@@ -32,6 +33,30 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 log = logging.getLogger(__name__)
 
 CONTROL_PREFIX = "/_sim"
+
+
+_SCALARS = (str, int, float, bool, type(None))
+T = TypeVar("T")
+
+
+def json_copy(value: T) -> T:
+    """A deep copy of JSON-shaped data (dicts, lists, scalars), as the simulators keep their records.
+
+    copy.deepcopy keeps a memo of every object for shared and cyclic references, which JSON data has
+    none of; walking the containers is several times faster. Anything else is deep-copied as before.
+    """
+    return cast(T, _copied(value))
+
+
+def _copied(value: Any) -> Any:
+    kind = type(value)
+    if kind is dict:
+        return {k: v if type(v) in _SCALARS else _copied(v) for k, v in value.items()}
+    if kind is list:
+        return [v if type(v) in _SCALARS else _copied(v) for v in value]
+    if kind in _SCALARS:
+        return value
+    return copy.deepcopy(value)
 
 
 # --- faults -------------------------------------------------------------------------------------

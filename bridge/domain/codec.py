@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import types
+from collections.abc import Callable
 from datetime import datetime
 from enum import Enum
 from functools import cache
@@ -37,8 +38,17 @@ class CodecError(ValueError):
 
 def encode(value: Any) -> Any:
     """A JSON-ready document for a dataclass (recursively), datetime, enum, tuple or plain value."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    names = _FIELD_NAMES.get(kind)
+    if names is not None:
+        # Plain fields are copied here rather than through a call each: most fields are plain.
+        return {name: v if type(v := getattr(value, name)) in _PLAIN else encode(v) for name in names}
+    if dataclasses.is_dataclass(kind) and not isinstance(value, type):
+        # Each class's fields are looked up once; a dataclass's instances then encode by name.
+        _FIELD_NAMES[kind] = tuple(f.name for f in dataclasses.fields(kind))
+        return encode(value)
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, Enum):
@@ -48,6 +58,11 @@ def encode(value: Any) -> Any:
     if isinstance(value, frozenset | set):
         return sorted((encode(item) for item in value), key=repr)
     return value
+
+
+# Values that encode as themselves, by exact type (a subclass, such as a StrEnum, takes the long way).
+_PLAIN: frozenset[type[Any]] = frozenset({str, int, float, bool, type(None)})
+_FIELD_NAMES: dict[type[Any], tuple[str, ...]] = {}
 
 
 def encode_event(event: Any) -> dict[str, Any]:
@@ -76,27 +91,61 @@ def _field_hints(cls: type[Any]) -> dict[str, Any]:
 
 def decode(hint: Any, value: Any) -> Any:
     """Read `value` back as the type `hint` says."""
-    if value is None:
-        return None
+    return _decoder(hint)(value)
+
+
+Decoder = Callable[[Any], Any]
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+@cache
+def _decoder(hint: Any) -> Decoder:
+    """How to read a value back as `hint` says, worked out once per type: None reads as None always."""
     origin = get_origin(hint)
     if origin in (Union, types.UnionType):
         options = [arg for arg in get_args(hint) if arg is not type(None)]
-        if len(options) == 1:
-            return decode(options[0], value)
-        return value
+        return _decoder(options[0]) if len(options) == 1 else _same
     if isinstance(hint, type) and dataclasses.is_dataclass(hint):
-        hints = _field_hints(hint)
-        return hint(**{name: decode(hints[name], item) for name, item in value.items() if name in hints})
+        return _dataclass_decoder(hint)
     if hint is datetime:
-        return datetime.fromisoformat(value)
+        return _or_none(datetime.fromisoformat)
     if isinstance(hint, type) and issubclass(hint, Enum):
-        return hint(value)
+        return _or_none(hint)
     if origin is tuple:
         args = get_args(hint)
         if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(decode(args[0], item) for item in value)
-        return tuple(decode(arg, item) for arg, item in zip(args, value, strict=True))
+            item = _decoder(args[0])
+            return _or_none(lambda value: tuple(item(v) for v in value))
+        items = tuple(_decoder(arg) for arg in args)
+        return _or_none(lambda value: tuple(d(v) for d, v in zip(items, value, strict=True)))
     if origin is frozenset:
         (arg,) = get_args(hint)
-        return frozenset(decode(arg, item) for item in value)
-    return value
+        member = _decoder(arg)
+        return _or_none(lambda value: frozenset(member(v) for v in value))
+    return _same
+
+
+def _or_none(read: Decoder) -> Decoder:
+    return lambda value: None if value is None else read(value)
+
+
+def _dataclass_decoder(cls: Any) -> Decoder:
+    hints = _field_hints(cls)
+    # Fields read as they are (text, numbers) are copied; only the others go through their decoder.
+    convert = {name: d for name, d in ((n, _decoder(h)) for n, h in hints.items()) if d is not _same}
+
+    def read(value: Any) -> Any:
+        if value is None:
+            return None
+        return cls(
+            **{
+                name: (item if (d := convert.get(name)) is None else d(item))
+                for name, item in value.items()
+                if name in hints
+            }
+        )
+
+    return read

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 from typing import ClassVar, Self
 
 from bridge.versions import Version, VersionError
@@ -198,8 +199,13 @@ MoveTarget = DeploymentKey | NoteTarget
 """What a move of a defect is for (`MoveDefect.deployment`): a deployment, or a published note."""
 
 
+@lru_cache(maxsize=4096)
 def parse_target(text: str) -> MoveTarget:
-    """The deployment or the note a move's target names; ValueError when it names neither."""
+    """The deployment or the note a move's target names; ValueError when it names neither.
+
+    Kept per text (the keys are frozen): the engine reads the same few targets for every defect a
+    release lists.
+    """
     if text.startswith(NoteTarget.PREFIX):
         return NoteTarget.parse(text)
     return DeploymentKey.parse(text)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import re
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 # Schemes a browser runs or loads inline; written as text, their colon is turned into an entity so no
@@ -21,6 +22,8 @@ MARKDOWN_ESCAPES = {"<": "&lt;", ">": "&gt;", "&": "&amp;"}
 # ServiceNow renders a journal entry's text between [code] and [/code] as HTML.
 JOURNAL_CODE_TAG = re.compile(r"\[(\s*/?\s*code\s*)\]", re.IGNORECASE)
 LINK_SCHEMES = frozenset({"http", "https"})
+# Characters that never stand in an address the bridge links to: controls, quotes, angle brackets, spaces.
+UNLINKABLE = re.compile(r"[\x00-\x1f<>\"'` ]")
 
 
 def markdown_text(value: object) -> str:
@@ -39,11 +42,16 @@ def journal_text(value: object) -> str:
     return JOURNAL_CODE_TAG.sub(r"(\1)", str(value))
 
 
+@lru_cache(maxsize=4096)
 def link_url(url: str) -> str | None:
-    """The URL when it is safe to link to (http or https with a host), else None."""
-    parts = urlsplit(url.strip())
+    """The URL when it is safe to link to (http or https with a host), else None.
+
+    Kept per URL: the same few addresses (a release, an RFC) are checked for every defect a release moves.
+    """
+    text = url.strip()
+    parts = urlsplit(text)
     if parts.scheme.lower() not in LINK_SCHEMES or not parts.netloc:
         return None
-    if any(ord(ch) < 0x20 or ch in "<>\"'` " for ch in url.strip()):
+    if UNLINKABLE.search(text):
         return None
-    return url.strip()
+    return text

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from bridge.domain.actions import Hyperlink, MoveDefect
 from bridge.domain.events import DefectMoved, DefectUpdated
@@ -246,6 +247,7 @@ def fix_of(
     return fix(FixStatus.WAITING, "to be moved at the bridge's next cycle")
 
 
+@lru_cache(maxsize=4096)
 def _release_of(target: str) -> ReleaseKey | None:
     """The release a move's target names; None for a target this version cannot read."""
     try:
@@ -254,6 +256,7 @@ def _release_of(target: str) -> ReleaseKey | None:
         return None
 
 
+@lru_cache(maxsize=4096)
 def where(target: str) -> str:
     """What a move's target is, in words: the release note, or a deployment to an environment."""
     try:

@@ -9,7 +9,6 @@ the lease of what it holds while it works (`renew`). A retry is the row reschedu
 from __future__ import annotations
 
 import builtins
-import dataclasses
 import re
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from sqlalchemy import Row, and_, bindparam, func, or_, select, update
 
 from bridge.connector import ActionOutcome, OutcomeStatus
 from bridge.domain.actions import Action, MoveDefect
-from bridge.domain.codec import decode
+from bridge.domain.codec import decode, encode
 from bridge.domain.events import Source
 from bridge.store.base import Manager, utcnow
 from bridge.store.retry import DEFAULT_MAX_ATTEMPTS, next_attempt_at
@@ -129,8 +128,8 @@ def completion_for(
 
 
 def encode_action(action: Action) -> dict[str, Any]:
-    """The action as a JSON document (its dataclass fields)."""
-    return dataclasses.asdict(action)
+    """The action as a JSON document (its dataclass fields), as the domain codec writes it."""
+    return cast(dict[str, Any], encode(action))
 
 
 def decode_action(kind: str, payload: dict[str, Any]) -> Action:

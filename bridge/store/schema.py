@@ -30,6 +30,8 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.sql.type_api import _BindProcessorType as _BindProcessor
+from sqlalchemy.sql.type_api import _ResultProcessorType as _ResultProcessor
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 # Stable constraint names, so migrations can name what they alter on both backends.
@@ -68,10 +70,54 @@ class UtcDateTime(TypeDecorator[datetime]):
         value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
+    def bind_processor(self, dialect: Dialect) -> _BindProcessor[datetime] | None:
+        """The usual processing, remembering its last answer: a bulk write binds one `now` to every row
+        (an outbox row holds it three times), and converting it is most of what binding a row costs."""
+        process = super().bind_processor(dialect)
+        if process is None:
+            return None
+        convert = process
+        last: tuple[datetime | None, Any] = (None, None)  # one tuple, read and replaced whole (threads)
+
+        def remembered(value: datetime | None) -> Any:
+            nonlocal last
+            if value is None:
+                return None
+            seen, converted = last
+            if value is seen:
+                return converted
+            converted = convert(value)
+            last = (value, converted)
+            return converted
+
+        return remembered
+
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+    def result_processor(self, dialect: Dialect, coltype: object) -> _ResultProcessor[datetime] | None:
+        """The usual processing, remembering its last answer: rows written together read back the same
+        stored time (SQLite's text, which is parsed by a regular expression), often in several columns."""
+        process = super().result_processor(dialect, coltype)
+        if process is None:
+            return None
+        convert = process
+        last: tuple[Any, datetime | None] = (None, None)  # one tuple, read and replaced whole (threads)
+
+        def remembered(value: Any) -> datetime | None:
+            nonlocal last
+            if value is None:
+                return None
+            seen, converted = last
+            if type(value) is type(seen) and value == seen:
+                return converted
+            converted = convert(value)
+            last = (value, converted)
+            return converted
+
+        return remembered
 
 
 def _json() -> TypeEngine[Any]:

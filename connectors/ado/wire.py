@@ -35,9 +35,11 @@ def parse_date(value: object) -> datetime | None:
     text = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
     head, dot, rest = text.partition(".")
     if dot:
-        # Python reads at most 6 fractional digits; ADO may write 7 (ticks).
-        digits = "".join(c for c in rest if c.isdigit())
-        text = f"{head}.{digits[:6].ljust(6, '0')}{rest[len(digits) :]}"
+        # Python reads at most 6 fractional digits; ADO may write 7 (ticks). The fraction is the digits
+        # right after the dot; what follows them (the offset) is kept as written.
+        tail = rest.lstrip("0123456789")
+        digits = rest[: len(rest) - len(tail)]
+        text = f"{head}.{digits[:6].ljust(6, '0')}{tail}"
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
-from bridge.domain.markup import html_text, journal_text, link_url, markdown_text
+from bridge.domain.markup import LINK_SCHEMES, html_text, journal_text, link_url, markdown_text
 
 HOSTILE = [
     "<img src=x onerror=alert(document.domain)> see [plan](javascript:alert(1))",
@@ -87,3 +90,32 @@ def test_journal_text_breaks_servicenow_code_tags() -> None:
 )
 def test_only_http_addresses_are_linked(url: str, safe: bool) -> None:
     assert (link_url(url) is not None) is safe
+
+
+def _linkable_before(url: str) -> str | None:
+    """link_url as first written (a character-by-character check), the oracle for the faster one."""
+    parts = urlsplit(url.strip())
+    if parts.scheme.lower() not in LINK_SCHEMES or not parts.netloc:
+        return None
+    if any(ord(ch) < 0x20 or ch in "<>\"'` " for ch in url.strip()):
+        return None
+    return url.strip()
+
+
+@given(
+    st.text(max_size=60)
+    | st.builds(
+        "{}://{}{}".format,
+        st.sampled_from(["http", "HTTPS", "javascript", "ftp", ""]),
+        st.text(max_size=20),
+        st.text(max_size=30),
+    )
+)
+def test_link_url_decides_as_the_character_check_did(url: str) -> None:
+    try:
+        expected = _linkable_before(url)
+    except ValueError:  # urlsplit refuses some addresses (a bad IPv6 host); so must link_url
+        with pytest.raises(ValueError):
+            link_url(url)
+        return
+    assert link_url(url) == expected

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import socket
 import threading
@@ -13,6 +14,8 @@ from typing import Any
 
 import pytest
 import requests
+from hypothesis import given
+from hypothesis import strategies as st
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -31,6 +34,7 @@ from connectors.simulation import (
     WebhookSender,
     control_routes,
     free_port,
+    json_copy,
 )
 
 
@@ -185,3 +189,33 @@ def test_a_free_port_is_bindable_and_below_the_ports_outgoing_connections_take()
     port = ports.pop()
     with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
         sock.bind(("127.0.0.1", port))
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=10),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
+    max_leaves=30,
+)
+
+
+def _containers(value: Any) -> list[Any]:
+    if isinstance(value, dict):
+        return [value, *(c for v in value.values() for c in _containers(v))]
+    if isinstance(value, list):
+        return [value, *(c for v in value for c in _containers(v))]
+    return []
+
+
+@given(json_values)
+def test_json_copy_is_a_deep_copy_sharing_no_container(value: Any) -> None:
+    copied = json_copy(value)
+    assert copied == copy.deepcopy(value)
+    assert not {id(c) for c in _containers(copied)} & {id(c) for c in _containers(value)}
+
+
+def test_json_copy_deep_copies_what_is_not_json() -> None:
+    kept = {"when": {1, 2}}
+    assert json_copy(kept) == kept
+    assert json_copy(kept)["when"] is not kept["when"]

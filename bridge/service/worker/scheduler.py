@@ -115,9 +115,4 @@ class Worker:
             done += count
             self._let_burst_pass()
         self.processor.refresh()
-        for source in self.processor.connectors:
-            while (count := self.processor.dispatch(source)) > 0:
-                done += count
-                if self.stopped.is_set():
-                    return done
-        return done
+        return done + self.processor.dispatch_all(drain=True)

@@ -24,6 +24,7 @@ from connectors.ado.simulator.revisions import (
     stamped,
     work_item_update,
 )
+from connectors.simulation import json_copy
 
 MAX_BATCH_IDS = 200
 MAX_WIQL_RESULTS = 20000
@@ -248,20 +249,20 @@ class AdoModel:
                         "WorkItemIdRevisionNotFoundException",
                         event_id=3200,
                     )
-                return copy.deepcopy(revisions[rev - 1])
+                return json_copy(revisions[rev - 1])
             if as_of is None:
-                return copy.deepcopy(revisions[-1])
+                return json_copy(revisions[-1])
             moment = parse_as_of(as_of)
             chosen = [
                 r for r in revisions if wiql.parse_datetime(r["fields"]["System.ChangedDate"]) <= moment
             ]
             if not chosen:
                 raise work_item_not_found(item_id)
-            return copy.deepcopy(chosen[-1])
+            return json_copy(chosen[-1])
 
     def revisions(self, item_id: int) -> list[dict[str, Any]]:
         with self.lock:
-            return copy.deepcopy(self._item(item_id)["revisions"])
+            return json_copy(self._item(item_id)["revisions"])
 
     def updates(self, item_id: int) -> list[dict[str, Any]]:
         """The deltas between revisions (WorkItemUpdate), update number = revision number."""

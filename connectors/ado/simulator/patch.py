@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 from connectors.ado.simulator.errors import AdoError, patch_failed, rule_error, test_failed
 from connectors.ado.simulator.identity import as_text, is_identity, person
 from connectors.ado.simulator.process import ProcessModel, WorkItemTypeDefinition
+from connectors.simulation import json_copy
 
 # Fields the server keeps; a client may set the dates and people only with bypassRules (used by migrations).
 SERVER_FIELDS = {
@@ -62,9 +62,9 @@ def apply(
             "VssPropertyValidationException",
             namespace="Microsoft.VisualStudio.Services.Common",
         )
-    new_fields = dict(copy.deepcopy(fields))
+    new_fields = json_copy(dict(fields))
     new_fields.pop("System.History", None)
-    new_relations = [dict(copy.deepcopy(r)) for r in relations]
+    new_relations = [json_copy(dict(r)) for r in relations]
     explicit: set[str] = set()
     history: str | None = None
     for op in ops:

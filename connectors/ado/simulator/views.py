@@ -9,6 +9,7 @@ from typing import Any
 from connectors.ado.simulator import identity
 from connectors.ado.simulator.model import AdoModel
 from connectors.ado.simulator.process import FieldDefinition, ProcessModel, WorkItemTypeDefinition
+from connectors.simulation import json_copy
 
 BOOKKEEPING_FIELDS = frozenset(
     {
@@ -38,8 +39,9 @@ def work_item(
 ) -> dict[str, Any]:
     """A WorkItem: id, rev, fields, relations when expanded, _links, url."""
     # Field values are mostly strings and numbers: only containers need a copy.
+    org_url = model.org_url
     values = {
-        k: identity.expand(copy.deepcopy(v) if isinstance(v, dict | list) else v, model.org_url)
+        k: identity.expand(json_copy(v), org_url) if isinstance(v, dict | list) else v
         for k, v in revision["fields"].items()
     }
     if fields:
@@ -52,7 +54,7 @@ def work_item(
     base_url = model.item_url(item_id)
     body: dict[str, Any] = {"id": item_id, "rev": revision["rev"], "fields": values}
     if expand in {"relations", "all"}:
-        body["relations"] = copy.deepcopy(revision["relations"])
+        body["relations"] = json_copy(revision["relations"])
     ref = revision.get("commentVersionRef")
     if ref:
         body["commentVersionRef"] = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -139,6 +139,19 @@ def test_threads_of_one_process_migrate_one_at_a_time(empty_database_url: str) -
 def test_naive_times_are_refused(store: Store) -> None:
     with pytest.raises(StatementError, match="naive datetime"), store.transaction() as tx:
         tx.inbox.put(Source.ADO, "d", InboxKind.POLL, {}, now=datetime(2024, 5, 1, 10, 0))
+
+
+def test_each_time_is_stored_as_its_own_utc_instant_however_often_it_is_bound(store: Store) -> None:
+    """The bound form of a time is remembered between rows; a different time must never reuse it."""
+    first = datetime(2024, 5, 1, 11, 0, 0, 1, tzinfo=timezone(timedelta(hours=1)))
+    second = datetime(2024, 5, 1, 10, 0, 0, 2, tzinfo=UTC)
+    times = [first, first, second, first, second + timedelta(0), first.astimezone(UTC)]
+    with store.transaction() as tx:
+        ids = [tx.inbox.put(Source.ADO, f"d{n}", InboxKind.POLL, {}, now=at).id for n, at in enumerate(times)]
+    with store.transaction(readonly=True) as tx:
+        stored = [tx.inbox.get(inbox_id) for inbox_id in ids]
+    assert [row.received_at if row else None for row in stored] == times
+    assert all(row is not None and row.received_at.tzinfo is UTC for row in stored)
 
 
 def test_a_read_only_transaction_refuses_writes_on_postgresql(store: Store) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -88,6 +91,20 @@ def test_actions_round_trip_through_their_json() -> None:
         assert decode_action(action.kind, encode_action(action)) == action
     with pytest.raises(ValueError, match="unknown action kind"):
         decode_action("launch_rocket", {})
+
+
+def test_an_action_is_stored_as_the_same_json_as_its_dataclass_fields() -> None:
+    """Rows enqueued before the codec wrote actions (dataclasses.asdict) and after are alike."""
+    actions: list[Action] = [
+        _move(5),
+        replace(_move(6), links=()),
+        _note(1),
+        SetCorrelation("s1", "dip-platform:1.0.2.0", "dip-platform 1.0.2.0"),
+        CheckAncestry("mhhs/dip", "v1.0.1.1", "v1.0.2.0"),
+        CreateRfcDraft("dip-platform:1.0.2.0", "Deploy dip-platform 1.0.2.0", "", "SIT-A"),
+    ]
+    for action in actions:
+        assert json.dumps(encode_action(action)) == json.dumps(dataclasses.asdict(action))
 
 
 def test_claim_takes_due_rows_of_one_target_once(store: Store) -> None:
