@@ -33,7 +33,8 @@ def _children(pid: int) -> list[int]:
 
 
 def _samples(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    text = httpx.get(f"{url}/metrics").text
+    # /metrics comes from the pages process, which a request waits for while it starts (up to 15 s).
+    text = httpx.get(f"{url}/metrics", timeout=30).text
     return {
         (sample.name, tuple(sorted(sample.labels.items()))): sample.value
         for family in text_string_to_metric_families(text)
