@@ -107,7 +107,9 @@ def run() -> dict[str, object]:
         settings = load_settings(Path(seeded["config_path"]))
         store = Store.from_url(f"sqlite:///{work / 'bridge.db'}")
         store.upgrade()
-        processor = build_processor(settings, store=store)
+        # Built as the service's worker process builds its own (bridge.service.runtime.processes): this
+        # process runs the bridge and nothing else.
+        processor = build_processor(settings, store=store, freeze_heap=True)
         processor.run_once()  # everything read and planned: the RFC is in Implement, nothing moves yet
         in_writer = _timed_apply(processor.connectors[Source.ADO])
 

@@ -90,7 +90,9 @@ def worker_main(settings: Settings, dry_run: bool, wake: Connection, reports: Co
     signal.signal(signal.SIGTERM, lambda _signal, _frame: stopping.set())
     configure_logging(settings.log_format, secrets=secret_values(settings), log_file=settings.log_file)
     # The HTTP process has migrated the store already.
-    processor = build_processor(settings, dry_run=dry_run, store=Store.from_settings(settings.database))
+    processor = build_processor(
+        settings, dry_run=dry_run, store=Store.from_settings(settings.database), freeze_heap=True
+    )
     processor.observer = Observers(LoggingObserver(), ServiceMetrics())
     worker = Worker(settings, processor)
     worker.start()
@@ -124,7 +126,9 @@ def pages_main(
     HTTP process reaches, until the HTTP process closes its end of `control` (or dies); then it finishes
     the requests it holds and ends."""
     configure_logging(settings.log_format, secrets=secret_values(settings), log_file=settings.log_file)
-    processor = build_processor(settings, dry_run=dry_run, store=Store.from_settings(settings.database))
+    processor = build_processor(
+        settings, dry_run=dry_run, store=Store.from_settings(settings.database), freeze_heap=True
+    )
     app = create_app(
         processor,
         max_webhook_bytes=settings.service.max_webhook_bytes,

@@ -93,8 +93,13 @@ def open_store(settings: Settings) -> Store:
     return store
 
 
-def build_processor(settings: Settings, *, dry_run: bool = False, store: Store | None = None) -> Processor:
-    """Everything the service needs, from the settings: store, connectors, engine context."""
+def build_processor(
+    settings: Settings, *, dry_run: bool = False, store: Store | None = None, freeze_heap: bool = False
+) -> Processor:
+    """Everything the service needs, from the settings: store, connectors, engine context.
+
+    `freeze_heap` for a process that is the worker and nothing else (see Processor).
+    """
     mappings = load_mappings()
     return Processor(
         store or open_store(settings),
@@ -103,6 +108,7 @@ def build_processor(settings: Settings, *, dry_run: bool = False, store: Store |
         dry_run=dry_run,
         lease=timedelta(seconds=settings.service.action_lease_s),
         snapshot_every=settings.database.snapshot_every,
+        freeze_heap=freeze_heap,
         journal_retention=(
             timedelta(days=settings.database.journal_retention_days)
             if settings.database.journal_retention_days

@@ -3,6 +3,7 @@ behind a snapshot can be compacted, and what the worker stored stays the same.""
 
 from __future__ import annotations
 
+import gc
 import logging
 from datetime import UTC, datetime, timedelta
 
@@ -146,3 +147,24 @@ def test_an_unreadable_snapshot_is_passed_over_and_the_journal_replayed(
         again.refresh()
     assert "unreadable" in caplog.text
     assert again.state == worker.state
+
+
+def test_a_worker_of_its_own_freezes_its_heap_once_its_first_plan_is_stored(store: Store) -> None:
+    before = gc.get_freeze_count()
+    try:
+        shared = _processor(store)
+        _seed(store, _programme())
+        shared.process_inbox()
+        assert gc.get_freeze_count() == before  # a shared process (this one) is never frozen
+
+        alone = _processor(store, freeze_heap=True)
+        alone.refresh()
+        frozen = gc.get_freeze_count()
+        assert frozen > before
+        _seed(store, [defect(48204, "Fixed", rev=3)])
+        while alone.process_inbox():
+            pass
+        # Once, at the first plan only (frozen objects freed meanwhile leave the count).
+        assert gc.get_freeze_count() <= frozen
+    finally:
+        gc.unfreeze()
