@@ -126,9 +126,8 @@ def pages_main(
     HTTP process reaches, until the HTTP process closes its end of `control` (or dies); then it finishes
     the requests it holds and ends."""
     configure_logging(settings.log_format, secrets=secret_values(settings), log_file=settings.log_file)
-    processor = build_processor(
-        settings, dry_run=dry_run, store=Store.from_settings(settings.database), freeze_heap=True
-    )
+    # It never plans: its heap is settled below, once the app is built.
+    processor = build_processor(settings, dry_run=dry_run, store=Store.from_settings(settings.database))
     app = create_app(
         processor,
         max_webhook_bytes=settings.service.max_webhook_bytes,
