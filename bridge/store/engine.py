@@ -99,16 +99,22 @@ class SqliteCheckpointer:
         """Start checkpointing, if not started yet."""
         with self._guard:
             if self._thread is None and not self._stop.is_set():
-                self._thread = threading.Thread(target=self._run, name="sqlite-checkpoint", daemon=True)
+                self._thread = threading.Thread(
+                    target=self._run, name=f"sqlite-checkpoint {self.database}", daemon=True
+                )
                 self._thread.start()
 
     def stop(self) -> None:
         """Checkpoint once more, then stop."""
-        with self._guard:
-            self._stop.set()
-            thread = self._thread
+        thread = self.halt()
         if thread is not None:
             thread.join()
+
+    def halt(self) -> threading.Thread | None:
+        """Tell the thread to checkpoint once more and end, without waiting for it; returns it."""
+        with self._guard:
+            self._stop.set()
+            return self._thread
 
     def _run(self) -> None:
         timeout_s = SQLITE_BUSY_TIMEOUT_MS / 1000

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
@@ -116,6 +117,8 @@ class Store:
         self._checkpointer = SqliteCheckpointer(database) if database is not None else None
         if self._checkpointer is not None:
             event.listen(engine, "connect", _no_checkpoint_on_commit)
+            # A store dropped without close() must not leave its thread checkpointing for ever.
+            weakref.finalize(self, self._checkpointer.halt)
 
     @classmethod
     def from_url(cls, url: str | URL, **engine_options: Any) -> Store:
