@@ -461,6 +461,10 @@ EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
 LOWEST_FREE_PORT = 20000
 # Its own source of randomness: tests seed the global one, and two processes seeded alike would agree.
 _ports = random.SystemRandom()
+# The ports this process has handed out: chosen a moment before they are bound, two chosen together (a
+# sandbox's three simulators) must never be the same.
+_handed_out: set[int] = set()
+_handing_out = threading.Lock()
 
 
 def _ephemeral_floor() -> int:
@@ -479,12 +483,18 @@ def free_port(host: str = "127.0.0.1") -> int:
     floor = _ephemeral_floor()
     for _ in range(50):
         port = _ports.randrange(LOWEST_FREE_PORT, floor) if floor > LOWEST_FREE_PORT + 100 else 0
-        with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
-            try:
-                sock.bind((host, port))
-            except OSError:
+        with _handing_out:
+            if port in _handed_out:
                 continue
-            return int(sock.getsockname()[1])
+            with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
+                try:
+                    sock.bind((host, port))
+                except OSError:
+                    continue
+                chosen = int(sock.getsockname()[1])
+            if port:  # the kernel's own choices (port 0) are not ours to keep apart
+                _handed_out.add(chosen)
+            return chosen
     raise OSError(f"no free port on {host} between {LOWEST_FREE_PORT} and {floor}")
 
 

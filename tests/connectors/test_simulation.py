@@ -191,6 +191,14 @@ def test_a_free_port_is_bindable_and_below_the_ports_outgoing_connections_take()
         sock.bind(("127.0.0.1", port))
 
 
+def test_ports_handed_out_together_are_never_the_same() -> None:
+    # A sandbox chooses its three simulators' ports before it binds any: a port handed out once is
+    # not handed out again, even from threads at once.
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        ports = list(pool.map(lambda _: free_port(), range(400)))
+    assert len(set(ports)) == len(ports)
+
+
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=10),
     lambda children: (
