@@ -7,6 +7,7 @@ current deployment per environment and component.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -74,23 +75,7 @@ class UtcDateTime(TypeDecorator[datetime]):
         """The usual processing, remembering its last answer: a bulk write binds one `now` to every row
         (an outbox row holds it three times), and converting it is most of what binding a row costs."""
         process = super().bind_processor(dialect)
-        if process is None:
-            return None
-        convert = process
-        last: tuple[datetime | None, Any] = (None, None)  # one tuple, read and replaced whole (threads)
-
-        def remembered(value: datetime | None) -> Any:
-            nonlocal last
-            if value is None:
-                return None
-            seen, converted = last
-            if value is seen:
-                return converted
-            converted = convert(value)
-            last = (value, converted)
-            return converted
-
-        return remembered
+        return None if process is None else _remembering(process, lambda value, seen: value is seen)
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
@@ -103,21 +88,27 @@ class UtcDateTime(TypeDecorator[datetime]):
         process = super().result_processor(dialect, coltype)
         if process is None:
             return None
-        convert = process
-        last: tuple[Any, datetime | None] = (None, None)  # one tuple, read and replaced whole (threads)
+        # Equal, not the same object: each row brings its own copy of the stored text.
+        return _remembering(process, lambda value, seen: type(value) is type(seen) and value == seen)
 
-        def remembered(value: Any) -> datetime | None:
-            nonlocal last
-            if value is None:
-                return None
-            seen, converted = last
-            if type(value) is type(seen) and value == seen:
-                return converted
-            converted = convert(value)
-            last = (value, converted)
+
+def _remembering(convert: Callable[[Any], Any], same: Callable[[Any, Any], bool]) -> Callable[..., Any]:
+    """`convert`, answering again what it answered last when a value is `same` as the last one (None
+    is always None)."""
+    last: tuple[Any, Any] = (None, None)  # one tuple, read and replaced whole (threads)
+
+    def remembered(value: Any) -> Any:
+        nonlocal last
+        if value is None:
+            return None
+        seen, converted = last
+        if same(value, seen):
             return converted
+        converted = convert(value)
+        last = (value, converted)
+        return converted
 
-        return remembered
+    return remembered
 
 
 def _json() -> TypeEngine[Any]:
