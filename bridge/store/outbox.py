@@ -205,25 +205,42 @@ class OutboxManager(Manager):
         for start in range(0, len(rows), 500):
             # RETURNING answers for the rows inserted only, on both backends.
             inserted.update(self.connection.execute(statement, rows[start : start + 500]).scalars())
+        revived = self._revive(list(dict.fromkeys(a.key for a in wanted if a.key not in inserted)), at)
         for action in wanted:
-            if action.key in inserted or self._revive(action, at):
+            if action.key in inserted or action.key in revived:
                 added.append(action.key)
-                inserted.discard(action.key)  # a key twice in `actions` is added once
+                # A key twice in `actions` is added once.
+                inserted.discard(action.key)
+                revived.discard(action.key)
         return added
 
-    def _revive(self, action: Action, at: datetime) -> bool:
+    def _revive(self, keys: Sequence[str], at: datetime) -> set[str]:
         # A replica whose state lagged may have superseded an action another replica planned, and a
         # dry run skips what it plans: an action planned again waits again, or it would never run.
-        revived = self.connection.execute(
-            update(outbox)
-            .where(
-                outbox.c.key == action.key,
-                outbox.c.status == ActionStatus.SKIPPED.value,
-                outbox.c.detail.in_([SUPERSEDED, DRY_RUN]),
-            )
-            .values(status=ActionStatus.PENDING.value, detail=None, next_attempt_at=at, updated_at=at)
+        # One statement per 500 keys: a worker's first plan offers every action it ever planned.
+        statement = self.prepared(
+            "outbox.revive",
+            lambda _: (
+                update(outbox)
+                .where(
+                    outbox.c.key.in_(bindparam("keys", expanding=True)),
+                    outbox.c.status == ActionStatus.SKIPPED.value,
+                    outbox.c.detail.in_([SUPERSEDED, DRY_RUN]),
+                )
+                .values(
+                    status=ActionStatus.PENDING.value,
+                    detail=None,
+                    next_attempt_at=bindparam("at"),
+                    updated_at=bindparam("at"),
+                )
+                .returning(outbox.c.key)
+            ),
         )
-        return revived.rowcount == 1
+        revived: set[str] = set()
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            revived.update(self.connection.execute(statement, {"keys": chunk, "at": at}).scalars())
+        return revived
 
     def claim_due(
         self,

@@ -22,7 +22,7 @@ from bridge.domain.actions import (
 )
 from bridge.domain.events import Source
 from bridge.store import ActionStatus, Completion, Store, completion_for
-from bridge.store.outbox import ACTION_TYPES, decode_action, encode_action
+from bridge.store.outbox import ACTION_TYPES, DRY_RUN, decode_action, encode_action
 
 T0 = datetime(2024, 5, 1, 10, 0, 0, tzinfo=UTC)
 
@@ -76,6 +76,44 @@ def test_an_action_whose_key_exists_is_not_added_again(store: Store) -> None:
         )
         assert note.action() == _note(1)
         assert tx.outbox.counts()[ActionStatus.PENDING] == 2
+
+
+def test_an_action_planned_again_waits_again_only_if_it_was_superseded_or_skipped_by_a_dry_run(
+    store: Store,
+) -> None:
+    # More than one statement's worth of keys (500 a statement), as a worker's first plan offers.
+    superseded = [_move(n) for n in range(600)]
+    dry_run, done, skipped, waiting = _move(1000), _move(1001), _move(1002), _move(1003)
+    with store.transaction() as tx:
+        tx.outbox.enqueue([*superseded, dry_run, done, skipped, waiting], now=T0)
+        assert tx.outbox.supersede([a.key for a in superseded], kinds=("move_defect",), now=T0) == 600
+        claimed = {row.key: row for row in tx.outbox.claim_due(Source.ADO, 10_000, "w", now=T0)}
+        ended = {
+            dry_run.key: Completion.skipped(DRY_RUN),
+            done.key: Completion.done(),
+            skipped.key: Completion.skipped("already in Ready for Retest"),
+        }
+        for key, completion in ended.items():
+            assert tx.outbox.complete(claimed[key].id, completion, now=T0)
+        tx.outbox.complete(claimed[waiting.key].id, Completion.retry(T0, "503 from ADO"), now=T0)
+    later = T0 + timedelta(hours=1)
+    fresh = _move(2000)
+    offered = [dry_run, *reversed(superseded), done, skipped, waiting, fresh, dry_run, superseded[0]]
+    with store.transaction() as tx:
+        added = tx.outbox.enqueue(offered, now=later)
+    # In the order offered, each key once: the new one and those a plan or a dry run had put aside.
+    assert added == [dry_run.key, *(a.key for a in reversed(superseded)), fresh.key]
+    with store.transaction(readonly=True) as tx:
+        for action in [dry_run, *superseded]:
+            row = tx.outbox.by_key(action.key)
+            assert row is not None
+            assert (row.status, row.detail, row.next_attempt_at) == (ActionStatus.PENDING, None, later)
+        statuses = {a.key: tx.outbox.by_key(a.key) for a in (done, skipped, waiting)}
+        assert {key: (row.status if row else None) for key, row in statuses.items()} == {
+            done.key: ActionStatus.DONE,
+            skipped.key: ActionStatus.SKIPPED,
+            waiting.key: ActionStatus.RETRY,
+        }
 
 
 def test_actions_round_trip_through_their_json() -> None:
