@@ -214,6 +214,15 @@ class OutboxManager(Manager):
                 revived.discard(action.key)
         return added
 
+    def settled_keys(self) -> set[str]:
+        """The keys of the actions that `enqueue` would neither add nor revive: every key in the outbox
+        but those a newer plan or a dry run put aside."""
+        put_aside = and_(
+            outbox.c.status == ActionStatus.SKIPPED.value,
+            func.coalesce(outbox.c.detail, "").in_([SUPERSEDED, DRY_RUN]),
+        )
+        return set(self.connection.execute(select(outbox.c.key).where(~put_aside)).scalars())
+
     def _revive(self, keys: Sequence[str], at: datetime) -> set[str]:
         # A replica whose state lagged may have superseded an action another replica planned, and a
         # dry run skips what it plans: an action planned again waits again, or it would never run.

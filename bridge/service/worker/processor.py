@@ -625,6 +625,9 @@ class Processor:
         persisted = _Persisted(links={(link.kind.value, link.left, link.right) for link in tx.links.list()})
         for f in tx.findings.list():
             persisted.findings[f.subject].add((f.code, f.subject, f.message))
+        # A start's whole plan then offers the outbox only what is new to it or put aside, not every
+        # action ever planned.
+        persisted.actions = tx.outbox.settled_keys()
         return persisted
 
     # --- dispatch --------------------------------------------------------------------------------

@@ -96,6 +96,7 @@ def test_an_action_planned_again_waits_again_only_if_it_was_superseded_or_skippe
         for key, completion in ended.items():
             assert tx.outbox.complete(claimed[key].id, completion, now=T0)
         tx.outbox.complete(claimed[waiting.key].id, Completion.retry(T0, "503 from ADO"), now=T0)
+        assert tx.outbox.settled_keys() == {done.key, skipped.key, waiting.key}
     later = T0 + timedelta(hours=1)
     fresh = _move(2000)
     offered = [dry_run, *reversed(superseded), done, skipped, waiting, fresh, dry_run, superseded[0]]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from datetime import timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -13,10 +14,11 @@ from hypothesis import strategies as st
 
 from bridge.domain.codec import encode_event
 from bridge.domain.events import DomainEvent, RfcState
-from bridge.service.worker.processor import SUPERSEDED_KINDS, Processor
-from bridge.store import Store
+from bridge.service.worker.processor import SUPERSEDED_KINDS, Processor, utc_now
+from bridge.store import ActionStatus, Completion, Store
 from bridge.store.inbox import InboxKind
 from bridge.store.journal import journal_identity
+from bridge.store.outbox import DRY_RUN
 from support.histories import histories
 from support.programme import at, context, defect, release, rfc
 
@@ -160,6 +162,35 @@ def test_an_action_no_longer_wanted_then_wanted_again_waits_again(store: Store) 
     _seed(store, [release("1.0.2.0", rfc="CHG0031999", read=at(3))])
     _drain(worker)
     assert correlation() == "pending"
+
+
+def test_a_worker_starting_queues_again_what_was_put_aside_and_leaves_the_rest(store: Store) -> None:
+    _seed(store, _history())
+    _drain(Processor(store, {}, CONTEXT))
+    with store.transaction() as tx:
+        planned = {row.key: row for row in tx.outbox.list()}
+        move = next(row for row in planned.values() if row.kind == "move_defect")
+        others = sorted(key for key, row in planned.items() if row.kind != "move_defect")
+        assert len(others) >= 2, "the history plans a move and at least two other actions"
+        # Another replica, lagging, supersedes one; a dry run skipped the move; one more is done.
+        superseded, finished = others[0], others[1]
+        kinds = {row.kind for row in planned.values()}
+        assert tx.outbox.supersede([superseded], kinds=kinds) == 1
+        later = utc_now() + timedelta(days=1)  # every action planned is due
+        claimed = {
+            row.key: row
+            for source in {row.target for row in planned.values()}
+            for row in tx.outbox.claim_due(source, 100, "w", now=later)
+        }
+        assert tx.outbox.complete(claimed[move.key].id, Completion.skipped(DRY_RUN), now=later)
+        assert tx.outbox.complete(claimed[finished].id, Completion.done(), now=later)
+    Processor(store, {}, CONTEXT).refresh()
+    with store.transaction(readonly=True) as tx:
+        rows = {row.key: row for row in tx.outbox.list()}
+    assert sorted(rows) == sorted(planned), "nothing is queued twice"
+    assert rows[move.key].status is ActionStatus.PENDING
+    assert rows[superseded].status is ActionStatus.PENDING
+    assert rows[finished].status is ActionStatus.DONE
 
 
 def _history() -> list[DomainEvent]:
