@@ -363,39 +363,21 @@ class Processor:
         """
         with self._lock:
             if not self._planned:
-                self._restore()
-            events: list[DomainEvent] = []
-            while True:
-                with self.store.transaction(readonly=True) as tx:
-                    rows = tx.journal.after(self.last_journal_id, limit=JOURNAL_PAGE)
-                for row_id, event in rows:
-                    events.append(event)
-                    self.last_journal_id = row_id
-                if len(rows) < JOURNAL_PAGE:
-                    break
-            now = self.clock()
-            if not self._planned:
-                for event in events:
-                    self.planner.state.apply(event)
-                self.planner = Planner.of(self.planner.state, self.context, now)
-                whole = self.planner.plan()
-                self._store_plan(whole)
-                self._store_decisions(
-                    {r.key for r in whole.releases} | self._stored_point_keys(),
-                    {r.component for r in whole.releases} | self._stored_components(),
-                    self._fixes_to_store(),
-                )
-                self._planned = True
-                self._mark_planned()
-                self._snapshot_when_due()
+                # The first plan builds the whole programme's state at once (about a million objects
+                # at 2,000 releases); the collector would walk all of it again and again while it
+                # grows, for nothing: none of it is garbage yet. It resumes once the plan is stored.
+                with _collector_paused():
+                    self._restore()
+                    self._plan_whole(self._journal_after())
                 if self._freeze_heap:
                     self._freeze_heap = False
                     gc.collect()
                     gc.freeze()
                 return None
+            events = self._journal_after()
             if not events and not self.context.create_rfc_drafts:
                 return None
-            changes = self.planner.apply(events, now)
+            changes = self.planner.apply(events, self.clock())
             if not changes.empty:
                 try:
                     self._store_changes(changes)
@@ -409,6 +391,34 @@ class Processor:
             if events:
                 self._snapshot_when_due()
             return changes
+
+    def _journal_after(self) -> list[DomainEvent]:
+        """The journal's revisions after the last one folded (from any replica), oldest first."""
+        events: list[DomainEvent] = []
+        while True:
+            with self.store.transaction(readonly=True) as tx:
+                rows = tx.journal.after(self.last_journal_id, limit=JOURNAL_PAGE)
+            for row_id, event in rows:
+                events.append(event)
+                self.last_journal_id = row_id
+            if len(rows) < JOURNAL_PAGE:
+                return events
+
+    def _plan_whole(self, events: Sequence[DomainEvent]) -> None:
+        """Fold `events` into the held state, plan the whole programme and store what differs."""
+        for event in events:
+            self.planner.state.apply(event)
+        self.planner = Planner.of(self.planner.state, self.context, self.clock())
+        whole = self.planner.plan()
+        self._store_plan(whole)
+        self._store_decisions(
+            {r.key for r in whole.releases} | self._stored_point_keys(),
+            {r.component for r in whole.releases} | self._stored_components(),
+            self._fixes_to_store(),
+        )
+        self._planned = True
+        self._mark_planned()
+        self._snapshot_when_due()
 
     def _restore(self) -> None:
         """Start from the newest snapshot, if there is one this version can read."""
@@ -728,6 +738,18 @@ class Processor:
             "processed": processed,
             "dispatched": dispatched,
         }
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector (process-wide) for a bulk build; it resumes as it was."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _fix_writes(defects: Collection[int]) -> list[_Write]:

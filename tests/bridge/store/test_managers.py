@@ -44,7 +44,7 @@ OWN = {
     "ledger": {"current", "deployed", "environments", "history"},
     "findings": {"record", "resolve"},
     "outbox": {"enqueue", "claim_due", "renew", "complete", "complete_many", "retry_dead", "moves_of"}
-    | {"supersede", "supersede_waiting"},
+    | {"supersede", "supersede_waiting", "settled_keys"},
     "planned": {"furthest"},
     "snapshots": {"newest"},
     "systems": {"count_records"},

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from bridge.domain.codec import encode_event
 from bridge.domain.events import ChangeUpdated, DomainEvent, JournalEntry, RfcState
-from bridge.engine.reconcile import plan
+from bridge.engine.reconcile import Plan, plan
 from bridge.engine.state import ProgrammeState
 from bridge.service.worker.processor import Processor
 from bridge.service.worker.snapshots import decode_state, encode_state
@@ -168,3 +168,41 @@ def test_a_worker_of_its_own_freezes_its_heap_once_its_first_plan_is_stored(stor
         assert gc.get_freeze_count() <= frozen
     finally:
         gc.unfreeze()
+
+
+def test_a_start_plans_with_the_collector_paused_and_resumes_it_as_it_was(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _seed(store, _programme())
+    _processor(store).refresh()
+    seen: list[bool] = []
+    build = Processor._store_plan
+
+    def storing(processor: Processor, whole: Plan) -> None:
+        seen.append(gc.isenabled())
+        build(processor, whole)
+
+    monkeypatch.setattr(Processor, "_store_plan", storing)
+    assert gc.isenabled()
+    started = _processor(store)
+    started.refresh()
+    assert seen == [False], "the whole plan is built and stored with the collector paused"
+    assert gc.isenabled(), "and it runs again after"
+    assert started.planner.plan() == plan(started.state, CONTEXT, started.clock())
+
+    def failing(processor: Processor, whole: Plan) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(Processor, "_store_plan", failing)
+    with pytest.raises(OSError, match="disk full"):
+        _processor(store).refresh()
+    assert gc.isenabled(), "a start that fails leaves the collector running"
+
+    monkeypatch.setattr(Processor, "_store_plan", storing)
+    gc.disable()
+    try:
+        _processor(store).refresh()
+        assert not gc.isenabled(), "a collector paused by its process stays paused"
+    finally:
+        gc.enable()
+    assert seen == [False, False]
