@@ -19,11 +19,14 @@ import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from benchmarks.programme import Programme, programme, put_in_inbox, version_of
 from benchmarks.reader import time_pages
 from bridge.domain.events import ChangeUpdated, DefectUpdated, DomainEvent
+
+if TYPE_CHECKING:
+    from bridge.store import Store
 
 DEFAULT_SIZES = (200, 800, 2000)
 DEFAULT_EVENTS = 40  # half defect events, half RFC events
@@ -125,6 +128,9 @@ def measure(size: int) -> dict[str, object]:
         f"RFC p50 {statistics.median(timings['rfc']):.1f} ms, slowest {every[-1]:.1f} ms"
     )
 
+    start_s = time_start(store, built)
+    say(f"a worker's start (the newest snapshot, the journal after it, the whole plan): {start_s:.1f} s")
+
     figures: dict[str, object] = {
         "releases": built.releases,
         "events": len(built.events),
@@ -132,6 +138,7 @@ def measure(size: int) -> dict[str, object]:
         "event_ms_p50": round(statistics.median(every), 1),
         "event_ms_p99": round(percentile(every, 99), 1),
         "rss_mb": round(rss_mb, 1),
+        "start_s": round(start_s, 2),
     }
     middle = built.releases_per_component // 2
     paths = {
@@ -147,6 +154,16 @@ def measure(size: int) -> dict[str, object]:
         say(f"{paths[name]:36} p50 {p50:8.1f} ms   max {worst:8.1f} ms   {size_bytes / 1024:7.1f} KiB")
         figures[f"page_{name}_p50_ms"] = round(p50, 1)
     return figures
+
+
+def time_start(store: Store, built: Programme) -> float:
+    """Seconds for another worker to start on the store as a restarted service's does: read the newest
+    snapshot and the journal after it, plan the whole programme, store what differs (nothing here)."""
+    from bridge.service.worker.processor import Processor
+
+    started = time.perf_counter()
+    Processor(store, {}, built.context).refresh()
+    return time.perf_counter() - started
 
 
 def later_events(built: Programme, count: int) -> list[tuple[str, DomainEvent]]:
