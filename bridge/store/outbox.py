@@ -226,7 +226,7 @@ class OutboxManager(Manager):
     def _revive(self, keys: Sequence[str], at: datetime) -> set[str]:
         # A replica whose state lagged may have superseded an action another replica planned, and a
         # dry run skips what it plans: an action planned again waits again, or it would never run.
-        # One statement per 500 keys: a worker's first plan offers every action it ever planned.
+        # One statement per 500 keys, not one per key: a whole plan may offer thousands at once.
         statement = self.prepared(
             "outbox.revive",
             lambda _: (
